@@ -1,0 +1,88 @@
+"""``distillscope <command> ...``: the command-line entry point.
+
+Commands live in their own modules and are imported only when run, so
+``distillscope --help`` stays fast. Each entry of ``COMMANDS`` names the
+module and a one-line help; the module defines ``configure_<cmd>(parser)``
+and ``run_<cmd>(args) -> int`` (``-`` in a command name becomes ``_``).
+Exit codes: 0 success, 1 the work failed or found a problem it reports,
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# command -> (module, help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("distillscope.demo", "run the self-contained demo (simulated models, no network)"),
+    "capabilities": ("distillscope.cli", "print the SIMD path, CPU features and engines in use"),
+}
+
+
+def configure_capabilities(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("json", "text"), default="text")
+
+
+def run_capabilities(args: argparse.Namespace) -> int:
+    import json
+
+    from .kernels import capabilities
+
+    caps = capabilities()
+    if args.format == "json":
+        print(json.dumps(caps, indent=2))
+    else:
+        for k, v in caps.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="distillscope",
+        description="Measure how much LLMs were distilled from one another.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="commands:\n" + "\n".join(f"  {n:<14} {h}" for n, (_, h) in COMMANDS.items()),
+    )
+    p.add_argument("--version", action="version", version=f"distillscope {__version__}")
+    p.add_argument("command", choices=sorted(COMMANDS), metavar="command", help="see the list below")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    top = _top_parser()
+    if not argv or argv[0].startswith("-"):
+        top.parse_args(argv or ["--help"])
+        return 2
+    cmd, rest = argv[0], argv[1:]
+    if cmd not in COMMANDS:
+        top.parse_args([cmd])  # prints the usage error and exits 2
+        return 2
+    module_name, help_text = COMMANDS[cmd]
+    module = importlib.import_module(module_name)
+    attr = cmd.replace("-", "_")
+    parser = argparse.ArgumentParser(
+        prog=f"distillscope {cmd}",
+        description=help_text,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    getattr(module, f"configure_{attr}")(parser)
+    args = parser.parse_args(rest)
+    try:
+        return int(getattr(module, f"run_{attr}")(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        print(f"distillscope {cmd}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,319 @@
+"""Public numpy API over the compiled dense kernels.
+
+Every function takes whole batches (numpy in, numpy out), validates shapes
+and dtypes here or in the bindings, and releases the GIL inside ``_core`` for
+the whole batch. ``workers`` is keyword-only: 1 by default, -1 for all cores;
+results are bit-identical for any worker count and any split of the batch.
+
+Dtype policy: float32 everywhere; float16 is accepted by ``cosine_paired``
+(converted in registers, never copied) and converted once to float32 by the
+other kernels. Any other dtype raises ``TypeError`` with the fix
+(``x.astype(np.float32)``). Non-contiguous arrays are copied once with
+``np.ascontiguousarray``. Lists and other array-likes are converted with
+``np.asarray(x, dtype=np.float32)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import warnings
+from typing import Iterator, Literal
+
+import numpy as np
+
+from . import _core
+
+__all__ = [
+    "capabilities",
+    "set_isa",
+    "force_isa",
+    "cosine_paired",
+    "cosine_grouped",
+    "cosine_topk",
+    "l2_normalize",
+    "CosineIndex",
+]
+
+_ISA_LEVELS = ("scalar", "avx2", "avx512")
+_env_isa = os.environ.get("DISTILLSCOPE_ISA", "")
+if _env_isa and _env_isa not in _ISA_LEVELS:
+    warnings.warn(
+        f"DISTILLSCOPE_ISA={_env_isa!r} is not one of {_ISA_LEVELS}; ignored",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+_isa_lock = threading.Lock()
+
+
+def capabilities() -> dict:
+    """Which SIMD path runs, which the CPU supports, and the optional engines.
+
+    ``isa`` is the path the kernels use now (the best the CPU has, capped by
+    ``DISTILLSCOPE_ISA`` or :func:`set_isa`); ``available`` lists every path
+    that can be forced on this CPU.
+    """
+    detected = _core.detected_isa()
+    try:
+        import faiss  # noqa: F401
+
+        faiss_version = getattr(faiss, "__version__", "unknown")
+    except Exception:  # pragma: no cover - faiss is a dependency
+        faiss_version = None
+    return {
+        "isa": _core.active_isa(),
+        "detected": detected,
+        "available": list(_ISA_LEVELS[: _ISA_LEVELS.index(detected) + 1]),
+        "hardware_threads": os.cpu_count() or 1,
+        "faiss": faiss_version,
+        "version": _core.__version__,
+    }
+
+
+def set_isa(isa: str) -> str:
+    """Cap the SIMD level used from now on (``scalar``, ``avx2``, ``avx512``).
+
+    Returns the previous active level. Asking for a level the CPU lacks raises
+    ``ValueError``; capping at ``avx512`` restores the best available.
+    """
+    if isa not in _ISA_LEVELS:
+        raise ValueError(f"isa must be one of {_ISA_LEVELS}, got {isa!r}")
+    with _isa_lock:
+        prev = _core.active_isa()
+        if isa == "avx512":
+            _core.set_isa_cap(_core.detected_isa())
+        else:
+            _core.set_isa_cap(isa)
+    return prev
+
+
+@contextlib.contextmanager
+def force_isa(isa: str) -> Iterator[str]:
+    """Context manager: run the block on ``isa`` (tests use it to cover every path)."""
+    prev = set_isa(isa)
+    try:
+        yield _core.active_isa()
+    finally:
+        set_isa(prev)
+
+
+def _as_float(x, name: str, *, allow_f16: bool) -> np.ndarray:
+    if not isinstance(x, np.ndarray):
+        if x is None:
+            raise TypeError(f"{name} must be a numpy array, got None")
+        try:
+            x = np.asarray(x, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a float32 array-like: {exc}") from None
+    if x.dtype == np.float16 and not allow_f16:
+        x = x.astype(np.float32)
+    elif x.dtype not in (np.float32, np.float16):
+        raise TypeError(
+            f"{name} has dtype {x.dtype}; distillscope kernels take float32"
+            f"{' or float16' if allow_f16 else ''}: pass {name}.astype(np.float32)"
+        )
+    if not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x)
+    return x
+
+
+def _check_2d(x: np.ndarray, name: str) -> None:
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (rows, dim), got shape {x.shape}")
+
+
+def _as_offsets(off, name: str) -> np.ndarray:
+    if off is None:
+        raise TypeError(f"{name} must be an int64 array of length G+1, got None")
+    off = np.asarray(off)
+    if off.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer array (int64), got dtype {off.dtype}")
+    if off.ndim != 1:
+        raise ValueError(f"{name} must be 1-D of length G+1, got shape {off.shape}")
+    if off.dtype != np.int64:
+        if off.dtype == np.uint64 and off.size and off.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"{name} has values beyond int64")
+        off = off.astype(np.int64)
+    return np.ascontiguousarray(off)
+
+
+def cosine_paired(a, b, *, workers: int = 1) -> np.ndarray:
+    """Cosine similarity of row ``i`` of ``a`` with row ``i`` of ``b``.
+
+    ``a`` and ``b`` are (N, D) float32 or float16 arrays of the same shape and
+    dtype. One pass over both inputs, no temporaries. A zero row gives 0.0;
+    a NaN in either row gives NaN; results are clamped to [-1, 1].
+    Returns float32[N].
+    """
+    a = _as_float(a, "a", allow_f16=True)
+    b = _as_float(b, "b", allow_f16=True)
+    if a.dtype != b.dtype:
+        raise TypeError(f"a and b must have the same dtype, got {a.dtype} and {b.dtype}")
+    if a.ndim != 2 or b.ndim != 2 or a.shape != b.shape:
+        raise ValueError(f"a and b must be 2-D arrays of the same shape (N, D); got {a.shape} and {b.shape}")
+    return _core.cosine_paired(a, b, workers=workers)
+
+
+Reduce = Literal["mean", "max", "precision", "recall", "f1"]
+
+
+def cosine_grouped(a, a_offsets, b, b_offsets, *, reduce: Reduce = "mean", workers: int = 1) -> np.ndarray:
+    """All rows of ``a`` in group g against all rows of ``b`` in group g, reduced.
+
+    Groups are CSR offsets (int64, length G+1, starting at 0, non-decreasing,
+    ending at the row count). ``reduce``:
+
+    * ``mean`` — mean of the na×nb cosines;
+    * ``max`` — the largest cosine;
+    * ``precision`` — mean over a-rows of their best b-match (BERTScore P,
+      with ``a`` the candidate);
+    * ``recall`` — mean over b-rows of their best a-match;
+    * ``f1`` — 2PR/(P+R) (0 when P+R == 0).
+
+    Zero rows have cosine 0.0 with everything; a group with no rows on either
+    side gives NaN (nothing to compare); NaN rows propagate. Returns float32[G].
+    """
+    a = _as_float(a, "a", allow_f16=False)
+    b = _as_float(b, "b", allow_f16=False)
+    _check_2d(a, "a")
+    _check_2d(b, "b")
+    return _core.cosine_grouped(
+        a, _as_offsets(a_offsets, "a_offsets"), b, _as_offsets(b_offsets, "b_offsets"), reduce=reduce, workers=workers
+    )
+
+
+def l2_normalize(x, *, workers: int = 1) -> np.ndarray:
+    """Row-wise L2-normalized float32 copy of ``x`` (zero rows stay zero)."""
+    x = _as_float(x, "x", allow_f16=False)
+    _check_2d(x, "x")
+    return _core.l2_normalize(x, workers=workers)
+
+
+# Below this many multiply-adds per call the native blocked kernel wins
+# (no index build, no BLAS start-up, no normalized copies); above it faiss's
+# BLAS sgemm + heap wins. Measured in benchmarks/bench_dense.py.
+_NATIVE_TOPK_MAX_WORK = 1 << 26
+Method = Literal["auto", "native", "faiss", "hnsw"]
+
+
+def cosine_topk(queries, corpus, k: int, *, method: Method = "auto", workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` corpus rows by cosine for every query, best first.
+
+    Returns ``(scores float32[Q, k], indices int64[Q, k])``. The full Q×N
+    similarity matrix is never materialized.
+
+    ``method``:
+
+    * ``native`` — distillscope's blocked SIMD kernel: exact, ties broken by
+      the lower index, NaN ranked last; fastest for small corpora and many
+      small problems (no index build, no copies).
+    * ``faiss`` — exact search with faiss ``IndexFlatIP`` on L2-normalized
+      copies (BLAS sgemm): fastest for large corpora.
+    * ``hnsw`` — approximate search with faiss ``IndexHNSWFlat`` (inner
+      product on normalized vectors) for corpora of millions; recall < 1.
+    * ``auto`` — ``native`` when Q·N·D is below ~67M multiply-adds or the
+      input holds NaN, ``faiss`` otherwise.
+    """
+    q = _as_float(queries, "queries", allow_f16=False)
+    c = _as_float(corpus, "corpus", allow_f16=False)
+    _check_2d(q, "queries")
+    _check_2d(c, "corpus")
+    if q.shape[1] != c.shape[1]:
+        raise ValueError(f"queries and corpus must have the same number of columns; got {q.shape} and {c.shape}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k must be an int, got {type(k).__name__}")
+    k = int(k)
+    if not 1 <= k <= c.shape[0]:
+        raise ValueError(f"k must be between 1 and the corpus size ({c.shape[0]}), got {k}")
+    if method not in ("auto", "native", "faiss", "hnsw"):
+        raise ValueError(f"method must be 'auto', 'native', 'faiss' or 'hnsw', got {method!r}")
+    if method == "auto":
+        work = q.shape[0] * c.shape[0] * max(q.shape[1], 1)
+        small = work <= _NATIVE_TOPK_MAX_WORK
+        method = "native" if small or _has_nan(q) or _has_nan(c) else "faiss"
+    if method == "native":
+        return _core.cosine_topk(q, c, k, workers=workers)
+    index = CosineIndex(c, kind="flat" if method == "faiss" else "hnsw", workers=workers)
+    return index.search(q, k)
+
+
+def _has_nan(x: np.ndarray) -> bool:
+    # min() propagates NaN and allocates nothing, unlike np.isnan(x).any().
+    return bool(x.size) and bool(np.isnan(x.min()))
+
+
+def _faiss_threads(workers: int) -> int:
+    if workers == -1:
+        return os.cpu_count() or 1
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, or -1 for all cores; got {workers}")
+    return workers
+
+
+class CosineIndex:
+    """A reusable faiss index over L2-normalized corpus rows.
+
+    ``kind="flat"`` is exact (``IndexFlatIP``); ``kind="hnsw"`` is an
+    approximate graph index (``IndexHNSWFlat`` with inner-product metric,
+    ``m`` links per node, ``ef_search`` candidates per query) for corpora of
+    millions. Build once, then :meth:`search` many query batches.
+    """
+
+    def __init__(self, corpus, *, kind: Literal["flat", "hnsw"] = "flat", m: int = 32,
+                 ef_search: int = 128, workers: int = 1) -> None:
+        import faiss
+
+        c = _as_float(corpus, "corpus", allow_f16=False)
+        _check_2d(c, "corpus")
+        if c.shape[0] == 0:
+            raise ValueError("corpus is empty; add at least one row")
+        self.workers = workers
+        self.dim = c.shape[1]
+        self.size = c.shape[0]
+        with _faiss_threads_ctx(workers):
+            normed = l2_normalize(c, workers=workers)
+            if kind == "flat":
+                self._index = faiss.IndexFlatIP(self.dim)
+            elif kind == "hnsw":
+                self._index = faiss.IndexHNSWFlat(self.dim, m, faiss.METRIC_INNER_PRODUCT)
+                self._index.hnsw.efSearch = ef_search
+            else:
+                raise ValueError(f"kind must be 'flat' or 'hnsw', got {kind!r}")
+            self._index.add(normed)
+        self.kind = kind
+
+    def search(self, queries, k: int) -> tuple[np.ndarray, np.ndarray]:
+        q = _as_float(queries, "queries", allow_f16=False)
+        _check_2d(q, "queries")
+        if q.shape[1] != self.dim:
+            raise ValueError(f"queries have {q.shape[1]} columns, the index has {self.dim}")
+        if not 1 <= int(k) <= self.size:
+            raise ValueError(f"k must be between 1 and the corpus size ({self.size}), got {k}")
+        with _faiss_threads_ctx(self.workers):
+            scores, idx = self._index.search(l2_normalize(q, workers=self.workers), int(k))
+        np.clip(scores, -1.0, 1.0, out=scores)
+        # faiss orders ties arbitrarily; order them by index like the native kernel.
+        order = np.lexsort((idx, -scores), axis=-1) if scores.size else None
+        if order is not None:
+            scores = np.take_along_axis(scores, order, axis=-1)
+            idx = np.take_along_axis(idx, order, axis=-1)
+        return np.ascontiguousarray(scores, dtype=np.float32), np.ascontiguousarray(idx, dtype=np.int64)
+
+
+_faiss_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _faiss_threads_ctx(workers: int) -> Iterator[None]:
+    import faiss
+
+    n = _faiss_threads(workers)
+    with _faiss_lock:
+        prev = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(n)
+        try:
+            yield
+        finally:
+            faiss.omp_set_num_threads(prev)
