@@ -14,6 +14,12 @@
 #include <immintrin.h>
 #endif
 
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12's avx512fintrin.h trips -Wmaybe-uninitialized inside its own
+// _mm512_undefined_* helpers at -O2 with sanitizers (a header false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace ds {
 
 float half_to_float(std::uint16_t h) noexcept {
@@ -61,6 +67,20 @@ float inv_norm(double sumsq) noexcept {
   return static_cast<float>(1.0 / std::sqrt(sumsq));
 }
 
+bool in_safe_range(double sumsq) noexcept { return sumsq >= kSafeMin && sumsq <= kSafeMax; }
+
+double sumsq_double(const float* x, std::size_t d) noexcept {
+  double s = 0;
+  for (std::size_t i = 0; i < d; ++i) s += static_cast<double>(x[i]) * x[i];
+  return s;
+}
+
+double dot_double(const float* a, const float* b, std::size_t d) noexcept {
+  double s = 0;
+  for (std::size_t i = 0; i < d; ++i) s += static_cast<double>(a[i]) * b[i];
+  return s;
+}
+
 namespace {
 
 // ---------------------------------------------------------------- scalar
@@ -91,6 +111,12 @@ void paired_f16_scalar(const std::uint16_t* a, const std::uint16_t* b, std::size
   }
 }
 
+// True when a float32 accumulation cannot be trusted (a norm² underflowed or
+// overflowed float32); NaN is not "unsafe": it propagates as it is.
+inline bool unsafe_pair(double na, double nb) {
+  return (!std::isnan(na) && !in_safe_range(na)) || (!std::isnan(nb) && !in_safe_range(nb));
+}
+
 float dot_scalar(const float* a, const float* b, std::size_t d) {
   double s = 0;
   for (std::size_t i = 0; i < d; ++i) s += static_cast<double>(a[i]) * b[i];
@@ -103,6 +129,12 @@ void dot4_scalar(const float* a, const float* b0, const float* b1, const float* 
   out[1] = dot_scalar(a, b1, d);
   out[2] = dot_scalar(a, b2, d);
   out[3] = dot_scalar(a, b3, d);
+}
+
+void dot2x4_scalar(const float* a0, const float* a1, const float* b0, const float* b1, const float* b2,
+                   const float* b3, std::size_t d, float* out) {
+  dot4_scalar(a0, b0, b1, b2, b3, d, out);
+  dot4_scalar(a1, b0, b1, b2, b3, d, out + 4);
 }
 
 #if DS_X86
@@ -149,8 +181,12 @@ DS_TARGET_AVX2 void paired_f32_avx2(const float* a, const float* b, std::size_t 
       na1 = _mm256_fmadd_ps(x, x, na1);
       nb1 = _mm256_fmadd_ps(y, y, nb1);
     }
-    out[r] = finish_cosine(hsum256(_mm256_add_ps(dot0, dot1)), hsum256(_mm256_add_ps(na0, na1)),
-                           hsum256(_mm256_add_ps(nb0, nb1)));
+    const double na = hsum256(_mm256_add_ps(na0, na1)), nb = hsum256(_mm256_add_ps(nb0, nb1));
+    if (unsafe_pair(na, nb)) {
+      paired_f32_scalar(a, b, d, 1, out + r);  // float32 lanes under/overflowed: redo in double
+    } else {
+      out[r] = finish_cosine(hsum256(_mm256_add_ps(dot0, dot1)), na, nb);
+    }
   }
 }
 
@@ -233,6 +269,41 @@ DS_TARGET_AVX2 void dot4_avx2(const float* a, const float* b0, const float* b1, 
   out[3] = static_cast<float>(hsum256(s3));
 }
 
+// 2×4 register block: 8 independent accumulators hide the FMA latency and
+// each loaded b vector feeds two FMAs (6 loads per 8 FMAs).
+DS_TARGET_AVX2 void dot2x4_avx2(const float* a0, const float* a1, const float* b0, const float* b1, const float* b2,
+                                const float* b3, std::size_t d, float* out) {
+  __m256 s00 = _mm256_setzero_ps(), s01 = _mm256_setzero_ps(), s02 = _mm256_setzero_ps(), s03 = _mm256_setzero_ps();
+  __m256 s10 = _mm256_setzero_ps(), s11 = _mm256_setzero_ps(), s12 = _mm256_setzero_ps(), s13 = _mm256_setzero_ps();
+  auto step = [&](__m256 x0, __m256 x1, __m256 y0, __m256 y1, __m256 y2, __m256 y3) DS_TARGET_AVX2 {
+    s00 = _mm256_fmadd_ps(x0, y0, s00);
+    s01 = _mm256_fmadd_ps(x0, y1, s01);
+    s02 = _mm256_fmadd_ps(x0, y2, s02);
+    s03 = _mm256_fmadd_ps(x0, y3, s03);
+    s10 = _mm256_fmadd_ps(x1, y0, s10);
+    s11 = _mm256_fmadd_ps(x1, y1, s11);
+    s12 = _mm256_fmadd_ps(x1, y2, s12);
+    s13 = _mm256_fmadd_ps(x1, y3, s13);
+  };
+  std::size_t i = 0;
+  for (; i + 8 <= d; i += 8)
+    step(_mm256_loadu_ps(a0 + i), _mm256_loadu_ps(a1 + i), _mm256_loadu_ps(b0 + i), _mm256_loadu_ps(b1 + i),
+         _mm256_loadu_ps(b2 + i), _mm256_loadu_ps(b3 + i));
+  if (i < d) {
+    const __m256i m = tail_mask8(d - i);
+    step(_mm256_maskload_ps(a0 + i, m), _mm256_maskload_ps(a1 + i, m), _mm256_maskload_ps(b0 + i, m),
+         _mm256_maskload_ps(b1 + i, m), _mm256_maskload_ps(b2 + i, m), _mm256_maskload_ps(b3 + i, m));
+  }
+  out[0] = static_cast<float>(hsum256(s00));
+  out[1] = static_cast<float>(hsum256(s01));
+  out[2] = static_cast<float>(hsum256(s02));
+  out[3] = static_cast<float>(hsum256(s03));
+  out[4] = static_cast<float>(hsum256(s10));
+  out[5] = static_cast<float>(hsum256(s11));
+  out[6] = static_cast<float>(hsum256(s12));
+  out[7] = static_cast<float>(hsum256(s13));
+}
+
 // ---------------------------------------------------------------- AVX-512
 DS_TARGET_AVX512 inline double hsum512(__m512 v) {
   const __m256 lo = _mm512_castps512_ps256(v);
@@ -270,8 +341,12 @@ DS_TARGET_AVX512 void paired_f32_avx512(const float* a, const float* b, std::siz
       na1 = _mm512_fmadd_ps(x, x, na1);
       nb1 = _mm512_fmadd_ps(y, y, nb1);
     }
-    out[r] = finish_cosine(hsum512(_mm512_add_ps(dot0, dot1)), hsum512(_mm512_add_ps(na0, na1)),
-                           hsum512(_mm512_add_ps(nb0, nb1)));
+    const double na = hsum512(_mm512_add_ps(na0, na1)), nb = hsum512(_mm512_add_ps(nb0, nb1));
+    if (unsafe_pair(na, nb)) {
+      paired_f32_scalar(a, b, d, 1, out + r);  // float32 lanes under/overflowed: redo in double
+    } else {
+      out[r] = finish_cosine(hsum512(_mm512_add_ps(dot0, dot1)), na, nb);
+    }
   }
 }
 
@@ -338,12 +413,44 @@ DS_TARGET_AVX512 void dot4_avx512(const float* a, const float* b0, const float* 
   out[2] = static_cast<float>(hsum512(s2));
   out[3] = static_cast<float>(hsum512(s3));
 }
+DS_TARGET_AVX512 void dot2x4_avx512(const float* a0, const float* a1, const float* b0, const float* b1,
+                                    const float* b2, const float* b3, std::size_t d, float* out) {
+  __m512 s00 = _mm512_setzero_ps(), s01 = _mm512_setzero_ps(), s02 = _mm512_setzero_ps(), s03 = _mm512_setzero_ps();
+  __m512 s10 = _mm512_setzero_ps(), s11 = _mm512_setzero_ps(), s12 = _mm512_setzero_ps(), s13 = _mm512_setzero_ps();
+  auto step = [&](__m512 x0, __m512 x1, __m512 y0, __m512 y1, __m512 y2, __m512 y3) DS_TARGET_AVX512 {
+    s00 = _mm512_fmadd_ps(x0, y0, s00);
+    s01 = _mm512_fmadd_ps(x0, y1, s01);
+    s02 = _mm512_fmadd_ps(x0, y2, s02);
+    s03 = _mm512_fmadd_ps(x0, y3, s03);
+    s10 = _mm512_fmadd_ps(x1, y0, s10);
+    s11 = _mm512_fmadd_ps(x1, y1, s11);
+    s12 = _mm512_fmadd_ps(x1, y2, s12);
+    s13 = _mm512_fmadd_ps(x1, y3, s13);
+  };
+  std::size_t i = 0;
+  for (; i + 16 <= d; i += 16)
+    step(_mm512_loadu_ps(a0 + i), _mm512_loadu_ps(a1 + i), _mm512_loadu_ps(b0 + i), _mm512_loadu_ps(b1 + i),
+         _mm512_loadu_ps(b2 + i), _mm512_loadu_ps(b3 + i));
+  if (i < d) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (d - i)) - 1u);
+    step(_mm512_maskz_loadu_ps(m, a0 + i), _mm512_maskz_loadu_ps(m, a1 + i), _mm512_maskz_loadu_ps(m, b0 + i),
+         _mm512_maskz_loadu_ps(m, b1 + i), _mm512_maskz_loadu_ps(m, b2 + i), _mm512_maskz_loadu_ps(m, b3 + i));
+  }
+  out[0] = static_cast<float>(hsum512(s00));
+  out[1] = static_cast<float>(hsum512(s01));
+  out[2] = static_cast<float>(hsum512(s02));
+  out[3] = static_cast<float>(hsum512(s03));
+  out[4] = static_cast<float>(hsum512(s10));
+  out[5] = static_cast<float>(hsum512(s11));
+  out[6] = static_cast<float>(hsum512(s12));
+  out[7] = static_cast<float>(hsum512(s13));
+}
 #endif  // DS_X86
 
-constexpr DotTable kScalar{paired_f32_scalar, paired_f16_scalar, dot4_scalar, dot_scalar};
+constexpr DotTable kScalar{paired_f32_scalar, paired_f16_scalar, dot4_scalar, dot2x4_scalar, dot_scalar};
 #if DS_X86
-constexpr DotTable kAvx2{paired_f32_avx2, paired_f16_avx2, dot4_avx2, dot_avx2};
-constexpr DotTable kAvx512{paired_f32_avx512, paired_f16_avx512, dot4_avx512, dot_avx512};
+constexpr DotTable kAvx2{paired_f32_avx2, paired_f16_avx2, dot4_avx2, dot2x4_avx2, dot_avx2};
+constexpr DotTable kAvx512{paired_f32_avx512, paired_f16_avx512, dot4_avx512, dot2x4_avx512, dot_avx512};
 #endif
 
 }  // namespace
@@ -396,10 +503,40 @@ void cosine_block_f32(const float* a, std::size_t na, const float* b, std::size_
   const auto& t = detail::dot_table();
   float* inv_a = scratch;
   float* inv_b = scratch + na;
-  for (std::size_t i = 0; i < na; ++i) inv_a[i] = detail::inv_norm(t.dot(a + i * d, a + i * d, d));
-  for (std::size_t j = 0; j < nb; ++j) inv_b[j] = detail::inv_norm(t.dot(b + j * d, b + j * d, d));
-  float tmp[4];
-  for (std::size_t i = 0; i < na; ++i) {
+  bool unsafe = false;
+  auto norms = [&](const float* x, std::size_t n, float* inv) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const float s = t.dot(x + i * d, x + i * d, d);
+      unsafe |= !std::isnan(s) && !detail::in_safe_range(s);
+      inv[i] = detail::inv_norm(s);
+    }
+  };
+  norms(a, na, inv_a);
+  norms(b, nb, inv_b);
+  if (unsafe) {  // rows too small or too large for float32 products: exact double path
+    for (std::size_t i = 0; i < na; ++i) {
+      const double sa = detail::sumsq_double(a + i * d, d);
+      for (std::size_t j = 0; j < nb; ++j)
+        out[i * nb + j] = detail::finish_cosine(detail::dot_double(a + i * d, b + j * d, d), sa,
+                                                detail::sumsq_double(b + j * d, d));
+    }
+    return;
+  }
+  // Raw dot products, 2 a-rows × 4 b-rows at a time; each entry's value
+  // depends only on its position, never on the worker split.
+  float tmp[8];
+  std::size_t i = 0;
+  for (; i + 2 <= na; i += 2) {
+    const float *a0 = a + i * d, *a1 = a0 + d;
+    float *r0 = out + i * nb, *r1 = r0 + nb;
+    std::size_t j = 0;
+    for (; j + 4 <= nb; j += 4) {
+      t.dot2x4(a0, a1, b + j * d, b + (j + 1) * d, b + (j + 2) * d, b + (j + 3) * d, d, tmp);
+      for (int u = 0; u < 4; ++u) r0[j + u] = tmp[u], r1[j + u] = tmp[4 + u];
+    }
+    for (; j < nb; ++j) r0[j] = t.dot(a0, b + j * d, d), r1[j] = t.dot(a1, b + j * d, d);
+  }
+  for (; i < na; ++i) {
     const float* ai = a + i * d;
     float* row = out + i * nb;
     std::size_t j = 0;
@@ -408,7 +545,10 @@ void cosine_block_f32(const float* a, std::size_t na, const float* b, std::size_
       for (int u = 0; u < 4; ++u) row[j + u] = tmp[u];
     }
     for (; j < nb; ++j) row[j] = t.dot(ai, b + j * d, d);
-    for (j = 0; j < nb; ++j) {
+  }
+  for (i = 0; i < na; ++i) {
+    float* row = out + i * nb;
+    for (std::size_t j = 0; j < nb; ++j) {
       double c = static_cast<double>(row[j]) * inv_a[i] * inv_b[j];
       if (c > 1.0) c = 1.0;
       if (c < -1.0) c = -1.0;

@@ -62,6 +62,9 @@ struct DotTable {
   // out[j] = a · b_j for four rows b_0..b_3
   void (*dot4)(const float* a, const float* b0, const float* b1, const float* b2, const float* b3, std::size_t d,
                float* out);
+  // out[4*i + j] = a_i · b_j for two rows a_0, a_1 and four rows b_0..b_3
+  void (*dot2x4)(const float* a0, const float* a1, const float* b0, const float* b1, const float* b2,
+                 const float* b3, std::size_t d, float* out);
   float (*dot)(const float* a, const float* b, std::size_t d);
 };
 const DotTable& dot_table(Isa isa) noexcept;
@@ -71,6 +74,12 @@ inline const DotTable& dot_table() noexcept { return dot_table(active_isa()); }
 float finish_cosine(double dot, double na, double nb) noexcept;
 // 1/|x| (0 for a zero row, NaN for a NaN row).
 float inv_norm(double sumsq) noexcept;
+// Norms² inside [kSafeMin, kSafeMax] keep float32 products accurate; rows
+// outside it (tiny or huge values) are recomputed in double.
+constexpr double kSafeMin = 1e-30, kSafeMax = 1e30;
+bool in_safe_range(double sumsq) noexcept;
+double sumsq_double(const float* x, std::size_t d) noexcept;
+double dot_double(const float* a, const float* b, std::size_t d) noexcept;
 }  // namespace detail
 
 }  // namespace ds

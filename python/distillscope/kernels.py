@@ -128,6 +128,8 @@ def _as_offsets(off, name: str) -> np.ndarray:
     if off is None:
         raise TypeError(f"{name} must be an int64 array of length G+1, got None")
     off = np.asarray(off)
+    if off.size == 0 and off.dtype == np.float64:  # np.asarray([]) is float64
+        off = off.astype(np.int64)
     if off.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer array (int64), got dtype {off.dtype}")
     if off.ndim != 1:

@@ -1,0 +1,370 @@
+"""Dense kernels against the numpy oracles, on every SIMD path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import distillscope as ds
+from distillscope import _reference as ref
+
+# Sizes around SIMD widths plus the common embedding sizes.
+DIMS = [1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 384, 768, 1024]
+dims = st.one_of(st.sampled_from(DIMS), st.integers(1, 1024))
+REDUCES = ["mean", "max", "precision", "recall", "f1"]
+
+
+def _rand(rng, n, d, dtype=np.float32, scale=1.0):
+    return (rng.standard_normal((n, d)) * scale).astype(dtype)
+
+
+# ------------------------------------------------------------------ paired
+@given(d=dims, n=st.integers(0, 40), seed=st.integers(0, 2**32 - 1))
+def test_paired_matches_reference_all_isas(d, n, seed):
+    rng = np.random.default_rng(seed)
+    a, b = _rand(rng, n, d), _rand(rng, n, d)
+    want = ref.cosine_paired(a, b)
+    for isa in ds.capabilities()["available"]:
+        with ds.force_isa(isa):
+            got = ds.cosine_paired(a, b)
+        assert got.dtype == np.float32 and got.shape == (n,)
+        np.testing.assert_allclose(got, want, atol=2e-6, rtol=0, err_msg=isa)
+
+
+@given(d=dims, n=st.integers(0, 30), seed=st.integers(0, 2**32 - 1))
+def test_paired_float16_matches_reference(d, n, seed):
+    rng = np.random.default_rng(seed)
+    a, b = _rand(rng, n, d, np.float16), _rand(rng, n, d, np.float16)
+    want = ref.cosine_paired(a.astype(np.float32), b.astype(np.float32))
+    for isa in ds.capabilities()["available"]:
+        with ds.force_isa(isa):
+            got = ds.cosine_paired(a, b)
+        np.testing.assert_allclose(got, want, atol=2e-6, rtol=0, err_msg=isa)
+
+
+def test_paired_identical_and_opposite(isa, rng):
+    a = _rand(rng, 50, 384)
+    np.testing.assert_allclose(ds.cosine_paired(a, a), 1.0, atol=1e-6)
+    np.testing.assert_allclose(ds.cosine_paired(a, -a), -1.0, atol=1e-6)
+    assert ds.cosine_paired(a, a).max() <= 1.0  # clamped
+
+
+def test_paired_degenerate(isa):
+    a = np.zeros((4, 9), np.float32)
+    b = np.ones((4, 9), np.float32)
+    a[1, 3] = np.nan
+    a[2] = 1.0
+    b[3] = 0.0
+    a[3] = 1.0
+    got = ds.cosine_paired(a, b)
+    assert got[0] == 0.0  # zero vector → 0.0 by definition
+    assert np.isnan(got[1])  # NaN propagates
+    assert got[2] == pytest.approx(1.0)
+    assert got[3] == 0.0
+    # inf overflowing the norms is NaN, not a crash
+    c = np.full((1, 8), np.inf, np.float32)
+    assert np.isnan(ds.cosine_paired(c, c)[0])
+
+
+def test_paired_huge_and_tiny_values(isa):
+    big = np.full((2, 16), 1e18, np.float32)  # |x|² overflows float32 lanes
+    tiny = np.full((2, 16), 1e-30, np.float32)
+    assert np.all(np.isnan(ds.cosine_paired(big, big)) | np.isclose(ds.cosine_paired(big, big), 1.0))
+    np.testing.assert_allclose(ds.cosine_paired(tiny, tiny), 1.0, atol=1e-6)
+
+
+def test_paired_workers_bit_identical(rng):
+    a, b = _rand(rng, 20001, 65), _rand(rng, 20001, 65)
+    base = ds.cosine_paired(a, b, workers=1)
+    for w in (2, 3, 7, -1):
+        assert np.array_equal(ds.cosine_paired(a, b, workers=w), base)
+    # any split of the batch gives the same bits
+    parts = np.concatenate([ds.cosine_paired(a[i : i + 777], b[i : i + 777]) for i in range(0, len(a), 777)])
+    assert np.array_equal(parts, base)
+
+
+def test_paired_non_contiguous_and_lists(rng):
+    a = _rand(rng, 10, 32)
+    b = _rand(rng, 10, 32)
+    np.testing.assert_allclose(ds.cosine_paired(a[:, ::2], b[:, ::2]), ref.cosine_paired(a[:, ::2], b[:, ::2]), atol=2e-6)
+    np.testing.assert_allclose(ds.cosine_paired(a.T.copy().T, b), ref.cosine_paired(a, b), atol=2e-6)  # Fortran order
+    np.testing.assert_allclose(ds.cosine_paired(a.tolist(), b.tolist()), ref.cosine_paired(a, b), atol=2e-6)
+
+
+@pytest.mark.parametrize(
+    "a,b,exc,msg",
+    [
+        (np.zeros((3, 4), np.float32), np.zeros((3, 5), np.float32), ValueError, "same shape"),
+        (np.zeros((3, 4), np.float32), np.zeros((2, 4), np.float32), ValueError, "same shape"),
+        (np.zeros(4, np.float32), np.zeros(4, np.float32), ValueError, "2-D"),
+        (np.zeros((2, 2, 2), np.float32), np.zeros((2, 2, 2), np.float32), ValueError, "2-D"),
+        (np.zeros((3, 4)), np.zeros((3, 4)), TypeError, "astype"),
+        (np.zeros((3, 4), np.int32), np.zeros((3, 4), np.int32), TypeError, "astype"),
+        (np.zeros((3, 4), np.float32), np.zeros((3, 4), np.float16), TypeError, "same dtype"),
+        (None, np.zeros((3, 4), np.float32), TypeError, "None"),
+        (np.array([["x"]]), np.array([["y"]]), TypeError, "astype"),
+    ],
+)
+def test_paired_bad_input(a, b, exc, msg):
+    with pytest.raises(exc, match=msg):
+        ds.cosine_paired(a, b)
+
+
+@pytest.mark.parametrize("w", [0, -2])
+def test_bad_workers(w):
+    a = np.zeros((2, 3), np.float32)
+    with pytest.raises(ValueError, match="workers"):
+        ds.cosine_paired(a, a, workers=w)
+    with pytest.raises(ValueError, match="workers"):
+        ds.cosine_grouped(a, [0, 2], a, [0, 2], workers=w)
+    with pytest.raises(ValueError, match="workers"):
+        ds.cosine_topk(a, a, 1, workers=w)
+
+
+# ----------------------------------------------------------------- grouped
+@st.composite
+def groups(draw):
+    d = draw(dims)
+    g = draw(st.integers(0, 12))
+    na = draw(st.lists(st.integers(0, 9), min_size=g, max_size=g))
+    nb = draw(st.lists(st.integers(0, 9), min_size=g, max_size=g))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return d, na, nb, seed
+
+
+@given(groups())
+def test_grouped_matches_reference_all_isas(params):
+    d, na, nb, seed = params
+    rng = np.random.default_rng(seed)
+    a_off = np.concatenate([[0], np.cumsum(na)]).astype(np.int64)
+    b_off = np.concatenate([[0], np.cumsum(nb)]).astype(np.int64)
+    a, b = _rand(rng, int(a_off[-1]), d), _rand(rng, int(b_off[-1]), d)
+    for isa in ds.capabilities()["available"]:
+        with ds.force_isa(isa):
+            got = {r: ds.cosine_grouped(a, a_off, b, b_off, reduce=r) for r in REDUCES}
+        for reduce in ("mean", "max", "precision", "recall"):
+            want = ref.cosine_grouped(a, a_off, b, b_off, reduce)
+            assert got[reduce].shape == (len(na),)
+            np.testing.assert_allclose(got[reduce], want, atol=3e-6, rtol=0, err_msg=f"{isa} {reduce}")
+        # F1 = 2PR/(P+R) is ill-conditioned when P and R have opposite signs, so
+        # it is checked against the formula applied to the kernel's own P and R.
+        p, r = got["precision"].astype(np.float64), got["recall"].astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            want_f1 = np.where(p + r == 0, 0.0, 2 * p * r / (p + r))
+        np.testing.assert_allclose(got["f1"], want_f1, rtol=1e-6, atol=1e-7, err_msg=f"{isa} f1")
+
+
+def test_grouped_identical_groups_score_one(isa, rng):
+    a = _rand(rng, 40, 384)
+    off = np.arange(0, 41, 8, dtype=np.int64)
+    for reduce in ("max", "precision", "recall", "f1"):
+        np.testing.assert_allclose(ds.cosine_grouped(a, off, a, off, reduce=reduce), 1.0, atol=1e-6)
+
+
+def test_grouped_degenerate(isa):
+    a = np.zeros((3, 5), np.float32)
+    b = np.ones((3, 5), np.float32)
+    a[2, 0] = np.nan
+    off_a = np.array([0, 0, 2, 3], np.int64)  # first group empty on a's side
+    off_b = np.array([0, 1, 2, 3], np.int64)
+    got = ds.cosine_grouped(a, off_a, b, off_b)
+    assert np.isnan(got[0])  # empty group → NaN
+    assert got[1] == 0.0  # zero rows → 0.0
+    assert np.isnan(got[2])  # NaN propagates
+    assert ds.cosine_grouped(a[:0], [0], b[:0], [0]).shape == (0,)
+
+
+def test_grouped_workers_and_splits_bit_identical(rng):
+    sizes = rng.integers(0, 12, size=(3001, 2))
+    a_off = np.concatenate([[0], np.cumsum(sizes[:, 0])]).astype(np.int64)
+    b_off = np.concatenate([[0], np.cumsum(sizes[:, 1])]).astype(np.int64)
+    a, b = _rand(rng, int(a_off[-1]), 48), _rand(rng, int(b_off[-1]), 48)
+    for reduce in REDUCES:
+        base = ds.cosine_grouped(a, a_off, b, b_off, reduce=reduce)
+        for w in (2, 5, -1):
+            assert np.array_equal(ds.cosine_grouped(a, a_off, b, b_off, reduce=reduce, workers=w), base, equal_nan=True)
+        # split the batch of groups in two and rebase the offsets
+        cut = 1234
+        first = ds.cosine_grouped(a[: a_off[cut]], a_off[: cut + 1], b[: b_off[cut]], b_off[: cut + 1], reduce=reduce)
+        second = ds.cosine_grouped(a[a_off[cut] :], a_off[cut:] - a_off[cut], b[b_off[cut] :], b_off[cut:] - b_off[cut], reduce=reduce)
+        assert np.array_equal(np.concatenate([first, second]), base, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "a_off,b_off,exc,msg",
+    [
+        ([0, 2, 1, 4], [0, 1, 2, 4], ValueError, "non-decreasing"),
+        ([1, 2, 3, 4], [0, 1, 2, 4], ValueError, r"a_offsets\[0\] must be 0"),
+        ([0, 1, 2, 5], [0, 1, 2, 4], ValueError, "number of rows"),
+        ([0, 1, 2, 3], [0, 1, 2, 4], ValueError, "number of rows"),
+        ([0, 1, 4], [0, 1, 2, 4], ValueError, "length G\\+1"),
+        ([], [], ValueError, "G\\+1 >= 1"),
+        ([0.0, 4.0], [0, 4], TypeError, "integer"),
+        (np.array([[0, 4]]), [0, 4], ValueError, "1-D"),
+        (None, [0, 4], TypeError, "None"),
+        ([0, -1, 4], [0, 2, 4], ValueError, "non-decreasing"),
+    ],
+)
+def test_grouped_bad_offsets(a_off, b_off, exc, msg):
+    a = np.ones((4, 3), np.float32)
+    with pytest.raises(exc, match=msg):
+        ds.cosine_grouped(a, a_off, a, b_off)
+
+
+def test_grouped_bad_arrays():
+    a = np.ones((4, 3), np.float32)
+    with pytest.raises(ValueError, match="same number of columns"):
+        ds.cosine_grouped(a, [0, 4], np.ones((4, 2), np.float32), [0, 4])
+    with pytest.raises(ValueError, match="reduce"):
+        ds.cosine_grouped(a, [0, 4], a, [0, 4], reduce="median")
+    with pytest.raises(TypeError, match="astype"):
+        ds.cosine_grouped(a.astype(np.float64), [0, 4], a, [0, 4])
+    with pytest.raises(ValueError, match="2-D"):
+        ds.cosine_grouped(a.ravel(), [0, 12], a.ravel(), [0, 12])
+    # float16 is accepted (converted once)
+    np.testing.assert_allclose(ds.cosine_grouped(a.astype(np.float16), [0, 4], a, [0, 4]), 1.0, atol=1e-6)
+
+
+# -------------------------------------------------------------------- top-k
+@given(d=dims, nq=st.integers(1, 20), nc=st.integers(1, 300), seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_topk_native_matches_reference(d, nq, nc, seed, data):
+    k = data.draw(st.integers(1, nc))
+    rng = np.random.default_rng(seed)
+    q, c = _rand(rng, nq, d), _rand(rng, nc, d)
+    want_s, want_i = ref.cosine_topk(q, c, k)
+    for isa in ds.capabilities()["available"]:
+        with ds.force_isa(isa):
+            s, i = ds.cosine_topk(q, c, k, method="native")
+        assert s.shape == (nq, k) and i.shape == (nq, k) and i.dtype == np.int64
+        np.testing.assert_allclose(s, want_s, atol=3e-6, rtol=0)
+        # indices agree wherever the scores are not near-ties
+        sim = ref.cosine_matrix(q, c)
+        np.testing.assert_allclose(np.take_along_axis(sim, i, 1), want_s, atol=3e-6)
+        assert all(len(set(row)) == k for row in i.tolist())
+
+
+def test_topk_ties_and_nan(isa):
+    c = np.array([[1, 0], [1, 0], [0, 1], [np.nan, 0], [2, 0], [0, 0]], np.float32)
+    q = np.array([[1, 0]], np.float32)
+    s, i = ds.cosine_topk(q, c, 6, method="native")
+    assert i[0].tolist() == [0, 1, 4, 2, 5, 3]  # ties by index, zero row = 0.0, NaN last
+    assert np.isnan(s[0, -1]) and s[0, 3] == 0.0 and s[0, 4] == 0.0
+
+
+def test_topk_methods_agree(rng):
+    q, c = _rand(rng, 64, 96), _rand(rng, 3000, 96)
+    s_n, i_n = ds.cosine_topk(q, c, 10, method="native")
+    s_f, i_f = ds.cosine_topk(q, c, 10, method="faiss")
+    np.testing.assert_allclose(s_f, s_n, atol=3e-6)
+    assert (i_f == i_n).mean() > 0.99
+    s_h, i_h = ds.cosine_topk(q, c, 10, method="hnsw")
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(i_h.tolist(), i_n.tolist())])
+    assert recall > 0.9
+    s_a, i_a = ds.cosine_topk(q, c, 10)  # auto
+    np.testing.assert_allclose(s_a, s_n, atol=3e-6)
+
+
+def test_topk_workers_bit_identical(rng):
+    q, c = _rand(rng, 123, 40), _rand(rng, 1001, 40)
+    base = ds.cosine_topk(q, c, 7, method="native")
+    for w in (2, 3, -1):
+        s, i = ds.cosine_topk(q, c, 7, method="native", workers=w)
+        assert np.array_equal(s, base[0]) and np.array_equal(i, base[1])
+    s1, i1 = ds.cosine_topk(q[:50], c, 7, method="native")
+    assert np.array_equal(s1, base[0][:50]) and np.array_equal(i1, base[1][:50])
+
+
+def test_cosine_index_reuse(rng):
+    c = _rand(rng, 500, 32)
+    index = ds.CosineIndex(c)
+    q = _rand(rng, 5, 32)
+    s, i = index.search(q, 3)
+    s2, i2 = ds.cosine_topk(q, c, 3, method="native")
+    np.testing.assert_allclose(s, s2, atol=3e-6)
+    with pytest.raises(ValueError, match="columns"):
+        index.search(_rand(rng, 2, 31), 3)
+    with pytest.raises(ValueError, match="corpus is empty"):
+        ds.CosineIndex(np.zeros((0, 4), np.float32))
+    with pytest.raises(ValueError, match="kind"):
+        ds.CosineIndex(c, kind="ivf")
+
+
+@pytest.mark.parametrize(
+    "q,c,k,kw,exc,msg",
+    [
+        (np.ones((2, 3), np.float32), np.ones((4, 3), np.float32), 0, {}, ValueError, "k must be between"),
+        (np.ones((2, 3), np.float32), np.ones((4, 3), np.float32), 5, {}, ValueError, "k must be between"),
+        (np.ones((2, 3), np.float32), np.ones((4, 4), np.float32), 1, {}, ValueError, "columns"),
+        (np.ones((2, 3), np.float32), np.ones((4, 3), np.float32), 1.5, {}, TypeError, "k must be an int"),
+        (np.ones((2, 3), np.float32), np.ones((4, 3), np.float32), 1, {"method": "x"}, ValueError, "method"),
+        (np.ones(3, np.float32), np.ones((4, 3), np.float32), 1, {}, ValueError, "2-D"),
+        (np.ones((2, 3), np.float64), np.ones((4, 3), np.float32), 1, {}, TypeError, "astype"),
+        (np.ones((2, 3), np.float32), np.ones((0, 3), np.float32), 1, {}, ValueError, "k must be between"),
+    ],
+)
+def test_topk_bad_input(q, c, k, kw, exc, msg):
+    with pytest.raises(exc, match=msg):
+        ds.cosine_topk(q, c, k, **kw)
+
+
+def test_l2_normalize(isa, rng):
+    x = _rand(rng, 10, 17)
+    x[3] = 0
+    y = ds.l2_normalize(x)
+    norms = np.linalg.norm(y, axis=1)
+    np.testing.assert_allclose(np.delete(norms, 3), 1.0, atol=1e-6)
+    assert norms[3] == 0.0
+
+
+# ------------------------------------------------------------ capabilities
+def test_capabilities_and_forcing():
+    caps = ds.capabilities()
+    assert caps["isa"] in caps["available"] and caps["available"][0] == "scalar"
+    with ds.force_isa("scalar") as active:
+        assert active == "scalar" and ds.capabilities()["isa"] == "scalar"
+    assert ds.capabilities()["isa"] == caps["isa"]
+    with pytest.raises(ValueError, match="isa must be one of"):
+        ds.set_isa("sse9")
+    if "avx512" not in caps["available"]:
+        from distillscope import _core
+
+        with pytest.raises(ValueError, match="does not support"):
+            _core.set_isa_cap("avx512")
+
+
+def test_env_var_forces_isa(tmp_path):
+    import subprocess
+    import sys
+
+    code = "import distillscope as d; print(d.capabilities()['isa'])"
+    out = subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "DISTILLSCOPE_ISA": "scalar"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "scalar"
+
+
+def test_gil_released_during_batch(rng):
+    """Two Python threads running kernels overlap: the batch runs without the GIL."""
+    import threading
+    import time
+
+    a, b = _rand(rng, 400_000, 64), _rand(rng, 400_000, 64)
+    ds.cosine_paired(a, b)
+    counter = [0]
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            counter[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    time.sleep(0.01)
+    before = counter[0]
+    for _ in range(5):
+        ds.cosine_paired(a, b)
+    during = counter[0] - before
+    stop.set()
+    t.join()
+    assert during > 1000  # the spinning thread kept running while the kernel ran
