@@ -1,0 +1,96 @@
+"""Shared benchmark helpers: timing, machine description, ratio tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+
+def best_of(fn: Callable[[], object], repeat: int = 3, min_time: float = 0.0) -> tuple[float, object]:
+    """Best wall time of ``repeat`` runs (first result returned for agreement checks)."""
+    out = None
+    times = []
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        r = fn()
+        times.append(time.perf_counter() - t0)
+        if i == 0:
+            out = r
+        if min_time and sum(times) > min_time and i >= 1:
+            break
+    return min(times), out
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "platform": platform.platform(), "cores": os.cpu_count()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import distillscope
+
+        info["distillscope"] = distillscope.capabilities()
+    except Exception as exc:  # pragma: no cover
+        info["distillscope"] = repr(exc)
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [
+            {k: p.get(k) for k in ("internal_api", "architecture", "version", "filepath", "num_threads")}
+            for p in threadpool_info()
+            if p.get("user_api") == "blas"
+        ]
+    except ImportError:
+        info["blas"] = "threadpoolctl not installed"
+    info["env"] = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS") if k in os.environ}
+    return info
+
+
+def print_machine(info: dict) -> None:
+    print(f"machine: {info.get('cpu', '?')}, {info['cores']} cores, Python {info['python']}")
+    caps = info.get("distillscope", {})
+    if isinstance(caps, dict):
+        print(f"distillscope {caps.get('version')} SIMD path: {caps.get('isa')} (available: {caps.get('available')})")
+    blas = info.get("blas")
+    if isinstance(blas, list):
+        for b in blas:
+            print(f"BLAS: {b['internal_api']} {b['version']} kernel={b['architecture']} ({Path(b['filepath']).name})")
+    if info.get("env"):
+        print(f"env: {info['env']}")
+
+
+class Table:
+    """Rows of (task, engine, seconds, throughput, unit); ratios vs a chosen baseline."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.rows: list[dict] = []
+
+    def add(self, task: str, engine: str, seconds: float, items: float, unit: str, agree: str = "") -> None:
+        self.rows.append({"task": task, "engine": engine, "seconds": seconds, "rate": items / seconds if seconds else float("inf"),
+                          "unit": unit, "agree": agree})
+
+    def render(self, ours_prefix: str = "distillscope") -> str:
+        lines = [f"## {self.title}", "", "| task | engine | throughput | distillscope speed-up | agreement |", "|---|---|---|---|---|"]
+        by_task: dict[str, list[dict]] = {}
+        for r in self.rows:
+            by_task.setdefault(r["task"], []).append(r)
+        for task, rows in by_task.items():
+            ours = [r for r in rows if r["engine"].startswith(ours_prefix)]
+            ref = ours[0]["rate"] if ours else None
+            for r in rows:
+                ratio = "" if ref is None or r["engine"].startswith(ours_prefix) else f"{ref / r['rate']:.2f}×"
+                lines.append(f"| {task} | {r['engine']} | {r['rate']:.4g} {r['unit']} | {ratio} | {r['agree']} |")
+        return "\n".join(lines)
+
+    def save(self, path: Path, info: dict) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"title": self.title, "machine": info, "rows": self.rows}, indent=2, default=str))
