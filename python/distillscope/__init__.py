@@ -51,6 +51,8 @@ _register_lazy("text", "tokenize", "token_strings")
 _register_lazy(
     "lexical", "rouge_scores", "bleu_scores", "chrf_scores", "ngram_overlap", "lexical_scores", "lexical_signature"
 )
+_register_lazy("scoring", "score_pairs", "score_batch", "iter_pair_chunks", "iter_scored_chunks")
+_register_lazy("distributed", "score_dataframe")
 
 __all__ = [
     "Ragged",

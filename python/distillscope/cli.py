@@ -19,6 +19,8 @@ from typing import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("distillscope.demo", "run the self-contained demo (simulated models, no network)"),
     "capabilities": ("distillscope.cli", "print the SIMD path, CPU features and engines in use"),
+    "score-pairs": ("distillscope.scoring", "score a JSONL/Parquet file of pairs into Parquet (streaming, resumable, Dask)"),
+    "bench": ("distillscope.bench", "benchmark every kernel against its peers on generated data (table + plot)"),
 }
 
 

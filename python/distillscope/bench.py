@@ -1,0 +1,668 @@
+"""``distillscope bench``: every kernel against the tools users would otherwise pick.
+
+One command generates data of a chosen size, runs distillscope's kernels and
+the peers (numpy, SimSIMD, faiss, rouge-score, rouge-score-rs, sacrebleu,
+rapidfuzz, sentence-transformers where installed) on the same data in the same
+process, checks that the results agree, prints a table of ratios
+(``speed-up = peer time / distillscope time``) with the machine, SIMD
+dispatch path and BLAS kernel, and saves it as JSON and Markdown plus a PNG of
+throughput against batch size and thread count. A peer that is not installed
+is skipped with a note; it never fails the run. A disagreement does: the
+command exits with status 1.
+
+The generators here (:func:`make_pairs`, :func:`write_pairs`,
+:func:`write_embeddings`) also feed ``benchmarks/bench_million.py`` and the
+tests: Zipf-distributed words from a synthetic vocabulary, 50-300 words per
+text, each reference a partly rewritten copy of its candidate (per-pair
+rewrite rate uniform in [0, 1], so scores span the whole range), and
+embeddings whose cosine follows the same rewrite rate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+__all__ = ["SIZES", "make_pairs", "write_pairs", "write_embeddings", "machine_info", "run_suite"]
+
+# ----------------------------------------------------------------------------- data
+
+
+def _vocabulary(size: int = 30000, seed: int = 12345) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(flat utf-8 bytes, start, length, Zipf CDF) of a synthetic vocabulary."""
+    rng = np.random.default_rng(seed)
+    lengths = np.clip(np.rint(rng.gamma(3.0, 1.7, size)), 1, 14).astype(np.int64)
+    letters = np.frombuffer(b"etaoinshrdlucmfwypvbgkjqxz", np.uint8)
+    weights = np.array([12.7, 9.1, 8.2, 7.5, 7.0, 6.7, 6.3, 6.1, 6.0, 4.3, 4.0, 2.8, 2.8, 2.4, 2.2, 2.4, 2.0,
+                        1.9, 1.0, 1.5, 2.0, 0.8, 0.15, 0.1, 0.15, 0.07])
+    flat = letters[rng.choice(len(letters), int(lengths.sum()), p=weights / weights.sum())]
+    # one word in ten ends in a comma or full stop, as running text does
+    punct = rng.random(size) < 0.1
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    pieces = []
+    for s, ln, p in zip(starts.tolist(), lengths.tolist(), punct.tolist()):
+        pieces.append(flat[s : s + ln].tobytes() + ((b"," if s % 2 else b".") if p else b""))
+    lens = np.fromiter((len(p) for p in pieces), np.int64, size)
+    flat_b = np.frombuffer(b"".join(pieces), np.uint8)
+    st = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    ranks = np.arange(1, size + 1, dtype=np.float64)
+    cdf = np.cumsum(1.0 / ranks**1.1)
+    cdf /= cdf[-1]
+    return flat_b, st, lens, cdf
+
+
+_VOCAB: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+def _join(tokens: np.ndarray, row_lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of word ids -> (utf-8 bytes, int64 row offsets), words separated by one space."""
+    global _VOCAB
+    if _VOCAB is None:
+        _VOCAB = _vocabulary()
+    flat, vstart, vlen, _ = _VOCAB
+    wl = vlen[tokens]
+    sep = np.ones(len(tokens), np.int64)
+    ends_tok = np.cumsum(row_lens)
+    sep[ends_tok[row_lens > 0] - 1] = 0
+    tot = wl + sep
+    ends = np.cumsum(tot)
+    begin = ends - tot
+    out = np.full(int(ends[-1]) if len(ends) else 0, 32, np.uint8)
+    total_word = int(wl.sum())
+    k = np.arange(total_word, dtype=np.int64) - np.repeat(np.cumsum(wl) - wl, wl)
+    out[np.repeat(begin, wl) + k] = flat[np.repeat(vstart[tokens], wl) + k]
+    first = ends_tok - row_lens
+    row_off = np.zeros(len(row_lens) + 1, np.int64)
+    row_off[1:] = np.where(row_lens > 0, ends[np.maximum(ends_tok - 1, 0)], 0)
+    # empty rows (none with the default lengths) take the previous end
+    row_off[1:] = np.maximum.accumulate(row_off[1:])
+    row_off[:-1][row_lens > 0] = begin[first[row_lens > 0]]
+    return out, row_off
+
+
+def _strings(data: np.ndarray, offsets: np.ndarray) -> Any:
+    import pyarrow as pa
+
+    n = len(offsets) - 1
+    if offsets[-1] < 2**31:
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _pair_tokens(n: int, rng: np.random.Generator, min_words: int, max_words: int) -> tuple[Any, ...]:
+    global _VOCAB
+    if _VOCAB is None:
+        _VOCAB = _vocabulary()
+    cdf = _VOCAB[3]
+    la = rng.integers(min_words, max_words + 1, n)
+    lb = rng.integers(min_words, max_words + 1, n)
+    rate = rng.random(n)  # per pair: share of reference words rewritten
+    a = np.searchsorted(cdf, rng.random(int(la.sum())))
+    b = np.searchsorted(cdf, rng.random(int(lb.sum())))
+    ao = np.concatenate([[0], np.cumsum(la)[:-1]])
+    bo = np.concatenate([[0], np.cumsum(lb)[:-1]])
+    pair = np.repeat(np.arange(n), lb)
+    pos = np.arange(len(b)) - bo[pair]
+    copy = (pos < la[pair]) & (rng.random(len(b)) >= rate[pair])
+    b[copy] = a[ao[pair[copy]] + pos[copy]]
+    return a, la, b, lb, rate
+
+
+def make_pairs(n: int, *, min_words: int = 50, max_words: int = 300, seed: int = 0) -> Any:
+    """A ``pyarrow.Table`` of ``n`` generated pairs: ``id``, ``candidate``, ``reference``, ``rate``."""
+    import pyarrow as pa
+
+    if n < 0 or min_words < 1 or max_words < min_words:
+        raise ValueError(f"need n >= 0 and 1 <= min_words <= max_words; got {n}, {min_words}, {max_words}")
+    rng = np.random.default_rng(seed)
+    a, la, b, lb, rate = _pair_tokens(n, rng, min_words, max_words)
+    ca = _strings(*_join(a, la))
+    cb = _strings(*_join(b, lb))
+    return pa.table({"id": np.arange(n, dtype=np.int64), "candidate": ca, "reference": cb, "rate": rate})
+
+
+def write_pairs(path: str | os.PathLike[str], n: int, *, min_words: int = 50, max_words: int = 300, seed: int = 0,
+                chunk: int = 20000) -> np.ndarray:
+    """Write ``n`` generated pairs to ``path`` (``.parquet`` or ``.jsonl``), chunk by chunk.
+
+    Returns the per-pair rewrite rates (feed them to :func:`write_embeddings`).
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    rates = []
+    writer = None
+    dumps = _dumps()
+    try:
+        jsonl = path.name.endswith((".jsonl", ".ndjson"))
+        fh = open(path, "wb") if jsonl else None
+        for i, start in enumerate(range(0, max(n, 1), chunk)):
+            m = min(chunk, n - start)
+            if m <= 0:
+                break
+            tbl = make_pairs(m, min_words=min_words, max_words=max_words, seed=seed * 1_000_003 + i)
+            tbl = tbl.set_column(0, "id", [np.arange(start, start + m, dtype=np.int64)])
+            rates.append(tbl.column("rate").to_numpy())
+            if fh is not None:
+                ids = tbl.column("id").to_pylist()
+                cs = tbl.column("candidate").to_pylist()
+                rs = tbl.column("reference").to_pylist()
+                fh.write(b"".join(dumps({"id": k, "candidate": c, "reference": r}) + b"\n" for k, c, r in zip(ids, cs, rs)))
+            else:
+                tbl = tbl.drop_columns(["rate"])
+                if writer is None:
+                    writer = pq.ParquetWriter(path, tbl.schema)
+                writer.write_table(tbl)
+        if fh is not None:
+            fh.close()
+        elif writer is None:
+            tbl = make_pairs(0).drop_columns(["rate"])
+            pq.write_table(tbl, path)
+    finally:
+        if writer is not None:
+            writer.close()
+    return np.concatenate(rates) if rates else np.zeros(0)
+
+
+def _dumps() -> Callable[[Any], bytes]:
+    try:
+        import orjson
+
+        return orjson.dumps
+    except ImportError:  # pragma: no cover
+        return lambda o: json.dumps(o, ensure_ascii=False).encode()
+
+
+def write_embeddings(path_a: str | os.PathLike[str], path_b: str | os.PathLike[str], rates: np.ndarray, *,
+                     dim: int = 384, seed: int = 1, chunk: int = 65536, dtype: Any = np.float32) -> None:
+    """Unit-norm embedding rows for both sides; pair ``i``'s cosine is about ``1 - rates[i]``."""
+    n = len(rates)
+    fa = np.lib.format.open_memmap(path_a, mode="w+", dtype=dtype, shape=(n, dim))
+    fb = np.lib.format.open_memmap(path_b, mode="w+", dtype=dtype, shape=(n, dim))
+    rng = np.random.default_rng(seed)
+    for s in range(0, n, chunk):
+        e = min(n, s + chunk)
+        x = rng.standard_normal((e - s, dim), dtype=np.float32)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        z = rng.standard_normal((e - s, dim), dtype=np.float32)
+        z -= (z * x).sum(1, keepdims=True) * x
+        z /= np.linalg.norm(z, axis=1, keepdims=True)
+        c = (1.0 - rates[s:e]).astype(np.float32)[:, None]
+        fa[s:e] = x
+        fb[s:e] = c * x + np.sqrt(1 - c * c) * z
+    fa.flush()
+    fb.flush()
+    del fa, fb
+
+
+# ----------------------------------------------------------------------------- machine
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU, cores, SIMD dispatch path, BLAS kernel (threadpoolctl) and library versions."""
+    from .kernels import capabilities
+
+    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
+                            "cores": os.cpu_count(), "numpy": np.__version__}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        info["load_average"] = list(os.getloadavg())
+    except OSError:
+        pass
+    info["distillscope"] = capabilities()
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [{k: p.get(k) for k in ("internal_api", "architecture", "version", "num_threads")}
+                        for p in threadpool_info() if p.get("user_api") == "blas"]
+    except ImportError:
+        info["blas"] = []
+    return info
+
+
+def _machine_lines(info: dict[str, Any]) -> list[str]:
+    caps = info["distillscope"]
+    lines = [f"machine: {info.get('cpu', '?')}, {info['cores']} cores, Python {info['python']}, numpy {info['numpy']}",
+             f"distillscope {caps['version']}: SIMD path {caps['isa']} (available {', '.join(caps['available'])})"]
+    for b in info.get("blas", []):
+        lines.append(f"BLAS: {b['internal_api']} {b['version']}, kernel {b['architecture']}, {b['num_threads']} threads")
+    if "load_average" in info:
+        la = info["load_average"]
+        lines.append(f"load average at start: {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} (other processes share the cores)")
+    return lines
+
+
+# ----------------------------------------------------------------------------- timing and table
+
+
+def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    out, best = None, float("inf")
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        r = fn()
+        dt = time.perf_counter() - t0
+        if i == 0:
+            out = r
+        best = min(best, dt)
+    return best, out
+
+
+@dataclass
+class Row:
+    task: str
+    engine: str
+    seconds: float
+    items: int
+    unit: str
+    agree: str = ""
+    ours: bool = False
+
+    @property
+    def rate(self) -> float:
+        return self.items / self.seconds if self.seconds > 0 else float("inf")
+
+
+class Results:
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.notes: list[str] = []
+        self.failures: list[str] = []
+        self.sweep: list[dict[str, Any]] = []
+
+    def add(self, task: str, engine: str, seconds: float, items: int, unit: str, agree: str = "", ours: bool = False) -> None:
+        self.rows.append(Row(task, engine, seconds, items, unit, agree, ours))
+
+    def check(self, task: str, engine: str, got: np.ndarray, want: np.ndarray, tol: float) -> str:
+        got = np.asarray(got, np.float64)
+        want = np.asarray(want, np.float64)
+        if got.shape != want.shape:
+            msg = f"shape {got.shape} vs {want.shape}"
+            self.failures.append(f"{task} / {engine}: {msg}")
+            return "MISMATCH " + msg
+        d = float(np.max(np.abs(got - want))) if got.size else 0.0
+        if not d <= tol:
+            self.failures.append(f"{task} / {engine}: max|Δ| {d:.3g} > {tol:g}")
+            return f"MISMATCH max|Δ| {d:.2g}"
+        return f"ok, max|Δ| {d:.1e}"
+
+    def skip(self, what: str, why: str) -> None:
+        self.notes.append(f"skipped {what}: {why}")
+
+    def markdown(self, info: dict[str, Any], title: str) -> str:
+        lines = [f"## {title}", ""] + [f"* {s}" for s in _machine_lines(info)] + [""]
+        lines += ["| task | engine | throughput | distillscope speed-up | agreement |", "|---|---|---|---|---|"]
+        tasks: dict[str, list[Row]] = {}
+        for r in self.rows:
+            tasks.setdefault(r.task, []).append(r)
+        for task, rows in tasks.items():
+            ref = next((r.rate for r in rows if r.ours), None)
+            for r in rows:
+                ratio = "" if r.ours or ref is None else f"{ref / r.rate:.2f}×"
+                lines.append(f"| {task} | {r.engine} | {r.rate:,.4g} {r.unit} | {ratio} | {r.agree} |")
+        if self.notes:
+            lines += [""] + [f"* {n}" for n in self.notes]
+        if self.failures:
+            lines += ["", "**Disagreements:**"] + [f"* {f}" for f in self.failures]
+        return "\n".join(lines)
+
+    def as_dict(self, info: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        return {"machine": info, "config": config, "notes": self.notes, "failures": self.failures,
+                "rows": [dict(r.__dict__, rate=r.rate) for r in self.rows], "sweep": self.sweep}
+
+
+# ----------------------------------------------------------------------------- the suite
+
+SIZES: dict[str, dict[str, int]] = {
+    # pairs: texts for the lexical kernels; dense: rows for cosine_paired;
+    # queries x corpus: top-k; peer_pairs: subset for per-pair Python peers
+    "tiny": {"pairs": 200, "dense": 2000, "dim": 64, "queries": 16, "corpus": 500, "peer_pairs": 50, "repeat": 1},
+    "small": {"pairs": 5000, "dense": 100_000, "dim": 384, "queries": 256, "corpus": 20_000, "peer_pairs": 500,
+              "repeat": 3},
+    "medium": {"pairs": 50_000, "dense": 1_000_000, "dim": 384, "queries": 1024, "corpus": 100_000,
+               "peer_pairs": 2000, "repeat": 3},
+    "large": {"pairs": 200_000, "dense": 4_000_000, "dim": 384, "queries": 4096, "corpus": 1_000_000,
+              "peer_pairs": 5000, "repeat": 2},
+}
+
+
+def _numpy_paired(a: np.ndarray, b: np.ndarray, chunk: int = 16384) -> np.ndarray:
+    out = np.empty(len(a), np.float32)
+    for i in range(0, len(a), chunk):
+        x, y = a[i : i + chunk], b[i : i + chunk]
+        out[i : i + chunk] = np.einsum("ij,ij->i", x, y) / np.sqrt(np.einsum("ij,ij->i", x, x) * np.einsum("ij,ij->i", y, y))
+    return out
+
+
+def _bench_dense(res: Results, cfg: dict[str, int], threads: Sequence[int], rng: np.random.Generator) -> None:
+    from .kernels import cosine_paired, cosine_topk
+
+    n, d, rep = cfg["dense"], cfg["dim"], cfg["repeat"]
+    a = rng.standard_normal((n, d), dtype=np.float32)
+    b = rng.standard_normal((n, d), dtype=np.float32)
+    task = f"cosine_paired {n:,}×{d} f32"
+    sec, ours = _best(lambda: cosine_paired(a, b, workers=1), rep)
+    res.add(task, "distillscope workers=1", sec, n, "pairs/s", ours=True)
+    for t in threads:
+        if t > 1:
+            sec, o = _best(lambda: cosine_paired(a, b, workers=t), rep)
+            res.add(task, f"distillscope workers={t}", sec, n, "pairs/s",
+                    "identical" if np.array_equal(o, ours) else res.check(task, f"workers={t}", o, ours, 0.0))
+    sec, ref = _best(lambda: _numpy_paired(a, b), rep)
+    res.add(task, "numpy chunked einsum", sec, n, "pairs/s", res.check(task, "numpy", ref, ours, 1e-5))
+    try:
+        import simsimd
+
+        sec, dist = _best(lambda: np.asarray(simsimd.cosine(a, b)), rep)
+        res.add(task, f"simsimd {simsimd.__version__}", sec, n, "pairs/s", res.check(task, "simsimd", 1 - dist, ours, 1e-3))
+    except ImportError:
+        res.skip("simsimd", "not installed (pip install simsimd)")
+    del a, b
+
+    q, nc, k = cfg["queries"], cfg["corpus"], 10
+    queries = rng.standard_normal((q, d), dtype=np.float32)
+    corpus = rng.standard_normal((nc, d), dtype=np.float32)
+    task = f"cosine_topk {q:,}×{nc:,}×{d}, k={k}"
+    w = max(threads)
+    sec, (os_, oi) = _best(lambda: cosine_topk(queries, corpus, k, method="native", workers=w), rep)
+    res.add(task, f"distillscope native workers={w}", sec, q, "queries/s", ours=True)
+    qn = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    cn = corpus / np.linalg.norm(corpus, axis=1, keepdims=True)
+
+    def numpy_topk() -> np.ndarray:
+        s = qn @ cn.T
+        idx = np.argpartition(-s, k, axis=1)[:, :k]
+        return -np.sort(-np.take_along_axis(s, idx, 1), axis=1)
+
+    sec, ns = _best(numpy_topk, rep)
+    res.add(task, "numpy matmul + argpartition", sec, q, "queries/s", res.check(task, "numpy topk", ns, os_, 1e-4))
+    try:
+        import faiss
+
+        prev = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(w)
+        try:
+            def faiss_topk() -> np.ndarray:
+                index = faiss.IndexFlatIP(d)
+                index.add(cn)
+                return index.search(qn, k)[0]
+
+            sec, fs = _best(faiss_topk, rep)
+        finally:
+            faiss.omp_set_num_threads(prev)
+        res.add(task, f"faiss {faiss.__version__} IndexFlatIP ({w} threads)", sec, q, "queries/s",
+                res.check(task, "faiss", fs, os_, 1e-4))
+    except ImportError:
+        res.skip("faiss", "not installed (pip install faiss-cpu)")
+
+
+def _scaled(fn: Callable[[int], Any], n_sub: int, n: int) -> tuple[float, Any, int]:
+    t0 = time.perf_counter()
+    out = fn(n_sub)
+    return time.perf_counter() - t0, out, n_sub
+
+
+def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed: int) -> tuple[list[str], list[str]]:
+    from .lexical import bleu_scores, chrf_scores, lexical_scores, rouge_scores
+    from .text import token_strings
+
+    n, rep, m = cfg["pairs"], cfg["repeat"], min(cfg["peer_pairs"], cfg["pairs"])
+    tbl = make_pairs(n, seed=seed)
+    cands = tbl.column("candidate").to_pylist()
+    refs = tbl.column("reference").to_pylist()
+    w = max(threads)
+    types = ("rouge1", "rouge2", "rougeL")
+
+    # ROUGE with rouge-score's tokenizer, so every peer computes the same thing
+    task = f"ROUGE-1/2/L, {n:,} pairs of 50-300 words"
+    sec, ours = _best(lambda: rouge_scores(cands, refs, rouge_types=types, tokenizer="rouge", workers=1), rep)
+    res.add(task, "distillscope workers=1", sec, n, "pairs/s", ours=True)
+    if w > 1:
+        sec, o2 = _best(lambda: rouge_scores(cands, refs, rouge_types=types, tokenizer="rouge", workers=w), rep)
+        same = all(np.array_equal(o2[t].fmeasure, ours[t].fmeasure) for t in types)
+        res.add(task, f"distillscope workers={w}", sec, n, "pairs/s", "identical" if same else "MISMATCH")
+        if not same:
+            res.failures.append(f"{task}: workers={w} differs from workers=1")
+    want = np.stack([ours[t].fmeasure for t in types], 1)
+    try:
+        from rouge_score import rouge_scorer
+
+        sc = rouge_scorer.RougeScorer(list(types), use_stemmer=False)
+        sec, got, k = _scaled(lambda k: [sc.score(refs[i], cands[i]) for i in range(k)], m, n)
+        arr = np.array([[g[t].fmeasure for t in types] for g in got])
+        res.add(task, f"rouge-score (on {k:,} pairs)", sec, k, "pairs/s", res.check(task, "rouge-score", arr, want[:k], 1e-9))
+    except ImportError:
+        res.skip("rouge-score", "not installed (pip install rouge-score)")
+    try:
+        from rouge_score_rs import rouge_scorer as rs_scorer
+
+        sc2 = rs_scorer.RougeScorer(list(types), use_stemmer=False)
+        sec, got = _best(lambda: sc2.score_batch(refs, cands), rep)
+        arr = np.array([[g[t].fmeasure for t in types] for g in got])
+        res.add(task, "rouge-score-rs score_batch (all cores)", sec, n, "pairs/s",
+                res.check(task, "rouge-score-rs", arr, want, 1e-9))
+    except ImportError:
+        res.skip("rouge-score-rs", "not installed (pip install rouge-score-rs)")
+
+    # ROUGE-L as a token LCS: rapidfuzz's LCSseq over the same token lists
+    task = f"ROUGE-L (token LCS), {n:,} pairs"
+    sec, o = _best(lambda: rouge_scores(cands, refs, rouge_types=("rougeL",), tokenizer="rouge", workers=w), rep)
+    res.add(task, f"distillscope workers={w}", sec, n, "pairs/s", ours=True)
+    try:
+        from rapidfuzz import __version__ as rf_version
+        from rapidfuzz import process
+        from rapidfuzz.distance import LCSseq
+
+        tc = token_strings(cands, "rouge", workers=w)
+        tr = token_strings(refs, "rouge", workers=w)
+        sec, lcs = _best(lambda: process.cpdist(tc, tr, scorer=LCSseq.similarity, workers=w), rep)
+        lc = np.array([len(x) for x in tc], np.float64)
+        lr = np.array([len(x) for x in tr], np.float64)
+        f = np.divide(2 * lcs, lc + lr, out=np.zeros(n), where=(lc + lr) > 0)
+        res.add(task, f"rapidfuzz {rf_version} LCSseq cpdist ({w} workers, pre-tokenized)", sec, n, "pairs/s",
+                res.check(task, "rapidfuzz", f, o["rougeL"].fmeasure, 1e-12))
+    except ImportError:
+        res.skip("rapidfuzz", "not installed (pip install rapidfuzz)")
+
+    # sentence BLEU and chrF against sacrebleu
+    try:
+        import sacrebleu
+        from sacrebleu.metrics import BLEU, CHRF
+    except ImportError:
+        sacrebleu = None
+        res.skip("sacrebleu", "not installed (pip install sacrebleu)")
+    task = f"sentence BLEU (13a), {n:,} pairs"
+    sec, ob = _best(lambda: bleu_scores(cands, refs, workers=1), rep)
+    res.add(task, "distillscope workers=1", sec, n, "pairs/s", ours=True)
+    if sacrebleu is not None:
+        bleu = BLEU(effective_order=True)
+        sec, got, k = _scaled(lambda k: [bleu.sentence_score(cands[i], [refs[i]]).score for i in range(k)], m, n)
+        res.add(task, f"sacrebleu {sacrebleu.__version__} (on {k:,} pairs)", sec, k, "pairs/s",
+                res.check(task, "sacrebleu BLEU", np.array(got), ob.score[:k], 1e-9))
+    task = f"sentence chrF, {n:,} pairs"
+    sec, oc = _best(lambda: chrf_scores(cands, refs, workers=1), rep)
+    res.add(task, "distillscope workers=1", sec, n, "pairs/s", ours=True)
+    if sacrebleu is not None:
+        chrf = CHRF()
+        sec, got, k = _scaled(lambda k: [chrf.sentence_score(cands[i], [refs[i]]).score for i in range(k)], m, n)
+        res.add(task, f"sacrebleu {sacrebleu.__version__} (on {k:,} pairs)", sec, k, "pairs/s",
+                res.check(task, "sacrebleu chrF", np.array(got), oc.score[:k], 1e-9))
+
+    # the combined call score-pairs uses, against the sum of the fastest peers
+    task = f"ROUGE-1/2/L + chrF in one call, {n:,} pairs"
+    metrics = ("rouge1", "rouge2", "rougeL", "chrf")
+    sec, _ = _best(lambda: lexical_scores(cands, refs, metrics, workers=w), rep)
+    res.add(task, f"distillscope lexical_scores workers={w}", sec, n, "pairs/s", ours=True)
+    return cands, refs
+
+
+def _bench_embed(res: Results) -> None:
+    try:
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        res.skip("sentence-transformers", "not installed; the embedding comparison needs it and a local model")
+        return
+    res.skip("sentence-transformers", "installed, but the comparison needs a local model (no downloads); "
+             "see docs/embed.md for the encoder benchmark")
+
+
+def _sweep(res: Results, cands: list[str], refs: list[str], cfg: dict[str, int], threads: Sequence[int],
+           batch_sizes: Sequence[int], rng: np.random.Generator) -> None:
+    """Throughput of cosine_paired and lexical_scores against batch size and thread count."""
+    from .kernels import cosine_paired
+    from .lexical import lexical_scores
+
+    d = cfg["dim"]
+    big = max(batch_sizes)
+    a = rng.standard_normal((big, d), dtype=np.float32)
+    b = rng.standard_normal((big, d), dtype=np.float32)
+    for t in threads:
+        for bs in batch_sizes:
+            reps = max(1, min(50, big // bs))
+            sec, _ = _best(lambda: cosine_paired(a[:bs], b[:bs], workers=t), reps)
+            res.sweep.append({"kernel": f"cosine_paired D={d}", "threads": t, "batch": bs, "rate": bs / sec})
+    n = len(cands)
+    for t in threads:
+        for bs in batch_sizes:
+            if bs > n:
+                continue
+            sec, _ = _best(lambda: lexical_scores(cands[:bs], refs[:bs], ("rouge1", "rouge2", "rougeL"), workers=t),
+                           1 if bs > 1000 else 3)
+            res.sweep.append({"kernel": "ROUGE-1/2/L", "threads": t, "batch": bs, "rate": bs / sec})
+
+
+def _plot(sweep: list[dict[str, Any]], path: Path, title: str) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    kernels = list(dict.fromkeys(s["kernel"] for s in sweep))
+    fig, axes = plt.subplots(1, len(kernels), figsize=(5.5 * len(kernels), 4), squeeze=False)
+    for ax, kern in zip(axes[0], kernels):
+        for t in sorted({s["threads"] for s in sweep if s["kernel"] == kern}):
+            pts = sorted((s["batch"], s["rate"]) for s in sweep if s["kernel"] == kern and s["threads"] == t)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=f"{t} thread{'s' if t > 1 else ''}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size (pairs per call)")
+        ax.set_ylabel("pairs / s")
+        ax.set_title(kern)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def run_suite(size: str = "small", out_dir: str | os.PathLike[str] = "bench-results", *,
+              threads: Sequence[int] | None = None, batch_sizes: Sequence[int] | None = None,
+              overrides: dict[str, int] | None = None, seed: int = 0, plot: bool = True,
+              only: Sequence[str] = ("dense", "text", "embed", "sweep"), echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the suite; write ``bench.json``, ``bench.md`` and ``bench.png`` to ``out_dir``; return the JSON dict."""
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {tuple(SIZES)}; got {size!r}")
+    cfg = dict(SIZES[size])
+    for k, v in (overrides or {}).items():
+        if v is not None:
+            if k not in cfg or int(v) < 1:
+                raise ValueError(f"bad override {k}={v}: use a positive count for one of {tuple(cfg)}")
+            cfg[k] = int(v)
+    cores = os.cpu_count() or 1
+    threads = sorted(set(threads or ([1, cores] if cores > 1 else [1])))
+    if any(t < 1 for t in threads):
+        raise ValueError(f"thread counts must be >= 1; got {threads}")
+    batch_sizes = sorted(set(batch_sizes or [b for b in (10, 100, 1000, 10_000, 100_000) if b <= max(cfg["dense"], 10)]))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    info = machine_info()
+    for line in _machine_lines(info):
+        echo(line)
+    res = Results()
+    rng = np.random.default_rng(seed)
+    cands: list[str] = []
+    refs: list[str] = []
+    if "dense" in only:
+        _bench_dense(res, cfg, threads, rng)
+    if "text" in only or "sweep" in only:
+        if "text" in only:
+            cands, refs = _bench_text(res, cfg, threads, seed)
+        else:
+            t = make_pairs(cfg["pairs"], seed=seed)
+            cands, refs = t.column("candidate").to_pylist(), t.column("reference").to_pylist()
+    if "embed" in only:
+        _bench_embed(res)
+    title = f"distillscope bench --size {size}"
+    if "sweep" in only:
+        _sweep(res, cands, refs, cfg, threads, batch_sizes, rng)
+    md = res.markdown(info, title)
+    echo("")
+    echo(md)
+    doc = res.as_dict(info, dict(cfg, size=size, threads=list(threads), batch_sizes=list(batch_sizes), seed=seed))
+    (out / "bench.json").write_text(json.dumps(doc, indent=2, default=str))
+    (out / "bench.md").write_text(md + "\n")
+    if plot and res.sweep:
+        if _plot(res.sweep, out / "bench.png", f"{title} ({info.get('cpu', '')}, {info['cores']} cores)"):
+            doc["plot"] = str(out / "bench.png")
+        else:
+            res.skip("plot", "matplotlib not installed (pip install matplotlib)")
+    echo(f"\nsaved {out / 'bench.json'}, {out / 'bench.md'}" + (f", {out / 'bench.png'}" if "plot" in doc else ""))
+    return doc
+
+
+def configure_bench(p: Any) -> None:
+    p.add_argument("--size", choices=tuple(SIZES), default="small", help="preset data size")
+    p.add_argument("--pairs", type=int, help="text pairs (overrides the preset)")
+    p.add_argument("--dense", type=int, help="rows for cosine_paired (overrides the preset)")
+    p.add_argument("--dim", type=int, help="embedding dimension")
+    p.add_argument("--queries", type=int, help="top-k queries")
+    p.add_argument("--corpus", type=int, help="top-k corpus rows")
+    p.add_argument("--threads", default="", help="comma-separated thread counts (default: 1 and all cores)")
+    p.add_argument("--batch-sizes", default="", help="comma-separated batch sizes for the sweep plot")
+    p.add_argument("--only", default="dense,text,embed,sweep", help="sections to run")
+    p.add_argument("--out", default="bench-results", help="folder for bench.json, bench.md, bench.png")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG")
+
+
+def _ints(s: str, name: str) -> list[int] | None:
+    if not s.strip():
+        return None
+    try:
+        return [int(x) for x in s.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"--{name} takes comma-separated integers, e.g. 1,2; got {s!r}") from None
+
+
+def run_bench(args: Any) -> int:
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    bad = [s for s in only if s not in ("dense", "text", "embed", "sweep")]
+    if bad:
+        raise ValueError(f"--only takes dense,text,embed,sweep; got {bad}")
+    doc = run_suite(
+        args.size, args.out, threads=_ints(args.threads, "threads"), batch_sizes=_ints(args.batch_sizes, "batch-sizes"),
+        overrides={"pairs": args.pairs, "dense": args.dense, "dim": args.dim, "queries": args.queries,
+                   "corpus": args.corpus},
+        seed=args.seed, plot=not args.no_plot, only=only,
+    )
+    if doc["failures"]:
+        print("\nresults disagree:\n  " + "\n  ".join(doc["failures"]), file=sys.stderr)
+        return 1
+    return 0
