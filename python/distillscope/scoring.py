@@ -354,7 +354,7 @@ def _iter_parquet(
             if col.null_count:
                 bad = row + int(np.flatnonzero(np.asarray(col.is_null()))[0])
                 raise ValueError(f"row {bad}: {name!r} is null; fill missing texts with '' before scoring")
-        extra = {k: tbl.column(k).to_pylist() for k in keep}
+        extra = {k: tbl.column(k) for k in keep}  # arrow columns: the input's types are kept
         return PairChunk(row, cn.to_pylist(), rn.to_pylist(), extra, None)
 
     for batch in pf.iter_batches(batch_size=chunk_size, row_groups=range(rg, meta.num_row_groups), columns=cols):
@@ -429,20 +429,25 @@ def count_pairs(path: str | os.PathLike[str]) -> int:
     return n
 
 
-def jsonl_chunk_offsets(path: str | os.PathLike[str], chunk_size: int) -> list[tuple[int, int, int]]:
-    """``(start_row, n_rows, byte_offset)`` of every ``chunk_size``-row chunk of a JSONL file (one scan)."""
+def jsonl_chunk_offsets(path: str | os.PathLike[str], chunk_size: int, offset: int = 0) -> list[tuple[int, int, int]]:
+    """``(start_row, n_rows, byte_offset)`` of every ``chunk_size``-row chunk of a JSONL file (one scan).
+
+    With ``offset`` the scan starts at that byte; rows are then counted from
+    there (row 0 = the first row at or after ``offset``), offsets stay absolute.
+    """
     out: list[tuple[int, int, int]] = []
-    row, offset, first, first_off = 0, 0, 0, 0
+    row, pos, first, first_off = 0, offset, 0, offset
     with open(path, "rb") as f:
+        f.seek(offset)
         for line in f:
             if line.strip():
                 if row == first:
-                    first_off = offset
+                    first_off = pos
                 row += 1
                 if row - first == chunk_size:
                     out.append((first, chunk_size, first_off))
                     first = row
-            offset += len(line)
+            pos += len(line)
     if row > first:
         out.append((first, row - first, first_off))
     return out
@@ -457,7 +462,7 @@ def _to_table(start: int, extra: dict[str, list[Any]], scores: dict[str, np.ndar
     n = len(next(iter(scores.values()))) if scores else 0
     cols: dict[str, Any] = {"row": pa.array(np.arange(start, start + n, dtype=np.int64))}
     for k, v in extra.items():
-        cols[k] = pa.array(v)
+        cols[k] = v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v)
     for k, v in scores.items():
         cols[k] = pa.array(v)
     return pa.table(cols)
@@ -634,15 +639,24 @@ class _Checkpoint:
         """Concatenate the parts into ``out`` (one part in memory at a time); returns rows written."""
         import pyarrow.parquet as pq
 
+        import pyarrow as pa
+
         tmp = self.out.with_name(self.out.name + f".tmp{os.getpid()}")
         rows = 0
         writer = None
+        # JSONL 'keep' columns get their type per chunk (all-null chunk -> null); unify once
+        schemas = [pq.read_schema(self.parts_dir / name) for name in self.parts]
+        try:
+            schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else empty.schema
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise ValueError(f"a kept column holds values of different types in different rows ({e}); "
+                             "make its values one type or drop it from keep") from e
         try:
             for name in self.parts:
                 tbl = pq.read_table(self.parts_dir / name)
                 if writer is None:
-                    writer = pq.ParquetWriter(tmp, tbl.schema)
-                writer.write_table(tbl)
+                    writer = pq.ParquetWriter(tmp, schema)
+                writer.write_table(tbl.select(schema.names).cast(schema))
                 rows += tbl.num_rows
             if writer is None:
                 writer = pq.ParquetWriter(tmp, empty.schema)
