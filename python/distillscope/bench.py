@@ -270,6 +270,7 @@ class Row:
     unit: str
     agree: str = ""
     ours: bool = False
+    threads: int = 1
 
     @property
     def rate(self) -> float:
@@ -283,8 +284,9 @@ class Results:
         self.failures: list[str] = []
         self.sweep: list[dict[str, Any]] = []
 
-    def add(self, task: str, engine: str, seconds: float, items: int, unit: str, agree: str = "", ours: bool = False) -> None:
-        self.rows.append(Row(task, engine, seconds, items, unit, agree, ours))
+    def add(self, task: str, engine: str, seconds: float, items: int, unit: str, agree: str = "", ours: bool = False,
+            threads: int = 1) -> None:
+        self.rows.append(Row(task, engine, seconds, items, unit, agree, ours, threads))
 
     def check(self, task: str, engine: str, got: np.ndarray, want: np.ndarray, tol: float) -> str:
         got = np.asarray(got, np.float64)
@@ -304,15 +306,20 @@ class Results:
 
     def markdown(self, info: dict[str, Any], title: str) -> str:
         lines = [f"## {title}", ""] + [f"* {s}" for s in _machine_lines(info)] + [""]
-        lines += ["| task | engine | throughput | distillscope speed-up | agreement |", "|---|---|---|---|---|"]
+        lines += ["Speed-up = peer time / distillscope time at the same thread count (the peer's threads).", "",
+                  "| task | engine | threads | throughput | distillscope speed-up | agreement |",
+                  "|---|---|---|---|---|---|"]
         tasks: dict[str, list[Row]] = {}
         for r in self.rows:
             tasks.setdefault(r.task, []).append(r)
         for task, rows in tasks.items():
-            ref = next((r.rate for r in rows if r.ours), None)
+            ours = {r.threads: r.rate for r in rows if r.ours}
             for r in rows:
-                ratio = "" if r.ours or ref is None else f"{ref / r.rate:.2f}×"
-                lines.append(f"| {task} | {r.engine} | {r.rate:,.4g} {r.unit} | {ratio} | {r.agree} |")
+                ratio = ""
+                if not r.ours and ours:
+                    t = r.threads if r.threads in ours else min(ours, key=lambda k: abs(k - r.threads))
+                    ratio = f"{ours[t] / r.rate:.2f}×"
+                lines.append(f"| {task} | {r.engine} | {r.threads} | {r.rate:,.4g} {r.unit} | {ratio} | {r.agree} |")
         if self.notes:
             lines += [""] + [f"* {n}" for n in self.notes]
         if self.failures:
@@ -360,7 +367,8 @@ def _bench_dense(res: Results, cfg: dict[str, int], threads: Sequence[int], rng:
         if t > 1:
             sec, o = _best(lambda: cosine_paired(a, b, workers=t), rep)
             res.add(task, f"distillscope workers={t}", sec, n, "pairs/s",
-                    "identical" if np.array_equal(o, ours) else res.check(task, f"workers={t}", o, ours, 0.0))
+                    "identical" if np.array_equal(o, ours) else res.check(task, f"workers={t}", o, ours, 0.0),
+                    ours=True, threads=t)
     sec, ref = _best(lambda: _numpy_paired(a, b), rep)
     res.add(task, "numpy chunked einsum", sec, n, "pairs/s", res.check(task, "numpy", ref, ours, 1e-5))
     try:
@@ -378,7 +386,11 @@ def _bench_dense(res: Results, cfg: dict[str, int], threads: Sequence[int], rng:
     task = f"cosine_topk {q:,}×{nc:,}×{d}, k={k}"
     w = max(threads)
     sec, (os_, oi) = _best(lambda: cosine_topk(queries, corpus, k, method="native", workers=w), rep)
-    res.add(task, f"distillscope native workers={w}", sec, q, "queries/s", ours=True)
+    res.add(task, f"distillscope native workers={w}", sec, q, "queries/s", ours=True, threads=w)
+    if w > 1:
+        sec, (o1, _) = _best(lambda: cosine_topk(queries, corpus, k, method="native", workers=1), rep)
+        res.add(task, "distillscope native workers=1", sec, q, "queries/s", res.check(task, "topk workers=1", o1, os_, 0.0),
+                ours=True)
     qn = queries / np.linalg.norm(queries, axis=1, keepdims=True)
     cn = corpus / np.linalg.norm(corpus, axis=1, keepdims=True)
 
@@ -388,7 +400,8 @@ def _bench_dense(res: Results, cfg: dict[str, int], threads: Sequence[int], rng:
         return -np.sort(-np.take_along_axis(s, idx, 1), axis=1)
 
     sec, ns = _best(numpy_topk, rep)
-    res.add(task, "numpy matmul + argpartition", sec, q, "queries/s", res.check(task, "numpy topk", ns, os_, 1e-4))
+    res.add(task, "numpy matmul + argpartition (BLAS threads)", sec, q, "queries/s",
+            res.check(task, "numpy topk", ns, os_, 1e-4), threads=_blas_threads())
     try:
         import faiss
 
@@ -403,10 +416,19 @@ def _bench_dense(res: Results, cfg: dict[str, int], threads: Sequence[int], rng:
             sec, fs = _best(faiss_topk, rep)
         finally:
             faiss.omp_set_num_threads(prev)
-        res.add(task, f"faiss {faiss.__version__} IndexFlatIP ({w} threads)", sec, q, "queries/s",
-                res.check(task, "faiss", fs, os_, 1e-4))
+        res.add(task, f"faiss {faiss.__version__} IndexFlatIP", sec, q, "queries/s",
+                res.check(task, "faiss", fs, os_, 1e-4), threads=w)
     except ImportError:
         res.skip("faiss", "not installed (pip install faiss-cpu)")
+
+
+def _blas_threads() -> int:
+    try:
+        from threadpoolctl import threadpool_info
+
+        return max((int(p.get("num_threads") or 1) for p in threadpool_info() if p.get("user_api") == "blas"), default=1)
+    except ImportError:
+        return os.cpu_count() or 1
 
 
 def _scaled(fn: Callable[[int], Any], n_sub: int, n: int) -> tuple[float, Any, int]:
@@ -425,6 +447,7 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
     refs = tbl.column("reference").to_pylist()
     w = max(threads)
     types = ("rouge1", "rouge2", "rougeL")
+    rs_rate = chrf_rate = 0.0
 
     # ROUGE with rouge-score's tokenizer, so every peer computes the same thing
     task = f"ROUGE-1/2/L, {n:,} pairs of 50-300 words"
@@ -433,7 +456,8 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
     if w > 1:
         sec, o2 = _best(lambda: rouge_scores(cands, refs, rouge_types=types, tokenizer="rouge", workers=w), rep)
         same = all(np.array_equal(o2[t].fmeasure, ours[t].fmeasure) for t in types)
-        res.add(task, f"distillscope workers={w}", sec, n, "pairs/s", "identical" if same else "MISMATCH")
+        res.add(task, f"distillscope workers={w}", sec, n, "pairs/s", "identical" if same else "MISMATCH",
+                ours=True, threads=w)
         if not same:
             res.failures.append(f"{task}: workers={w} differs from workers=1")
     want = np.stack([ours[t].fmeasure for t in types], 1)
@@ -451,16 +475,17 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
 
         sc2 = rs_scorer.RougeScorer(list(types), use_stemmer=False)
         sec, got = _best(lambda: sc2.score_batch(refs, cands), rep)
+        rs_rate = n / sec
         arr = np.array([[g[t].fmeasure for t in types] for g in got])
         res.add(task, "rouge-score-rs score_batch (all cores)", sec, n, "pairs/s",
-                res.check(task, "rouge-score-rs", arr, want, 1e-9))
+                res.check(task, "rouge-score-rs", arr, want, 1e-9), threads=os.cpu_count() or 1)
     except ImportError:
         res.skip("rouge-score-rs", "not installed (pip install rouge-score-rs)")
 
     # ROUGE-L as a token LCS: rapidfuzz's LCSseq over the same token lists
     task = f"ROUGE-L (token LCS), {n:,} pairs"
     sec, o = _best(lambda: rouge_scores(cands, refs, rouge_types=("rougeL",), tokenizer="rouge", workers=w), rep)
-    res.add(task, f"distillscope workers={w}", sec, n, "pairs/s", ours=True)
+    res.add(task, f"distillscope workers={w}", sec, n, "pairs/s", ours=True, threads=w)
     try:
         from rapidfuzz import __version__ as rf_version
         from rapidfuzz import process
@@ -472,8 +497,8 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
         lc = np.array([len(x) for x in tc], np.float64)
         lr = np.array([len(x) for x in tr], np.float64)
         f = np.divide(2 * lcs, lc + lr, out=np.zeros(n), where=(lc + lr) > 0)
-        res.add(task, f"rapidfuzz {rf_version} LCSseq cpdist ({w} workers, pre-tokenized)", sec, n, "pairs/s",
-                res.check(task, "rapidfuzz", f, o["rougeL"].fmeasure, 1e-12))
+        res.add(task, f"rapidfuzz {rf_version} LCSseq cpdist (pre-tokenized)", sec, n, "pairs/s",
+                res.check(task, "rapidfuzz", f, o["rougeL"].fmeasure, 1e-12), threads=w)
     except ImportError:
         res.skip("rapidfuzz", "not installed (pip install rapidfuzz)")
 
@@ -498,14 +523,19 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
     if sacrebleu is not None:
         chrf = CHRF()
         sec, got, k = _scaled(lambda k: [chrf.sentence_score(cands[i], [refs[i]]).score for i in range(k)], m, n)
+        chrf_rate = k / sec
         res.add(task, f"sacrebleu {sacrebleu.__version__} (on {k:,} pairs)", sec, k, "pairs/s",
                 res.check(task, "sacrebleu chrF", np.array(got), oc.score[:k], 1e-9))
 
     # the combined call score-pairs uses, against the sum of the fastest peers
     task = f"ROUGE-1/2/L + chrF in one call, {n:,} pairs"
     metrics = ("rouge1", "rouge2", "rougeL", "chrf")
-    sec, _ = _best(lambda: lexical_scores(cands, refs, metrics, workers=w), rep)
-    res.add(task, f"distillscope lexical_scores workers={w}", sec, n, "pairs/s", ours=True)
+    sec, both = _best(lambda: lexical_scores(cands, refs, metrics, tokenizer="rouge", workers=w), rep)
+    res.add(task, f"distillscope lexical_scores workers={w}", sec, n, "pairs/s", ours=True, threads=w)
+    if rs_rate and chrf_rate:
+        agree = res.check(task, "combined", np.stack([both[t] for t in types], 1), want, 0.0)
+        res.add(task, "rouge-score-rs (all cores) then sacrebleu chrF: time added", n / rs_rate + n / chrf_rate, n,
+                "pairs/s", agree, threads=w)
     return cands, refs
 
 
@@ -521,27 +551,38 @@ def _bench_embed(res: Results) -> None:
 
 def _sweep(res: Results, cands: list[str], refs: list[str], cfg: dict[str, int], threads: Sequence[int],
            batch_sizes: Sequence[int], rng: np.random.Generator) -> None:
-    """Throughput of cosine_paired and lexical_scores against batch size and thread count."""
+    """Throughput of cosine_paired and lexical_scores against batch size and thread count.
+
+    Every point processes the same rows, cut into calls of ``batch`` pairs,
+    so the curves show the per-call overhead and where threads start to pay.
+    """
     from .kernels import cosine_paired
     from .lexical import lexical_scores
 
     d = cfg["dim"]
-    big = max(batch_sizes)
-    a = rng.standard_normal((big, d), dtype=np.float32)
-    b = rng.standard_normal((big, d), dtype=np.float32)
+    m = max(batch_sizes)
+    a = rng.standard_normal((m, d), dtype=np.float32)
+    b = rng.standard_normal((m, d), dtype=np.float32)
+
+    def run_dense(bs: int, t: int) -> None:
+        for i in range(0, m, bs):
+            cosine_paired(a[i : i + bs], b[i : i + bs], workers=t)
+
+    mt = min(len(cands), m)
+
+    def run_text(bs: int, t: int) -> None:
+        for i in range(0, mt, bs):
+            lexical_scores(cands[i : i + bs], refs[i : i + bs], ("rouge1", "rouge2", "rougeL"), workers=t)
+
     for t in threads:
         for bs in batch_sizes:
-            reps = max(1, min(50, big // bs))
-            sec, _ = _best(lambda: cosine_paired(a[:bs], b[:bs], workers=t), reps)
-            res.sweep.append({"kernel": f"cosine_paired D={d}", "threads": t, "batch": bs, "rate": bs / sec})
-    n = len(cands)
+            sec, _ = _best(lambda: run_dense(bs, t), 3)
+            res.sweep.append({"kernel": f"cosine_paired D={d} ({m:,} pairs)", "threads": t, "batch": bs, "rate": m / sec})
     for t in threads:
         for bs in batch_sizes:
-            if bs > n:
-                continue
-            sec, _ = _best(lambda: lexical_scores(cands[:bs], refs[:bs], ("rouge1", "rouge2", "rougeL"), workers=t),
-                           1 if bs > 1000 else 3)
-            res.sweep.append({"kernel": "ROUGE-1/2/L", "threads": t, "batch": bs, "rate": bs / sec})
+            if bs <= mt:
+                sec, _ = _best(lambda: run_text(bs, t), 2)
+                res.sweep.append({"kernel": f"ROUGE-1/2/L ({mt:,} pairs)", "threads": t, "batch": bs, "rate": mt / sec})
 
 
 def _plot(sweep: list[dict[str, Any]], path: Path, title: str) -> bool:

@@ -1,0 +1,63 @@
+"""``distillscope bench`` smoke test at a tiny size: every section runs, peers agree, files are written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from distillscope.bench import SIZES, machine_info, run_suite
+from distillscope.cli import main
+
+
+def test_bench_command_tiny(tmp_path, capsys):
+    rc = main(["bench", "--size", "tiny", "--out", str(tmp_path), "--threads", "1,2", "--batch-sizes", "10,100"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "SIMD path" in printed and "| task | engine |" in printed
+    doc = json.loads((tmp_path / "bench.json").read_text())
+    assert doc["failures"] == []
+    tasks = {r["task"].split(" ")[0] for r in doc["rows"]}
+    assert {"cosine_paired", "cosine_topk", "ROUGE-1/2/L,", "sentence"} <= tasks
+    engines = " ".join(r["engine"] for r in doc["rows"])
+    # peers installed in the test environment actually ran and were checked
+    for peer in ("numpy", "simsimd", "faiss", "rouge-score", "rouge-score-rs", "sacrebleu", "rapidfuzz"):
+        pytest.importorskip(peer.replace("-", "_"))
+        assert peer in engines, peer
+    assert all(r["agree"].startswith(("ok", "identical")) for r in doc["rows"] if r["agree"])
+    assert all(r["rate"] > 0 for r in doc["rows"])
+    assert doc["machine"]["distillscope"]["isa"] in ("scalar", "avx2", "avx512")
+    assert {s["threads"] for s in doc["sweep"]} == {1, 2}
+    assert {s["batch"] for s in doc["sweep"]} == {10, 100}
+    md = (tmp_path / "bench.md").read_text()
+    assert "distillscope speed-up" in md and "×" in md
+    pytest.importorskip("matplotlib")
+    png = (tmp_path / "bench.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_missing_peer_is_a_note_not_a_failure(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_simsimd(name, *args, **kwargs):
+        if name == "simsimd" or name.startswith("rouge_score"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_simsimd)
+    doc = run_suite("tiny", tmp_path, threads=[1], only=("dense", "text"), plot=False, echo=lambda s: None)
+    assert doc["failures"] == []
+    assert any("simsimd" in n for n in doc["notes"]) and any("rouge-score" in n for n in doc["notes"])
+    assert not any("simsimd" in r["engine"] for r in doc["rows"])
+
+
+def test_bench_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="size"):
+        run_suite("huge", tmp_path)
+    with pytest.raises(ValueError, match="override"):
+        run_suite("tiny", tmp_path, overrides={"pairs": 0})
+    assert main(["bench", "--size", "tiny", "--only", "gpu", "--out", str(tmp_path)]) == 2
+    assert set(SIZES) == {"tiny", "small", "medium", "large"}
+    assert machine_info()["cores"] >= 1
