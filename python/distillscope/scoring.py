@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 PAIR_METRICS = ("rouge1", "rouge2", "rougeL", "bleu", "chrf", "chrf++", "jaccard", "containment", "cosine")
-DEFAULT_CHUNK = 32768
+DEFAULT_CHUNK = 16384
 _PROGRESS_VERSION = 1
 
 
@@ -235,6 +235,13 @@ class PairChunk:
         return len(self.candidates)
 
 
+def _require_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as e:
+        raise ImportError("pair scoring reads and writes Parquet: pip install 'distillscope[parquet]'") from e
+
+
 def _file_format(path: Path) -> str:
     name = path.name.lower()
     if name.endswith((".parquet", ".pq", ".parq")):
@@ -314,7 +321,10 @@ def _iter_jsonl(
 def _parquet_file(path: Path, columns: Sequence[str]) -> Any:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    # pre_buffer=False: with the default, iter_batches keeps every row group it
+    # has read cached for the whole iteration (the pool grew by ~1 GB per
+    # million pairs in tests), which defeats streaming.
+    pf = pq.ParquetFile(path, pre_buffer=False)
     names = pf.schema_arrow.names
     missing = [c for c in columns if c not in names]
     if missing:
@@ -410,6 +420,7 @@ def iter_pair_chunks(
         raise ValueError(f"start_row must be >= 0; got {start_row}")
     keep = [k for k in keep if k not in columns]
     if _file_format(p) == "parquet":
+        _require_pyarrow()
         return _iter_parquet(p, int(chunk_size), int(start_row), columns, keep, stop_row)
     return _iter_jsonl(p, int(chunk_size), int(start_row), start_offset, columns, keep, stop_row)
 
@@ -712,6 +723,7 @@ def score_pairs(
     ``on_chunk(rows_done)`` is called after every committed chunk.
     """
     t0 = time.perf_counter()
+    _require_pyarrow()
     src = Path(path)
     if not src.is_file():
         raise FileNotFoundError(f"pair file {str(src)!r} does not exist")
