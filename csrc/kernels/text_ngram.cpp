@@ -77,8 +77,45 @@ class HashMap {
   int shift_ = 60;
 };
 
+// Direct-indexed map for small key spaces (characters, or pairs of ids when
+// few distinct (n-1)-grams exist): no hashing, no probing.
+class DirectMap {
+ public:
+  void reset(std::size_t keyspace) {
+    if (keyspace > val_.size()) {
+      val_.assign(keyspace, 0);
+      stamp_v_.assign(keyspace, 0);
+      stamp_ = 0;
+    }
+    if (++stamp_ == 0) {
+      std::fill(stamp_v_.begin(), stamp_v_.end(), 0u);
+      stamp_ = 1;
+    }
+  }
+  std::uint32_t insert(std::uint64_t key, std::uint32_t next, bool& inserted) {
+    const auto k = static_cast<std::size_t>(key);
+    if (stamp_v_[k] != stamp_) {
+      stamp_v_[k] = stamp_;
+      val_[k] = next;
+      inserted = true;
+      return next;
+    }
+    inserted = false;
+    return val_[k];
+  }
+  std::uint32_t find(std::uint64_t key) const {
+    const auto k = static_cast<std::size_t>(key);
+    return stamp_v_[k] == stamp_ ? val_[k] : NONE;
+  }
+
+ private:
+  std::vector<std::uint32_t> val_, stamp_v_;
+  std::uint32_t stamp_ = 0;
+};
+
 struct Scratch {
   HashMap map;
+  DirectMap dmap;
   std::vector<std::uint32_t> ia, ib;  // dense ids of the current order (a = reference, b = candidate)
   std::vector<std::int32_t> ca, cb;   // per-id counts
   std::vector<std::uint64_t> ta, tb;  // token ids of the pair
@@ -177,7 +214,8 @@ std::int64_t lcs_dense_ids(const std::uint32_t* x, std::size_t lx, const std::ui
 // order k+1; dist (optional) = distinct candidate, distinct reference,
 // distinct shared. If lcs_out is given, the LCS of the two sequences.
 void ngram_levels(const std::uint64_t* a, std::size_t m, const std::uint64_t* b, std::size_t n, int orders,
-                  std::int64_t* stats, std::int64_t* dist, std::int64_t* lcs_out, Scratch& s) {
+                  std::int64_t* stats, std::int64_t* dist, std::int64_t* lcs_out, Scratch& s,
+                  bool small_keys = false) {
   const bool distinct = dist != nullptr;
   for (int k = 0; k < orders; ++k) {
     stats[k * 3 + 0] = span(n, k + 1);
@@ -202,11 +240,9 @@ void ngram_levels(const std::uint64_t* a, std::size_t m, const std::uint64_t* b,
       if (la == 0 && lb == 0) break;
       if (!distinct && (la == 0 || lb == 0)) break;
     }
-    s.map.reset(la + (distinct ? lb : 0) + 1);
     s.ca.clear();
     s.cb.clear();
     std::uint32_t next = 0;
-    bool ins = false;
     auto key_at = [&](const std::uint64_t* tok, std::uint32_t* ids, std::size_t i) -> std::uint64_t {
       if (k == 0) return tok[i];
       const std::uint32_t x = ids[i], y = ids[i + 1];
@@ -214,40 +250,63 @@ void ngram_levels(const std::uint64_t* a, std::size_t m, const std::uint64_t* b,
       return static_cast<std::uint64_t>(x) * D + y;
     };
     // Keys of order k >= 2 are < D*D <= 2^64 - 1; ~0 marks "cannot match".
-    for (std::size_t i = 0; i < la; ++i) {
-      const std::uint64_t key = key_at(a, ia, i);
-      if (k > 0 && key == ~std::uint64_t{0}) {
-        ia[i] = NONE;
-        continue;
-      }
-      const std::uint32_t id = s.map.insert(key, next, ins);
-      if (ins) {
-        ++next;
-        s.ca.push_back(0);
-        s.cb.push_back(0);
-      }
-      ++s.ca[id];
-      ia[i] = id;
-    }
-    for (std::size_t j = 0; j < lb; ++j) {
-      const std::uint64_t key = key_at(b, ib, j);
-      if (k > 0 && key == ~std::uint64_t{0}) {
-        ib[j] = NONE;
-        continue;
-      }
-      std::uint32_t id;
-      if (distinct) {
-        id = s.map.insert(key, next, ins);
+    auto run = [&](auto& map) {
+      bool ins = false;
+      for (std::size_t i = 0; i < la; ++i) {
+        const std::uint64_t key = key_at(a, ia, i);
+        if (k > 0 && key == ~std::uint64_t{0}) {
+          ia[i] = NONE;
+          continue;
+        }
+        const std::uint32_t id = map.insert(key, next, ins);
         if (ins) {
           ++next;
           s.ca.push_back(0);
           s.cb.push_back(0);
         }
-      } else {
-        id = s.map.find(key);
+        ++s.ca[id];
+        ia[i] = id;
       }
-      if (id != NONE) ++s.cb[id];
-      ib[j] = id;
+      for (std::size_t j = 0; j < lb; ++j) {
+        const std::uint64_t key = key_at(b, ib, j);
+        if (k > 0 && key == ~std::uint64_t{0}) {
+          ib[j] = NONE;
+          continue;
+        }
+        std::uint32_t id;
+        if (distinct) {
+          id = map.insert(key, next, ins);
+          if (ins) {
+            ++next;
+            s.ca.push_back(0);
+            s.cb.push_back(0);
+          }
+        } else {
+          id = map.find(key);
+        }
+        if (id != NONE) ++s.cb[id];
+        ib[j] = id;
+      }
+    };
+    // key space of this order: small ones are indexed directly
+    std::uint64_t keyspace = ~std::uint64_t{0};
+    if (k == 0) {
+      if (small_keys) {
+        std::uint64_t mx = 0;
+        for (std::size_t i = 0; i < la; ++i) mx = std::max(mx, a[i]);
+        for (std::size_t j = 0; j < lb; ++j) mx = std::max(mx, b[j]);
+        keyspace = mx + 1;
+      }
+    } else if (D <= (std::uint64_t{1} << 16)) {
+      keyspace = D * D;
+    }
+    const std::uint64_t budget = std::max<std::uint64_t>(4096, 8 * (static_cast<std::uint64_t>(la) + lb));
+    if (keyspace <= budget) {
+      s.dmap.reset(static_cast<std::size_t>(keyspace));
+      run(s.dmap);
+    } else {
+      s.map.reset(la + (distinct ? lb : 0) + 1);
+      run(s.map);
     }
     std::int64_t match = 0, dc = 0, dr = 0, db = 0, shared = 0;
     for (std::uint32_t id = 0; id < next; ++id) {
@@ -339,7 +398,7 @@ double pair_chrf(const char* ct, std::size_t cn, const char* rt, std::size_t rn,
   if (co > 0) {
     chrf_chars(rt, rn, p.chrf_whitespace, s.xa);
     chrf_chars(ct, cn, p.chrf_whitespace, s.xb);
-    ngram_levels(s.xa.data(), s.xa.size(), s.xb.data(), s.xb.size(), co, stats, nullptr, nullptr, s);
+    ngram_levels(s.xa.data(), s.xa.size(), s.xb.data(), s.xb.size(), co, stats, nullptr, nullptr, s, true);
   }
   if (wo > 0) {
     chrf_words(rt, rn, s.xa);
