@@ -94,7 +94,9 @@ void split_whitespace(const char* text, std::size_t n, Emit&& emit) {
   std::size_t i = 0, start = 0;
   bool in_tok = false;
   while (i < n) {
-    const int k = space_len(s, i, n);
+    const unsigned char c = s[i];
+    // printable ASCII is never whitespace: the common case, no decoding
+    const int k = (c > 0x20 && c < 0x80) ? 0 : space_len(s, i, n);
     if (k) {
       if (in_tok) emit(text + start, i - start);
       in_tok = false;
@@ -161,9 +163,29 @@ inline void sparse_pass(const std::string& in, std::string& out, Pass pass) {
     }
     copied = end;
   };
-  for (std::size_t j = 0; j < m; ++j) {
+  // next occurrence of the pass's special byte(s), found with memchr
+  const char* base = in.data();
+  const char* nd = dash ? nullptr : static_cast<const char*>(std::memchr(base, '.', m));
+  const char* nc = dash ? nullptr : static_cast<const char*>(std::memchr(base, ',', m));
+  const char* nh = dash ? static_cast<const char*>(std::memchr(base, '-', m)) : nullptr;
+  for (;;) {
+    const char* hit;
+    if (dash) {
+      if (!nh) break;
+      hit = nh;
+      nh = static_cast<const char*>(std::memchr(hit + 1, '-', m - static_cast<std::size_t>(hit + 1 - base)));
+    } else {
+      if (!nd && !nc) break;
+      if (nd && (!nc || nd < nc)) {
+        hit = nd;
+        nd = static_cast<const char*>(std::memchr(hit + 1, '.', m - static_cast<std::size_t>(hit + 1 - base)));
+      } else {
+        hit = nc;
+        nc = static_cast<const char*>(std::memchr(hit + 1, ',', m - static_cast<std::size_t>(hit + 1 - base)));
+      }
+    }
+    const auto j = static_cast<std::size_t>(hit - base);
     const unsigned char c = p[j];
-    if (dash ? c != '-' : (c != '.' && c != ',')) continue;
     if (pass == Pass::dot_before_nondigit) {
       if (j >= consumed && j + 1 < m && !is_digit(p[j + 1])) {
         copy_to(j);
