@@ -81,36 +81,39 @@ class HashMap {
 // few distinct (n-1)-grams exist): no hashing, no probing.
 class DirectMap {
  public:
+  // cell = stamp << 32 | value: one memory access per lookup
   void reset(std::size_t keyspace) {
-    if (keyspace > val_.size()) {
-      val_.assign(keyspace, 0);
-      stamp_v_.assign(keyspace, 0);
+    if (keyspace > cell_.size()) {
+      cell_.assign(keyspace, 0);
       stamp_ = 0;
     }
     if (++stamp_ == 0) {
-      std::fill(stamp_v_.begin(), stamp_v_.end(), 0u);
+      std::fill(cell_.begin(), cell_.end(), std::uint64_t{0});
       stamp_ = 1;
     }
   }
   std::uint32_t insert(std::uint64_t key, std::uint32_t next, bool& inserted) {
-    const auto k = static_cast<std::size_t>(key);
-    if (stamp_v_[k] != stamp_) {
-      stamp_v_[k] = stamp_;
-      val_[k] = next;
+    std::uint64_t& c = cell_[static_cast<std::size_t>(key)];
+    if ((c >> 32) != stamp_) {
+      c = (static_cast<std::uint64_t>(stamp_) << 32) | next;
       inserted = true;
       return next;
     }
     inserted = false;
-    return val_[k];
+    return static_cast<std::uint32_t>(c);
   }
   std::uint32_t find(std::uint64_t key) const {
-    const auto k = static_cast<std::size_t>(key);
-    return stamp_v_[k] == stamp_ ? val_[k] : NONE;
+    const std::uint64_t c = cell_[static_cast<std::size_t>(key)];
+    return (c >> 32) == stamp_ ? static_cast<std::uint32_t>(c) : NONE;
   }
 
  private:
-  std::vector<std::uint32_t> val_, stamp_v_;
+  std::vector<std::uint64_t> cell_;
   std::uint32_t stamp_ = 0;
+};
+
+struct Counts {
+  std::int32_t ref, cand;
 };
 
 struct Scratch {
@@ -119,7 +122,7 @@ struct Scratch {
   std::vector<std::uint32_t> ia, ib;  // dense ids of the current order (a = reference, b = candidate)
   std::vector<std::uint32_t> ua, ub;  // dense unigram ids
   std::vector<std::int32_t> ca, cb;   // per-id counts
-  std::vector<std::int32_t> cbp;      // candidate counts of the previous order
+  std::vector<Counts> cnt, cntp;      // interleaved counts (fused path), this and the previous order
   std::vector<std::uint64_t> ta, tb;  // token ids of the pair
   std::vector<std::uint64_t> xa, xb;  // chrF characters / words
   std::vector<std::uint32_t> sid;     // LCS: dense id -> shared id
@@ -380,9 +383,8 @@ void ngram_match_levels(const std::uint64_t* a, std::size_t m, const std::uint64
   s.ib.resize(n);
   std::uint32_t* ia = s.ia.data();
   std::uint32_t* ib = s.ib.data();
-  std::vector<std::int32_t>& ca = s.ca;
-  std::vector<std::int32_t>& cb = s.cb;
-  std::vector<std::int32_t>& cbp = s.cbp;
+  std::vector<Counts>& cnt = s.cnt;    // this order: reference, candidate counts per id
+  std::vector<Counts>& prev = s.cntp;  // previous order
   auto budget_for = [](std::size_t la, std::size_t lb) {
     return std::min<std::uint64_t>(std::uint64_t{1} << 18,
                                    std::max<std::uint64_t>(std::uint64_t{1} << 16, 64 * static_cast<std::uint64_t>(la + lb)));
@@ -390,26 +392,25 @@ void ngram_match_levels(const std::uint64_t* a, std::size_t m, const std::uint64
   // ---- unigrams
   std::uint32_t next = 0;
   std::int64_t match = 0;
-  ca.clear();
-  cb.clear();
+  cnt.clear();
   auto run0 = [&](auto& map) {
     bool ins = false;
     for (std::size_t i = 0; i < m; ++i) {
       const std::uint32_t id = map.insert(a[i], next, ins);
       if (ins) {
         ++next;
-        ca.push_back(0);
-        cb.push_back(0);
+        cnt.push_back(Counts{0, 0});
       }
-      ++ca[id];
+      ++cnt[id].ref;
       ia[i] = id;
     }
     for (std::size_t j = 0; j < n; ++j) {
       const std::uint32_t id = map.find(b[j]);
       ib[j] = id;
       if (id != NONE) {
-        match += cb[id] < ca[id];
-        ++cb[id];
+        Counts& c = cnt[id];
+        match += c.cand < c.ref;
+        ++c.cand;
       }
     }
   };
@@ -432,18 +433,18 @@ void ngram_match_levels(const std::uint64_t* a, std::size_t m, const std::uint64
     s.sid.assign(next, NONE);
     std::uint32_t sh = 0;
     for (std::uint32_t id = 0; id < next; ++id)
-      if (cb[id] > 0) s.sid[id] = sh++;
+      if (cnt[id].cand > 0) s.sid[id] = sh++;
     *lcs_out = m <= n ? lcs_dense_ids(ia, m, ib, n, s.sid, sh, s) : lcs_dense_ids(ib, n, ia, m, s.sid, sh, s);
   }
   if (match == 0 || orders <= 1) return;
   s.ua.resize(m);
-  for (std::size_t i = 0; i < m; ++i) s.ua[i] = cb[ia[i]] > 0 ? ia[i] : NONE;
+  for (std::size_t i = 0; i < m; ++i) s.ua[i] = cnt[ia[i]].cand > 0 ? ia[i] : NONE;
   s.ub.assign(ib, ib + n);  // found in the reference = shared
   const std::uint32_t* ua = s.ua.data();
   const std::uint32_t* ub = s.ub.data();
   const std::uint64_t D1 = next;
   std::uint64_t D = next;
-  cbp.swap(cb);
+  prev.swap(cnt);
   std::size_t la = m, lb = n;
   for (int k = 1; k < orders; ++k) {
     --la;
@@ -451,24 +452,22 @@ void ngram_match_levels(const std::uint64_t* a, std::size_t m, const std::uint64
     if (la == 0 || lb == 0) break;
     next = 0;
     match = 0;
-    ca.clear();
-    cb.clear();
+    cnt.clear();
     const std::size_t kk = static_cast<std::size_t>(k);
     auto run = [&](auto& map) {
       bool ins = false;
       for (std::size_t i = 0; i < la; ++i) {
         const std::uint32_t x = ia[i], y = ua[i + kk];
-        if (x == NONE || y == NONE || cbp[x] == 0) {
+        if (x == NONE || y == NONE || prev[x].cand == 0) {
           ia[i] = NONE;
           continue;
         }
         const std::uint32_t id = map.insert(static_cast<std::uint64_t>(x) * D1 + y, next, ins);
         if (ins) {
           ++next;
-          ca.push_back(0);
-          cb.push_back(0);
+          cnt.push_back(Counts{0, 0});
         }
-        ++ca[id];
+        ++cnt[id].ref;
         ia[i] = id;
       }
       for (std::size_t j = 0; j < lb; ++j) {
@@ -480,8 +479,9 @@ void ngram_match_levels(const std::uint64_t* a, std::size_t m, const std::uint64
         const std::uint32_t id = map.find(static_cast<std::uint64_t>(x) * D1 + y);
         ib[j] = id;
         if (id != NONE) {
-          match += cb[id] < ca[id];
-          ++cb[id];
+          Counts& c = cnt[id];
+          match += c.cand < c.ref;
+          ++c.cand;
         }
       }
     };
@@ -495,7 +495,7 @@ void ngram_match_levels(const std::uint64_t* a, std::size_t m, const std::uint64
     stats[k * 3 + 2] = match;
     if (match == 0) break;
     D = next;
-    cbp.swap(cb);
+    prev.swap(cnt);
   }
 }
 
