@@ -269,3 +269,17 @@ def test_ten_megabyte_candidate_scores_correctly():
     assert out["rouge2_recall"][0] == pytest.approx(1 / 2)
     assert out["rougeL_recall"][0] == 1.0
     assert np.isfinite(out["bleu"][0]) and np.isfinite(out["chrf"][0])
+
+
+CHRF_ALPHABET = "abc AB.,!-'中文 \n"
+
+
+@given(
+    st.lists(st.tuples(st.text(CHRF_ALPHABET, max_size=30), st.text(CHRF_ALPHABET, max_size=30)), min_size=1, max_size=6),
+    st.sampled_from([(6, 0), (6, 2), (3, 1), (1, 0)]),
+)
+def test_chrf_matches_reference(ps, orders):
+    co, wo = orders
+    got = ds.chrf_scores([p[0] for p in ps], [p[1] for p in ps], char_order=co, word_order=wo).score
+    for i, (c, r) in enumerate(ps):
+        assert got[i] == pytest.approx(ref.chrf(c, r, co, wo), abs=1e-9), (c, r)

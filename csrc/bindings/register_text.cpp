@@ -185,11 +185,13 @@ py::dict text_lexical(const py::object& cands, const py::object& refs, const std
   const auto N = static_cast<py::ssize_t>(n);
   py::dict d;
   ds::text::LexicalOutputs o;
-  py::array_t<std::int64_t> cl(N), rl(N);
-  o.cand_len = cl.mutable_data();
-  o.ref_len = rl.mutable_data();
-  d["cand_len"] = cl;
-  d["ref_len"] = rl;
+  if (word_n > 0 || lcs || bleu) {  // token counts (only when tokenizing at all)
+    py::array_t<std::int64_t> cl(N), rl(N);
+    o.cand_len = cl.mutable_data();
+    o.ref_len = rl.mutable_data();
+    d["cand_len"] = cl;
+    d["ref_len"] = rl;
+  }
   if (word_n > 0) {
     py::array_t<std::int64_t> g({N, static_cast<py::ssize_t>(word_n), py::ssize_t{3}});
     o.ngram = g.mutable_data();

@@ -77,10 +77,52 @@ class HashMap {
   int shift_ = 60;
 };
 
+// Direct-indexed map for small key spaces (characters, or pairs of ids when
+// few distinct (n-1)-grams exist): no hashing, no probing.
+class DirectMap {
+ public:
+  // cell = stamp << 32 | value: one memory access per lookup
+  void reset(std::size_t keyspace) {
+    if (keyspace > cell_.size()) {
+      cell_.assign(keyspace, 0);
+      stamp_ = 0;
+    }
+    if (++stamp_ == 0) {
+      std::fill(cell_.begin(), cell_.end(), std::uint64_t{0});
+      stamp_ = 1;
+    }
+  }
+  std::uint32_t insert(std::uint64_t key, std::uint32_t next, bool& inserted) {
+    std::uint64_t& c = cell_[static_cast<std::size_t>(key)];
+    if ((c >> 32) != stamp_) {
+      c = (static_cast<std::uint64_t>(stamp_) << 32) | next;
+      inserted = true;
+      return next;
+    }
+    inserted = false;
+    return static_cast<std::uint32_t>(c);
+  }
+  std::uint32_t find(std::uint64_t key) const {
+    const std::uint64_t c = cell_[static_cast<std::size_t>(key)];
+    return (c >> 32) == stamp_ ? static_cast<std::uint32_t>(c) : NONE;
+  }
+
+ private:
+  std::vector<std::uint64_t> cell_;
+  std::uint32_t stamp_ = 0;
+};
+
+struct Counts {
+  std::int32_t ref, cand;
+};
+
 struct Scratch {
   HashMap map;
+  DirectMap dmap;
   std::vector<std::uint32_t> ia, ib;  // dense ids of the current order (a = reference, b = candidate)
+  std::vector<std::uint32_t> ua, ub;  // dense unigram ids
   std::vector<std::int32_t> ca, cb;   // per-id counts
+  std::vector<Counts> cnt, cntp;      // interleaved counts (fused path), this and the previous order
   std::vector<std::uint64_t> ta, tb;  // token ids of the pair
   std::vector<std::uint64_t> xa, xb;  // chrF characters / words
   std::vector<std::uint32_t> sid;     // LCS: dense id -> shared id
@@ -177,7 +219,8 @@ std::int64_t lcs_dense_ids(const std::uint32_t* x, std::size_t lx, const std::ui
 // order k+1; dist (optional) = distinct candidate, distinct reference,
 // distinct shared. If lcs_out is given, the LCS of the two sequences.
 void ngram_levels(const std::uint64_t* a, std::size_t m, const std::uint64_t* b, std::size_t n, int orders,
-                  std::int64_t* stats, std::int64_t* dist, std::int64_t* lcs_out, Scratch& s) {
+                  std::int64_t* stats, std::int64_t* dist, std::int64_t* lcs_out, Scratch& s,
+                  bool small_keys = false) {
   const bool distinct = dist != nullptr;
   for (int k = 0; k < orders; ++k) {
     stats[k * 3 + 0] = span(n, k + 1);
@@ -193,7 +236,10 @@ void ngram_levels(const std::uint64_t* a, std::size_t m, const std::uint64_t* b,
   std::uint32_t* ia = s.ia.data();
   std::uint32_t* ib = s.ib.data();
   std::size_t la = m, lb = n;
-  std::uint64_t D = 0;  // number of dense ids of the previous order
+  std::uint64_t D = 0;   // number of dense ids of the previous order
+  std::uint64_t D1 = 0;  // number of dense unigram ids
+  const std::uint32_t* ua = nullptr;
+  const std::uint32_t* ub = nullptr;
   const int levels = std::max(orders, lcs_out ? 1 : 0);
   for (int k = 0; k < levels; ++k) {
     if (k > 0) {
@@ -202,52 +248,79 @@ void ngram_levels(const std::uint64_t* a, std::size_t m, const std::uint64_t* b,
       if (la == 0 && lb == 0) break;
       if (!distinct && (la == 0 || lb == 0)) break;
     }
-    s.map.reset(la + (distinct ? lb : 0) + 1);
     s.ca.clear();
     s.cb.clear();
     std::uint32_t next = 0;
-    bool ins = false;
-    auto key_at = [&](const std::uint64_t* tok, std::uint32_t* ids, std::size_t i) -> std::uint64_t {
+    // An n-gram of order k+1 >= 2 is (its k-gram prefix, its last token):
+    // key = prefix id * D1 + last token's unigram id < D * D1 <= 2^64 - 1.
+    // ~0 marks "cannot match" (prefix or last token absent from one side).
+    auto key_at = [&](const std::uint64_t* tok, const std::uint32_t* ids, const std::uint32_t* uni,
+                      std::size_t i) -> std::uint64_t {
       if (k == 0) return tok[i];
-      const std::uint32_t x = ids[i], y = ids[i + 1];
+      const std::uint32_t x = ids[i], y = uni[i + static_cast<std::size_t>(k)];
       if (x == NONE || y == NONE) return ~std::uint64_t{0};
-      return static_cast<std::uint64_t>(x) * D + y;
+      return static_cast<std::uint64_t>(x) * D1 + y;
     };
-    // Keys of order k >= 2 are < D*D <= 2^64 - 1; ~0 marks "cannot match".
-    for (std::size_t i = 0; i < la; ++i) {
-      const std::uint64_t key = key_at(a, ia, i);
-      if (k > 0 && key == ~std::uint64_t{0}) {
-        ia[i] = NONE;
-        continue;
-      }
-      const std::uint32_t id = s.map.insert(key, next, ins);
-      if (ins) {
-        ++next;
-        s.ca.push_back(0);
-        s.cb.push_back(0);
-      }
-      ++s.ca[id];
-      ia[i] = id;
-    }
-    for (std::size_t j = 0; j < lb; ++j) {
-      const std::uint64_t key = key_at(b, ib, j);
-      if (k > 0 && key == ~std::uint64_t{0}) {
-        ib[j] = NONE;
-        continue;
-      }
-      std::uint32_t id;
-      if (distinct) {
-        id = s.map.insert(key, next, ins);
+    auto run = [&](auto& map) {
+      bool ins = false;
+      for (std::size_t i = 0; i < la; ++i) {
+        const std::uint64_t key = key_at(a, ia, ua, i);
+        if (k > 0 && key == ~std::uint64_t{0}) {
+          ia[i] = NONE;
+          continue;
+        }
+        const std::uint32_t id = map.insert(key, next, ins);
         if (ins) {
           ++next;
           s.ca.push_back(0);
           s.cb.push_back(0);
         }
-      } else {
-        id = s.map.find(key);
+        ++s.ca[id];
+        ia[i] = id;
       }
-      if (id != NONE) ++s.cb[id];
-      ib[j] = id;
+      for (std::size_t j = 0; j < lb; ++j) {
+        const std::uint64_t key = key_at(b, ib, ub, j);
+        if (k > 0 && key == ~std::uint64_t{0}) {
+          ib[j] = NONE;
+          continue;
+        }
+        std::uint32_t id;
+        if (distinct) {
+          id = map.insert(key, next, ins);
+          if (ins) {
+            ++next;
+            s.ca.push_back(0);
+            s.cb.push_back(0);
+          }
+        } else {
+          id = map.find(key);
+        }
+        if (id != NONE) ++s.cb[id];
+        ib[j] = id;
+      }
+    };
+    // key space of this order: small ones are indexed directly
+    std::uint64_t keyspace = ~std::uint64_t{0};
+    if (k == 0) {
+      if (small_keys) {
+        std::uint64_t mx = 0;
+        for (std::size_t i = 0; i < la; ++i) mx = std::max(mx, a[i]);
+        for (std::size_t j = 0; j < lb; ++j) mx = std::max(mx, b[j]);
+        keyspace = mx + 1;
+      }
+    } else if (D <= (std::uint64_t{1} << 31) && D1 <= (std::uint64_t{1} << 31)) {
+      keyspace = D * D1;
+    }
+    // direct tables up to 2 MiB per thread: far fewer cycles than hashing
+    const std::uint64_t budget = std::min<std::uint64_t>(
+        std::uint64_t{1} << 18,
+        std::max<std::uint64_t>(std::uint64_t{1} << 16, 64 * (static_cast<std::uint64_t>(la) + lb)));
+    if (keyspace <= budget) {
+      s.dmap.reset(static_cast<std::size_t>(keyspace));
+      run(s.dmap);
+    } else {
+      s.map.reset(la + (distinct ? lb : 0) + 1);
+      run(s.map);
     }
     std::int64_t match = 0, dc = 0, dr = 0, db = 0, shared = 0;
     for (std::uint32_t id = 0; id < next; ++id) {
@@ -283,6 +356,146 @@ void ngram_levels(const std::uint64_t* a, std::size_t m, const std::uint64_t* b,
     }
     (void)shared;
     D = next;
+    if (k == 0) {  // unigram ids (NONE where not shared) for the keys of higher orders
+      D1 = next;
+      s.ua.assign(ia, ia + la);
+      s.ub.assign(ib, ib + lb);
+      ua = s.ua.data();
+      ub = s.ub.data();
+    }
+  }
+}
+
+// Multiset matches only (no set statistics): the common case. Same ids and
+// keys as ngram_levels, fused into one pass per side and order: the
+// candidate side counts its matches as it goes, and "shared with the other
+// side" is read from the previous order's counts instead of a pruning pass.
+void ngram_match_levels(const std::uint64_t* a, std::size_t m, const std::uint64_t* b, std::size_t n, int orders,
+                        std::int64_t* stats, std::int64_t* lcs_out, Scratch& s, bool small_keys) {
+  for (int k = 0; k < orders; ++k) {
+    stats[k * 3 + 0] = span(n, k + 1);
+    stats[k * 3 + 1] = span(m, k + 1);
+    stats[k * 3 + 2] = 0;
+  }
+  if (lcs_out) *lcs_out = 0;
+  if (m == 0 || n == 0 || (orders < 1 && !lcs_out)) return;
+  s.ia.resize(m);
+  s.ib.resize(n);
+  std::uint32_t* ia = s.ia.data();
+  std::uint32_t* ib = s.ib.data();
+  std::vector<Counts>& cnt = s.cnt;    // this order: reference, candidate counts per id
+  std::vector<Counts>& prev = s.cntp;  // previous order
+  auto budget_for = [](std::size_t la, std::size_t lb) {
+    return std::min<std::uint64_t>(std::uint64_t{1} << 18,
+                                   std::max<std::uint64_t>(std::uint64_t{1} << 16, 64 * static_cast<std::uint64_t>(la + lb)));
+  };
+  // ---- unigrams
+  std::uint32_t next = 0;
+  std::int64_t match = 0;
+  cnt.clear();
+  auto run0 = [&](auto& map) {
+    bool ins = false;
+    for (std::size_t i = 0; i < m; ++i) {
+      const std::uint32_t id = map.insert(a[i], next, ins);
+      if (ins) {
+        ++next;
+        cnt.push_back(Counts{0, 0});
+      }
+      ++cnt[id].ref;
+      ia[i] = id;
+    }
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::uint32_t id = map.find(b[j]);
+      ib[j] = id;
+      if (id != NONE) {
+        Counts& c = cnt[id];
+        match += c.cand < c.ref;
+        ++c.cand;
+      }
+    }
+  };
+  std::uint64_t keyspace = ~std::uint64_t{0};
+  if (small_keys) {
+    std::uint64_t mx = 0;
+    for (std::size_t i = 0; i < m; ++i) mx = std::max(mx, a[i]);
+    for (std::size_t j = 0; j < n; ++j) mx = std::max(mx, b[j]);
+    keyspace = mx + 1;
+  }
+  if (keyspace <= budget_for(m, n)) {
+    s.dmap.reset(static_cast<std::size_t>(keyspace));
+    run0(s.dmap);
+  } else {
+    s.map.reset(m + 1);
+    run0(s.map);
+  }
+  if (orders >= 1) stats[2] = match;
+  if (lcs_out) {
+    s.sid.assign(next, NONE);
+    std::uint32_t sh = 0;
+    for (std::uint32_t id = 0; id < next; ++id)
+      if (cnt[id].cand > 0) s.sid[id] = sh++;
+    *lcs_out = m <= n ? lcs_dense_ids(ia, m, ib, n, s.sid, sh, s) : lcs_dense_ids(ib, n, ia, m, s.sid, sh, s);
+  }
+  if (match == 0 || orders <= 1) return;
+  s.ua.resize(m);
+  for (std::size_t i = 0; i < m; ++i) s.ua[i] = cnt[ia[i]].cand > 0 ? ia[i] : NONE;
+  s.ub.assign(ib, ib + n);  // found in the reference = shared
+  const std::uint32_t* ua = s.ua.data();
+  const std::uint32_t* ub = s.ub.data();
+  const std::uint64_t D1 = next;
+  std::uint64_t D = next;
+  prev.swap(cnt);
+  std::size_t la = m, lb = n;
+  for (int k = 1; k < orders; ++k) {
+    --la;
+    --lb;
+    if (la == 0 || lb == 0) break;
+    next = 0;
+    match = 0;
+    cnt.clear();
+    const std::size_t kk = static_cast<std::size_t>(k);
+    auto run = [&](auto& map) {
+      bool ins = false;
+      for (std::size_t i = 0; i < la; ++i) {
+        const std::uint32_t x = ia[i], y = ua[i + kk];
+        if (x == NONE || y == NONE || prev[x].cand == 0) {
+          ia[i] = NONE;
+          continue;
+        }
+        const std::uint32_t id = map.insert(static_cast<std::uint64_t>(x) * D1 + y, next, ins);
+        if (ins) {
+          ++next;
+          cnt.push_back(Counts{0, 0});
+        }
+        ++cnt[id].ref;
+        ia[i] = id;
+      }
+      for (std::size_t j = 0; j < lb; ++j) {
+        const std::uint32_t x = ib[j], y = ub[j + kk];
+        if (x == NONE || y == NONE) {
+          ib[j] = NONE;
+          continue;
+        }
+        const std::uint32_t id = map.find(static_cast<std::uint64_t>(x) * D1 + y);
+        ib[j] = id;
+        if (id != NONE) {
+          Counts& c = cnt[id];
+          match += c.cand < c.ref;
+          ++c.cand;
+        }
+      }
+    };
+    if (D * D1 <= budget_for(la, lb)) {
+      s.dmap.reset(static_cast<std::size_t>(D * D1));
+      run(s.dmap);
+    } else {
+      s.map.reset(la + 1);
+      run(s.map);
+    }
+    stats[k * 3 + 2] = match;
+    if (match == 0) break;
+    D = next;
+    prev.swap(cnt);
   }
 }
 
@@ -339,12 +552,12 @@ double pair_chrf(const char* ct, std::size_t cn, const char* rt, std::size_t rn,
   if (co > 0) {
     chrf_chars(rt, rn, p.chrf_whitespace, s.xa);
     chrf_chars(ct, cn, p.chrf_whitespace, s.xb);
-    ngram_levels(s.xa.data(), s.xa.size(), s.xb.data(), s.xb.size(), co, stats, nullptr, nullptr, s);
+    ngram_match_levels(s.xa.data(), s.xa.size(), s.xb.data(), s.xb.size(), co, stats, nullptr, s, true);
   }
   if (wo > 0) {
     chrf_words(rt, rn, s.xa);
     chrf_words(ct, cn, s.xb);
-    ngram_levels(s.xa.data(), s.xa.size(), s.xb.data(), s.xb.size(), wo, stats + 3 * co, nullptr, nullptr, s);
+    ngram_match_levels(s.xa.data(), s.xa.size(), s.xb.data(), s.xb.size(), wo, stats + 3 * co, nullptr, s, false);
   }
   // sacrebleu's statistics: [hyp count if the reference has n-grams else 0, ref count, match]
   for (int k = 0; k < co + wo; ++k)
@@ -447,7 +660,7 @@ void lexical_batch(const Side& cand, const Side& ref, std::size_t n, const Lexic
     throw std::invalid_argument("chrF orders must be >= 0 and at most 64 in total");
   const int orders = std::max(p.word_n, p.bleu ? p.bleu_order : 0);
   if (orders > 64 || p.word_n < 0) throw std::invalid_argument("n-gram order must be between 1 and 64");
-  const bool need_tokens = orders > 0 || p.lcs || out.cand_len || out.ref_len;
+  const bool need_tokens = orders > 0 || p.lcs;
   const std::size_t grain = 32;
   const std::size_t blocks = (n + grain - 1) / grain;
   parallel_for(blocks, workers, 1, [&](std::size_t blo, std::size_t bhi) {
@@ -480,8 +693,10 @@ void lexical_batch(const Side& cand, const Side& ref, std::size_t n, const Lexic
       if (out.ref_len) out.ref_len[i] = static_cast<std::int64_t>(ma);
       if (orders > 0 || p.lcs) {
         std::int64_t lcs = 0;
-        ngram_levels(ta, ma, tb, mb, orders, st.data(), out.distinct ? dist.data() : nullptr,
-                     p.lcs ? &lcs : nullptr, s);
+        if (out.distinct)
+          ngram_levels(ta, ma, tb, mb, orders, st.data(), dist.data(), p.lcs ? &lcs : nullptr, s);
+        else
+          ngram_match_levels(ta, ma, tb, mb, orders, st.data(), p.lcs ? &lcs : nullptr, s, false);
         if (out.lcs) out.lcs[i] = lcs;
         if (out.ngram)
           for (int k = 0; k < p.word_n; ++k)

@@ -21,6 +21,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -34,48 +35,57 @@ struct TokScratch {
   std::string a, b, word;
 };
 
+namespace detail {
+// rouge: byte -> lower-cased token byte, 0 = separator, 1 = non-ASCII lead
+struct RougeTable {
+  unsigned char t[256];
+  constexpr RougeTable() : t() {
+    for (int c = 0; c < 256; ++c) {
+      unsigned char v = 0;
+      if (c >= 'a' && c <= 'z') v = static_cast<unsigned char>(c);
+      if (c >= '0' && c <= '9') v = static_cast<unsigned char>(c);
+      if (c >= 'A' && c <= 'Z') v = static_cast<unsigned char>(c + 32);
+      if (c >= 0x80) v = 1;
+      t[c] = v;
+    }
+  }
+};
+inline constexpr RougeTable kRouge{};
+}  // namespace detail
+
 template <class Emit>
 void tokenize_rouge(const char* text, std::size_t n, TokScratch& sc, Emit&& emit) {
   const auto* s = reinterpret_cast<const unsigned char*>(text);
   std::string& w = sc.word;
-  w.clear();
-  auto flush = [&] {
-    if (!w.empty()) {
-      emit(w.data(), w.size());
-      w.clear();
-    }
-  };
+  w.resize(n + 1);  // a token is never longer than the text
+  char* buf = &w[0];
+  std::size_t len = 0;
   std::size_t i = 0;
   while (i < n) {
-    const unsigned c = s[i];
-    if (c < 0x80) {
-      if (c >= 'A' && c <= 'Z')
-        w.push_back(static_cast<char>(c + 32));
-      else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-        w.push_back(static_cast<char>(c));
-      else
-        flush();
+    const unsigned char v = detail::kRouge.t[s[i]];
+    if (v > 1) {
+      buf[len++] = static_cast<char>(v);
+      ++i;
+      continue;
+    }
+    if (v == 0) {
+      if (len) emit(static_cast<const char*>(buf), len);
+      len = 0;
       ++i;
       continue;
     }
     std::uint32_t cp = 0;
     const int k = decode_utf8(s, i, n, cp);
-    if (k == 0) {
-      flush();
-      ++i;
+    i += static_cast<std::size_t>(k ? k : 1);
+    if (k && cp == 0x212A) {  // KELVIN SIGN lower-cases to ASCII 'k'
+      buf[len++] = 'k';
       continue;
     }
-    i += static_cast<std::size_t>(k);
-    if (cp == 0x130) {  // 'İ'.lower() == 'i' + U+0307 (a separator)
-      w.push_back('i');
-      flush();
-    } else if (cp == 0x212A) {  // KELVIN SIGN lower-cases to ASCII 'k'
-      w.push_back('k');
-    } else {
-      flush();
-    }
+    if (k && cp == 0x130) buf[len++] = 'i';  // 'İ'.lower() == 'i' + U+0307 (a separator)
+    if (len) emit(static_cast<const char*>(buf), len);
+    len = 0;
   }
-  flush();
+  if (len) emit(static_cast<const char*>(buf), len);
 }
 
 template <class Emit>
@@ -84,7 +94,9 @@ void split_whitespace(const char* text, std::size_t n, Emit&& emit) {
   std::size_t i = 0, start = 0;
   bool in_tok = false;
   while (i < n) {
-    const int k = space_len(s, i, n);
+    const unsigned char c = s[i];
+    // printable ASCII is never whitespace: the common case, no decoding
+    const int k = (c > 0x20 && c < 0x80) ? 0 : space_len(s, i, n);
     if (k) {
       if (in_tok) emit(text + start, i - start);
       in_tok = false;
@@ -119,9 +131,83 @@ inline bool replace_all(std::string& s, std::string_view pat, std::string_view r
 }
 inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 // 13a pass 1 class: [\{-\~\[-\` -\&\(-\+\:-\@\/]
-inline bool is_13a_punct(unsigned char c) {
+inline constexpr bool is_13a_punct(unsigned c) {
   return (c >= 0x7B && c <= 0x7E) || (c >= 0x5B && c <= 0x60) || (c >= 0x20 && c <= 0x26) ||
          (c >= 0x28 && c <= 0x2B) || (c >= 0x3A && c <= 0x40) || c == 0x2F;
+}
+struct Punct13aTable {
+  bool t[256];
+  constexpr Punct13aTable() : t() {
+    for (unsigned c = 0; c < 256; ++c) t[c] = is_13a_punct(c);
+  }
+};
+inline constexpr Punct13aTable kPunct13a{};
+
+enum class Pass { dot_after_nondigit, dot_before_nondigit, dash_after_digit };
+
+// One of the 13a regex passes 2-4 from `in` to `out`:
+//   dot_after_nondigit   ([^0-9])([\.,]) -> '\1 \2 '
+//   dot_before_nondigit  ([\.,])([^0-9]) -> ' \1 \2'
+//   dash_after_digit     ([0-9])(-)      -> '\1 \2 '
+inline void sparse_pass(const std::string& in, std::string& out, Pass pass) {
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const std::size_t m = in.size();
+  out.resize(m * 2);
+  char* o = &out[0];
+  std::size_t copied = 0, consumed = 0;
+  const bool dash = pass == Pass::dash_after_digit;
+  auto copy_to = [&](std::size_t end) {
+    if (end > copied) {
+      std::memcpy(o, in.data() + copied, end - copied);
+      o += end - copied;
+    }
+    copied = end;
+  };
+  // next occurrence of the pass's special byte(s), found with memchr
+  const char* base = in.data();
+  const char* nd = dash ? nullptr : static_cast<const char*>(std::memchr(base, '.', m));
+  const char* nc = dash ? nullptr : static_cast<const char*>(std::memchr(base, ',', m));
+  const char* nh = dash ? static_cast<const char*>(std::memchr(base, '-', m)) : nullptr;
+  for (;;) {
+    const char* hit;
+    if (dash) {
+      if (!nh) break;
+      hit = nh;
+      nh = static_cast<const char*>(std::memchr(hit + 1, '-', m - static_cast<std::size_t>(hit + 1 - base)));
+    } else {
+      if (!nd && !nc) break;
+      if (nd && (!nc || nd < nc)) {
+        hit = nd;
+        nd = static_cast<const char*>(std::memchr(hit + 1, '.', m - static_cast<std::size_t>(hit + 1 - base)));
+      } else {
+        hit = nc;
+        nc = static_cast<const char*>(std::memchr(hit + 1, ',', m - static_cast<std::size_t>(hit + 1 - base)));
+      }
+    }
+    const auto j = static_cast<std::size_t>(hit - base);
+    const unsigned char c = p[j];
+    if (pass == Pass::dot_before_nondigit) {
+      if (j >= consumed && j + 1 < m && !is_digit(p[j + 1])) {
+        copy_to(j);
+        o[0] = ' ';
+        o[1] = static_cast<char>(c);
+        o[2] = ' ';
+        o[3] = static_cast<char>(p[j + 1]);
+        o += 4;
+        copied = consumed = j + 2;
+      }
+    } else if (j >= 1 && j - 1 >= consumed && (dash ? is_digit(p[j - 1]) : !is_digit(p[j - 1]))) {
+      copy_to(j - 1);
+      o[0] = static_cast<char>(p[j - 1]);
+      o[1] = ' ';
+      o[2] = static_cast<char>(c);
+      o[3] = ' ';
+      o += 4;
+      copied = consumed = j + 1;
+    }
+  }
+  copy_to(m);
+  out.resize(static_cast<std::size_t>(o - out.data()));
 }
 }  // namespace detail
 
@@ -160,70 +246,34 @@ void tokenize_13a(const char* text, std::size_t n, TokScratch& sc, Emit&& emit) 
     detail::replace_all(a, "&gt;", ">", b);
   }
   a.push_back(' ');
-  // pass 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 '
-  b.clear();
-  b.reserve(a.size() * 2);
+  // pass 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 '. The class contains
+  // the space itself; a space is written once instead of three times, which
+  // changes no later match (a space's neighbours are still spaces).
+  b.resize(a.size() * 3);
+  char* o = &b[0];
+  bool has_dot = false, has_dash = false;
   for (unsigned char c : a) {
-    if (detail::is_13a_punct(c)) {
-      b.push_back(' ');
-      b.push_back(static_cast<char>(c));
-      b.push_back(' ');
+    if (c != ' ' && detail::kPunct13a.t[c]) {
+      o[0] = ' ';
+      o[1] = static_cast<char>(c);
+      o[2] = ' ';
+      o += 3;
     } else {
-      b.push_back(static_cast<char>(c));
+      has_dot |= (c == '.' || c == ',');
+      has_dash |= c == '-';
+      *o++ = static_cast<char>(c);
     }
   }
-  const bool has_dot = b.find_first_of(".,") != std::string::npos;
+  b.resize(static_cast<std::size_t>(o - b.data()));
+  // Passes 2-4 can only match next to '.', ',' or '-', which are sparse:
+  // visit those positions in order, keep re.sub's leftmost non-overlapping
+  // rule with a "consumed up to" index, and copy the spans in between.
   if (has_dot) {
-    // pass 2: ([^0-9])([\.,]) -> '\1 \2 '
-    a.clear();
-    const auto* p = reinterpret_cast<const unsigned char*>(b.data());
-    const std::size_t m = b.size();
-    std::size_t i = 0;
-    while (i < m) {
-      if (i + 1 < m && !detail::is_digit(p[i]) && (p[i + 1] == '.' || p[i + 1] == ',')) {
-        a.push_back(static_cast<char>(p[i]));
-        a.push_back(' ');
-        a.push_back(static_cast<char>(p[i + 1]));
-        a.push_back(' ');
-        i += 2;
-      } else {
-        a.push_back(static_cast<char>(p[i++]));
-      }
-    }
-    // pass 3: ([\.,])([^0-9]) -> ' \1 \2'
-    b.clear();
-    p = reinterpret_cast<const unsigned char*>(a.data());
-    const std::size_t m2 = a.size();
-    i = 0;
-    while (i < m2) {
-      if (i + 1 < m2 && (p[i] == '.' || p[i] == ',') && !detail::is_digit(p[i + 1])) {
-        b.push_back(' ');
-        b.push_back(static_cast<char>(p[i]));
-        b.push_back(' ');
-        b.push_back(static_cast<char>(p[i + 1]));
-        i += 2;
-      } else {
-        b.push_back(static_cast<char>(p[i++]));
-      }
-    }
+    detail::sparse_pass(b, a, detail::Pass::dot_after_nondigit);
+    detail::sparse_pass(a, b, detail::Pass::dot_before_nondigit);
   }
-  if (b.find('-') != std::string::npos) {
-    // pass 4: ([0-9])(-) -> '\1 \2 '
-    a.clear();
-    const auto* p = reinterpret_cast<const unsigned char*>(b.data());
-    const std::size_t m = b.size();
-    std::size_t i = 0;
-    while (i < m) {
-      if (i + 1 < m && detail::is_digit(p[i]) && p[i + 1] == '-') {
-        a.push_back(static_cast<char>(p[i]));
-        a.push_back(' ');
-        a.push_back('-');
-        a.push_back(' ');
-        i += 2;
-      } else {
-        a.push_back(static_cast<char>(p[i++]));
-      }
-    }
+  if (has_dash) {
+    detail::sparse_pass(b, a, detail::Pass::dash_after_digit);
     a.swap(b);
   }
   split_whitespace(b.data(), b.size(), emit);
