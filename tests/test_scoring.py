@@ -148,7 +148,7 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(data, expected, tmp_pa
     d = data["dir"]
     out = tmp_path / "o.parquet"
     cmd = [sys.executable, "-m", "distillscope", "score-pairs", str(d / f"p.{fmt}"), "--metrics", METRICS,
-           "--emb-a", str(d / "a.npy"), "--emb-b", str(d / "b.npy"), "--out", str(out), "--chunk-size", "7",
+           "--emb-a", str(d / "a.npy"), "--emb-b", str(d / "b.npy"), "--out", str(out), "--chunk-size", "3",
            "--workers", "1", "--no-progress"]
     killed_at = None
     with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
@@ -171,8 +171,25 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(data, expected, tmp_pa
     assert s.resumed_from == state["rows_done"]
     assert s.rows == N
     _check(out, expected)
-    assert not out.with_name(out.name + ".progress.json").exists()
-    assert not out.with_name(out.name + ".parts").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.parquet"]
+
+
+def test_killed_while_finalizing_resumes(data, expected, tmp_path):
+    """All parts recorded, the final concatenation interrupted: a rerun only concatenates."""
+    d = data["dir"]
+    out = tmp_path / "o.parquet"
+
+    def stop(done: int) -> None:
+        if done == N:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        score_pairs(d / "p.jsonl", out, METRICS, emb_a=d / "a.npy", emb_b=d / "b.npy", chunk_size=300, on_chunk=stop)
+    (tmp_path / "o.parquet.tmp4242").write_bytes(b"half-written output of a killed run")
+    s = score_pairs(d / "p.jsonl", out, METRICS, emb_a=d / "a.npy", emb_b=d / "b.npy", chunk_size=300)
+    assert s.resumed_from == N and s.chunks == 0
+    _check(out, expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.parquet"]
 
 
 def test_stray_part_after_last_progress_is_recomputed(data, expected, tmp_path):

@@ -594,6 +594,9 @@ class _Checkpoint:
         self.rows_done = 0
         self.offset: int | None = None
         self.parts: list[str] = []
+        # temp files of a run killed while writing the progress file or the final output
+        for stale in [*out.parent.glob(out.name + ".tmp*"), *out.parent.glob(self.progress_path.name + ".tmp*")]:
+            stale.unlink()
         state = None
         if resume and self.progress_path.is_file():
             try:
