@@ -241,6 +241,9 @@ def test_embeddings_memory_map_and_release(data, tmp_path):
         assert not v.flags.writeable
         assert np.array_equal(v, data["a"][10:20])
         del v
+        e.prefetch(0, N)
+        e.prefetch(N - 3, N + 100)  # clipped at the end, no error
+        e.prefetch(N, N + 5)
         e.release(N)  # drops resident pages; rows stay readable from the page cache
         assert np.array_equal(e.rows(0, 5), data["a"][:5])
         with pytest.raises(ValueError, match="one row per pair"):

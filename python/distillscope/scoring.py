@@ -33,6 +33,7 @@ streams the input, :func:`score_batch` scores one batch, and
 
 from __future__ import annotations
 
+import functools
 import json
 import mmap
 import os
@@ -77,10 +78,15 @@ def parse_metrics(metrics: str | Sequence[str]) -> tuple[list[str], bool]:
         raise ValueError(f"metrics lists a name twice: {names}")
     lexical = [m for m in names if m != "cosine"]
     if lexical:
-        from .lexical import lexical_scores
-
-        lexical_scores(["a"], ["a"], lexical)  # validates names with the lexical module's own messages
+        _validate_lexical(tuple(lexical))
     return lexical, "cosine" in names
+
+
+@functools.lru_cache(maxsize=64)
+def _validate_lexical(lexical: tuple[str, ...]) -> None:
+    from .lexical import lexical_scores
+
+    lexical_scores(["a"], ["a"], list(lexical))  # raises with the lexical module's own messages
 
 
 def score_batch(
@@ -166,6 +172,8 @@ class Embeddings:
         self._mm: mmap.mmap | None = None
         if self.shape[0] and self.shape[1]:
             self._mm = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+            if hasattr(mmap, "MADV_SEQUENTIAL"):  # rows are read front to back: read ahead aggressively
+                self._mm.madvise(mmap.MADV_SEQUENTIAL)
         self._released = 0
 
     def __len__(self) -> int:
@@ -192,6 +200,17 @@ class Embeddings:
         if end > self._released:
             self._mm.madvise(mmap.MADV_DONTNEED, self._released, end - self._released)
             self._released = end
+
+    def prefetch(self, start: int, stop: int) -> None:
+        """Ask the kernel to start reading rows ``start:stop`` from disk now (asynchronously)."""
+        if self._mm is None or not hasattr(mmap, "MADV_WILLNEED"):
+            return
+        stop = min(stop, self.shape[0])
+        if start >= stop:
+            return
+        lo = (self._header + start * self._row_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
+        hi = min(len(self._mm), self._header + stop * self._row_bytes)
+        self._mm.madvise(mmap.MADV_WILLNEED, lo, hi - lo)
 
     def signature(self) -> dict[str, Any]:
         st = self.path.stat()
@@ -488,6 +507,9 @@ def _score_chunk(
     if cosine and emb is not None:
         a = emb[0].rows(chunk.start, chunk.start + n)
         b = emb[1].rows(chunk.start, chunk.start + n)
+        # rows load from disk (readahead) while the text is scored; cosine runs last
+        emb[0].prefetch(chunk.start, chunk.start + 2 * n)
+        emb[1].prefetch(chunk.start, chunk.start + 2 * n)
     scores = score_batch(
         chunk.candidates, chunk.references, [*lexical, *(["cosine"] if cosine else [])],
         emb_a=a, emb_b=b, tokenizer=tokenizer, workers=workers,
