@@ -543,10 +543,11 @@ def _bench_embed(res: Results) -> None:
     try:
         import sentence_transformers  # noqa: F401
     except ImportError:
-        res.skip("sentence-transformers", "not installed; the embedding comparison needs it and a local model")
+        res.skip("sentence-transformers", "not installed (pip install sentence-transformers); the encoder "
+                 "comparison also needs a local model, see benchmarks/bench_embed.py")
         return
-    res.skip("sentence-transformers", "installed, but the comparison needs a local model (no downloads); "
-             "see docs/embed.md for the encoder benchmark")
+    res.skip("sentence-transformers", "installed, but comparing encoders needs a local model and no downloads "
+             "happen here; run benchmarks/bench_embed.py for the encoder against sentence-transformers")
 
 
 def _sweep(res: Results, cands: list[str], refs: list[str], cfg: dict[str, int], threads: Sequence[int],
