@@ -47,6 +47,11 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
+_register_lazy("text", "tokenize", "token_strings")
+_register_lazy(
+    "lexical", "rouge_scores", "bleu_scores", "chrf_scores", "ngram_overlap", "lexical_scores", "lexical_signature"
+)
+
 __all__ = [
     "Ragged",
     "CosineIndex",

@@ -85,3 +85,192 @@ def cosine_topk(queries, corpus, k: int) -> tuple[np.ndarray, np.ndarray]:
         scores[i] = row[order]
         idx[i] = order
     return scores, idx
+
+
+# ===========================================================================
+# Text kernels (tokenizers, n-gram statistics, LCS, BLEU, chrF): oracles
+# written from the definitions, one obvious loop each, independent of the
+# C++ tables (character classes come straight from unicodedata).
+# ===========================================================================
+
+import math as _math
+import unicodedata as _ud
+from collections import Counter as _Counter
+
+_CJK_RANGES = (
+    (0x1100, 0x11FF), (0x2E80, 0x2FDF), (0x3005, 0x3007), (0x3021, 0x3029), (0x3031, 0x3035),
+    (0x3038, 0x303C), (0x3041, 0x309F), (0x30A0, 0x30FF), (0x3130, 0x318F), (0x31F0, 0x31FF),
+    (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xA960, 0xA97F), (0xAC00, 0xD7AF), (0xD7B0, 0xD7FF),
+    (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0xFFA0, 0xFFDC), (0x1B000, 0x1B16F), (0x20000, 0x2FA1F),
+    (0x30000, 0x323AF),
+)
+
+
+def _uclass(ch: str) -> str:
+    """'sep', 'word', 'digit', 'cjk', 'punct' or 'ignore' for one character."""
+    c = ord(ch)
+    if ch.isspace():
+        return "sep"
+    cat = _ud.category(ch)
+    if any(lo <= c <= hi for lo, hi in _CJK_RANGES) and (cat[0] in "LNM" or cat in ("Cn", "So")):
+        return "cjk"
+    if cat == "Nd":
+        return "digit"
+    if cat[0] in "LMN":
+        return "word"
+    if cat[0] in "PS" or cat in ("Co", "Cn"):
+        return "punct"
+    if cat == "Cf":
+        return "ignore"
+    return "sep"
+
+
+def tokenize_unicode(text: str) -> list[str]:
+    """distillscope's "unicode" tokenizer, character by character."""
+    chars = [chr(ord(c) - 0xFEE0) if 0xFF01 <= ord(c) <= 0xFF5E else c for c in text]
+    tokens: list[str] = []
+    word = ""
+    last_digit = False
+    for i, ch in enumerate(chars):
+        k = _uclass(ch)
+        if k == "sep":
+            if word:
+                tokens.append(word)
+            word, last_digit = "", False
+        elif k == "ignore":
+            continue
+        elif k in ("word", "digit"):
+            word += ch.lower()
+            last_digit = k == "digit"
+        elif k == "cjk":
+            if word:
+                tokens.append(word)
+            word, last_digit = "", False
+            tokens.append(ch)
+        else:
+            nxt = chars[i + 1] if i + 1 < len(chars) else " "
+            if ch in ".," and word and last_digit and _uclass(nxt) == "digit":
+                word += ch
+                last_digit = False
+            else:
+                if word:
+                    tokens.append(word)
+                word, last_digit = "", False
+                tokens.append(ch)
+    if word:
+        tokens.append(word)
+    return tokens
+
+
+def ngram_counts(tokens: list, n: int) -> _Counter:
+    return _Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+def ngram_stats(cand: list, ref: list, n: int) -> tuple[int, int, int]:
+    """(candidate n-grams, reference n-grams, clipped matches)."""
+    c, r = ngram_counts(cand, n), ngram_counts(ref, n)
+    return sum(c.values()), sum(r.values()), sum(min(v, r[g]) for g, v in c.items())
+
+
+def lcs_length(a: list, b: list) -> int:
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
+
+def rouge_n(cand: list, ref: list, n: int) -> tuple[float, float, float]:
+    ct, rt, m = ngram_stats(cand, ref, n)
+    p, r = m / max(ct, 1), m / max(rt, 1)
+    return p, r, _f1(p, r)
+
+
+def rouge_l(cand: list, ref: list) -> tuple[float, float, float]:
+    if not cand or not ref:
+        return 0.0, 0.0, 0.0
+    k = lcs_length(cand, ref)
+    p, r = k / len(cand), k / len(ref)
+    return p, r, _f1(p, r)
+
+
+def sentence_bleu(cand: list, ref: list, smooth: str = "exp", smooth_value: float | None = None,
+                  effective_order: bool = True, order: int = 4) -> float:
+    """Papineni BLEU with the Chen & Cherry smoothing methods, sacrebleu's conventions."""
+    if smooth_value is None:
+        smooth_value = {"floor": 0.1, "add-k": 1.0}.get(smooth, 0.0)
+    correct = [ngram_stats(cand, ref, n)[2] for n in range(1, order + 1)]
+    total = [max(0, len(cand) - n + 1) for n in range(1, order + 1)]
+    sys_len, ref_len = len(cand), len(ref)
+    bp = 1.0 if sys_len >= ref_len else (_math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0)
+    if not any(correct):
+        return 0.0
+    prec = [0.0] * order
+    mteval, eff = 1.0, order
+    for n in range(1, order + 1):
+        c, t = float(correct[n - 1]), float(total[n - 1])
+        if smooth == "add-k" and n > 1:
+            c, t = c + smooth_value, t + smooth_value
+        if t == 0:
+            break
+        if effective_order:
+            eff = n
+        if c == 0:
+            if smooth == "exp":
+                mteval *= 2
+                prec[n - 1] = 100.0 / (mteval * t)
+            elif smooth == "floor":
+                prec[n - 1] = 100.0 * smooth_value / t
+        else:
+            prec[n - 1] = 100.0 * c / t
+    logs = [(_math.log(p) if p > 0 else -9999999999) for p in prec[:eff]]
+    return bp * _math.exp(sum(logs) / eff)
+
+
+def chrf(cand: str, ref: str, char_order: int = 6, word_order: int = 0, beta: float = 2) -> float:
+    """chrF / chrF++ from Popovic's definition with sacrebleu's effective-order averaging."""
+    def words(s: str) -> list[str]:
+        out: list[str] = []
+        for w in s.split():
+            if len(w) > 1 and w[-1] in _PUNCT:
+                out += [w[:-1], w[-1]]
+            elif len(w) > 1 and w[0] in _PUNCT:
+                out += [w[0], w[1:]]
+            else:
+                out.append(w)
+        return out
+
+    cc, rc = list("".join(cand.split())), list("".join(ref.split()))
+    stats = [ngram_stats(cc, rc, n) for n in range(1, char_order + 1)]
+    stats += [ngram_stats(words(cand), words(ref), n) for n in range(1, word_order + 1)]
+    f2 = beta**2
+    ap = ar = 0.0
+    eff = 0
+    for h, r, m in stats:
+        if h > 0 and r > 0:
+            ap += m / h
+            ar += m / r
+            eff += 1
+    if eff == 0:
+        return 0.0
+    ap, ar = ap / eff, ar / eff
+    return 100 * (1 + f2) * ap * ar / (f2 * ap + ar) if ap + ar else 0.0
+
+
+_PUNCT = set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~')
+
+
+def ngram_jaccard(cand: list, ref: list, n: int, multiset: bool = False) -> float:
+    c, r = ngram_counts(cand, n), ngram_counts(ref, n)
+    if multiset:
+        inter = sum((c & r).values())
+        union = sum((c | r).values())
+    else:
+        inter, union = len(set(c) & set(r)), len(set(c) | set(r))
+    return inter / union if union else 0.0
