@@ -47,6 +47,12 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
+# (the function `gather` is not exported here: it would clash with the
+# submodule of the same name; use distillscope.gather.gather)
+_register_lazy("gather", "run_requests", "load_config", "ModelConfig", "RequestSpec", "GatherConfig")
+_register_lazy("store", "ResponseStore", "load_table", "read_records", "ResponseTable")
+_register_lazy("simserver", "SimServer", "Faults")
+
 __all__ = [
     "Ragged",
     "CosineIndex",
