@@ -115,14 +115,16 @@ def count_tokens(text: str) -> int:
 
 
 def default_responder(model: str, messages: list, sample: int, seed: int | None) -> SimReply:
-    """Deterministic answer: echoes the prompt's start, then model-specific prose."""
+    """Deterministic answer: names the model, echoes the prompt's start, then
+    3-6 sentences of model-specific prose (same inputs, same text)."""
     prompt = message_text(messages)
     rng = random.Random(_digest(model, prompt, sample, seed))
     head = " ".join(prompt.split()[:8])
-    n = 20 + rng.randrange(40)
-    body = " ".join(rng.choice(_WORDS) for _ in range(n))
-    text = f"{model} on '{head}': {body}."
-    return SimReply(text)
+    sentences = [f"{model} on '{head}'"]
+    for _ in range(3 + rng.randrange(4)):
+        words = [rng.choice(_WORDS) for _ in range(6 + rng.randrange(9))]
+        sentences.append(" ".join(words).capitalize())
+    return SimReply(". ".join(sentences) + ".")
 
 
 def copy_responder(
@@ -269,7 +271,10 @@ class SimServer:
         max_tokens = body.get("max_tokens", body.get("max_completion_tokens"))
         text_in = message_text(messages)
         fault = self._choose_fault(text_in)
-        ev = dict(t=t_arrive, wall=wall, model=model, sample=sample, fault=fault, status=200, tokens=0)
+        ev = dict(
+            t=t_arrive, wall=wall, model=model, sample=sample, fault=fault, status=200, tokens=0,
+            prompt_hash=_digest(text_in),
+        )
 
         if fault == "429":
             ev["status"] = 429
