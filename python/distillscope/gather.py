@@ -417,14 +417,14 @@ def request_body(model: ModelConfig, spec: RequestSpec) -> dict[str, Any]:
     return {"model": model.model, "messages": list(spec.messages), **request_params(model, spec)}
 
 
-def params_hash(model: ModelConfig, spec: RequestSpec) -> str:
+def params_hash(model: ModelConfig, spec: RequestSpec, params: Mapping[str, Any] | None = None) -> str:
     """Hash of everything that determines the answer (not the URL or key),
     so moving an endpoint keeps its records but changing a prompt or a
     sampling parameter does not."""
     payload = {
         "model": model.model,
         "messages": list(spec.messages),
-        "params": request_params(model, spec),
+        "params": request_params(model, spec) if params is None else dict(params),
         "sample": spec.sample,
     }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -624,11 +624,12 @@ class _Limiter:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
-def estimate_tokens(model: ModelConfig, spec: RequestSpec) -> int:
+def estimate_tokens(model: ModelConfig, spec: RequestSpec, params: Mapping[str, Any] | None = None) -> int:
     """Upper-ish estimate reserved before sending: ~4 chars per prompt token
     plus the completion budget (``max_tokens``, else 512)."""
     chars = sum(len(str(m.get("content", ""))) + 8 for m in spec.messages)
-    params = request_params(model, spec)
+    if params is None:
+        params = request_params(model, spec)
     budget = params.get("max_tokens") or params.get("max_completion_tokens") or 512
     return int(math.ceil(chars / 4)) + int(budget)
 
@@ -853,13 +854,17 @@ class _Run:
         limiter: _Limiter,
         spec: RequestSpec,
         rep: ModelReport,
+        timeout: Any,
     ) -> dict[str, Any]:
         import aiohttp
 
-        body = json.dumps(request_body(model, spec), ensure_ascii=False).encode("utf-8")
+        params = request_params(model, spec)
+        body = json.dumps(
+            {"model": model.model, "messages": list(spec.messages), **params}, ensure_ascii=False
+        ).encode("utf-8")
         hdrs = {**headers, SAMPLE_HEADER: str(spec.sample)}
-        est = estimate_tokens(model, spec)
-        timeout = aiohttp.ClientTimeout(total=model.timeout_s)
+        est = estimate_tokens(model, spec, params) if limiter.tokens is not None else 0
+        phash = params_hash(model, spec, params)
         started = time.time()
         t0 = time.monotonic()
         attempts = 0
@@ -891,7 +896,7 @@ class _Run:
                     limiter.tokens.adjust(est - usage["total_tokens"])
                 rep.prompt_tokens += usage.get("prompt_tokens", 0)
                 rep.completion_tokens += usage.get("completion_tokens", 0)
-                return self._record(model, spec, result["response"], None, None, result, attempts, started, t0)
+                return self._record(model, spec, phash, result["response"], None, None, result, attempts, started, t0)
             assert fail is not None
             if limiter.tokens is not None:
                 limiter.tokens.adjust(est)  # nothing was generated
@@ -899,7 +904,7 @@ class _Run:
             if not fail.retryable or attempts > model.max_retries:
                 rep.failures[fail.kind] = rep.failures.get(fail.kind, 0) + 1
                 reason = msg if not fail.retryable else f"{msg} (gave up after {attempts} attempts)"
-                return self._record(model, spec, None, reason, fail.kind, None, attempts, started, t0)
+                return self._record(model, spec, phash, None, reason, fail.kind, None, attempts, started, t0)
             delay = _backoff(model, attempts, self.rng)
             if fail.retry_after is not None:
                 wait = min(fail.retry_after, model.retry_after_max_s)
@@ -917,6 +922,7 @@ class _Run:
         self,
         model: ModelConfig,
         spec: RequestSpec,
+        phash: str,
         response: str | None,
         error: str | None,
         error_kind: str | None,
@@ -934,7 +940,7 @@ class _Run:
             error_kind=error_kind,
             finish_reason=result["finish_reason"] if result else None,
             usage=result["usage"] if result else None,
-            params_hash=params_hash(model, spec),
+            params_hash=phash,
             api_model=model.model,
             attempts=attempts,
             started_at=round(started, 6),
@@ -946,17 +952,20 @@ class _Run:
         )
 
     async def model_job(self, session: Any, mp: ModelPlan, rep: ModelReport) -> None:
+        import aiohttp
+
         model = mp.model
         headers = {"Content-Type": "application/json", **model.headers}
         key = model.api_key()
         if key is not None:
             headers["Authorization"] = f"Bearer {key.get()}"
         limiter = _Limiter(model)
+        timeout = aiohttp.ClientTimeout(total=model.timeout_s)
         it = iter(mp.todo)
 
         async def worker() -> None:
             for spec in it:  # shared iterator: each spec goes to one worker
-                rec = await self.one(session, model, headers, limiter, spec, rep)
+                rec = await self.one(session, model, headers, limiter, spec, rep, timeout)
                 self.store.append(rec)
                 ok = rec["error"] is None
                 if ok:
@@ -1054,6 +1063,10 @@ class RequestsResult:
 
     report: GatherReport
     records: dict[tuple[str, int], dict[str, Any]]
+
+    def __repr__(self) -> str:  # the records can be huge; asyncio reprs results
+        r = self.report
+        return f"RequestsResult(records={len(self.records)}, requested={r.requested}, failed={r.failed})"
 
     def response(self, custom_id: str, sample: int = 0) -> str | None:
         rec = self.records.get((str(custom_id), sample))
