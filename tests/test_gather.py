@@ -536,3 +536,71 @@ def test_copy_responder_copies_at_known_rates():
     assert r("s0", msgs, 0, None).text == default_responder("s0", msgs, 0, None).text
     with pytest.raises(ValueError, match="copy rate"):
         copy_responder("t", {"x": 1.5})
+
+
+def test_two_models_share_one_session_with_their_own_limits(tmp_path, monkeypatch):
+    import aiohttp
+
+    sessions = []
+    real = aiohttp.ClientSession
+
+    def counting(*a, **kw):
+        sessions.append(1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(aiohttp, "ClientSession", counting)
+    write_prompts(tmp_path / "prompts.jsonl", 30)
+    with SimServer() as srv:
+        slow = ModelConfig(name="slow", base_url=srv.url, model="ms", concurrency=8, requests_per_minute=900)
+        fast = ModelConfig(name="fast", base_url=srv.url, model="mf", concurrency=8)
+        cfg = GatherConfig(store=str(tmp_path / "s.jsonl"), prompts=(PromptSource(str(tmp_path / "prompts.jsonl")),),
+                           models=(slow, fast))
+        rep = gather(cfg)
+        ts, tf = srv.arrival_times(model="ms"), srv.arrival_times(model="mf")
+    assert sessions == [1]
+    assert rep.succeeded == 60 and rep.models["slow"].succeeded == rep.models["fast"].succeeded == 30
+    assert ts[-1] - ts[0] >= (30 - 15 - 1) / 15 * 0.9  # 15/s after a 15-request burst
+    assert tf[-1] - tf[0] < ts[-1] - ts[0]  # the unlimited model is not held back by the other's limit
+
+
+def test_random_fault_rates_all_recover(tmp_path):
+    faults = Faults(rates={"500": 0.2, "503": 0.1, "malformed": 0.1, "empty": 0.1, "drop": 0.1}, seed=7)
+    with SimServer(faults=faults) as srv:
+        cfg = make_config(tmp_path, srv.url, n=30, max_retries=12, backoff_base_s=0.005, backoff_max_s=0.05)
+        rep = gather(cfg, seed=3)
+        n_faults = sum(1 for e in srv.events if e["fault"] is not None)
+    assert rep.succeeded == 30 and rep.failed == 0
+    assert n_faults >= 5 and rep.attempts == 30 + n_faults
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind", "retryable"),
+    [
+        (b"<html>bad gateway</html>", "malformed_json", True),
+        (b"[1, 2]", "malformed_json", True),
+        (b'{"choices": []}', "empty_choices", True),
+        (b'{"choices": [{"index": 0}]}', "malformed_json", True),
+        (b'{"choices": [{"message": {"content": null}, "finish_reason": "content_filter"}]}', "no_content", False),
+    ],
+)
+def test_response_classification(payload, kind, retryable):
+    from distillscope.gather import _parse_completion, classify_status
+
+    res, fail = _parse_completion(payload)
+    assert res is None and fail.kind == kind and fail.retryable is retryable
+    ok, none = _parse_completion(
+        b'{"choices": [{"message": {"content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},'
+        b' "finish_reason": "stop"}], "usage": {"prompt_tokens": 2, "completion_tokens": 1, "total_tokens": 3}}'
+    )
+    assert none is None and ok["response"] == "ab" and ok["usage"]["total_tokens"] == 3
+    assert [classify_status(s) for s in (429, 500, 503, 504, 408, 400, 401, 403, 404, 422)] == [True] * 5 + [False] * 5
+
+
+def test_import_distillscope_stays_light_and_help_lists_commands():
+    code = "import sys, distillscope; print('aiohttp' in sys.modules, 'distillscope.gather' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.split() == ["False", "False"]
+    help_text = subprocess.run([sys.executable, "-m", "distillscope", "--help"], capture_output=True, text=True,
+                               timeout=60).stdout
+    for cmd in ("gather", "import", "serve-sim"):
+        assert cmd in help_text

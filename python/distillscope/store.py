@@ -411,6 +411,7 @@ def load_table(
     path: str | os.PathLike[str] | Iterable[Mapping[str, Any]], *, extra_fields: Iterable[str] = ()
 ) -> ResponseTable:
     """Load a store (path or iterable of records) into :class:`ResponseTable`."""
+    recs: list[Mapping[str, Any]]
     if isinstance(path, (str, os.PathLike)):
         recs = list(latest_records(path).values())
     else:
