@@ -51,6 +51,11 @@ _register_lazy("text", "tokenize", "token_strings")
 _register_lazy(
     "lexical", "rouge_scores", "bleu_scores", "chrf_scores", "ngram_overlap", "lexical_scores", "lexical_signature"
 )
+# (the function `gather` is not exported here: it would clash with the
+# submodule of the same name; use distillscope.gather.gather)
+_register_lazy("gather", "run_requests", "load_config", "ModelConfig", "RequestSpec", "GatherConfig")
+_register_lazy("store", "ResponseStore", "load_table", "read_records", "ResponseTable")
+_register_lazy("simserver", "SimServer", "Faults")
 
 __all__ = [
     "Ragged",
