@@ -47,6 +47,8 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
+_register_lazy("identity", "Registry", "ClaimExtractor", "classify", "build_probes", "identity_rates", "check_records")
+
 __all__ = [
     "Ragged",
     "CosineIndex",
