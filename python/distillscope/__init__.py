@@ -47,7 +47,8 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-_register_lazy("identity", "Registry", "ClaimExtractor", "classify", "build_probes", "identity_rates", "check_records")
+_register_lazy("identity", "IdentityRegistry", "ClaimExtractor", "build_probes", "identity_rates")
+_register_lazy("identity_judge", "IdentityJudge")
 
 __all__ = [
     "Ragged",

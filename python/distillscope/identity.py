@@ -353,6 +353,7 @@ class Registry:
 
 
 _DEFAULT_REGISTRY: Registry | None = None
+IdentityRegistry = Registry  # the name exported at package level
 
 
 def _data_text(name: str) -> str:
