@@ -216,6 +216,15 @@ def test_probe_record_formats():
         ("qwen", "", "I'm Qwen, not ChatGPT.", "consistent", False, "I'm Qwen"),
         ("qwen", "Are you ChatGPT?", "Yes, I am.", "contradicts", True, "I am"),
         ("qwen", "", "```\nprint('I am ChatGPT')\n```\nI am Qwen.", "consistent", False, "I am Qwen"),
+        # false positives once seen on real AlpacaEval outputs (non-identity prompts)
+        ("mistral", "What do you think about ChatGPT?", "I am very proud of the work that OpenAI has done in AI.", "no_claim", False, None),
+        ("yi", "", "I am based on the transformers architecture, which is the same technology as ChatGPT.", "no_claim", False, None),
+        ("deepseek", "what does @ do", 'For example, `print(f"My name is {name}")` outputs `My name is John`.', "no_claim", False, None),
+        ("llama", "write a song about a teenager in 1980s britain", "I'm just a teenager in Thatcher's UK, what can I do", "no_claim", False, None),
+        ("mistral", "Rewrite the paragraph", "I was struck by the richness of the culture in America.", "no_claim", False, None),
+        # a translation request: the quoted sentence is not the model's own claim
+        ("qwen", "Translate to Chinese: 'I am ChatGPT.'", "“我是ChatGPT。”", "no_claim", False, None),
+        ("qwen", "你是谁？", "“我是通义千问。”", "consistent", False, "我是通义千问"),
     ],
 )
 def test_extractor_cases(reg, target, prompt, response, verdict, strict, evidence):

@@ -650,10 +650,12 @@ _EN_CUT = re.compile(
     r"unaffiliated|unrelated|alternative|competitor|competitors|rival|rivals|with|for|trained\s+on|data|dataset|datasets|outputs?|"
     r"can|could|will|would|should|may|might|must|cannot|do|does|did|help|helps|use|uses|using|answer|access|know|knows|support|supports|"
     r"recommend|mention|discuss|describe|explain|search|compare|talk|tell|say|said|think|believe|understand|imagine|pretend|playing|"
-    r"hosted|deployed|served|running|available|accessible|integrated|offered|"
+    r"hosted|deployed|served|running|available|accessible|integrated|offered|same|proud|"
     r"and\s+(?:I|you|it|they|we|he|she|this|that|there|not|never)|then|so|here|there)(?![A-Za-z])"
     r"|,\s*(?:I|you|it|they|we|he|she|not|but)(?![A-Za-z])|\(|—|–\s|:"
-    r"|(?:,|(?<![A-Za-z])and)\s*(?!which|who|that)(?:[\w\-.’']+\s+){1,3}(?:is|are|was|were|has|have)(?![A-Za-z])",
+    r"|(?:,|(?<![A-Za-z])and)\s*(?!which|who|that)(?:[\w\-.’']+\s+){1,3}(?:is|are|was|were|has|have)(?![A-Za-z])"
+    # an object relative clause ("the work that X has done") is about X, not me
+    r"|(?<![A-Za-z])(?:that|which|whom)\s+(?:[\w\-.’']+\s+){1,3}(?:has|have|had|is|are|was|were|does|did|do|will|would|can|could)(?![A-Za-z])",
     re.IGNORECASE,
 )
 _ZH_CUT = re.compile(
@@ -667,7 +669,9 @@ _NEG_THEN_POS_ZH = re.compile(r"而是|而")
 
 # Predicates after "I am" that are not identity statements.
 _NOT_IDENTITY_EN = re.compile(
-    r"\s*(?:[a-z]+ing(?![A-Za-z])|fluent|proficient|good|hosted|deployed|served|available|accessible|integrated|offered|happy|glad|able|unable|sure|unsure|aware|unaware|familiar|sorry|afraid|here|going|trying|curious|excited|pleased|ready|willing|"
+    r"\s*(?:[a-z]+ing(?![A-Za-z])|fluent|proficient|good|very|so|too|quite|really|extremely|deeply|truly|proud|grateful|thankful|"
+    r"honou?red|delighted|impressed|struck|surprised|amazed|concerned|worried|fascinated|inspired|moved|touched|born|raised|thrilled|"
+    r"eager|keen|passionate|committed|dedicated|excited|fond|aware|reminded|tired|confused|hosted|deployed|served|available|accessible|integrated|offered|happy|glad|able|unable|sure|unsure|aware|unaware|familiar|sorry|afraid|here|going|trying|curious|excited|pleased|ready|willing|"
     r"capable|confident|uncertain|interested|allowed|unclear|certain|designed\s+to|programmed\s+to|built\s+to|trained\s+to|meant\s+to|"
     r"supposed\s+to|asked|told|instructed|playing|pretending|acting|role-?playing|imagining|speaking|answering|responding|writing|thinking|"
     r"comparing|talking|describing|referring|quoting|translating|continuing|staying|in\s+character|now|still)(?![A-Za-z])",
@@ -714,7 +718,20 @@ _SELF_QUOTE_LEAD = re.compile(
     r"我(?:会)?(?:说|回答)|回答|答|翻译|英文|中文|English|Chinese)\s*[:：,，]?\s*$",
     re.IGNORECASE,
 )
-_FENCE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
+_FENCE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.DOTALL)
+# Creative-writing requests: a first-person narrator is a character, so only
+# claims naming a specific model or vendor count there (vague ones do not).
+_CREATIVE_CUES = re.compile(
+    r"(?<![A-Za-z])(?:write|compose|draft|rewrite|song|poem|story|stories|letter|essay|speech|lyrics|diary|monologue|anecdote|narrative|"
+    r"verse|script|character|fiction|novel|role-?play|pretend|imagine)(?![A-Za-z])|写|编|故事|诗|歌|信|作文|小说|剧本|扮演|假装|想象",
+    re.IGNORECASE,
+)
+_DEVELOPER_CONTEXT = re.compile(
+    r"(?<![A-Za-z])(?:developed|created|built|made|trained|designed|engineered|produced|founded|based|headquartered|company|firm|lab|labs|"
+    r"laboratory|team|startup|organi[sz]ation|corporation|institute|developers?|creators?|engineers?|researchers?)(?![A-Za-z])"
+    r"|开发|研发|训练|打造|公司|团队|机构|制造|创造|创建|设计|出品|推出",
+    re.IGNORECASE,
+)
 
 _NAME_CLAIM_EN = re.compile(r"\s*(?P<name>[A-Z][A-Za-z0-9\-]{1,30}(?:\s+[A-Z][A-Za-z0-9\-]{1,30})?)")
 _GENERIC_NAMES = {
@@ -728,9 +745,14 @@ def _sentence_end(text: str, pos: int) -> int:
     return len(text) if m is None else m.start()
 
 
-def _quote_regions(text: str) -> list[tuple[int, int]]:
+_ASKS_TO_REPEAT = re.compile(r"translat|quote|repeat|say\b|echo|recite|翻译|引用|重复|照着说|说一遍|复述", re.IGNORECASE)
+
+
+def _quote_regions(text: str, prompt: str = "") -> list[tuple[int, int]]:
     """Quoted spans (paired quotes within a paragraph) not introduced as the
-    responder's own words."""
+    responder's own words. A response that is one quote is the responder's
+    own answer, unless the prompt asked it to translate, quote or repeat."""
+    repeat = bool(_ASKS_TO_REPEAT.search(prompt))
     regions: list[tuple[int, int]] = []
     for open_q, close_q in _QUOTES:
         i = 0
@@ -746,7 +768,7 @@ def _quote_regions(text: str) -> list[tuple[int, int]]:
                 i = para_break + 1
                 continue
             inner_start, inner_end = a + 1, b
-            whole = text[:a].strip() == "" and text[b + 1 :].strip() in ("", ".", "。")
+            whole = not repeat and text[:a].strip() == "" and text[b + 1 :].strip() in ("", ".", "。")
             line_start = text.rfind("\n", 0, a) + 1
             lead = text[max(line_start, a - 40) : a]
             if not whole and not _SELF_QUOTE_LEAD.search(lead):
@@ -793,7 +815,7 @@ class ClaimExtractor:
     # -- regions the responder does not speak in its own voice -------------
     def _ignored_regions(self, text: str, prompt: str, roleplay: bool) -> list[tuple[int, int]]:
         regions: list[tuple[int, int]] = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
-        regions += _quote_regions(text)
+        regions += _quote_regions(text, prompt)
         for m in _LABEL_LINE.finditer(text):
             if _is_persona_label(m.group("label"), prompt, self.registry, roleplay):
                 line_end = text.find("\n", m.end())
@@ -912,6 +934,7 @@ class ClaimExtractor:
                 text = stem + joiner + response
                 offset = len(stem) + len(joiner)
         roleplay = self.roleplay_context(text, prompt)
+        creative = roleplay or bool(_CREATIVE_CUES.search(prompt))
         cands, ignored = self.extract(text, prompt, roleplay=roleplay)
         prompt_entities = self.registry.find(prompt)
         claims: list[Claim] = []
@@ -926,7 +949,7 @@ class ClaimExtractor:
             for s, e, negated in spans:
                 if (s, e) in seen and not negated:
                     continue
-                claim = self._judge_object(text, trig, c_start if s == o_start else s, s, e, negated, target, prompt, prompt_entities, roleplay)
+                claim = self._judge_object(text, trig, c_start if s == o_start else s, s, e, negated, target, prompt, prompt_entities, creative)
                 if claim is None:
                     continue
                 seen.add((s, e))
@@ -990,15 +1013,19 @@ class ClaimExtractor:
                     e0 = next(iter(named.values()))
                     ents = [Entity(e0.kind, e0.id, e0.vendor, e0.alias, c_start, o_end)]
         # country of origin, humanity, unregistered names
+        country_ok = trig in ("i-come-from", "zh-from", "my-maker", "zh-maker", "made-me") or bool(
+            _DEVELOPER_CONTEXT.search(text, o_start, o_end)
+        )
         if not ents and trig != "talking-to":
-            for m in list(_COUNTRY_RE.finditer(text, o_start, o_end)):
-                word = m.group(0).lower()
-                # "US" only in capitals: "us" is a pronoun
-                if word == "us" and m.group(0) != "US":
-                    continue
-                vague.append("country:" + _COUNTRY_WORDS.get(word, "US" if word in ("u.s.", "us") else "US"))
-            for m in _COUNTRY_ZH_RE.finditer(text, o_start, o_end):
-                vague.append("country:" + _COUNTRY_ZH[m.group(0)])
+            if country_ok:
+                for m in _COUNTRY_RE.finditer(text, o_start, o_end):
+                    word = m.group(0).lower()
+                    # "US" only in capitals: "us" is a pronoun
+                    if word == "us" and m.group(0) != "US":
+                        continue
+                    vague.append("country:" + _COUNTRY_WORDS.get(word, "US"))
+                for m in _COUNTRY_ZH_RE.finditer(text, o_start, o_end):
+                    vague.append("country:" + _COUNTRY_ZH[m.group(0)])
             if trig in ("i-am", "zh-wo-shi") and _HUMAN_RE.match(obj.strip()) and not negated:
                 vague.append("human")
             if trig in ("my-name", "zh-name") and not negated and not roleplay:
@@ -1043,6 +1070,9 @@ class ClaimExtractor:
         countries = {v.split(":", 1)[1] for v in vague if v.startswith("country:")}
         if target.country and countries and target.country not in countries:
             bad.append("country")
+        if bad and roleplay:
+            # a narrator or persona in requested fiction: not the model's own vague claim
+            return Claim(c_start, end, claim_text, trig, False, (), tuple(vague), "neutral", False)
         if bad:
             return Claim(c_start, end, claim_text, trig, False, (), tuple(vague), "contradicts", False)
         if target.country and target.country in countries:
