@@ -1402,7 +1402,6 @@ def configure_identity(p: argparse.ArgumentParser) -> None:
     c.add_argument("--format", choices=("json", "csv", "markdown"), default="json")
     c.add_argument("--confidence", type=float, default=0.95)
     c.add_argument("--out", default=None, help="write here instead of stdout")
-    c.add_argument("--judge-cache", default=None, help=argparse.SUPPRESS)
     q = sub.add_parser(
         "probes",
         help="write the identity probe prompts in the gatherer's prompt-file format",
