@@ -56,6 +56,8 @@ _register_lazy(
 _register_lazy("gather", "run_requests", "load_config", "ModelConfig", "RequestSpec", "GatherConfig")
 _register_lazy("store", "ResponseStore", "load_table", "read_records", "ResponseTable")
 _register_lazy("simserver", "SimServer", "Faults")
+_register_lazy("identity", "IdentityRegistry", "ClaimExtractor", "build_probes", "identity_rates")
+_register_lazy("identity_judge", "IdentityJudge")
 
 __all__ = [
     "Ragged",
