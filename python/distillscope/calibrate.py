@@ -20,21 +20,30 @@ a mean over the prompts where ``s(S, T)`` is defined (and the term is)::
          = null              (baseline="null")
     c    = sqrt( mean_p self_p(S) * mean_p self_p(T) )   self-similarity ceiling
            (the known side when only one is; max_score when neither is,
-           or when c - b < min_span: the ceiling is then uninformative)
+           or when c - f < min_span: the ceiling is then uninformative)
+    f    = null   (the chance level; = b when no null arrays are given)
 
-    degree_g(S, T) = clip( (s - b) / (c - b), -1, 1 )
+    degree_g(S, T) = clip( (s - b) / (c - f), -1, 1 )
 
-0 means "no closer than S and T are to the rest of the population (or than
-unrelated answers are)"; 1 means "as close as a model's resampled answers are
-to each other" — i.e. indistinguishable from sampling the candidate itself.
+The numerator is the similarity the population does not explain; the
+denominator is the attainable range above chance, from unrelated answers
+(the null) to resampled answers of the same model (the ceiling). 0 means "no
+closer than the population predicts"; 1 means "the whole attainable range
+is unexplained excess": a copy of a teacher nobody else resembles. A perfect
+copy of a teacher that everyone resembles scores less than 1 — the part of
+its similarity that genericness explains is not counted as evidence.
+Keeping the baseline out of the denominator matters: with ``(c - b)`` there,
+a candidate everyone resembles (large ``b``) would have its excess divided
+by a small span and win by default again.
+The ratio is taken of means over prompts, never a mean of per-prompt
+ratios (which blows up on prompts where ceiling and null nearly coincide).
+
 The ceiling is the geometric mean of the two self-similarities: if a
 model's answers are a reproducible part plus sampling noise, its
 self-similarity estimates the squared size of the reproducible part, and
 by Cauchy-Schwarz two models' similarity cannot exceed the geometric mean
 (Spearman's correction for attenuation). Verbatim copies of one sample score
-above the ceiling and are clipped to 1. The ratio is
-taken of means over prompts, never a mean of per-prompt ratios (which blows
-up on prompts where the ceiling and the baseline nearly coincide).
+above the ceiling and are clipped to 1.
 
 The population term subtracts half of each model's "genericness": a
 candidate that everyone resembles is penalised by how much it resembles the
@@ -94,6 +103,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
 )
 COMBINED = "combined"
 _CALIBRATION_VERSION = "1"
+_TIE = 1e-12  # degree differences this small are floating-point noise
 _BOOT_BLOCK = 256  # resamples per block: bounds memory at ~ (256 x n_prompts) floats
 
 
@@ -143,9 +153,13 @@ def bootstrap_counts(n: int, n_boot: int, seed: int, *, block: int = _BOOT_BLOCK
     """Like :func:`bootstrap_indices` but yields (rows, n) float64 count matrices
     ``W[b, p]`` = how often prompt ``p`` is drawn in resample ``b``."""
     for idx in bootstrap_indices(n, n_boot, seed, block=block):
-        rows = idx.shape[0]
-        flat = (idx + (np.arange(rows, dtype=np.int64) * n)[:, None]).ravel()
-        yield np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(np.float64)
+        yield _counts_from_indices(idx, n)
+
+
+def _counts_from_indices(idx: np.ndarray, n: int) -> np.ndarray:
+    rows = idx.shape[0]
+    flat = (idx + (np.arange(rows, dtype=np.int64) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(np.float64)
 
 
 def _as_count(v: Any, name: str) -> int:
@@ -409,7 +423,7 @@ class DegreeConfig:
         one family).
     interval: ``"percentile"`` or ``"bca"``.
     clip: range the degree is clipped to.
-    min_span: smallest ceiling - baseline gap that counts as informative.
+    min_span: smallest ceiling - null gap that counts as informative.
     max_score: the metrics' maximum (identical texts), used as the ceiling
         when no informative self-similarity is available.
     """
@@ -537,9 +551,10 @@ def _degree_from_means(
             base = null
         else:
             base = np.fmax(pop, null)  # fmax ignores a NaN side
-        informative = np.isfinite(ceil) & (ceil - base >= cfg.min_span)
+        floor = np.where(np.isfinite(null), null, base)
+        informative = np.isfinite(ceil) & (ceil - floor >= cfg.min_span)
         c_eff = np.where(informative, ceil, cfg.max_score)
-        span = c_eff - base
+        span = c_eff - floor
         deg = np.where(span > 0, (raw - base) / span, np.nan)
         deg = np.clip(deg, cfg.clip[0], cfg.clip[1])
     return {"degree": deg, "baseline": base, "ceiling": c_eff}
@@ -615,7 +630,8 @@ class DegreeResult:
 
         Both degrees come from the same resampled prompts. ``p_value`` is the
         one-sided bootstrap p-value for "a beats b":
-        (1 + #{resamples with difference <= 0}) / (1 + #resamples).
+        (1 + #{resamples with difference <= 0}) / (1 + #resamples), where
+        differences within 1e-12 of zero count as ties (<= 0).
         """
         li, s, ja = self._loc(student, a, level)
         _, _, jb = self._loc(student, b, level)
@@ -625,7 +641,8 @@ class DegreeResult:
         lo, hi = _quantiles(diff, alpha / 2), _quantiles(diff, 1 - alpha / 2)
         ok = np.isfinite(diff)
         nb = int(ok.sum())
-        p = (1.0 + float((diff[ok] <= 0).sum())) / (1.0 + nb) if nb else float("nan")
+        # differences within rounding of zero are ties, never evidence
+        p = (1.0 + float((diff[ok] <= _TIE).sum())) / (1.0 + nb) if nb else float("nan")
         return {
             "student": student,
             "best": a,
@@ -635,7 +652,7 @@ class DegreeResult:
             "ci_low": _num(lo),
             "ci_high": _num(hi),
             "p_value": _num(p),
-            "significant": bool(math.isfinite(p) and p < alpha and math.isfinite(float(point)) and point > 0),
+            "significant": bool(math.isfinite(p) and p < alpha and math.isfinite(float(point)) and point > _TIE),
             "n_boot": nb,
         }
 
@@ -669,10 +686,15 @@ def compute_degrees(
     students: Sequence[str] | None = None,
     candidates: Sequence[str] | None = None,
     config: DegreeConfig | None = None,
+    *,
+    indices: np.ndarray | None = None,
 ) -> DegreeResult:
     """Degrees, intervals and bootstrap samples for every student x candidate.
 
     ``students`` and ``candidates`` default to every model of the table.
+    ``indices`` optionally replaces the seeded resamples by an explicit
+    (B, n_prompts) matrix of prompt indices (e.g. to share resamples between
+    tables scored separately); ``config.n_boot``/``seed`` are then unused.
     """
     if not isinstance(table, ScoreTable):
         raise TypeError(f"table must be a ScoreTable, got {type(table).__name__}")
@@ -712,9 +734,22 @@ def compute_degrees(
     with np.errstate(invalid="ignore", divide="ignore"):
         point_means = np.where(counts_point > 0, XV.sum(axis=0) / counts_point, np.nan).reshape(shape)
 
-    boot_means = np.empty((cfg.n_boot,) + shape)
+    if indices is None:
+        n_boot = cfg.n_boot
+        blocks: Iterator[np.ndarray] = bootstrap_counts(n, cfg.n_boot, cfg.seed)
+    else:
+        idx = np.asarray(indices)
+        if idx.ndim != 2 or idx.shape[1] != n or idx.shape[0] < 1:
+            raise ValueError(f"indices must have shape (n_boot, {n}), got {idx.shape}")
+        if not np.issubdtype(idx.dtype, np.integer):
+            raise TypeError(f"indices must be integers, got {idx.dtype}")
+        if idx.min() < 0 or idx.max() >= n:
+            raise ValueError(f"indices must lie in [0, {n})")
+        n_boot = idx.shape[0]
+        blocks = iter([_counts_from_indices(idx.astype(np.int64), n)])
+    boot_means = np.empty((n_boot,) + shape)
     row = 0
-    for W in bootstrap_counts(n, cfg.n_boot, cfg.seed):
+    for W in blocks:
         num = W @ XV
         den = W @ Vf
         with np.errstate(invalid="ignore", divide="ignore"):
