@@ -47,6 +47,13 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
+_register_lazy(
+    "calibrate", "ScoreTable", "DegreeConfig", "DegreeResult", "compute_degrees", "attribute",
+    "degree_matrix", "derangement", "judge_agreement",
+)
+_register_lazy("style", "StyleFeatures", "style_features", "style_similarity", "length_ratio")
+_register_lazy("report", "write_report", "redraw")
+
 __all__ = [
     "Ragged",
     "CosineIndex",
