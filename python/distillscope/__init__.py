@@ -58,6 +58,12 @@ _register_lazy("store", "ResponseStore", "load_table", "read_records", "Response
 _register_lazy("simserver", "SimServer", "Faults")
 _register_lazy("identity", "IdentityRegistry", "ClaimExtractor", "build_probes", "identity_rates")
 _register_lazy("identity_judge", "IdentityJudge")
+_register_lazy(
+    "calibrate", "ScoreTable", "DegreeConfig", "DegreeResult", "compute_degrees", "attribute",
+    "degree_matrix", "derangement", "judge_agreement",
+)
+_register_lazy("style", "StyleFeatures", "style_features", "style_similarity", "length_ratio")
+_register_lazy("report", "write_report", "redraw")
 
 __all__ = [
     "Ragged",

@@ -6,6 +6,8 @@ definition. The kernels must agree with these to float32 rounding.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -87,8 +89,7 @@ def cosine_topk(queries, corpus, k: int) -> tuple[np.ndarray, np.ndarray]:
     return scores, idx
 
 
-# ===========================================================================
-# Text kernels (tokenizers, n-gram statistics, LCS, BLEU, chrF): oracles
+# ====================================================================# Text kernels (tokenizers, n-gram statistics, LCS, BLEU, chrF): oracles
 # written from the definitions, one obvious loop each, independent of the
 # C++ tables (character classes come straight from unicodedata).
 # ===========================================================================
@@ -274,3 +275,53 @@ def ngram_jaccard(cand: list, ref: list, n: int, multiset: bool = False) -> floa
     else:
         inter, union = len(set(c) & set(r)), len(set(c) | set(r))
     return inter / union if union else 0.0
+=======
+# =============================================================================
+# Calibration oracle (distillscope.calibrate): the distillation degree of one
+# (student, candidate, granularity) written as plain loops over resamples,
+# prompts and models, straight from the formula in calibrate's docstring.
+# =============================================================================
+def _ref_mean(values: list[float]) -> float:
+    vals = [v for v in values if not math.isnan(v)]
+    return sum(vals) / len(vals) if vals else math.nan
+
+
+def degree_reference(table, student: str, candidate: str, granularity: str, prompts,
+                     *, baseline: str = "pair-mean", clip=(-1.0, 1.0), min_span: float = 0.05,
+                     max_score: float = 1.0) -> float:
+    """Degree over the prompt multiset ``prompts`` (a list of indices, repeats allowed)."""
+    t = table.tensor(granularity)
+    i, j = table.index_of(student), table.index_of(candidate)
+    m = len(table.models)
+    null_t = table._null.get(granularity)
+    ceil_t = table._ceil.get(granularity)
+    raw, pop, nul, cs, ct = [], [], [], [], []
+    for p in prompts:
+        s = float(t[i, j, p])
+        if math.isnan(s):
+            continue
+        raw.append(s)
+        ms = _ref_mean([float(t[i, k, p]) for k in range(m) if k not in (i, j)])
+        mt = _ref_mean([float(t[j, k, p]) for k in range(m) if k not in (i, j)])
+        pop.append(_ref_mean([ms, mt]))
+        nul.append(float(null_t[i, j, p]) if null_t is not None else math.nan)
+        cs.append(float(ceil_t[i, p]) if ceil_t is not None else math.nan)
+        ct.append(float(ceil_t[j, p]) if ceil_t is not None else math.nan)
+    r, po, nu, c_s, c_t = (_ref_mean(x) for x in (raw, pop, nul, cs, ct))
+    if math.isnan(r):
+        return math.nan
+    if baseline == "null":
+        b = nu
+    else:
+        b = max((x for x in (po, nu) if not math.isnan(x)), default=math.nan)
+    if not math.isnan(c_s) and not math.isnan(c_t):
+        c = math.sqrt(max(c_s, 0.0) * max(c_t, 0.0))
+    else:
+        c = c_s if not math.isnan(c_s) else c_t
+    f = nu if not math.isnan(nu) else b
+    if math.isnan(c) or c - f < min_span:
+        c = max_score
+    span = c - f
+    if not span > 0 or math.isnan(b):
+        return math.nan
+    return min(max((r - b) / span, clip[0]), clip[1])
