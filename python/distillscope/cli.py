@@ -19,6 +19,7 @@ from typing import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("distillscope.demo", "run the self-contained demo (simulated models, no network)"),
     "capabilities": ("distillscope.cli", "print the SIMD path, CPU features and engines in use"),
+    "model": ("distillscope.models", "download, list or build encoder models (ONNX, offline after download)"),
 }
 
 
