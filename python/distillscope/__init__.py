@@ -46,6 +46,9 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
+_register_lazy("embed", "Encoder", "EmbeddingCache")
+_register_lazy("segmentation", "segment")
+_register_lazy("align", "align_scores", "align_embeddings", "AlignScores")
 
 _register_lazy("text", "tokenize", "token_strings")
 _register_lazy(
