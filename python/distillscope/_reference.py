@@ -89,10 +89,12 @@ def cosine_topk(queries, corpus, k: int) -> tuple[np.ndarray, np.ndarray]:
     return scores, idx
 
 
-# ====================================================================# Text kernels (tokenizers, n-gram statistics, LCS, BLEU, chrF): oracles
+# ===========================================================================
+# Text kernels (tokenizers, n-gram statistics, LCS, BLEU, chrF): oracles
 # written from the definitions, one obvious loop each, independent of the
 # C++ tables (character classes come straight from unicodedata).
-# ====================================================================
+# ===========================================================================
+
 import math as _math
 import unicodedata as _ud
 from collections import Counter as _Counter
@@ -274,12 +276,15 @@ def ngram_jaccard(cand: list, ref: list, n: int, multiset: bool = False) -> floa
     else:
         inter, union = len(set(c) & set(r)), len(set(c) | set(r))
     return inter / union if union else 0.0
-=======
+
+
 # =============================================================================
 # Calibration oracle (distillscope.calibrate): the distillation degree of one
 # (student, candidate, granularity) written as plain loops over resamples,
 # prompts and models, straight from the formula in calibrate's docstring.
 # =============================================================================
+
+
 def _ref_mean(values: list[float]) -> float:
     vals = [v for v in values if not math.isnan(v)]
     return sum(vals) / len(vals) if vals else math.nan
@@ -324,7 +329,8 @@ def degree_reference(table, student: str, candidate: str, granularity: str, prom
     if not span > 0 or math.isnan(b):
         return math.nan
     return min(max((r - b) / span, clip[0]), clip[1])
-=======
+
+
 # ---------------------------------------------------------------------------
 # Embedding (issue 4): a float64 numpy BERT encoder, the oracle of the ONNX
 # graphs that distillscope.onnx_builder writes.
