@@ -604,3 +604,15 @@ def test_import_distillscope_stays_light_and_help_lists_commands():
                                timeout=60).stdout
     for cmd in ("gather", "import", "serve-sim"):
         assert cmd in help_text
+
+
+def test_a_second_run_on_a_store_in_use_is_refused(tmp_path, capsys):
+    from distillscope.store import ResponseStore, StoreLockedError
+
+    with SimServer() as srv:
+        cfg = make_config(tmp_path, srv.url, n=3)
+        with ResponseStore(cfg.store):  # another "run" holds the store
+            with pytest.raises(StoreLockedError, match="another process"):
+                gather(cfg)
+        assert srv.events == []
+        assert gather(cfg).succeeded == 3  # free again once the holder closes
