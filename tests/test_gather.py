@@ -294,8 +294,6 @@ def test_requests_per_minute_respected_from_server_timestamps(tmp_path):
     assert excess <= cap + 1 + rate * 0.02, excess
     span = times[-1] - times[0]
     assert span >= (60 - cap - 1) / rate * 0.95  # it really throttled
-    # without a limit the same work is much faster
-    assert rep.elapsed_s >= span
 
 
 def test_tokens_per_minute_respected_from_server_timestamps(tmp_path):

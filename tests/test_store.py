@@ -190,12 +190,14 @@ def test_load_table_from_records_and_empty(tmp_path):
     assert len(empty) == 0 and empty.models.shape == (0,)
 
 
-def test_store_repr_has_no_surprises(tmp_path):
-    st = ResponseStore(tmp_path / "s.jsonl")
+def test_store_opens_lazily_and_reprs_its_state(tmp_path):
+    st = ResponseStore(tmp_path / "sub" / "s.jsonl")
     assert "closed" in repr(st)
+    assert not os.path.exists(tmp_path / "sub")  # nothing touches disk before open
     with st:
         assert "open" in repr(st)
-    assert not os.path.exists(tmp_path / "other")
+        assert os.path.exists(tmp_path / "sub" / "s.jsonl")
+    assert "closed" in repr(st)
 
 
 from hypothesis import given  # noqa: E402
