@@ -556,8 +556,7 @@ class TokenBucket:
     Waiters are served in arrival order (they queue on a lock while the head
     sleeps), so no request starves. A request larger than the capacity
     waits for a full bucket and then drives it negative (debt), which later
-    requests pay back -- the long-run rate still holds. ``pause(s)`` blocks
-    everyone for ``s`` seconds (a server's Retry-After).
+    requests pay back -- the long-run rate still holds.
     """
 
     def __init__(self, rate_per_s: float, capacity: float) -> None:
@@ -567,7 +566,6 @@ class TokenBucket:
         self.capacity = float(capacity)
         self._tokens = float(capacity)
         self._t = time.monotonic()
-        self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
     def _refill(self, now: float) -> None:
@@ -579,9 +577,6 @@ class TokenBucket:
         async with self._lock:
             while True:
                 now = time.monotonic()
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
-                    continue
                 self._refill(now)
                 if self._tokens >= need:
                     self._tokens -= float(n)
@@ -593,11 +588,11 @@ class TokenBucket:
         self._refill(time.monotonic())
         self._tokens = min(self.capacity, self._tokens + delta)
 
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-
 
 class _Limiter:
+    """A model's request and token buckets, plus a model-wide pause that a
+    429's Retry-After sets (so no worker keeps hitting a limited endpoint)."""
+
     def __init__(self, model: ModelConfig) -> None:
         self.requests = None
         self.tokens = None
