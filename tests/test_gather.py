@@ -219,7 +219,7 @@ def test_every_fault_kind_ends_answered_or_recorded_failed(tmp_path):
     )
     extra = ["please PERMANENT-400 fail", "ALWAYS-503 here", "ALWAYS-EMPTY choices"]
     with SimServer(faults=faults) as srv:
-        cfg = make_config(tmp_path, srv.url, n=24, extra=extra, timeout_s=0.6, max_retries=3, concurrency=6)
+        cfg = make_config(tmp_path, srv.url, n=24, extra=extra, timeout_s=0.6, max_retries=5, concurrency=6)
         rep = gather(cfg, seed=1)
         events = list(srv.events)
     recs = list(read_records(cfg.store))
@@ -244,8 +244,8 @@ def test_every_fault_kind_ends_answered_or_recorded_failed(tmp_path):
     # persistent retryable errors: retried max_retries times, then recorded
     for pid, kind in (("x1", "http_503"), ("x2", "empty_choices")):
         r = by_id[pid]
-        assert r["response"] is None and r["error_kind"] == kind and r["attempts"] == 4
-        assert "gave up after 4 attempts" in r["error"]
+        assert r["response"] is None and r["error_kind"] == kind and r["attempts"] == 6
+        assert "gave up after 6 attempts" in r["error"]
     assert rep.failed == 3 and rep.succeeded == 24
     assert rep.models["sim-a"].failures == {"http_400": 1, "http_503": 1, "empty_choices": 1}
     # Retry-After honoured: after a 429 the same request comes back no sooner
@@ -290,8 +290,10 @@ def test_requests_per_minute_respected_from_server_timestamps(tmp_path):
     rate, cap = rpm / 60, rpm / 60 * 1.0
     excess = _max_window_excess(times, [1.0] * len(times), rate)
     # any window holds at most burst + rate * length (+1 for timer granularity
-    # and +rate*20ms for network jitter between acquire and arrival)
-    assert excess <= cap + 1 + rate * 0.02, excess
+    # and +rate*100ms for scheduling jitter between the client's acquire and
+    # the server thread's timestamp on a loaded 2-core box); unthrottled, the
+    # excess would be ~60
+    assert excess <= cap + 1 + rate * 0.1, excess
     span = times[-1] - times[0]
     assert span >= (60 - cap - 1) / rate * 0.95  # it really throttled
 
@@ -310,7 +312,7 @@ def test_tokens_per_minute_respected_from_server_timestamps(tmp_path):
     rate = tpm / 60
     assert total > 2 * rate  # enough work for the limit to bind
     excess = _max_window_excess([e["t"] for e in evs], [e["tokens"] for e in evs], rate)
-    assert excess <= rate * 1.0 + 60 + rate * 0.02, excess
+    assert excess <= rate * 1.0 + 60 + rate * 0.1, excess
     assert evs[-1]["t"] - evs[0]["t"] >= (total - rate) / rate * 0.8
 
 
