@@ -68,7 +68,6 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
         store = tmp_path / "responses.jsonl"
         sizes = []
         kills = 0
-        t_start = time.monotonic()
         while kills < 6:
             before = store.stat().st_size if store.exists() else 0
             proc = subprocess.Popen(_gather_cmd(cfg), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
@@ -102,7 +101,6 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
         proc2 = subprocess.run(_gather_cmd(cfg), capture_output=True, text=True, env=env, timeout=120)
         assert proc2.returncode == 0 and "0 requested" in proc2.stdout
         assert len(srv.events) == n_events
-    elapsed = time.monotonic() - t_start
     counts = _raw_keys(store)
     expected = {("sim-a", f"p{i}", s) for i in range(N_PROMPTS) for s in range(SAMPLES)}
     assert set(counts) == expected, f"seed {seed}"
@@ -111,7 +109,6 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
     for r in read_records(store):
         msgs = [{"role": "user", "content": f"Kill test prompt {r['prompt_id'][1:]}: say something."}]
         assert r["response"] == default_responder("a", msgs, r["sample"], None).text
-    assert elapsed < 60
 
 
 def test_resume_after_a_torn_last_line(tmp_path):

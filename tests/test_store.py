@@ -190,9 +190,37 @@ def test_load_table_from_records_and_empty(tmp_path):
     assert len(empty) == 0 and empty.models.shape == (0,)
 
 
-def test_store_repr_has_no_surprises(tmp_path):
-    st = ResponseStore(tmp_path / "s.jsonl")
+def test_store_opens_lazily_and_reprs_its_state(tmp_path):
+    st = ResponseStore(tmp_path / "sub" / "s.jsonl")
     assert "closed" in repr(st)
+    assert not os.path.exists(tmp_path / "sub")  # nothing touches disk before open
     with st:
         assert "open" in repr(st)
-    assert not os.path.exists(tmp_path / "other")
+        assert os.path.exists(tmp_path / "sub" / "s.jsonl")
+    assert "closed" in repr(st)
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st_  # noqa: E402
+
+
+@given(
+    texts=st_.lists(st_.text(max_size=40), min_size=1, max_size=8),
+    cut=st_.floats(min_value=0.0, max_value=1.0),
+)
+def test_any_torn_tail_repairs_to_the_complete_prefix(tmp_path_factory, texts, cut):
+    """Cut the file at any byte: repair leaves exactly the records whose
+    line was complete, and appending afterwards yields a valid store."""
+    path = tmp_path_factory.mktemp("torn") / "s.jsonl"
+    with ResponseStore(path, fsync="never") as st:
+        for i, t in enumerate(texts):
+            st.append(_rec("m", f"p{i}", 0, t))
+    data = path.read_bytes()
+    off = int(round(cut * len(data)))
+    path.write_bytes(data[:off])
+    complete = data[:off].count(b"\n")
+    with ResponseStore(path, fsync="never") as st:
+        st.append(_rec("m", "after", 0, "x"))
+    got = list(read_records(path))
+    assert [r["prompt_id"] for r in got] == [f"p{i}" for i in range(complete)] + ["after"]
+    assert [r["response"] for r in got[:-1]] == texts[:complete]

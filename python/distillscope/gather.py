@@ -48,7 +48,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence, TextIO
+from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
 from .store import ResponseStore, latest_records, make_record
 
@@ -556,8 +556,7 @@ class TokenBucket:
     Waiters are served in arrival order (they queue on a lock while the head
     sleeps), so no request starves. A request larger than the capacity
     waits for a full bucket and then drives it negative (debt), which later
-    requests pay back -- the long-run rate still holds. ``pause(s)`` blocks
-    everyone for ``s`` seconds (a server's Retry-After).
+    requests pay back -- the long-run rate still holds.
     """
 
     def __init__(self, rate_per_s: float, capacity: float) -> None:
@@ -567,7 +566,6 @@ class TokenBucket:
         self.capacity = float(capacity)
         self._tokens = float(capacity)
         self._t = time.monotonic()
-        self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
     def _refill(self, now: float) -> None:
@@ -579,9 +577,6 @@ class TokenBucket:
         async with self._lock:
             while True:
                 now = time.monotonic()
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
-                    continue
                 self._refill(now)
                 if self._tokens >= need:
                     self._tokens -= float(n)
@@ -593,11 +588,11 @@ class TokenBucket:
         self._refill(time.monotonic())
         self._tokens = min(self.capacity, self._tokens + delta)
 
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-
 
 class _Limiter:
+    """A model's request and token buckets, plus a model-wide pause that a
+    429's Retry-After sets (so no worker keeps hitting a limited endpoint)."""
+
     def __init__(self, model: ModelConfig) -> None:
         self.requests = None
         self.tokens = None
@@ -979,7 +974,7 @@ class _Run:
 
 
 async def _execute(
-    p: Plan,
+    make_plan: Callable[[], Plan],
     *,
     fsync: str,
     fsync_interval_s: float,
@@ -988,21 +983,34 @@ async def _execute(
 ) -> GatherReport:
     import aiohttp
 
+    p = make_plan()
+    st: ResponseStore | None = None
+    secrets: list[str] = []
+    if p.todo:
+        # Resolve keys before opening anything: a missing key is a usage error.
+        secrets = [k.get() for k in (mp.model.api_key() for mp in p.models if mp.todo) if k is not None]
+        st = ResponseStore(p.store, fsync=fsync, fsync_interval_s=fsync_interval_s).open()
+        # Plan again under the store's lock (and after repair): another run
+        # may have finished keys between the first look and the lock.
+        try:
+            p = make_plan()
+        except BaseException:
+            st.close()
+            raise
     rep = GatherReport(store=p.store, planned=p.planned, already_done=sum(m.done for m in p.models))
     for mp in p.models:
-        rep.models[mp.model.name] = ModelReport(mp.model.name, planned=mp.planned, already_done=mp.done, requested=len(mp.todo))
+        rep.models[mp.model.name] = ModelReport(
+            mp.model.name, planned=mp.planned, already_done=mp.done, requested=len(mp.todo)
+        )
     rep.requested = p.todo
-    prog = progress if isinstance(progress, Progress) else Progress(p.todo, mode=progress)
     t0 = time.monotonic()
-    if p.todo == 0:
+    if p.todo == 0 or st is None:
+        if st is not None:
+            st.close()
         return rep
-    # Resolve keys before opening anything: a missing key is a usage error.
-    secrets = []
-    for mp in p.models:
-        k = mp.model.api_key() if mp.todo else None
-        if k is not None:
-            secrets.append(k.get())
-    with ResponseStore(p.store, fsync=fsync, fsync_interval_s=fsync_interval_s) as st:
+    prog = progress if isinstance(progress, Progress) else Progress(p.todo, mode=progress)
+    prog.total = p.todo
+    try:
         if st.repaired_bytes:
             log.warning("store %s: removed a half-written last line (%d bytes)", p.store, st.repaired_bytes)
         run = _Run(st, prog, seed)
@@ -1016,6 +1024,8 @@ async def _execute(
                 )
         finally:
             prog.close()
+    finally:
+        st.close()
     for m in rep.models.values():
         rep.succeeded += m.succeeded
         rep.failed += m.failed
@@ -1034,14 +1044,20 @@ async def gather_async(
 ) -> GatherReport:
     """Run (or with ``dry_run`` only plan) a gather config inside a running loop."""
     cfg = config if isinstance(config, GatherConfig) else load_config(config)
-    p = plan(cfg, retry_failed=retry_failed)
     if dry_run:
+        p = plan(cfg, retry_failed=retry_failed)
         rep = GatherReport(store=p.store, planned=p.planned, already_done=sum(m.done for m in p.models), dry_run=True)
         rep.requested = p.todo
         for mp in p.models:
             rep.models[mp.model.name] = ModelReport(mp.model.name, mp.planned, mp.done, len(mp.todo))
         return rep
-    return await _execute(p, fsync=cfg.fsync, fsync_interval_s=cfg.fsync_interval_s, progress=progress, seed=seed)
+    return await _execute(
+        lambda: plan(cfg, retry_failed=retry_failed),
+        fsync=cfg.fsync,
+        fsync_interval_s=cfg.fsync_interval_s,
+        progress=progress,
+        seed=seed,
+    )
 
 
 def gather(
@@ -1094,8 +1110,13 @@ async def run_requests_async(
     if on_params_change not in PARAMS_CHANGE_POLICIES:
         raise ValueError(f"on_params_change must be one of {PARAMS_CHANGE_POLICIES}")
     specs = [r if isinstance(r, RequestSpec) else RequestSpec(**dict(r)) for r in requests]
-    p = _plan_jobs(str(store), [(model, specs)], retry_failed=retry_failed, on_params_change=on_params_change)
-    rep = await _execute(p, fsync=fsync, fsync_interval_s=1.0, progress=progress, seed=seed)
+    rep = await _execute(
+        lambda: _plan_jobs(str(store), [(model, specs)], retry_failed=retry_failed, on_params_change=on_params_change),
+        fsync=fsync,
+        fsync_interval_s=1.0,
+        progress=progress,
+        seed=seed,
+    )
     latest = latest_records(store)
     recs = {}
     for s in specs:

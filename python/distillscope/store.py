@@ -157,8 +157,9 @@ def _last_newline_before(f: Any, pos: int) -> int:
     return -1
 
 
-class StoreLockedError(RuntimeError):
-    """Another process is writing this store."""
+class StoreLockedError(ValueError):
+    """Another process is writing this store (a usage error: two runs were
+    pointed at one store; the CLI reports it and exits 2)."""
 
 
 class ResponseStore:
