@@ -18,10 +18,9 @@ order. How it stays fast and reproducible:
 ``encode_tokens`` returns the contextual token vectors (special tokens
 dropped) as a :class:`~distillscope.Ragged` for token-level alignment.
 
-Int8 (``precision="int8"``) runs the graph with per-channel int8 weights
-(see :mod:`distillscope.onnx_builder`); activations are quantized per batch
-tensor at run time, so int8 embeddings can differ by ~1e-3 with the batch
-they were computed in (fp32 ones do not).
+Int8 (``precision="int8"``) runs the graph with per-channel int8 weights and
+per-token int8 activations (see :mod:`distillscope.onnx_builder`); it too
+gives the same bits for any batching.
 """
 
 from __future__ import annotations

@@ -10,12 +10,15 @@ tensors of a Hugging Face ``BertModel`` checkpoint (``model.safetensors`` +
   ``BiasGelu`` (exact erf GELU). Q, K and V come from one packed MatMul.
 * ``standard``: only standard ONNX ops (opset 17): portable to any ONNX
   runtime, used as a cross-check of the fused graph.
-* ``int8``: the fused graph with every linear layer replaced by
-  ``DynamicQuantizeMatMul``: weights stored as signed int8 with one scale per
-  output channel (symmetric, ``scale_j = max_k |W[k, j]| / 127``),
-  activations quantized per tensor at run time. Per-channel scales keep the
-  embeddings within ~0.99 cosine of fp32; onnxruntime's default per-tensor
-  ``quantize_dynamic`` does not (one outlier column sets the scale of all).
+* ``int8``: the fused graph with every linear layer done in integers
+  (``MatMulInteger``): weights stored as signed int8 with one scale per
+  output channel (symmetric, ``scale_j = max_k |W[k, j]| / 127``), and
+  activations quantized at run time with one symmetric scale per *token*.
+  On all-MiniLM-L6-v2 this keeps sentence embeddings at mean cosine ~0.995
+  to fp32 (min ~0.97 over the golden set), and a text's result does not
+  depend on its batch. onnxruntime's default ``quantize_dynamic`` (per-tensor
+  weights and activations) does much worse: one outlier sets the scale of
+  a whole matrix or batch.
 
 The graph takes ``input_ids``, ``attention_mask`` and ``token_type_ids``
 (int64, [batch, seq]) and returns ``last_hidden_state`` (float32, [batch,
@@ -50,7 +53,7 @@ __all__ = [
 ]
 
 # Bump when the emitted graph changes: cached graphs are rebuilt.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 VARIANTS = ("fused", "standard", "int8")
 _OPSET = 17
 
@@ -193,12 +196,24 @@ def build_bert_onnx(
         """inp @ W^T (+ bias when given); torch Linear stores W as [out, in]."""
         w = np.ascontiguousarray(w_torch.T)
         if quant:
+            # per-channel int8 weights × per-token int8 activations: each row
+            # of `inp` gets its own symmetric scale (absmax / 127), stored as
+            # uint8 with zero point 128 so onnxruntime takes its fast u8s8
+            # path. Per-token scales make a text's result independent of its
+            # batch neighbours (per-tensor dynamic quantization is not).
             q, scale = quantize_per_channel(w)
-            ins = [inp, g.const(q, base + "_q"), g.const(scale, base + "_s"),
-                   g.const(np.zeros(w.shape[1], np.int8), base + "_zp")]
+            amax = g.op1("ReduceMax", [g.op1("Abs", [inp])], axes=[-1], keepdims=1)
+            rs = g.op1("Div", [g.op1("Max", [amax, g.const(np.array(1e-12, np.float32), "tiny")]),
+                               g.const(np.array(127.0, np.float32), "q127")])
+            xr = g.op1("Round", [g.op1("Div", [inp, rs])])
+            xq = g.op1("Cast", [g.op1("Add", [xr, g.const(np.array(128.0, np.float32), "f128")])],
+                       to=TensorProto.UINT8)
+            acc = g.op1("MatMulInteger", [xq, g.const(q, base + "_q"), g.const(np.array(128, np.uint8), "zp128")])
+            y = g.op1("Mul", [g.op1("Mul", [g.op1("Cast", [acc], to=TensorProto.FLOAT),
+                                            g.const(scale, base + "_s")]), rs])
             if bias is not None:
-                ins.append(g.const(bias, base + "_b"))
-            return g.op1("DynamicQuantizeMatMul", ins, domain="com.microsoft")
+                y = g.op1("Add", [y, g.const(bias, base + "_b")])
+            return y
         y = g.op1("MatMul", [inp, g.const(w, base + "_w")])
         if bias is not None:
             y = g.op1("Add", [y, g.const(bias, base + "_b")])
