@@ -481,3 +481,15 @@ def test_vectorized_bootstrap_matches_the_loop_oracle(seed, with_self, with_miss
                 assert (math.isnan(want_b) and math.isnan(got_b)) or got_b == pytest.approx(
                     want_b, rel=1e-9, abs=1e-12
                 )
+
+
+def test_distinct_columns_is_exact():
+    from distillscope.calibrate import _distinct_columns
+
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((50, 6))
+    x = base[:, [0, 1, 0, 2, 3, 1, 4, 5, 5]].copy()
+    x[3, 8] = np.nextafter(x[3, 8], 1.0)  # differs from column 7 in one ulp
+    first, inverse = _distinct_columns(x)
+    assert np.array_equal(x[:, first][:, inverse], x)
+    assert len(first) == 7
