@@ -81,7 +81,8 @@ def naive_boot(table: ScoreTable, idx: np.ndarray, cfg: DegreeConfig, pairs: lis
 def bench_degrees(t: Table, n_models: int, n: int, grans: int, n_boot: int) -> None:
     table = make_table(n_models, n, grans)
     cfg = DegreeConfig(n_boot=n_boot, seed=1)
-    task = f"degrees+CIs {n_models} models (all {n_models * (n_models - 1)} ordered pairs) x {grans} gran. x {n} prompts, B={n_boot}"
+    task = (f"degrees+CIs {n_models} models (all {n_models * (n_models - 1)} ordered pairs) x {grans} gran. "
+            f"x {n} prompts, B={n_boot}")
     idx = np.concatenate(list(bootstrap_indices(n, n_boot, 1)))
     sec, res = best_of(lambda: compute_degrees(table, config=cfg, indices=idx), repeat=3)
     n_pairs = n_models * (n_models - 1)

@@ -25,7 +25,9 @@ from distillscope.style import style_features, style_similarity
 
 def find_data() -> Path:
     repo = Path(__file__).resolve().parents[1]
-    for root in (repo.parent / "shared" / "data" / "alpaca_eval", repo.parent.parent / "shared" / "data" / "alpaca_eval"):
+    # ../shared from the main checkout, ../../shared from a worktree under wt/
+    for base in (repo.parent, repo.parent.parent):
+        root = base / "shared" / "data" / "alpaca_eval"
         if root.exists():
             return root
     raise SystemExit("AlpacaEval files not found in ../shared/data/alpaca_eval")

@@ -340,10 +340,10 @@ class ScoreTable:
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in sigs.items()):
             raise TypeError("signatures must map str -> str")
 
-        m = len(models)
+        n_models = len(models)
 
         def dense_pairs(d: dict[tuple[str, str], np.ndarray]) -> np.ndarray:
-            t = np.full((m, m, n_prompts), np.nan)
+            t = np.full((n_models, n_models, n_prompts), np.nan)
             for (a, b), v in d.items():
                 t[index[a], index[b]] = v
             if self.mirror:
@@ -357,7 +357,7 @@ class ScoreTable:
         nul = {g: dense_pairs(d) for g, d in null.items()}
         ceil: dict[str, np.ndarray] = {}
         for g, d in selfsim.items():
-            c = np.full((m, n_prompts), np.nan)
+            c = np.full((n_models, n_prompts), np.nan)
             for name, v in d.items():
                 c[index[name]] = v
             c.setflags(write=False)
