@@ -529,3 +529,19 @@ def test_alpacaeval_verbatim_copy_gets_the_top_degree():
     off = m[~np.eye(len(names_out), dtype=bool)]
     assert m[i, j] == m[j, i] == off.max()
     assert m[i, j] > 0.5 and np.sort(off)[-3] < 0.3
+
+
+@pytest.mark.parametrize("interval", ["percentile", "bca"])
+def test_student_blocks_do_not_change_results(monkeypatch, interval):
+    import distillscope.calibrate as cal
+
+    t, _ = simulate(9, n=80, granularities=("lexical", "semantic"))
+    cfg = DegreeConfig(n_boot=300, seed=2, interval=interval)  # 300 > one resample block of 256
+    whole = compute_degrees(t, config=cfg)
+    monkeypatch.setattr(cal, "_BLOCK_ELEMENTS", 1)  # one student per block
+    parts = compute_degrees(t, config=cfg)
+    for k in ("degree", "ci_low", "ci_high", "raw", "baseline", "ceiling", "n_prompts", "boot"):
+        assert np.array_equal(getattr(whole, k), getattr(parts, k), equal_nan=True), k
+    idx = np.concatenate(list(bootstrap_indices(t.n_prompts, 300, 2)))
+    explicit = compute_degrees(t, config=cfg, indices=idx)
+    assert np.array_equal(explicit.boot, whole.boot, equal_nan=True)
