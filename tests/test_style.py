@@ -184,10 +184,11 @@ def test_real_alpacaeval_answers_run_and_look_sane():
     import json
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "alpaca_eval"
-    if not path.exists():
-        path = Path("/work/shared/data/alpaca_eval")
-    if not (path / "gpt4_1106_preview.json").exists():
+    repo = Path(__file__).resolve().parents[1]
+    # ../shared from the main checkout, ../../shared from a worktree under wt/
+    roots = [repo.parent / "shared" / "data" / "alpaca_eval", repo.parent.parent / "shared" / "data" / "alpaca_eval"]
+    path = next((r for r in roots if (r / "gpt4_1106_preview.json").exists()), None)
+    if path is None:
         pytest.skip("AlpacaEval sample files are not present in ../shared/data/alpaca_eval")
     rows = json.loads((path / "gpt4_1106_preview.json").read_text())[:200]
     f = style_features([r["output"] for r in rows])

@@ -104,6 +104,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
 COMBINED = "combined"
 _CALIBRATION_VERSION = "1"
 _TIE = 1e-12  # degree differences this small are floating-point noise
+_BLOCK_ELEMENTS = 1 << 22  # series elements per student block (~32 MB per float64 array)
 _BOOT_BLOCK = 256  # resamples per block: bounds memory at ~ (256 x n_prompts) floats
 
 
@@ -340,10 +341,10 @@ class ScoreTable:
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in sigs.items()):
             raise TypeError("signatures must map str -> str")
 
-        m = len(models)
+        n_models = len(models)
 
         def dense_pairs(d: dict[tuple[str, str], np.ndarray]) -> np.ndarray:
-            t = np.full((m, m, n_prompts), np.nan)
+            t = np.full((n_models, n_models, n_prompts), np.nan)
             for (a, b), v in d.items():
                 t[index[a], index[b]] = v
             if self.mirror:
@@ -357,7 +358,7 @@ class ScoreTable:
         nul = {g: dense_pairs(d) for g, d in null.items()}
         ceil: dict[str, np.ndarray] = {}
         for g, d in selfsim.items():
-            c = np.full((m, n_prompts), np.nan)
+            c = np.full((n_models, n_prompts), np.nan)
             for name, v in d.items():
                 c[index[name]] = v
             c.setflags(write=False)
@@ -715,28 +716,9 @@ def compute_degrees(
     grans = table.granularities
     weights = cfg.resolve_weights(grans)
     n = table.n_prompts
-    nS, nC, G = len(si), len(ci), len(grans)
-    self_mask = np.array(studs)[:, None] == np.array(cands)[None, :]
-
-    # stacked series: (n, G, 4, nS, nC) -> X (n, K)
-    series = np.empty((G, len(_TERMS), nS, nC, n))
-    for gi, g in enumerate(grans):
-        ps = _pair_series(table, g, si, ci)
-        for ti, term in enumerate(_TERMS):
-            series[gi, ti] = ps[term]
-    series[..., self_mask, :] = np.nan
-    shape = (G, len(_TERMS), nS, nC)
-    X = series.reshape(-1, n).T  # (n, K)
-    V = np.isfinite(X)
-    XV = np.where(V, X, 0.0)
-    Vf = V.astype(np.float64)
-    counts_point = Vf.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        point_means = np.where(counts_point > 0, XV.sum(axis=0) / counts_point, np.nan).reshape(shape)
-
     if indices is None:
         n_boot = cfg.n_boot
-        blocks: Iterator[np.ndarray] = bootstrap_counts(n, cfg.n_boot, cfg.seed)
+        idx = None
     else:
         idx = np.asarray(indices)
         if idx.ndim != 2 or idx.shape[1] != n or idx.shape[0] < 1:
@@ -746,35 +728,118 @@ def compute_degrees(
         if idx.min() < 0 or idx.max() >= n:
             raise ValueError(f"indices must lie in [0, {n})")
         n_boot = idx.shape[0]
-        blocks = iter([_counts_from_indices(idx.astype(np.int64), n)])
+        idx = idx.astype(np.int64)
+    # Students are processed in blocks so memory stays bounded (every pair's
+    # numbers are independent of the block it is computed in).
+    per_student = len(grans) * len(_TERMS) * len(ci) * max(n, n_boot)
+    step = max(1, _BLOCK_ELEMENTS // max(per_student, 1))
+    parts = [
+        _degree_block(table, si[k : k + step], ci, studs[k : k + step], cands, cfg, weights, n_boot, idx)
+        for k in range(0, len(si), step)
+    ]
+    cat = {key: np.concatenate([p[key] for p in parts], axis=1) for key in parts[0]}
+    return DegreeResult(
+        students=studs,
+        candidates=cands,
+        levels=tuple(grans) + (COMBINED,),
+        weights=MappingProxyType(weights),
+        config=cfg,
+        degree=cat["degree"],
+        ci_low=cat["ci_low"],
+        ci_high=cat["ci_high"],
+        raw=cat["raw"],
+        population=cat["population"],
+        null=cat["null"],
+        baseline=cat["baseline"],
+        ceiling=cat["ceiling"],
+        n_prompts=cat["n_prompts"],
+        boot=cat["boot"],
+        signature=cfg.signature(grans),
+        metric_signatures=table.signatures,
+    )
+
+
+def _degree_block(
+    table: ScoreTable,
+    si: np.ndarray,
+    ci: np.ndarray,
+    studs: Sequence[str],
+    cands: Sequence[str],
+    cfg: DegreeConfig,
+    weights: Mapping[str, float],
+    n_boot: int,
+    idx: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """Every quantity for one block of students x all candidates; arrays are
+    indexed [level, student, candidate(, resample)]."""
+    grans = table.granularities
+    n = table.n_prompts
+    nS, nC, G = len(si), len(ci), len(grans)
+    self_mask = np.array(studs)[:, None] == np.array(cands)[None, :]
+
+    # stacked series: (G, terms, nS, nC, n) -> X (n, K)
+    series = np.empty((G, len(_TERMS), nS, nC, n))
+    for gi, g in enumerate(grans):
+        ps = _pair_series(table, g, si, ci)
+        for ti, term in enumerate(_TERMS):
+            series[gi, ti] = ps[term]
+    series[..., self_mask, :] = np.nan
+    shape = (G, len(_TERMS), nS, nC)
+    X = series.reshape(-1, n).T  # (n, K)
+    del series
+    V = np.isfinite(X)
+    XV = np.where(V, X, 0.0)
+    del X
+    Vf = V.astype(np.float64)
+    counts_point = Vf.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        point_means = np.where(counts_point > 0, XV.sum(axis=0) / counts_point, np.nan).reshape(shape)
+
+    blocks: Iterator[np.ndarray]
+    if idx is None:
+        blocks = bootstrap_counts(n, n_boot, cfg.seed)
+    else:
+        blocks = (_counts_from_indices(idx[r : r + _BOOT_BLOCK], n) for r in range(0, n_boot, _BOOT_BLOCK))
+    # Most series share a validity pattern (every series of a pair shares the
+    # raw score's): resampled prompt counts are computed once per pattern.
+    # They are sums of integer counts, so exact whatever the grouping.
+    _, first, inverse = np.unique(np.packbits(V, axis=0), axis=1, return_index=True, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    V_unique = Vf[:, first]
+    # Many series are duplicates too (mirrored pairs of symmetric metrics, the
+    # per-model ceilings repeated for every partner): multiply each distinct
+    # column once. Identical columns give identical results, so nothing changes
+    # but the work.
+    xfirst, xinverse = _distinct_columns(XV)
+    XV_unique = np.ascontiguousarray(XV[:, xfirst])
     boot_means = np.empty((n_boot,) + shape)
     row = 0
     for W in blocks:
-        num = W @ XV
-        den = W @ Vf
+        num = (W @ XV_unique)[:, xinverse]
+        den = (W @ V_unique)[:, inverse]
         with np.errstate(invalid="ignore", divide="ignore"):
             boot_means[row : row + W.shape[0]] = np.where(den > 0, num / den, np.nan).reshape((-1,) + shape)
         row += W.shape[0]
 
+    w = np.array([weights.get(g, 0.0) for g in grans]).reshape((G, 1, 1))
+
     def levels_from(means: np.ndarray) -> dict[str, np.ndarray]:
-        """means (..., G, 4, nS, nC) -> per-level quantities (..., G+1, nS, nC)."""
+        """means (..., G, terms, nS, nC) -> per-level quantities (..., G+1, nS, nC)."""
         raw, pop, nul, cs, ct = (means[..., :, t, :, :] for t in range(len(_TERMS)))
         d = _degree_from_means(raw, pop, nul, cs, ct, cfg)
         out = {"degree": d["degree"], "raw": raw, "population": pop, "null": nul,
                "baseline": d["baseline"], "ceiling": d["ceiling"]}
-        w = np.array([weights.get(g, 0.0) for g in grans])
-        wb = w.reshape((G, 1, 1))
         for k, v in list(out.items()):
             fin = np.isfinite(v)
-            wsum = (wb * fin).sum(axis=-3)
+            wsum = (w * fin).sum(axis=-3)
             with np.errstate(invalid="ignore", divide="ignore"):
-                comb = np.where(wsum > 0, (wb * np.where(fin, v, 0.0)).sum(axis=-3) / wsum, np.nan)
+                comb = np.where(wsum > 0, (w * np.where(fin, v, 0.0)).sum(axis=-3) / wsum, np.nan)
             out[k] = np.concatenate([v, comb[..., None, :, :]], axis=-3)
         return out
 
     point = levels_from(point_means)
-    boot = levels_from(boot_means)["degree"]  # (B, L, nS, nC)
-    boot = np.moveaxis(boot, 0, -1)  # (L, nS, nC, B)
+    boot = np.moveaxis(levels_from(boot_means)["degree"], 0, -1)  # (L, nS, nC, B)
+    del boot_means
     alpha = 1.0 - cfg.confidence
     if cfg.interval == "percentile":
         lo = _quantiles(boot, alpha / 2)
@@ -790,25 +855,28 @@ def compute_degrees(
 
     n_valid = V.reshape((n,) + shape)[:, :, 0].sum(axis=0)  # (G, nS, nC) prompts with a raw score
     n_comb = n_valid.max(axis=0, initial=0)[None]
-    return DegreeResult(
-        students=studs,
-        candidates=cands,
-        levels=tuple(grans) + (COMBINED,),
-        weights=MappingProxyType(weights),
-        config=cfg,
-        degree=point["degree"],
-        ci_low=lo,
-        ci_high=hi,
-        raw=point["raw"],
-        population=point["population"],
-        null=point["null"],
-        baseline=point["baseline"],
-        ceiling=point["ceiling"],
-        n_prompts=np.concatenate([n_valid, n_comb], axis=0),
-        boot=boot,
-        signature=cfg.signature(grans),
-        metric_signatures=table.signatures,
-    )
+    return {
+        "degree": point["degree"], "ci_low": lo, "ci_high": hi, "raw": point["raw"],
+        "population": point["population"], "null": point["null"], "baseline": point["baseline"],
+        "ceiling": point["ceiling"], "n_prompts": np.concatenate([n_valid, n_comb], axis=0), "boot": boot,
+    }
+
+
+def _distinct_columns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(first, inverse)`` with ``x[:, first][:, inverse] == x`` exactly.
+
+    Columns are grouped by a fixed random projection (cheap), then the
+    grouping is verified element by element; if any column differs from its
+    group's representative, no deduplication is done.
+    """
+    k = x.shape[1]
+    probe = np.random.default_rng(0x5EED).standard_normal(x.shape[0])
+    fingerprint = probe @ x
+    _, first, inverse = np.unique(fingerprint, return_index=True, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    if np.array_equal(x[:, first][:, inverse], x):
+        return first, inverse
+    return np.arange(k), np.arange(k)  # pragma: no cover - needs a projection collision
 
 
 def _bca(theta: np.ndarray, boot: np.ndarray, jack: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
