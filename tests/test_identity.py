@@ -423,3 +423,32 @@ def test_cli_probes(tmp_path, capsys):
     recs2 = [json.loads(x) for x in out2.read_text(encoding="utf-8").splitlines()]
     assert all(r["hard"] and r["messages"][0]["role"] == "user" for r in recs2)
     assert cli.main(["identity", "probes", "--out", str(out2), "--variants", "nope"]) == 2
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from(
+    [
+        "I am ", "I'm not ", "my name is ", "我是", "我不是", "由", "开发", "，", "。", ". ", "\n", '"', "“", "”",
+        "ChatGPT", "Qwen", "OpenAI", "阿里云", "通义千问", "Claude", "As ", "in this story", "unlike ", "Mira: ",
+        "`", "```", "developed by ", "a US company", "human", " and ", "but ", "而是", "扮演",
+    ]
+)
+
+
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=6)), max_size=25))
+def test_extractor_never_crashes_and_spans_are_exact(parts):
+    text = "".join(parts)
+    v = classify(text, "qwen", "Who are you?")
+    assert v.verdict in ("consistent", "contradicts", "no_claim")
+    assert (v.span is None) == (v.verdict == "no_claim")
+    if v.span is not None:
+        assert 0 <= v.span.start <= v.span.end <= len(text)
+        assert text[v.span.start : v.span.end] == v.span.text
+    for c in v.claims:
+        assert text[c.start : c.end] == c.text
+    # deterministic
+    assert classify(text, "qwen", "Who are you?") == v
