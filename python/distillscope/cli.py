@@ -19,6 +19,9 @@ from typing import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("distillscope.demo", "run the self-contained demo (simulated models, no network)"),
     "capabilities": ("distillscope.cli", "print the SIMD path, CPU features and engines in use"),
+    "score": ("distillscope.commands", "per-granularity similarity matrices of every model pair (stores or imports)"),
+    "attribute": ("distillscope.commands", "rank candidate teachers for each student by calibrated degree"),
+    "report": ("distillscope.commands", "write the HTML/PNG/JSON report folder of a population"),
     "gather": ("distillscope.gather", "ask models the prompts of a TOML config (async, rate-limited, resumable)"),
     "import": ("distillscope.importers", "import public model outputs (AlpacaEval, Arena-Hard, MT-Bench, JSONL/CSV/Parquet)"),
     "serve-sim": ("distillscope.simserver", "serve a simulated OpenAI-compatible chat API on 127.0.0.1 (fault injection)"),
