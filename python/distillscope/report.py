@@ -485,6 +485,7 @@ def redraw(folder: str | Path) -> dict[str, Path]:
     scatter only when ICE rates are present). Needs matplotlib.
     """
     try:
+        from matplotlib import colormaps as matplotlib_colormaps
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -516,10 +517,15 @@ def redraw(folder: str | Path) -> dict[str, Path]:
     size = max(4.0, 0.55 * m + 2.5)
     fig = Figure(figsize=(size + 1.2, size))
     ax = fig.add_subplot()
-    shown = mat[np.ix_(order, order)]
+    shown = mat[np.ix_(order, order)].copy()
+    np.fill_diagonal(shown, np.nan)  # a model against itself says nothing; grey
+    # scale to the off-diagonal range: real degrees are often small, and a fixed
+    # 0..1 scale would paint them all the same colour
     finite = shown[np.isfinite(shown)]
     vmin = min(0.0, float(finite.min())) if finite.size else 0.0
-    im = ax.imshow(np.ma.masked_invalid(shown), cmap="viridis", vmin=vmin, vmax=1.0)
+    vmax = max(float(finite.max()), vmin + 1e-6) if finite.size else 1.0
+    cmap = matplotlib_colormaps["viridis"].with_extremes(bad="#dddddd")
+    im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=vmin, vmax=vmax)
     labels = [models[i] for i in order]
     ax.set_xticks(range(m), labels, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(m), labels, fontsize=8)
@@ -531,7 +537,7 @@ def redraw(folder: str | Path) -> dict[str, Path]:
                 v = shown[i, j]
                 if math.isfinite(v):
                     ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
-                            color="white" if v < (vmin + 1.0) / 2 else "black")
+                            color="white" if v < (vmin + vmax) / 2 else "black")
     fig.colorbar(im, ax=ax, label=primary)
     ax.set_title(f"{meta['title']}: {primary}" + (" (simulated)" if meta.get("simulated") else ""), fontsize=10)
     fig.tight_layout()
@@ -625,7 +631,8 @@ def _tables(root: Path) -> list[tuple[str, list[dict[str, Any]], list[str]]]:
 
 
 _FIG_CAPTIONS = {
-    "heatmap": "Model x model matrix (rows: students, columns: candidates), in clustering order.",
+    "heatmap": "Model x model matrix (rows: students, columns: candidates), in clustering order; "
+               "colours span the off-diagonal range.",
     "dendrogram": "Average-linkage clustering on 1 - similarity.",
     "ice_rse": "Identity-consistency contradiction rate against distillation degree.",
 }
