@@ -545,3 +545,23 @@ def test_student_blocks_do_not_change_results(monkeypatch, interval):
     idx = np.concatenate(list(bootstrap_indices(t.n_prompts, 300, 2)))
     explicit = compute_degrees(t, config=cfg, indices=idx)
     assert np.array_equal(explicit.boot, whole.boot, equal_nan=True)
+
+
+def test_bca_interval_agrees_with_scipy_for_a_mean():
+    """With a zero null and no ceiling the degree is the plain mean of the raw
+    scores, so our BCa interval must match SciPy's BCa for the mean (different
+    resamples: agreement to a small fraction of the interval width)."""
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(4)
+    x = np.minimum(rng.exponential(0.08, 400), 1.0)  # skewed: BCa differs from percentile
+    t = ScoreTable(("S", "T"), {"g": {("S", "T"): x}}, null={"g": {("S", "T"): np.zeros_like(x)}})
+    res = compute_degrees(t, ["S"], ["T"], DegreeConfig(n_boot=4000, seed=0, interval="bca"))
+    got = res.get("S", "T", "g")
+    assert got["degree"] == pytest.approx(x.mean(), rel=1e-12)
+    ref = stats.bootstrap((x,), np.mean, n_resamples=4000, method="BCa", random_state=1).confidence_interval
+    width = ref.high - ref.low
+    assert abs(got["ci_low"] - ref.low) < 0.08 * width
+    assert abs(got["ci_high"] - ref.high) < 0.08 * width
+    pct = compute_degrees(t, ["S"], ["T"], DegreeConfig(n_boot=4000, seed=0)).get("S", "T", "g")
+    # BCa shifts the interval right for a right-skewed mean, like SciPy's
+    assert got["ci_high"] > pct["ci_high"]

@@ -87,6 +87,7 @@ def test_report_folder_is_complete_valid_and_reproducible(tmp_path, results):
         title=f"audit {nasty} & friends",
         simulated=True,
         notes=[f"note with {nasty}"],
+        tables={f"Judge agreement {nasty}": [{"granularity": "semantic", "spearman": 0.61, "n": 200}]},
     )
     for p in written.values():
         assert p.exists() and p.stat().st_size > 0, p
@@ -117,8 +118,13 @@ def test_report_folder_is_complete_valid_and_reproducible(tmp_path, results):
     assert sorted(chk.imgs) == ["figures/dendrogram.png", "figures/heatmap.png", "figures/ice_rse.png"]
     assert "Simulated data." in page
     md = (out / "summary.md").read_text()
-    assert md.startswith("# audit") and "Simulated data" in md and "](figures/heatmap.png)" in md
+    assert md.startswith("# audit &lt;script&gt;") and "Simulated data" in md and "](figures/heatmap.png)" in md
+    assert nasty not in md
     assert "Teacher attribution" in md and "| student | rank | candidate |" in md
+    assert "| granularity | spearman | n |" in md and "| semantic | 0.610 | 200 |" in md
+    assert list(csv.DictReader(io.StringIO((out / "data" / "table_1.csv").read_text()))) == [
+        {"granularity": "semantic", "spearman": "0.61", "n": "200"}
+    ]
 
     # figures come from data/ alone: delete and redraw -> same bytes
     before = {p.name: p.read_bytes() for p in (out / "figures").iterdir()}
@@ -158,6 +164,8 @@ def test_report_validation(tmp_path, results):
         write_report(tmp_path, models=models, matrices={"degree": results["degree"]}, ice={"A": {"loose": {}}})
     with pytest.raises(ValueError, match="attribute"):
         write_report(tmp_path, models=models, matrices={"degree": results["degree"]}, attribution={"x": 1})
+    with pytest.raises(ValueError, match="flat dicts"):
+        write_report(tmp_path, models=models, matrices={"degree": results["degree"]}, tables={"t": [1, 2]})
     with pytest.raises(FileNotFoundError, match="report folder"):
         redraw(tmp_path / "nothing")
 
@@ -174,6 +182,7 @@ def test_renderers(results):
     assert md.count("\n| s90 | 1 | T |") == 1 and "runner_up" in md
     rows = [{"a": 1.23456, "b": "x|y", "c": None, "d": float("nan")}, {"a": 2, "e": True}]
     assert render_table(rows, "markdown").splitlines()[2] == "| 1.235 | x\\|y |  |  |  |"
+    assert render_table([{"a": "<b>&"}], "markdown").splitlines()[2] == "| &lt;b&gt;&amp; |"
     assert render_table(rows, "csv").splitlines() == ["a,b,c,d,e", "1.23456,x|y,,,", "2,,,,True"]
     assert json.loads(render_table(rows, "json"))[0] == {"a": 1.23456, "b": "x|y", "c": None, "d": None, "e": None}
     assert render_table(rows, "csv", ["b"]).splitlines() == ["b", "x|y", "\"\""]  # csv quotes a lone empty field

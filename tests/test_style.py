@@ -196,3 +196,11 @@ def test_real_alpacaeval_answers_run_and_look_sane():
     # GPT-4 answers use Markdown lists often and are rarely empty
     assert (f.column("numbered") + f.column("bullets") > 0).mean() > 0.3
     assert (f.column("words") > 0).all()
+
+
+def test_word_and_emphasis_edge_cases():
+    assert feats("don't stop, it's the students' rock'n'roll")["words"] == 6
+    assert feats("It\u2019s fine")["words"] == 2
+    assert feats("snake_case_name and 2*3*4 and a * b * c")["italic"] == 0
+    assert feats("an *emphasised* word and _another_ one")["italic"] == 2
+    assert feats("**bold** then *it*")["italic"] == 1 and feats("**bold** then *it*")["bold"] == 1

@@ -738,6 +738,8 @@ def compute_degrees(
         for k in range(0, len(si), step)
     ]
     cat = {key: np.concatenate([p[key] for p in parts], axis=1) for key in parts[0]}
+    for arr in cat.values():
+        arr.setflags(write=False)  # results are frozen like the dataclass
     return DegreeResult(
         students=studs,
         candidates=cands,

@@ -85,6 +85,13 @@ def _dump_json(obj: Any, path: Path) -> None:
     path.write_text(json.dumps(_clean(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
 
 
+def _md(text: str) -> str:
+    """Text safe inside Markdown: HTML special characters as entities (so a
+    name like ``<script>`` stays text when the Markdown is rendered), backslashes
+    doubled, newlines folded."""
+    return html.escape(str(text), quote=False).replace("\\", "\\\\").replace("\n", " ")
+
+
 def _fmt(v: Any, digits: int = 3) -> str:
     if v is None:
         return ""
@@ -124,7 +131,7 @@ def render_table(rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[
         return buf.getvalue()
 
     def cell(v: Any) -> str:
-        return _fmt(v).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+        return _md(_fmt(v)).replace("|", "\\|")
 
     lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
@@ -352,6 +359,7 @@ def write_report(
     ice_level: str = "strict",
     simulated: bool = False,
     notes: Sequence[str] = (),
+    tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     figures: bool = True,
 ) -> dict[str, Path]:
     """Write the report folder and return ``{name: path}`` of what was written.
@@ -364,6 +372,9 @@ def write_report(
     signatures: ``{metric: signature}``; the attribution's calibration
         signature and metric signatures are added automatically.
     simulated: say on every page that the data are simulated.
+    tables: extra ``{title: [flat row dicts]}`` (e.g. judge agreement, ICE per
+        category and language); each is saved as ``data/table_<k>.json/.csv``
+        and shown in the HTML and Markdown after the built-in tables.
     figures: draw the PNGs (needs matplotlib, the ``plot`` extra).
     """
     models = [str(x) for x in models]
@@ -383,6 +394,11 @@ def write_report(
         _check_attribution(attribution)
     if ice is not None:
         ice_rows(ice)
+    for t_title, t_rows in (tables or {}).items():
+        if isinstance(t_rows, (str, bytes)) or not isinstance(t_rows, Sequence) or not all(
+            isinstance(r, Mapping) for r in t_rows
+        ):
+            raise ValueError(f"tables[{t_title!r}] must be a list of flat dicts (one per row)")
     if ice_level not in ICE_LEVELS:
         raise ValueError(f"ice_level must be one of {ICE_LEVELS}, got {ice_level!r}")
 
@@ -434,6 +450,15 @@ def write_report(
                 "linkage": link, "leaf_order": order}, data / "dendrogram.json")
     written["dendrogram"] = data / "dendrogram.json"
     _dump_json(sigs, data / "signatures.json")
+    extra = []
+    for pos, (t_title, t_rows) in enumerate((tables or {}).items(), start=1):
+        name = f"table_{pos}"
+        _dump_json({"title": str(t_title), "rows": [dict(r) for r in t_rows]}, data / f"{name}.json")
+        (data / f"{name}.csv").write_text(render_table(t_rows, "csv"), encoding="utf-8")
+        written.update({name: data / f"{name}.json", f"{name}_csv": data / f"{name}.csv"})
+        extra.append(name)
+    meta["extra_tables"] = extra
+    _dump_json(meta, data / "meta.json")
     written["signatures"] = data / "signatures.json"
 
     figs = redraw(root) if figures else {}
@@ -460,6 +485,7 @@ def redraw(folder: str | Path) -> dict[str, Path]:
     scatter only when ICE rates are present). Needs matplotlib.
     """
     try:
+        from matplotlib import colormaps as matplotlib_colormaps
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -491,10 +517,15 @@ def redraw(folder: str | Path) -> dict[str, Path]:
     size = max(4.0, 0.55 * m + 2.5)
     fig = Figure(figsize=(size + 1.2, size))
     ax = fig.add_subplot()
-    shown = mat[np.ix_(order, order)]
+    shown = mat[np.ix_(order, order)].copy()
+    np.fill_diagonal(shown, np.nan)  # a model against itself says nothing; grey
+    # scale to the off-diagonal range: real degrees are often small, and a fixed
+    # 0..1 scale would paint them all the same colour
     finite = shown[np.isfinite(shown)]
     vmin = min(0.0, float(finite.min())) if finite.size else 0.0
-    im = ax.imshow(np.ma.masked_invalid(shown), cmap="viridis", vmin=vmin, vmax=1.0)
+    vmax = max(float(finite.max()), vmin + 1e-6) if finite.size else 1.0
+    cmap = matplotlib_colormaps["viridis"].with_extremes(bad="#dddddd")
+    im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=vmin, vmax=vmax)
     labels = [models[i] for i in order]
     ax.set_xticks(range(m), labels, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(m), labels, fontsize=8)
@@ -506,7 +537,7 @@ def redraw(folder: str | Path) -> dict[str, Path]:
                 v = shown[i, j]
                 if math.isfinite(v):
                     ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
-                            color="white" if v < (vmin + 1.0) / 2 else "black")
+                            color="white" if v < (vmin + vmax) / 2 else "black")
     fig.colorbar(im, ax=ax, label=primary)
     ax.set_title(f"{meta['title']}: {primary}" + (" (simulated)" if meta.get("simulated") else ""), fontsize=10)
     fig.tight_layout()
@@ -585,6 +616,14 @@ def _tables(root: Path) -> list[tuple[str, list[dict[str, Any]], list[str]]]:
         rows = [{"model": a, **{b: m[i][j] for j, b in enumerate(models)}} for i, a in enumerate(models)]
         label = f"Matrix: {name}" + (" (primary)" if name == meta["primary"] else "")
         out.append((label, rows, ["model", *models]))
+    for name in meta.get("extra_tables") or []:
+        t = _load(root, f"{name}.json")
+        if t and t.get("rows"):
+            cols: dict[str, None] = {}
+            for r in t["rows"]:
+                for c in r:
+                    cols.setdefault(c, None)
+            out.append((t["title"], t["rows"], list(cols)))
     sigs = _load(root, "signatures.json") or {}
     if sigs:
         out.append(("Signatures", [{"metric": k, "signature": v} for k, v in sigs.items()], ["metric", "signature"]))
@@ -592,7 +631,8 @@ def _tables(root: Path) -> list[tuple[str, list[dict[str, Any]], list[str]]]:
 
 
 _FIG_CAPTIONS = {
-    "heatmap": "Model x model matrix (rows: students, columns: candidates), in clustering order.",
+    "heatmap": "Model x model matrix (rows: students, columns: candidates), in clustering order; "
+               "colours span the off-diagonal range.",
     "dendrogram": "Average-linkage clustering on 1 - similarity.",
     "ice_rse": "Identity-consistency contradiction rate against distillation degree.",
 }
@@ -600,19 +640,19 @@ _FIG_CAPTIONS = {
 
 def _markdown(root: Path, figs: Mapping[str, Path]) -> str:
     meta = _load(root, "meta.json")
-    parts = [f"# {meta['title']}", ""]
+    parts = [f"# {_md(meta['title'])}", ""]
     if meta.get("simulated"):
         parts += ["> **Simulated data.** These models and answers were generated by distillscope's simulator; "
                   "the numbers show what the method recovers, not facts about real models.", ""]
-    parts += [f"Models: {', '.join(meta['models'])}", ""]
+    parts += [f"Models: {_md(', '.join(meta['models']))}", ""]
     for n in meta.get("notes") or []:
-        parts += [f"- {n}"]
+        parts += [f"- {_md(n)}"]
     if meta.get("notes"):
         parts.append("")
     for name in figs:
         parts += [f"![{_FIG_CAPTIONS.get(name, name)}](figures/{name}.png)", ""]
     for title, rows, cols in _tables(root):
-        parts += [f"## {title}", "", render_table(rows, "markdown", cols)]
+        parts += [f"## {_md(title)}", "", render_table(rows, "markdown", cols)]
     parts.append(f"_distillscope {meta.get('distillscope_version')}, report format v{meta.get('report_version')}_\n")
     return "\n".join(parts)
 

@@ -101,20 +101,20 @@ STYLE_SIGNATURE = f"style:v{_VERSION}|features={len(FEATURE_NAMES)}|count=(min+1
 # ---------------------------------------------------------------- patterns (compiled once)
 _CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _CJK = re.compile(f"[{_CJK_CLASS}]")
-_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+_WORD = re.compile(r"[^\W_]+")  # run on text with apostrophes removed: "don't" is one word
 _FENCED = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n?(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.M | re.S)
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+\S", re.M)
 _BULLET = re.compile(r"^[ \t]*[-*+\u2022][ \t]+\S", re.M)
 _NUMBERED = re.compile(r"^[ \t]*(?:\d{1,3}[.)][ \t]+|\d{1,3}\u3001[ \t]*|[(\uff08]\d{1,3}[)\uff09][ \t]*)\S", re.M)
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
 _BOLD = re.compile(r"\*\*(?=\S)[^*\n]+?\*\*|__(?=\S)[^_\n]+?__")
-_ITALIC = re.compile(r"(?<![\w*])\*(?=[^\s*])[^*\n]*?[^\s*]?\*(?![\w*])|(?<![\w_])_(?=[^\s_])[^_\n]*?_(?![\w_])")
+# the marker comes first (then a look-behind over it) so the engine can skip
+# ahead to '*' / '_' instead of trying every position: ~8x faster
+_ITALIC = re.compile(r"\*(?<![\w*]\*)(?=[^\s*])[^*\n]*?[^\s*]?\*(?![\w*])|_(?<![\w_]_)(?=[^\s_])[^_\n]*?_(?![\w_])")
 _TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$", re.M)
 # a sentence: from its first letter/digit to . ! ? before a space, 。！？, or the end of the line
 _SENTENCE = re.compile(r"[^\W_][^\n]*?(?:[.!?]+(?=\s|$)|[\u3002\uff01\uff1f]+|$)", re.M)
 _ALNUM = re.compile(r"[^\W_]")
-_EXCL = re.compile(r"[!\uff01]")
-_QUES = re.compile(r"[?\uff1f]")
 _PARA_SPLIT = re.compile(r"\n[ \t]*\n")
 _LEAD_MARKUP = re.compile(r"^[\s#>*_\-\"'\u201c\u300c]+")
 _OPENER_AFFIRM = re.compile(
@@ -191,21 +191,23 @@ def _features_one(text: str) -> list[float]:
         code_chars += len(m.group(2))
     body = _FENCED.sub("\n", t) if n_fences else t
     cjk = len(_CJK.findall(body))
-    words = len(_WORD.findall(_CJK.sub(" ", body))) + cjk if cjk else len(_WORD.findall(body))
+    plain = body.replace("'", "").replace("\u2019", "") if ("'" in body or "\u2019" in body) else body
+    words = len(_WORD.findall(_CJK.sub(" ", plain))) + cjk if cjk else len(_WORD.findall(plain))
     lines = [ln for ln in body.split("\n") if ln.strip()]
     n_lines = len(lines)
     paragraphs = sum(1 for p in _PARA_SPLIT.split(body) if p.strip())
-    headings = len(_HEADING.findall(body))
+    # cheap substring guards skip a regex scan when its marker is absent
+    headings = len(_HEADING.findall(body)) if "#" in body else 0
     bullets = len(_BULLET.findall(body))
     numbered = len(_NUMBERED.findall(body))
-    inline_code = len(_INLINE_CODE.findall(body))
-    bold = len(_BOLD.findall(body))
+    inline_code = len(_INLINE_CODE.findall(body)) if "`" in body else 0
+    bold = len(_BOLD.findall(body)) if ("**" in body or "__" in body) else 0
     italic = len(_ITALIC.findall(_BOLD.sub(" ", body) if bold else body)) if ("*" in body or "_" in body) else 0
-    table_rows = len(_TABLE_ROW.findall(body))
+    table_rows = len(_TABLE_ROW.findall(body)) if "|" in body else 0
     sentences = len(_SENTENCE.findall(body))
     sentence_words = words / sentences if sentences else 0.0
-    excl = len(_EXCL.findall(body))
-    ques = len(_QUES.findall(body))
+    excl = body.count("!") + body.count("\uff01")
+    ques = body.count("?") + body.count("\uff1f")
     head = _LEAD_MARKUP.sub("", t[:200])
     opener_affirm = 1.0 if _OPENER_AFFIRM.match(head) else 0.0
     opener_refusal = 1.0 if _OPENER_REFUSAL.match(head) else 0.0
