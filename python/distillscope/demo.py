@@ -281,7 +281,7 @@ def run_demo(args: argparse.Namespace) -> int:
                         "api_key_env": "DISTILLSCOPE_DEMO_KEY", "concurrency": 32} for m in POPULATION],
         })
         rep2 = gather(cfg_ice, progress="none", seed=args.seed)
-    say(f"gathered {_count(rep1) + _count(rep2)} responses from {len(POPULATION)} simulated models "
+    say(f"gathered {rep1.planned + rep2.planned} responses from {len(POPULATION)} simulated models "
         f"({time.perf_counter() - t0:.1f} s)")
 
     encoder = resolve_encoder(args.encoder)
@@ -313,9 +313,12 @@ def run_demo(args: argparse.Namespace) -> int:
     matrices = {"degree": result.matrix(), **{f"raw_{g}": summary_matrix(scores, g) for g in grans}}
     ice_levels = {k: {lvl: v[lvl] for lvl in ("loose", "strict", "hard")} for k, v in ice.items()}
     (data / "identity_rates.json").write_text(json.dumps(ice, indent=1, default=float))
+    figures = not args.no_figures and _have_matplotlib()
+    if not figures and not args.no_figures:
+        say("note: matplotlib is not installed (pip install 'distillscope[plot]'): the report has no figures")
     files = write_report(out / "report", models=names, matrices=matrices, attribution=attribution, ice=ice_levels,
                          signatures=dict(scores.signatures), title="distillscope demo (simulated models)",
-                         simulated=True, figures=not args.no_figures,
+                         simulated=True, figures=figures,
                          notes=[f"{m.name}: copies {m.teacher} at rate {m.rate}" for m in POPULATION if m.teacher])
 
     # did we recover the known lineage?
@@ -352,12 +355,10 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0 if recovered else 1
 
 
-def _count(rep: Any) -> int:
-    for k in ("completed", "done", "succeeded", "planned"):
-        v = getattr(rep, k, None)
-        if isinstance(v, int):
-            return v
-    return 0
+def _have_matplotlib() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _print_summary(summary: dict, attribution: dict, files: dict) -> None:

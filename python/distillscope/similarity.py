@@ -357,7 +357,9 @@ def signatures(cfg: RSEConfig, encoder: Any = None) -> dict[str, str]:
     if "structural" in cfg.granularities:
         out["structural"] = (f"structural=½(align_f1+order)|level:{cfg.level}|thr:{cfg.align_threshold:g}|{enc}|{v}")
     if "style" in cfg.granularities:
-        out["style"] = f"style_similarity|{v}"
+        from .style import STYLE_SIGNATURE
+
+        out["style"] = STYLE_SIGNATURE
     out["null"] = f"shuffled-prompt derangement seed={cfg.null_seed}"
     return out
 
