@@ -5,13 +5,15 @@ and the identity-judge wiring."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
-
 from distillscope.calibrate import DegreeConfig, compute_degrees
 from distillscope.gather import ModelConfig
 from distillscope.judge import (
@@ -28,8 +30,14 @@ from distillscope.judge import (
     to_score_table,
 )
 from distillscope.lexical import lexical_scores
-from distillscope.simserver import Faults, SimServer, copy_responder, default_responder, message_text
 from distillscope.similarity import LEXICAL_METRICS, RSEConfig, response_similarity
+from distillscope.simserver import (
+    Faults,
+    SimServer,
+    copy_responder,
+    default_responder,
+    message_text,
+)
 from distillscope.store import load_table, make_record, read_records
 
 # --------------------------------------------------------------------------- parsing
@@ -172,10 +180,10 @@ class FakeJudge:
             return json.dumps({"style": 3, "structure": 3, "content": 3,
                                "overall": 1.0 + 4.0 * _lexical(a1, a2), "reason": "by overlap"})
         if model == "judge-lexical-int":
-            s = int(round(1.0 + 4.0 * _lexical(a1, a2)))
+            s = round(1.0 + 4.0 * _lexical(a1, a2))
             return f"Overall: {s}\nStyle: 3"
         w1, w2 = set(a1.lower().split()), set(a2.lower().split())
-        score = 1 + int(round(4 * len(w1 & w2) / max(1, len(w1 | w2))))
+        score = 1 + round(4 * len(w1 & w2) / max(1, len(w1 | w2)))
         h = int(hashlib.sha256(user.encode()).hexdigest(), 16) % 8
         if h == 0:
             out, exp = f'{{"style": {score}, "structure": {score}, "content": {score}, "overall": {score}}}', ("ok", score)
@@ -355,7 +363,7 @@ def test_agreement_with_judge_free_scores(tmp_path):
     r2 = agreement_report(rounded, free, n_boot=200, seed=0)["granularities"]["lexical"]
     assert r2["spearman"] > 0.9
     means = [b["mean"] for b in r2["buckets"] if b["n"]]
-    assert len(means) >= 3 and all(x < y for x, y in zip(means, means[1:]))
+    assert len(means) >= 3 and all(x < y for x, y in itertools.pairwise(means))
     # a judge that ignores the answers does not agree
     shuffled = np.random.default_rng(0).permutation(exact.overall)
     noisy = type(exact)(**{**{f: getattr(exact, f) for f in exact.__dataclass_fields__ if f != "_lookup"},
@@ -447,3 +455,40 @@ def test_gatherer_complete_reports_failures_as_none(tmp_path):
         assert texts[0] is None and isinstance(texts[1], str) and len(texts[1].split()) <= 5
         with pytest.raises(TypeError, match="messages"):
             complete([{"model": "j"}])
+
+
+def test_changed_answers_are_judged_again_and_only_they(tmp_path):
+    recs = _records(n_prompts=5)
+    judge = FakeJudge()
+    with SimServer(responder=judge) as srv:
+        cfg = _judge_cfg(srv.url, "judge-lexical")
+        first = judge_pairs(load_table(recs), cfg, tmp_path / "j.jsonl", "teacher:s_mid,teacher:s_low")
+        assert first.requested == 10 and len(srv.events) == 10
+        # s_mid re-gathered prompt p02: its item (and only it) is asked again, newest record wins
+        edited = [dict(r, response=r["response"] + " A new closing line.")
+                  if (r["model"], r["prompt_id"]) == ("s_mid", "p02") else r for r in recs]
+        second = judge_pairs(load_table(edited), cfg, tmp_path / "j.jsonl", "teacher:s_mid,teacher:s_low")
+        assert second.requested == 1 and len(srv.events) == 11
+    i = second.row("teacher", "s_mid", "p02")
+    assert second.row("s_mid", "teacher", "p02") == i
+    assert second.overall[i] != first.overall[i]
+    keep = [k for k in range(len(first)) if k != i]
+    np.testing.assert_array_equal(second.overall[keep], first.overall[keep])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300) | st.builds(lambda k, v, t: f'{t}{{"{k}": {v}}}{t}',
+                                         st.sampled_from(["overall", "score", "style", "Overall Score"]),
+                                         st.one_of(st.integers(-3, 12), st.floats(allow_nan=False),
+                                                   st.text(max_size=6).map(json.dumps)),
+                                         st.text(max_size=20)))
+def test_parse_never_raises_and_never_reports_out_of_scale(text):
+    p = parse_pair_answer(text)
+    assert p.status in ("ok", "unparsed")
+    if p.status == "ok":
+        assert 1.0 <= p.overall <= 5.0 and p.problem is None
+        for a in ("style", "structure", "content"):
+            v = getattr(p, a)
+            assert math.isnan(v) or 1.0 <= v <= 5.0
+    else:
+        assert p.problem and all(math.isnan(v) for v in p.scores().values())

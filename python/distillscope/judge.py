@@ -46,13 +46,13 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
     from .calibrate import ScoreTable
-    from .gather import GatherReport, ModelConfig, RequestSpec
+    from .gather import ModelConfig, RequestSpec
     from .store import ResponseTable
 
 JUDGE_PROMPT_VERSION = "rse-judge-1"
@@ -220,7 +220,7 @@ def _from_object(obj: Mapping[str, Any]) -> ParsedJudgement | None:
             values[f] = x
     if "overall" not in values:
         return ParsedJudgement("unparsed", problem="no overall score in the JSON answer", reason=reason)
-    return ParsedJudgement("ok", problem=None, reason=reason, **values)
+    return ParsedJudgement("ok", problem=None, reason=reason, **values)  # type: ignore[arg-type]
 
 
 # "Label: 4", "**Overall**: 4/5", "Style score = 3 out of 5", "overall similarity is 2"
@@ -252,6 +252,12 @@ def _label_field(label: str) -> str | None:
     return None
 
 
+def _single(x: float | None, problem: str | None) -> ParsedJudgement:
+    if problem is None and x is not None:
+        return ParsedJudgement("ok", overall=x)
+    return ParsedJudgement("unparsed", problem=f"overall: {problem}")
+
+
 def _from_text(body: str) -> ParsedJudgement:
     seen: dict[str, list[tuple[float | None, str | None]]] = {}
     for m in _LABELLED.finditer(body):
@@ -265,22 +271,21 @@ def _from_text(body: str) -> ParsedJudgement:
         whole = _NUM_TEXT.match(stripped)
         if whole:  # the whole answer is a number ("4", "4/5")
             x, problem = _score_value(stripped)
-            return ParsedJudgement("ok", overall=x) if problem is None else ParsedJudgement("unparsed", problem=problem)
+            return _single(x, problem)
         fr = [(float(m.group("n")), float(m.group("d"))) for m in _BARE_FRACTION.finditer(body)]
         if len(fr) == 1 and not seen:  # "I'd give these a 4/5."
-            x, problem = _check_range(*fr[0])
-            return ParsedJudgement("ok", overall=x) if problem is None else ParsedJudgement("unparsed", problem=problem)
+            return _single(*_check_range(*fr[0]))
         return ParsedJudgement("unparsed", problem="no overall score found in the answer")
     values: dict[str, float] = {}
     for f, hits in seen.items():
         bad = [p for _, p in hits if p is not None]
         if bad:
             return ParsedJudgement("unparsed", problem=f"{f}: {bad[0]}")
-        distinct = {x for x, _ in hits}
+        distinct = sorted({float(x) for x, _ in hits if x is not None})
         if len(distinct) > 1:
-            return ParsedJudgement("unparsed", problem=f"{f}: ambiguous, the answer gives {sorted(distinct)}")
-        values[f] = float(next(iter(distinct)))  # type: ignore[arg-type]
-    return ParsedJudgement("ok", **values)
+            return ParsedJudgement("unparsed", problem=f"{f}: ambiguous, the answer gives {distinct}")
+        values[f] = distinct[0]
+    return ParsedJudgement("ok", **values)  # type: ignore[arg-type]
 
 
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
@@ -686,7 +691,7 @@ def _collect(items: Sequence[JudgeItem], records: Mapping[tuple[str, int], Mappi
             # unparsed beats failed: the judge answered, its answer is the finding
             worst = next((p for p in parsed if p.status == "unparsed"), parsed[0])
             status[i], problem[i], reason[i] = worst.status, worst.problem, worst.reason
-    obj = lambda xs: np.array(list(xs), dtype=object)  # noqa: E731
+    obj = lambda xs: np.array(list(xs), dtype=object)
     res = JudgeResult(
         judge=judge,
         model_a=obj(it.model_a for it in items), model_b=obj(it.model_b for it in items),
@@ -912,9 +917,9 @@ def render_agreement(report: Mapping[str, Any], fmt: str = "markdown") -> str:
         means = [(_fmt(b[k]["mean"]) + f" (n={b[k]['n']})") if b[k]["n"] else "" for k in range(1, 6)]
         lines.append(f"| {name} | {rep['n']} | {_fmt(rep['spearman'])} | {_fmt(rep['ci_low'])} | "
                      f"{_fmt(rep['ci_high'])} | " + " | ".join(means) + " |")
-    lines += ["", "Spearman's rho between the judge's overall (or aspect) score and the judge-free similarity "
-              "of the same pair on the same prompt, with a percentile bootstrap interval over items; "
-              "'mean @k' is the mean judge-free score of the items the judge scored k (rounded).", ""]
+    lines += ["", ("Spearman's rho between the judge's overall (or aspect) score and the judge-free similarity "
+                   "of the same pair on the same prompt, with a percentile bootstrap interval over items; "
+                   "'mean @k' is the mean judge-free score of the items the judge scored k (rounded)."), ""]
     return "\n".join(lines)
 
 
