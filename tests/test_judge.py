@@ -11,8 +11,6 @@ import math
 import re
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
 import pytest
 from distillscope.calibrate import DegreeConfig, compute_degrees
 from distillscope.gather import ModelConfig
@@ -39,6 +37,8 @@ from distillscope.simserver import (
     message_text,
 )
 from distillscope.store import load_table, make_record, read_records
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # --------------------------------------------------------------------------- parsing
 OK_CASES = [
