@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 import pytest
-from distillscope.calibrate import DegreeConfig, compute_degrees
+from distillscope.calibrate import DegreeConfig, compute_degrees, derangement
 from distillscope.gather import ModelConfig
 from distillscope.judge import (
     JudgeConfig,
@@ -321,7 +321,19 @@ def test_score_table_export_round_trips_into_compute_degrees(tmp_path):
     with SimServer(responder=FakeJudge()) as srv:
         res = judge_pairs(table, _judge_cfg(srv.url, "judge-lexical"), tmp_path / "j.jsonl", None,
                           JudgeConfig(null=True))
+        two = judge_pairs(table, _judge_cfg(srv.url, "judge-lexical"), tmp_path / "j2.jsonl", "s_high:teacher",
+                          JudgeConfig(null=True))
     assert (res.status == "ok").all()
+    # null items: A's answer to prompt p against B's answer to prompt π(p), π the calibration derangement
+    perm = derangement(len(res.prompt_index), 0)
+    nulls = [i for i in range(len(res)) if res.kind[i] == "null"]
+    assert len(nulls) == 6 * len(res.prompt_index)
+    for i in nulls:
+        p = res.prompt_index.index(res.prompt_id[i])
+        assert res.prompt_b[i] == res.prompt_index[perm[p]] != res.prompt_id[i]
+    # with two models there is no population; the judge's own null is the baseline
+    d2 = compute_degrees(to_score_table(two), config=DegreeConfig(n_boot=50))
+    assert d2.get("s_high", "teacher", "judge")["degree"] > 0.2
     st = to_score_table(res, aspects=True)
     assert set(st.granularities) == {"judge", "judge_style", "judge_structure", "judge_content"}
     assert st.prompt_ids == res.prompt_index
@@ -339,9 +351,8 @@ def test_score_table_export_round_trips_into_compute_degrees(tmp_path):
     d = {s: deg.get(s, TEACHER, "judge")["degree"] for s in RATES}
     assert d["s_high"] > d["s_mid"] > d["s_low"]
     assert deg.ranking("s_high", "judge")[0] == TEACHER
-    # two models: the judge's own null makes a baseline
-    only = judge_subset = to_score_table(res, ["teacher", "s_high", "s_mid", "s_low"])
-    assert only.models == ("teacher", "s_high", "s_mid", "s_low") and judge_subset is only
+    only = to_score_table(res, ["teacher", "s_high", "s_mid", "s_low", "unjudged"])
+    assert only.models == ("teacher", "s_high", "s_mid", "s_low", "unjudged")
     with pytest.raises(ValueError, match="must include every judged model"):
         to_score_table(res, ["teacher", "s_high"])
 
@@ -469,6 +480,11 @@ def test_changed_answers_are_judged_again_and_only_they(tmp_path):
                   if (r["model"], r["prompt_id"]) == ("s_mid", "p02") else r for r in recs]
         second = judge_pairs(load_table(edited), cfg, tmp_path / "j.jsonl", "teacher:s_mid,teacher:s_low")
         assert second.requested == 1 and len(srv.events) == 11
+    pr = second.pair("s_mid", "teacher")
+    assert pr["prompt_id"].tolist() == [f"p{k:02d}" for k in range(5)] and (pr["status"] == "ok").all()
+    np.testing.assert_allclose(pr["scaled"], (pr["overall"] - 1) / 4)
+    with pytest.raises(KeyError, match="judged"):
+        second.pair("s_mid", "s_low")
     i = second.row("teacher", "s_mid", "p02")
     assert second.row("s_mid", "teacher", "p02") == i
     assert second.overall[i] != first.overall[i]

@@ -575,6 +575,21 @@ class JudgeResult:
                 return self._lookup[key]
         raise KeyError(f"no {kind} item for ({model_a!r}, {model_b!r}, {prompt_id!r})")
 
+    def pair(self, model_a: str, model_b: str, kind: str = "raw") -> dict[str, np.ndarray]:
+        """One pair's items as arrays (``prompt_id``, scores, ``status``, ``first``), in prompt order.
+
+        ``(b, a)`` gives the pair judged as ``(a, b)``."""
+        sel = (self.model_a == model_a) & (self.model_b == model_b) & (self.kind == kind)
+        if not sel.any():
+            sel = (self.model_a == model_b) & (self.model_b == model_a) & (self.kind == kind)
+        if not sel.any():
+            raise KeyError(f"no {kind} items for the pair ({model_a!r}, {model_b!r}); judged: {self.pairs}")
+        idx = np.nonzero(sel)[0]
+        idx = idx[np.argsort(self.prompt_id[idx].astype(str), kind="stable")]
+        out = {f: getattr(self, f)[idx] for f in ("prompt_id", *SCORE_FIELDS, "status", "first", "problem")}
+        out["scaled"] = (out["overall"] - 1.0) / 4.0
+        return out
+
     @property
     def pairs(self) -> list[tuple[str, str]]:
         seen: dict[tuple[str, str], None] = {}
