@@ -1060,6 +1060,11 @@ def run_judge(args: argparse.Namespace) -> int:
                       sample=args.sample, max_tokens=args.max_tokens)
     res = judge_pairs(table, judge_model, args.store, args.pairs, cfg, progress=args.progress,
                       retry_failed=args.retry_failed)
+    judged = set(res.pairs)
+    for a, b in parse_pairs(args.pairs, [str(m) for m in table.models]):
+        if (a, b) not in judged:
+            print(f"note: {a}:{b} share no prompt with a successful answer (sample {args.sample}); not judged",
+                  file=sys.stderr)
     agreement = None
     if args.agreement:
         from .demo import resolve_encoder
