@@ -61,6 +61,7 @@ _register_lazy("store", "ResponseStore", "load_table", "read_records", "Response
 _register_lazy("simserver", "SimServer", "Faults")
 _register_lazy("identity", "IdentityRegistry", "ClaimExtractor", "build_probes", "identity_rates")
 _register_lazy("identity_judge", "IdentityJudge")
+_register_lazy("judge", "JudgeConfig", "judge_pairs", "to_score_table", "agreement_report", "gatherer_complete")
 _register_lazy(
     "calibrate", "ScoreTable", "DegreeConfig", "DegreeResult", "compute_degrees", "attribute",
     "degree_matrix", "derangement", "judge_agreement",

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("distillscope.importers", "import public model outputs (AlpacaEval, Arena-Hard, MT-Bench, JSONL/CSV/Parquet)"),
     "serve-sim": ("distillscope.simserver", "serve a simulated OpenAI-compatible chat API on 127.0.0.1 (fault injection)"),
     "identity": ("distillscope.identity", "identity consistency: write probe prompts, classify responses, loose/strict/hard rates"),
+    "judge": ("distillscope.judge", "LLM-judge similarity of model pairs (through the gatherer, cached) and its agreement with judge-free scores"),
     "model": ("distillscope.models", "download, list or build encoder models (ONNX, offline after download)"),
 }
 
