@@ -84,6 +84,8 @@ def main(argv=None) -> int:
     p.add_argument("--n-long", type=int, default=96)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--unfused", action="store_true",
+                   help="also time the standard-ops (unfused) fp32 graph, to show what fusion buys")
     p.add_argument("--json", default=None, help="also write the results to this file")
     args = p.parse_args(argv)
 
@@ -97,6 +99,12 @@ def main(argv=None) -> int:
     T = args.threads
     fp32 = Encoder(cache=None, threads=T, batch_size=args.batch_size)
     int8 = Encoder(cache=None, threads=T, batch_size=args.batch_size, precision="int8")
+    std = None
+    if args.unfused:
+        from distillscope.onnx_builder import build_onnx_from_dir
+
+        std = Encoder(cache=None, threads=T, batch_size=args.batch_size)
+        std._session = std._make_session(build_onnx_from_dir(fp32.files.directory, "standard"))
     cfg = json.loads((fp32.files.directory / "config.json").read_text())
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} hardware threads, "
           f"python {sys.version.split()[0]}; distillscope ISA {ds.capabilities()['isa']}; threads={T}")
@@ -126,6 +134,9 @@ def main(argv=None) -> int:
         e8 = int8.encode(texts)
         row["ds_fp32_s"] = best_time(lambda: fp32.encode(texts), args.repeat)
         row["ds_int8_s"] = best_time(lambda: int8.encode(texts), args.repeat)
+        if std is not None:
+            assert float((std.encode(texts) * e32).sum(1).min()) > 0.99999
+            row["ds_unfused_s"] = best_time(lambda: std.encode(texts), args.repeat)
         row["int8_cos_mean"] = float((e32 * e8).sum(1).mean())
         row["int8_cos_min"] = float((e32 * e8).sum(1).min())
         if st_model is not None:
@@ -138,6 +149,8 @@ def main(argv=None) -> int:
         print(f"\n{name}: {n} texts, mean {row['mean_tokens']:.0f} tokens")
         print(f"  {'engine':<28}{'texts/s':>10}{'GFLOP/s':>10}{'% peak':>8}{'vs ST':>8}")
         engines = [("distillscope fp32", row["ds_fp32_s"]), ("distillscope int8", row["ds_int8_s"])]
+        if "ds_unfused_s" in row:
+            engines.append(("distillscope fp32 unfused", row["ds_unfused_s"]))
         if "st_s" in row:
             engines.append(("sentence-transformers fp32", row["st_s"]))
         for label, t in engines:
