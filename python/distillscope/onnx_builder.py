@@ -338,6 +338,14 @@ def build_onnx_from_dir(model_dir: str | os.PathLike, variant: str = "fused", *,
         except (OSError, ValueError):
             pass
     config = json.loads(cfg_path.read_text())
+    try:
+        import onnx  # noqa: F401
+        import safetensors  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            f"building the ONNX graph of {model_dir} needs the onnx and safetensors packages: "
+            "pip install 'distillscope[onnx]'"
+        ) from exc
     model = build_bert_onnx(load_bert_tensors(w_path), config, variant=variant)
     _atomic_write_bytes(target, model.SerializeToString())
     _atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
