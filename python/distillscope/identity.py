@@ -43,7 +43,9 @@ Definitions (also in docs/identity.md):
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -263,15 +265,33 @@ class Registry:
             if _norm_alias(a) in ("", "ai"):
                 raise ValueError(f"alias {a!r} is too generic to identify a model; remove it from the registry")
         alts = sorted({(a, False) for a in insensitive} | {(a, True) for a in sensitive}, key=lambda t: (-len(t[0]), t))
-        pieces = [(_alias_pattern(a, exact=True) if cs else f"(?i:{_alias_pattern(a)})") for a, cs in alts]
-        self._regex = re.compile("|".join(pieces)) if pieces else re.compile(r"(?!x)x")
+        # One small regex per first character: Python's re tries alternatives
+        # one by one, so a single pattern with hundreds of aliases costs
+        # microseconds per character; dispatching on the first character
+        # keeps the scan linear with a small constant.
+        by_first: dict[str, list[str]] = {}
+        for a, cs in alts:  # longest first, so the longest alias wins
+            c = a.strip()[0]
+            piece = _alias_pattern(a, exact=True) if cs else f"(?i:{_alias_pattern(a)})"
+            for k in ({c} if cs else {c.lower(), c.upper()}):
+                by_first.setdefault(k, []).append(piece)
+        self._by_first = {k: re.compile("|".join(v)) for k, v in by_first.items()}
+        self._gate = re.compile("[" + "".join(re.escape(c) for c in sorted(by_first)) + "]") if by_first else re.compile(r"(?!x)x")
 
     # -- queries ------------------------------------------------------------
     def find(self, text: str, start: int = 0, end: int | None = None) -> list[Entity]:
         """All alias mentions in ``text[start:end]`` (offsets into ``text``)."""
         end = len(text) if end is None else end
         out = []
-        for m in self._regex.finditer(text, start, end):
+        last = start
+        for g in self._gate.finditer(text, start, end):
+            pos = g.start()
+            if pos < last:
+                continue
+            m = self._by_first[g.group(0)].match(text, pos, end)
+            if m is None:
+                continue
+            last = m.end()
             hit = self._lookup.get(_norm_alias(m.group(0)))
             if hit is None:  # pragma: no cover - every alternative is in the lookup
                 continue
@@ -281,7 +301,7 @@ class Registry:
         return out
 
     def mentions_any(self, text: str) -> bool:
-        return self._regex.search(text) is not None
+        return bool(self.find(text))
 
     def target(self, name: str, *, self_names: Sequence[str] = ()) -> Target:
         """Resolve a model name, family id or vendor id/alias to a :class:`Target`.
@@ -357,7 +377,8 @@ IdentityRegistry = Registry  # the name exported at package level
 
 
 def _data_text(name: str) -> str:
-    return resources.files("distillscope").joinpath("data", name).read_text(encoding="utf-8")
+    # one joinpath step at a time: Python 3.10's Traversable takes one argument
+    return resources.files("distillscope").joinpath("data").joinpath(name).read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------
@@ -740,9 +761,19 @@ _GENERIC_NAMES = {
 }
 
 
+@functools.lru_cache(maxsize=8)
+def _sentence_ends(text: str) -> list[int]:
+    return [m.start() for m in _SENT_END.finditer(text)]
+
+
+_WINDOW = 400  # characters looked at around a marker for out-of-character cues
+
+
 def _sentence_end(text: str, pos: int) -> int:
-    m = _SENT_END.search(text, pos)
-    return len(text) if m is None else m.start()
+    """Start of the first sentence end at or after ``pos`` (one scan per text)."""
+    ends = _sentence_ends(text)
+    k = bisect.bisect_left(ends, pos)
+    return ends[k] if k < len(ends) else len(text)
 
 
 _ASKS_TO_REPEAT = re.compile(r"translat|quote|repeat|say\b|echo|recite|翻译|引用|重复|照着说|说一遍|复述", re.IGNORECASE)
@@ -755,6 +786,7 @@ def _quote_regions(text: str, prompt: str = "") -> list[tuple[int, int]]:
     repeat = bool(_ASKS_TO_REPEAT.search(prompt))
     regions: list[tuple[int, int]] = []
     for open_q, close_q in _QUOTES:
+        mine: list[tuple[int, int]] = []
         i = 0
         while True:
             a = text.find(open_q, i)
@@ -772,9 +804,9 @@ def _quote_regions(text: str, prompt: str = "") -> list[tuple[int, int]]:
             line_start = text.rfind("\n", 0, a) + 1
             lead = text[max(line_start, a - 40) : a]
             if not whole and not _SELF_QUOTE_LEAD.search(lead):
-                if not any(s <= a < e for s, e in regions):
-                    regions.append((inner_start - 1, inner_end + 1))
+                mine.append((inner_start - 1, inner_end + 1))
             i = b + 1
+        regions += mine
     return regions
 
 
@@ -821,10 +853,11 @@ class ClaimExtractor:
                 line_end = text.find("\n", m.end())
                 regions.append((m.start(), len(text) if line_end < 0 else line_end))
         for m in _PERSONA_MARKER.finditer(text):
-            s_start = max(text.rfind(ch, 0, m.start()) for ch in ".!?。！？\n")
-            s_start = s_start + 1
+            # windows keep run-on text (no sentence ends) linear
+            lo = max(0, m.start() - _WINDOW)
+            s_start = max(max(text.rfind(ch, lo, m.start()) for ch in ".!?。！？\n") + 1, lo)
             s_end = _sentence_end(text, m.end())
-            sentence = text[s_start:s_end]
+            sentence = text[s_start : min(s_end, m.end() + _WINDOW)]
             if _OUT_OF_CHARACTER.search(sentence) or re.search(r"(?:不|不会|不能|无法|拒绝)扮演$", text[max(0, m.start() - 3) : m.end()]):
                 continue
             regions.append((s_start, s_end))
@@ -839,7 +872,7 @@ class ClaimExtractor:
                 if re.match(r"(?i)an?\s|an?$|AI\b|一个|一款|一名", name):
                     continue
                 s_end = _sentence_end(text, m.end())
-                sentence = text[m.start() : s_end]
+                sentence = text[m.start() : min(s_end, m.end() + _WINDOW)]
                 if _OUT_OF_CHARACTER.search(sentence):
                     continue
                 regions.append((m.start(), s_end))
@@ -857,9 +890,18 @@ class ClaimExtractor:
         if roleplay is None:
             roleplay = self.roleplay_context(response, prompt)
         ignored = self._ignored_regions(response, prompt, roleplay)
+        # merge into disjoint sorted intervals so membership is a bisection
+        merged: list[list[int]] = []
+        for s, e in ignored:
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        starts = [m[0] for m in merged]
 
         def inside(pos: int) -> bool:
-            return any(s <= pos < e for s, e in ignored)
+            k = bisect.bisect_right(starts, pos) - 1
+            return k >= 0 and pos < merged[k][1]
 
         cands: list[tuple[str, int, int, int, bool]] = []
         text = response
