@@ -452,3 +452,23 @@ def test_extractor_never_crashes_and_spans_are_exact(parts):
         assert text[c.start : c.end] == c.text
     # deterministic
     assert classify(text, "qwen", "Who are you?") == v
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "unit",
+    ['I am "x" I am ', "As X, ", "in this story I am ", "Bob said, ", "在这个故事里我是", "Mira: I am\n", "我不是ChatGPT而", '"a" ', "x"],
+)
+def test_adversarial_long_inputs_finish(unit):
+    # run-on text with many triggers or markers and no sentence end: the scan
+    # stays linear (windows and bisection), so this finishes in well under the
+    # timeout; a quadratic regression would not
+    text = unit * 2000
+    v = classify(text, "qwen", "Pretend you are Mira in a story")
+    assert v.verdict in ("consistent", "contradicts", "no_claim")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_named_probes_mention_a_registered_name(reg, seed):
+    for p in build_probes(["en", "zh"], ["direct"], seed=seed):
+        assert p.hard == (not reg.mentions_any(p.prompt)), p.prompt

@@ -634,7 +634,7 @@ _EN_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         r"(?<![A-Za-z])(?:my\s+(?:name|model\s+name|official\s+name|real\s+name|true\s+name)(?:\s+is|\s*['’]s)|call\s+me|i\s+go\s+by|i['’]?m\s+called|i\s+am\s+called|i['’]?m\s+known\s+as|i\s+am\s+known\s+as)"
         r"(?P<neg>\s+not(?![A-Za-z]))?(?![A-Za-z])", re.IGNORECASE)),
     ("my-maker", re.compile(
-        r"(?<![A-Za-z])my\s+(?:\w+\s+)?(?:developers?|creators?|makers?|trainers?|builders?|designers?|engineers?|parent\s+company|company|team|vendor|provider|owner|origins?|base\s+model|underlying\s+model|architecture|lineage|family)"
+        r"(?<![A-Za-z])my\s+(?:\w{1,40}\s+)?(?:developers?|creators?|makers?|trainers?|builders?|designers?|engineers?|parent\s+company|company|team|vendor|provider|owner|origins?|base\s+model|underlying\s+model|architecture|lineage|family)"
         r"(?:\s+(?:is|are|was|were|include|includes|came\s+from|comes?\s+from|at|from))(?P<neg>\s+not|n['’]t)?(?![A-Za-z])", re.IGNORECASE)),
     ("made-me", re.compile(
         r"(?:(?<![A-Za-z])the\s+(?:company|team|organi[sz]ation|lab|laboratory|people|engineers|group|firm)\s+)?(?<![A-Za-z])(?:that|which|who)\s+(?:created|developed|trained|built|made|designed|owns|released)\s+me\s+(?:is|was|are|were)(?P<neg>\s+not|n['’]t)?(?![A-Za-z])",
@@ -642,7 +642,7 @@ _EN_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
     ("i-come-from", re.compile(
         r"(?<![A-Za-z])[Ii]\s+(?:come|came|hail|originate|originated|stem)\s+from|(?<![A-Za-z])[Ii]\s+(?:belong|belonged)\s+to"
         r"|(?<![A-Za-z])[Ii]\s+(?:work|worked)\s+for")),
-    ("as-name", re.compile(r"(?:^|(?<=[\s\"“(*]))As\s+(?=[A-Z][\w.\-'’]*(?:\s+[A-Z0-9][\w.\-'’]*){0,2}\s*,)")),
+    ("as-name", re.compile(r"(?:^|(?<=[\s\"“(*]))As\s+(?=[A-Z][A-Za-z0-9_.\-'’]{0,40}(?:\s+[A-Z0-9][A-Za-z0-9_.\-'’]{0,40}){0,2}\s*,)")),
     ("talking-to", re.compile(
         r"(?<![A-Za-z])you\s*(?:['’]re|\s+are)\s+(?:talking|chatting|speaking)\s+(?:to|with)(?![A-Za-z])", re.IGNORECASE)),
     ("as-an", re.compile(
@@ -650,7 +650,7 @@ _EN_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         re.IGNORECASE)),
 ]
 _EN_SUBJ_BEFORE = re.compile(
-    r"(?P<obj>[A-Z][\w.\-'’]*(?:\s+[A-Z][\w.\-'’]*){0,3}|the\s+\w+(?:\s+\w+){0,3})\s+(?:created|developed|trained|built|made|designed)\s+me(?![A-Za-z])"
+    r"(?P<obj>[A-Z][A-Za-z0-9_.\-'’]{0,40}(?:\s+[A-Z][A-Za-z0-9_.\-'’]{0,40}){0,3}|the\s+\w{1,40}(?:\s+\w{1,40}){0,3})\s+(?:created|developed|trained|built|made|designed)\s+me(?![A-Za-z])"
 )
 
 _ZH_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
@@ -674,9 +674,9 @@ _EN_CUT = re.compile(
     r"hosted|deployed|served|running|available|accessible|integrated|offered|same|proud|"
     r"and\s+(?:I|you|it|they|we|he|she|this|that|there|not|never)|then|so|here|there)(?![A-Za-z])"
     r"|,\s*(?:I|you|it|they|we|he|she|not|but)(?![A-Za-z])|\(|—|–\s|:"
-    r"|(?:,|(?<![A-Za-z])and)\s*(?!which|who|that)(?:[\w\-.’']+\s+){1,3}(?:is|are|was|were|has|have)(?![A-Za-z])"
+    r"|(?:,|(?<![A-Za-z])and)\s*(?!which|who|that)(?:[\w\-.’']{1,40}\s+){1,3}(?:is|are|was|were|has|have)(?![A-Za-z])"
     # an object relative clause ("the work that X has done") is about X, not me
-    r"|(?<![A-Za-z])(?:that|which|whom)\s+(?:[\w\-.’']+\s+){1,3}(?:has|have|had|is|are|was|were|does|did|do|will|would|can|could)(?![A-Za-z])",
+    r"|(?<![A-Za-z])(?:that|which|whom)\s+(?:[\w\-.’']{1,40}\s+){1,3}(?:has|have|had|is|are|was|were|does|did|do|will|would|can|could)(?![A-Za-z])",
     re.IGNORECASE,
 )
 _ZH_CUT = re.compile(
@@ -703,7 +703,7 @@ _NOT_IDENTITY_ZH = re.compile(r"(?:想|会|能|可以|要|很|非常|觉得|认�
 # Role-play and persona attribution.
 _ROLEPLAY_CUES = re.compile(
     r"role-?play|in\s+character|stay\s+in\s+character|pretend|imagine\s+(?:you|that\s+you)|let['’]s\s+(?:play|write|imagine)|a\s+(?:short\s+)?(?:story|scene|script|dialogue|play)|"
-    r"you\s+(?:are|play)\s+(?:a|an|the)\s+\w+|act\s+as|扮演|角色|故事|场景|剧本|对话|假装|想象你|假设你",
+    r"you\s+(?:are|play)\s+(?:a|an|the)\s+\w{1,40}|act\s+as|扮演|角色|故事|场景|剧本|对话|假装|想象你|假设你",
     re.IGNORECASE,
 )
 _OUT_OF_CHARACTER = re.compile(
@@ -717,9 +717,9 @@ _PERSONA_MARKER = re.compile(
     r"|(?:在|这个|本)(?:故事|剧本|场景|游戏|角色扮演)(?:里|中)|扮演|以[^，。！？\n]{1,12}的身份|作为(?:故事|剧)中的|角色中",
     re.IGNORECASE,
 )
-_AS_NAME = re.compile(r"(?:^|(?<=[\s\"“(]))(?:[Aa]s|作为)\s*(?P<name>[A-Z][\w.\-]*(?:\s+[A-Z0-9][\w.\-]*){0,2}|[\u4e00-\u9fffA-Za-z0-9\-]{1,12})\s*[,，]")
+_AS_NAME = re.compile(r"(?:^|(?<=[\s\"“(]))(?:[Aa]s|作为)\s*(?P<name>[A-Z][A-Za-z0-9_.\-]{0,40}(?:\s+[A-Z0-9][A-Za-z0-9_.\-]{0,40}){0,2}|[\u4e00-\u9fffA-Za-z0-9\-]{1,12})\s*[,，]")
 _SAYS = re.compile(
-    r"(?P<who>[A-Z][\w.\-]*(?:\s+[A-Z][\w.\-]*){0,2}|the\s+\w+)\s+(?:says?|said|would\s+say|replies|replied|answers|answered|responds|responded|exclaims|explained|explains)\s*[:,]"
+    r"(?P<who>[A-Z][A-Za-z0-9_.\-]{0,40}(?:\s+[A-Z][A-Za-z0-9_.\-]{0,40}){0,2}|the\s+\w{1,40})\s+(?:says?|said|would\s+say|replies|replied|answers|answered|responds|responded|exclaims|explained|explains)\s*[:,]"
     r"|(?P<whozh>[\u4e00-\u9fff]{1,6})(?:说|回答|答道|回应|表示)[：:]"
 )
 _SELF_LABELS = {
