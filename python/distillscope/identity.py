@@ -622,7 +622,7 @@ _HUMAN_RE = re.compile(
 )
 
 # Sentence ends. Abbreviations such as "U.S." and versions like "3.5" do not end one.
-_SENT_END = re.compile(r"(?<!\bU\.S)(?<!\bU\.K)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bInc)(?<!\bLtd)(?<!\bCo)(?<!\bDr)(?<!\bMr)(?<!\bSt)[.!?](?=\s|$|[\"'”’)\]])|[。！？；;\n]")
+_SENT_END = re.compile(r"(?<!\bU\.S)(?<!\bU\.K)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bInc)(?<!\bLtd)(?<!\bCo)(?<!\bDr)(?<!\bMr)(?<!\bSt)[.!?](?=\s|$|[\"'”’)\]])|[。！？；;]|(?<![,，])\n")
 
 # First-person triggers. Each names what follows: the object runs from the
 # match end to the sentence end or the first cut marker.
@@ -634,8 +634,8 @@ _EN_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         r"(?<![A-Za-z])(?:my\s+(?:name|model\s+name|official\s+name|real\s+name|true\s+name)(?:\s+is|\s*['’]s)|call\s+me|i\s+go\s+by|i['’]?m\s+called|i\s+am\s+called|i['’]?m\s+known\s+as|i\s+am\s+known\s+as)"
         r"(?P<neg>\s+not(?![A-Za-z]))?(?![A-Za-z])", re.IGNORECASE)),
     ("my-maker", re.compile(
-        r"(?<![A-Za-z])my\s+(?:\w{1,40}\s+)?(?:developers?|creators?|makers?|trainers?|builders?|designers?|engineers?|parent\s+company|company|team|vendor|provider|owner|origins?|base\s+model|underlying\s+model|architecture|lineage|family)"
-        r"(?:\s+(?:is|are|was|were|include|includes|came\s+from|comes?\s+from|at|from))(?P<neg>\s+not|n['’]t)?(?![A-Za-z])", re.IGNORECASE)),
+        r"(?<![A-Za-z])my\s+(?:\w{1,40}\s+)?(?:developers?|creators?|makers?|trainers?|builders?|designers?|engineers?|parent\s+company|company|team|vendor|provider|owner|origins?|base\s+model|underlying\s+model|architecture|lineage|family|(?:true\s+|real\s+)?identity)"
+        r"(?:\s+(?:is|are|was|were|include|includes|came\s+from|comes?\s+from|at|from)|\s*,)(?P<neg>\s+not|n['’]t)?(?![A-Za-z])", re.IGNORECASE)),
     ("made-me", re.compile(
         r"(?:(?<![A-Za-z])the\s+(?:company|team|organi[sz]ation|lab|laboratory|people|engineers|group|firm)\s+)?(?<![A-Za-z])(?:that|which|who)\s+(?:created|developed|trained|built|made|designed|owns|released)\s+me\s+(?:is|was|are|were)(?P<neg>\s+not|n['’]t)?(?![A-Za-z])",
         re.IGNORECASE)),
@@ -657,7 +657,7 @@ _ZH_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
     ("zh-wo-shi", re.compile(r"我(?P<neg>并不是|不是|并非|绝不是|可不是|从来不是|不再是)?(?:是|乃|就是|其实是|正是|实际上是|本质上是)?(?=.)")),
     ("zh-name", re.compile(r"(?:我(?P<neg>不)?(?:叫|名叫|名为)|我的(?:名字|名称|全名)(?P<neg2>不)?(?:是|叫|为))")),
     ("zh-maker", re.compile(
-        r"(?:我的(?:开发者|开发商|开发团队|研发团队|研发者|创造者|创建者|制造者|训练者|缔造者|作者|母公司|所属公司|公司|团队|基础模型|底层模型|架构)|(?:开发|研发|训练|创造|创建|打造|设计|制造|推出)我的(?:公司|团队|机构|组织|人)?)(?P<neg>不|并不|并非)?(?:是|为|来自)")),
+        r"(?:我的(?:开发者|开发商|开发团队|研发团队|研发者|创造者|创建者|制造者|训练者|缔造者|作者|母公司|所属公司|公司|团队|基础模型|底层模型|基座模型|架构|真实身份|身份|真名|本名|型号|模型名称)|(?:开发|研发|训练|创造|创建|打造|设计|制造|推出)我的(?:公司|团队|机构|组织|人)?)(?P<neg>不|并不|并非)?(?:是|为|来自)")),
     ("zh-from", re.compile(r"我(?P<neg>并不|不|并非)?(?:来自|出自|隶属于|属于|源自|诞生于|基于|由)")),
     ("zh-as-name", re.compile(r"(?:^|(?<=[\s，。！？；：*]))作为(?=[A-Za-z0-9\-\u4e00-\u9fff·]{1,12}[，,])")),
     ("zh-as", re.compile(r"(?:^|(?<=[\s，。！？；：]))作为(?=[^，。！？；\n]{0,40}?(?:开发|训练|打造|推出|研发)[^，。！？；\n]{0,12}?(?:模型|助手|AI|人工智能))")),
@@ -727,6 +727,7 @@ _SELF_LABELS = {
     "note", "notes", "summary", "q", "question", "user", "you", "example", "update", "edit", "disclaimer", "tl;dr", "tldr",
     "completion", "continuation", "result", "step", "first", "second", "third", "finally", "important", "warning", "tip",
     "我", "助手", "回答", "答", "答案", "翻译", "英文", "中文", "注意", "注", "总结", "问题", "问", "说明", "提示", "用户", "续写", "补全",
+    "ai助手", "ai 助手", "智能助手", "人工智能助手", "chatbot", "bot", "assistant ai", "ai model", "model",
     "english translation", "chinese translation", "in english", "in chinese", "英文翻译", "中文翻译", "英文回答", "中文回答", "ai assistant",
 }
 _LABEL_LINE = re.compile(
