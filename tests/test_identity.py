@@ -380,9 +380,9 @@ def test_cli_check_json(tmp_path, capsys, labelled):
     for v, r in zip(out["verdicts"], rows):
         assert v["verdict"] in ("consistent", "contradicts", "no_claim")
         if v["verdict"] == "no_claim":
-            assert v["span"] is None
+            assert v["evidence"] is None
         else:
-            assert r["response"][v["span"]["start"] : v["span"]["end"]] == v["span"]["text"]
+            assert r["response"][v["evidence"]["start"] : v["evidence"]["end"]] == v["evidence"]["text"]
     for k in ("loose", "strict", "hard"):
         assert {"rate", "ci_low", "ci_high", "count", "n"} <= set(out["rates"][k])
         assert 0 <= out["rates"][k]["ci_low"] <= out["rates"][k]["ci_high"] <= 1

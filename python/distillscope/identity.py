@@ -566,7 +566,7 @@ class Verdict:
         return {
             "verdict": self.verdict,
             "strict": self.strict,
-            "span": None if self.span is None else asdict(self.span),
+            "evidence": None if self.span is None else asdict(self.span),
             "claimed": list(self.claimed),
             "claims": [
                 {
@@ -1419,7 +1419,7 @@ def format_markdown(result: Mapping[str, Any], *, max_evidence: int = 20) -> str
     if ev:
         lines += ["", "### Contradicting evidence", ""]
         for v in ev:
-            span = v["span"]
+            span = v["evidence"]
             text = span["text"].replace("|", "\\|").replace("\n", " ")
             lines.append(f"* #{v['index']} ({'strict' if v['strict'] else 'vague'}) chars {span['start']}–{span['end']}: “{text}”")
     lines.append("")
