@@ -222,6 +222,13 @@ def test_probe_record_formats():
         ("deepseek", "what does @ do", 'For example, `print(f"My name is {name}")` outputs `My name is John`.', "no_claim", False, None),
         ("llama", "write a song about a teenager in 1980s britain", "I'm just a teenager in Thatcher's UK, what can I do", "no_claim", False, None),
         ("mistral", "Rewrite the paragraph", "I was struck by the richness of the culture in America.", "no_claim", False, None),
+        # hypotheticals and other people's words are not claims; the model's own speech is
+        ("qwen", "", "If I were ChatGPT, I would say hi.", "no_claim", False, None),
+        ("qwen", "", "People often think I'm ChatGPT, but I'm Qwen.", "consistent", False, "I'm Qwen"),
+        ("qwen", "", "I'd say I am ChatGPT.", "contradicts", True, "I am ChatGPT"),
+        ("qwen", "", "有人以为我是ChatGPT，其实我是通义千问。", "consistent", False, "我是通义千问"),
+        ("qwen", "", "如果我是ChatGPT，我会怎么回答？", "no_claim", False, None),
+        ("qwen", "", "我会说我是ChatGPT。", "contradicts", True, "我是ChatGPT"),
         # a translation request: the quoted sentence is not the model's own claim
         ("qwen", "Translate to Chinese: 'I am ChatGPT.'", "“我是ChatGPT。”", "no_claim", False, None),
         ("qwen", "你是谁？", "“我是通义千问。”", "consistent", False, "我是通义千问"),

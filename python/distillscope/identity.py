@@ -685,6 +685,16 @@ _ZH_CUT = re.compile(
     r"托管|部署|运行在|"
     r"，\s*(?:我|你|它|他|她|我们|他们)|[（(：:]|，[^，。！？；\n由]{1,20}?(?:是|为)(?!由)"
 )
+# Hypotheticals and other people's words right before "I am …" / "我是…":
+# "if I were X", "people often think I'm X", "有人以为我是X", "如果我是X".
+_REPORTED_EN = re.compile(
+    r"(?:(?<![A-Za-z])(?:if|whether|as\s+if|as\s+though|imagine|suppose|supposing|pretend|pretending|assume|assuming|unless)\s+"
+    r"|(?<![A-Za-z])(?:people|users|some|someone|somebody|they|others|many|you|he|she|folks|critics|who)(?![A-Za-z])[^.!?\n]{0,25}?"
+    r"(?:say|says|said|claim|claims|claimed|think|thinks|thought|believe|believes|believed|assume|assumes|assumed|mistake|mistakes|"
+    r"mistakenly\s+\w{1,12}|guess|guessed|suspect|suspects|wonder|wonders|wondered|ask|asks|asked|asking)\s+(?:that\s+|if\s+|whether\s+)?)$",
+    re.IGNORECASE,
+)
+_REPORTED_ZH = re.compile(r"(?:如果|假如|假设|假装|要是|倘若|是否|以为|认为|觉得|误以为|误认为|怀疑|猜测|猜|问|(?<![我会])说|想象)$")
 _NEG_THEN_POS_EN = re.compile(r"(?<![A-Za-z])(?:but(?:\s+rather|\s+instead)?|rather|instead)(?![A-Za-z])\s*,?\s*(?:(?:I\s+am|I['’]m)\s+)?", re.IGNORECASE)
 _NEG_THEN_POS_ZH = re.compile(r"而是|而")
 
@@ -913,6 +923,8 @@ class ClaimExtractor:
                 neg = bool(m.groupdict().get("neg"))
                 if name == "i-am" and not neg and _NOT_IDENTITY_EN.match(text, m.end()):
                     continue
+                if name in ("i-am", "my-name", "i-come-from") and _REPORTED_EN.search(text[max(0, m.start() - 60) : m.start()]):
+                    continue
                 cands.append((name, m.start(), m.end(), self._object_end(text, m.end(), "en"), neg))
         for m in _EN_SUBJ_BEFORE.finditer(text):
             if inside(m.start()):
@@ -931,6 +943,8 @@ class ClaimExtractor:
                         continue
                     if not neg and _NOT_IDENTITY_ZH.match(text, m.end()):
                         continue
+                if name in ("zh-wo-shi", "zh-name", "zh-from") and _REPORTED_ZH.search(text[max(0, m.start() - 12) : m.start()]):
+                    continue
                 cands.append((name, m.start(), m.end(), self._object_end(text, m.end(), "zh"), neg))
         return cands, ignored
 
