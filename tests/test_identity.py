@@ -222,6 +222,13 @@ def test_probe_record_formats():
         ("deepseek", "what does @ do", 'For example, `print(f"My name is {name}")` outputs `My name is John`.', "no_claim", False, None),
         ("llama", "write a song about a teenager in 1980s britain", "I'm just a teenager in Thatcher's UK, what can I do", "no_claim", False, None),
         ("mistral", "Rewrite the paragraph", "I was struck by the richness of the culture in America.", "no_claim", False, None),
+        # hypotheticals and other people's words are not claims; the model's own speech is
+        ("qwen", "", "If I were ChatGPT, I would say hi.", "no_claim", False, None),
+        ("qwen", "", "People often think I'm ChatGPT, but I'm Qwen.", "consistent", False, "I'm Qwen"),
+        ("qwen", "", "I'd say I am ChatGPT.", "contradicts", True, "I am ChatGPT"),
+        ("qwen", "", "有人以为我是ChatGPT，其实我是通义千问。", "consistent", False, "我是通义千问"),
+        ("qwen", "", "如果我是ChatGPT，我会怎么回答？", "no_claim", False, None),
+        ("qwen", "", "我会说我是ChatGPT。", "contradicts", True, "我是ChatGPT"),
         # a translation request: the quoted sentence is not the model's own claim
         ("qwen", "Translate to Chinese: 'I am ChatGPT.'", "“我是ChatGPT。”", "no_claim", False, None),
         ("qwen", "你是谁？", "“我是通义千问。”", "consistent", False, "我是通义千问"),
@@ -380,9 +387,9 @@ def test_cli_check_json(tmp_path, capsys, labelled):
     for v, r in zip(out["verdicts"], rows):
         assert v["verdict"] in ("consistent", "contradicts", "no_claim")
         if v["verdict"] == "no_claim":
-            assert v["span"] is None
+            assert v["evidence"] is None
         else:
-            assert r["response"][v["span"]["start"] : v["span"]["end"]] == v["span"]["text"]
+            assert r["response"][v["evidence"]["start"] : v["evidence"]["end"]] == v["evidence"]["text"]
     for k in ("loose", "strict", "hard"):
         assert {"rate", "ci_low", "ci_high", "count", "n"} <= set(out["rates"][k])
         assert 0 <= out["rates"][k]["ci_low"] <= out["rates"][k]["ci_high"] <= 1
@@ -452,3 +459,23 @@ def test_extractor_never_crashes_and_spans_are_exact(parts):
         assert text[c.start : c.end] == c.text
     # deterministic
     assert classify(text, "qwen", "Who are you?") == v
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "unit",
+    ['I am "x" I am ', "As X, ", "in this story I am ", "Bob said, ", "在这个故事里我是", "Mira: I am\n", "我不是ChatGPT而", '"a" ', "x"],
+)
+def test_adversarial_long_inputs_finish(unit):
+    # run-on text with many triggers or markers and no sentence end: the scan
+    # stays linear (windows and bisection), so this finishes in well under the
+    # timeout; a quadratic regression would not
+    text = unit * 2000
+    v = classify(text, "qwen", "Pretend you are Mira in a story")
+    assert v.verdict in ("consistent", "contradicts", "no_claim")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_named_probes_mention_a_registered_name(reg, seed):
+    for p in build_probes(["en", "zh"], ["direct"], seed=seed):
+        assert p.hard == (not reg.mentions_any(p.prompt)), p.prompt

@@ -150,6 +150,13 @@ def test_judge_agreement_with_extractor(labelled):
     assert rep["strict_agreement"] is not None and rep["strict_agreement"] >= 0.9
     with pytest.raises(ValueError, match="one judge verdict"):
         agreement(ev, jv[:-1])
+    # the same through the record-level API and check_records' dicts
+    from distillscope.identity import check_records
+
+    res = check_records(labelled, None, registry=reg)
+    jv2 = IdentityJudge(fake, "judge-model-a", registry=reg).judge_records(labelled, None)
+    assert [v.verdict for v in jv2] == [v.verdict for v in jv]
+    assert agreement(res["verdicts"], jv2) == rep
 
 
 def test_judge_bad_complete():

@@ -43,7 +43,9 @@ Definitions (also in docs/identity.md):
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -263,15 +265,33 @@ class Registry:
             if _norm_alias(a) in ("", "ai"):
                 raise ValueError(f"alias {a!r} is too generic to identify a model; remove it from the registry")
         alts = sorted({(a, False) for a in insensitive} | {(a, True) for a in sensitive}, key=lambda t: (-len(t[0]), t))
-        pieces = [(_alias_pattern(a, exact=True) if cs else f"(?i:{_alias_pattern(a)})") for a, cs in alts]
-        self._regex = re.compile("|".join(pieces)) if pieces else re.compile(r"(?!x)x")
+        # One small regex per first character: Python's re tries alternatives
+        # one by one, so a single pattern with hundreds of aliases costs
+        # microseconds per character; dispatching on the first character
+        # keeps the scan linear with a small constant.
+        by_first: dict[str, list[str]] = {}
+        for a, cs in alts:  # longest first, so the longest alias wins
+            c = a.strip()[0]
+            piece = _alias_pattern(a, exact=True) if cs else f"(?i:{_alias_pattern(a)})"
+            for k in ({c} if cs else {c.lower(), c.upper()}):
+                by_first.setdefault(k, []).append(piece)
+        self._by_first = {k: re.compile("|".join(v)) for k, v in by_first.items()}
+        self._gate = re.compile("[" + "".join(re.escape(c) for c in sorted(by_first)) + "]") if by_first else re.compile(r"(?!x)x")
 
     # -- queries ------------------------------------------------------------
     def find(self, text: str, start: int = 0, end: int | None = None) -> list[Entity]:
         """All alias mentions in ``text[start:end]`` (offsets into ``text``)."""
         end = len(text) if end is None else end
         out = []
-        for m in self._regex.finditer(text, start, end):
+        last = start
+        for g in self._gate.finditer(text, start, end):
+            pos = g.start()
+            if pos < last:
+                continue
+            m = self._by_first[g.group(0)].match(text, pos, end)
+            if m is None:
+                continue
+            last = m.end()
             hit = self._lookup.get(_norm_alias(m.group(0)))
             if hit is None:  # pragma: no cover - every alternative is in the lookup
                 continue
@@ -281,7 +301,7 @@ class Registry:
         return out
 
     def mentions_any(self, text: str) -> bool:
-        return self._regex.search(text) is not None
+        return bool(self.find(text))
 
     def target(self, name: str, *, self_names: Sequence[str] = ()) -> Target:
         """Resolve a model name, family id or vendor id/alias to a :class:`Target`.
@@ -357,7 +377,8 @@ IdentityRegistry = Registry  # the name exported at package level
 
 
 def _data_text(name: str) -> str:
-    return resources.files("distillscope").joinpath("data", name).read_text(encoding="utf-8")
+    # one joinpath step at a time: Python 3.10's Traversable takes one argument
+    return resources.files("distillscope").joinpath("data").joinpath(name).read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------
@@ -545,7 +566,7 @@ class Verdict:
         return {
             "verdict": self.verdict,
             "strict": self.strict,
-            "span": None if self.span is None else asdict(self.span),
+            "evidence": None if self.span is None else asdict(self.span),
             "claimed": list(self.claimed),
             "claims": [
                 {
@@ -601,7 +622,7 @@ _HUMAN_RE = re.compile(
 )
 
 # Sentence ends. Abbreviations such as "U.S." and versions like "3.5" do not end one.
-_SENT_END = re.compile(r"(?<!\bU\.S)(?<!\bU\.K)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bInc)(?<!\bLtd)(?<!\bCo)(?<!\bDr)(?<!\bMr)(?<!\bSt)[.!?](?=\s|$|[\"'”’)\]])|[。！？；;\n]")
+_SENT_END = re.compile(r"(?<!\bU\.S)(?<!\bU\.K)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bInc)(?<!\bLtd)(?<!\bCo)(?<!\bDr)(?<!\bMr)(?<!\bSt)[.!?](?=\s|$|[\"'”’)\]])|[。！？；;]|(?<![,，])\n")
 
 # First-person triggers. Each names what follows: the object runs from the
 # match end to the sentence end or the first cut marker.
@@ -613,15 +634,15 @@ _EN_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         r"(?<![A-Za-z])(?:my\s+(?:name|model\s+name|official\s+name|real\s+name|true\s+name)(?:\s+is|\s*['’]s)|call\s+me|i\s+go\s+by|i['’]?m\s+called|i\s+am\s+called|i['’]?m\s+known\s+as|i\s+am\s+known\s+as)"
         r"(?P<neg>\s+not(?![A-Za-z]))?(?![A-Za-z])", re.IGNORECASE)),
     ("my-maker", re.compile(
-        r"(?<![A-Za-z])my\s+(?:\w+\s+)?(?:developers?|creators?|makers?|trainers?|builders?|designers?|engineers?|parent\s+company|company|team|vendor|provider|owner|origins?|base\s+model|underlying\s+model|architecture|lineage|family)"
-        r"(?:\s+(?:is|are|was|were|include|includes|came\s+from|comes?\s+from|at|from))(?P<neg>\s+not|n['’]t)?(?![A-Za-z])", re.IGNORECASE)),
+        r"(?<![A-Za-z])my\s+(?:\w{1,40}\s+)?(?:developers?|creators?|makers?|trainers?|builders?|designers?|engineers?|parent\s+company|company|team|vendor|provider|owner|origins?|base\s+model|underlying\s+model|architecture|lineage|family|(?:true\s+|real\s+)?identity)"
+        r"(?:\s+(?:is|are|was|were|include|includes|came\s+from|comes?\s+from|at|from)|\s*,)(?P<neg>\s+not|n['’]t)?(?![A-Za-z])", re.IGNORECASE)),
     ("made-me", re.compile(
         r"(?:(?<![A-Za-z])the\s+(?:company|team|organi[sz]ation|lab|laboratory|people|engineers|group|firm)\s+)?(?<![A-Za-z])(?:that|which|who)\s+(?:created|developed|trained|built|made|designed|owns|released)\s+me\s+(?:is|was|are|were)(?P<neg>\s+not|n['’]t)?(?![A-Za-z])",
         re.IGNORECASE)),
     ("i-come-from", re.compile(
         r"(?<![A-Za-z])[Ii]\s+(?:come|came|hail|originate|originated|stem)\s+from|(?<![A-Za-z])[Ii]\s+(?:belong|belonged)\s+to"
         r"|(?<![A-Za-z])[Ii]\s+(?:work|worked)\s+for")),
-    ("as-name", re.compile(r"(?:^|(?<=[\s\"“(*]))As\s+(?=[A-Z][\w.\-'’]*(?:\s+[A-Z0-9][\w.\-'’]*){0,2}\s*,)")),
+    ("as-name", re.compile(r"(?:^|(?<=[\s\"“(*]))As\s+(?=[A-Z][A-Za-z0-9_.\-'’]{0,40}(?:\s+[A-Z0-9][A-Za-z0-9_.\-'’]{0,40}){0,2}\s*,)")),
     ("talking-to", re.compile(
         r"(?<![A-Za-z])you\s*(?:['’]re|\s+are)\s+(?:talking|chatting|speaking)\s+(?:to|with)(?![A-Za-z])", re.IGNORECASE)),
     ("as-an", re.compile(
@@ -629,14 +650,14 @@ _EN_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         re.IGNORECASE)),
 ]
 _EN_SUBJ_BEFORE = re.compile(
-    r"(?P<obj>[A-Z][\w.\-'’]*(?:\s+[A-Z][\w.\-'’]*){0,3}|the\s+\w+(?:\s+\w+){0,3})\s+(?:created|developed|trained|built|made|designed)\s+me(?![A-Za-z])"
+    r"(?P<obj>[A-Z][A-Za-z0-9_.\-'’]{0,40}(?:\s+[A-Z][A-Za-z0-9_.\-'’]{0,40}){0,3}|the\s+\w{1,40}(?:\s+\w{1,40}){0,3})\s+(?:created|developed|trained|built|made|designed)\s+me(?![A-Za-z])"
 )
 
 _ZH_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
     ("zh-wo-shi", re.compile(r"我(?P<neg>并不是|不是|并非|绝不是|可不是|从来不是|不再是)?(?:是|乃|就是|其实是|正是|实际上是|本质上是)?(?=.)")),
     ("zh-name", re.compile(r"(?:我(?P<neg>不)?(?:叫|名叫|名为)|我的(?:名字|名称|全名)(?P<neg2>不)?(?:是|叫|为))")),
     ("zh-maker", re.compile(
-        r"(?:我的(?:开发者|开发商|开发团队|研发团队|研发者|创造者|创建者|制造者|训练者|缔造者|作者|母公司|所属公司|公司|团队|基础模型|底层模型|架构)|(?:开发|研发|训练|创造|创建|打造|设计|制造|推出)我的(?:公司|团队|机构|组织|人)?)(?P<neg>不|并不|并非)?(?:是|为|来自)")),
+        r"(?:我的(?:开发者|开发商|开发团队|研发团队|研发者|创造者|创建者|制造者|训练者|缔造者|作者|母公司|所属公司|公司|团队|基础模型|底层模型|基座模型|架构|真实身份|身份|真名|本名|型号|模型名称)|(?:开发|研发|训练|创造|创建|打造|设计|制造|推出)我的(?:公司|团队|机构|组织|人)?)(?P<neg>不|并不|并非)?(?:是|为|来自)")),
     ("zh-from", re.compile(r"我(?P<neg>并不|不|并非)?(?:来自|出自|隶属于|属于|源自|诞生于|基于|由)")),
     ("zh-as-name", re.compile(r"(?:^|(?<=[\s，。！？；：*]))作为(?=[A-Za-z0-9\-\u4e00-\u9fff·]{1,12}[，,])")),
     ("zh-as", re.compile(r"(?:^|(?<=[\s，。！？；：]))作为(?=[^，。！？；\n]{0,40}?(?:开发|训练|打造|推出|研发)[^，。！？；\n]{0,12}?(?:模型|助手|AI|人工智能))")),
@@ -653,9 +674,9 @@ _EN_CUT = re.compile(
     r"hosted|deployed|served|running|available|accessible|integrated|offered|same|proud|"
     r"and\s+(?:I|you|it|they|we|he|she|this|that|there|not|never)|then|so|here|there)(?![A-Za-z])"
     r"|,\s*(?:I|you|it|they|we|he|she|not|but)(?![A-Za-z])|\(|—|–\s|:"
-    r"|(?:,|(?<![A-Za-z])and)\s*(?!which|who|that)(?:[\w\-.’']+\s+){1,3}(?:is|are|was|were|has|have)(?![A-Za-z])"
+    r"|(?:,|(?<![A-Za-z])and)\s*(?!which|who|that)(?:[\w\-.’']{1,40}\s+){1,3}(?:is|are|was|were|has|have)(?![A-Za-z])"
     # an object relative clause ("the work that X has done") is about X, not me
-    r"|(?<![A-Za-z])(?:that|which|whom)\s+(?:[\w\-.’']+\s+){1,3}(?:has|have|had|is|are|was|were|does|did|do|will|would|can|could)(?![A-Za-z])",
+    r"|(?<![A-Za-z])(?:that|which|whom)\s+(?:[\w\-.’']{1,40}\s+){1,3}(?:has|have|had|is|are|was|were|does|did|do|will|would|can|could)(?![A-Za-z])",
     re.IGNORECASE,
 )
 _ZH_CUT = re.compile(
@@ -664,6 +685,16 @@ _ZH_CUT = re.compile(
     r"托管|部署|运行在|"
     r"，\s*(?:我|你|它|他|她|我们|他们)|[（(：:]|，[^，。！？；\n由]{1,20}?(?:是|为)(?!由)"
 )
+# Hypotheticals and other people's words right before "I am …" / "我是…":
+# "if I were X", "people often think I'm X", "有人以为我是X", "如果我是X".
+_REPORTED_EN = re.compile(
+    r"(?:(?<![A-Za-z])(?:if|whether|as\s+if|as\s+though|imagine|suppose|supposing|pretend|pretending|assume|assuming|unless)\s+"
+    r"|(?<![A-Za-z])(?:people|users|some|someone|somebody|they|others|many|you|he|she|folks|critics|who)(?![A-Za-z])[^.!?\n]{0,25}?"
+    r"(?:say|says|said|claim|claims|claimed|think|thinks|thought|believe|believes|believed|assume|assumes|assumed|mistake|mistakes|"
+    r"mistakenly\s+\w{1,12}|guess|guessed|suspect|suspects|wonder|wonders|wondered|ask|asks|asked|asking)\s+(?:that\s+|if\s+|whether\s+)?)$",
+    re.IGNORECASE,
+)
+_REPORTED_ZH = re.compile(r"(?:如果|假如|假设|假装|要是|倘若|是否|以为|认为|觉得|误以为|误认为|怀疑|猜测|猜|问|(?<![我会])说|想象)$")
 _NEG_THEN_POS_EN = re.compile(r"(?<![A-Za-z])(?:but(?:\s+rather|\s+instead)?|rather|instead)(?![A-Za-z])\s*,?\s*(?:(?:I\s+am|I['’]m)\s+)?", re.IGNORECASE)
 _NEG_THEN_POS_ZH = re.compile(r"而是|而")
 
@@ -682,7 +713,7 @@ _NOT_IDENTITY_ZH = re.compile(r"(?:想|会|能|可以|要|很|非常|觉得|认�
 # Role-play and persona attribution.
 _ROLEPLAY_CUES = re.compile(
     r"role-?play|in\s+character|stay\s+in\s+character|pretend|imagine\s+(?:you|that\s+you)|let['’]s\s+(?:play|write|imagine)|a\s+(?:short\s+)?(?:story|scene|script|dialogue|play)|"
-    r"you\s+(?:are|play)\s+(?:a|an|the)\s+\w+|act\s+as|扮演|角色|故事|场景|剧本|对话|假装|想象你|假设你",
+    r"you\s+(?:are|play)\s+(?:a|an|the)\s+\w{1,40}|act\s+as|扮演|角色|故事|场景|剧本|对话|假装|想象你|假设你",
     re.IGNORECASE,
 )
 _OUT_OF_CHARACTER = re.compile(
@@ -696,9 +727,9 @@ _PERSONA_MARKER = re.compile(
     r"|(?:在|这个|本)(?:故事|剧本|场景|游戏|角色扮演)(?:里|中)|扮演|以[^，。！？\n]{1,12}的身份|作为(?:故事|剧)中的|角色中",
     re.IGNORECASE,
 )
-_AS_NAME = re.compile(r"(?:^|(?<=[\s\"“(]))(?:[Aa]s|作为)\s*(?P<name>[A-Z][\w.\-]*(?:\s+[A-Z0-9][\w.\-]*){0,2}|[\u4e00-\u9fffA-Za-z0-9\-]{1,12})\s*[,，]")
+_AS_NAME = re.compile(r"(?:^|(?<=[\s\"“(]))(?:[Aa]s|作为)\s*(?P<name>[A-Z][A-Za-z0-9_.\-]{0,40}(?:\s+[A-Z0-9][A-Za-z0-9_.\-]{0,40}){0,2}|[\u4e00-\u9fffA-Za-z0-9\-]{1,12})\s*[,，]")
 _SAYS = re.compile(
-    r"(?P<who>[A-Z][\w.\-]*(?:\s+[A-Z][\w.\-]*){0,2}|the\s+\w+)\s+(?:says?|said|would\s+say|replies|replied|answers|answered|responds|responded|exclaims|explained|explains)\s*[:,]"
+    r"(?P<who>[A-Z][A-Za-z0-9_.\-]{0,40}(?:\s+[A-Z][A-Za-z0-9_.\-]{0,40}){0,2}|the\s+\w{1,40})\s+(?:says?|said|would\s+say|replies|replied|answers|answered|responds|responded|exclaims|explained|explains)\s*[:,]"
     r"|(?P<whozh>[\u4e00-\u9fff]{1,6})(?:说|回答|答道|回应|表示)[：:]"
 )
 _SELF_LABELS = {
@@ -706,6 +737,7 @@ _SELF_LABELS = {
     "note", "notes", "summary", "q", "question", "user", "you", "example", "update", "edit", "disclaimer", "tl;dr", "tldr",
     "completion", "continuation", "result", "step", "first", "second", "third", "finally", "important", "warning", "tip",
     "我", "助手", "回答", "答", "答案", "翻译", "英文", "中文", "注意", "注", "总结", "问题", "问", "说明", "提示", "用户", "续写", "补全",
+    "ai助手", "ai 助手", "智能助手", "人工智能助手", "chatbot", "bot", "assistant ai", "ai model", "model",
     "english translation", "chinese translation", "in english", "in chinese", "英文翻译", "中文翻译", "英文回答", "中文回答", "ai assistant",
 }
 _LABEL_LINE = re.compile(
@@ -740,9 +772,19 @@ _GENERIC_NAMES = {
 }
 
 
+@functools.lru_cache(maxsize=8)
+def _sentence_ends(text: str) -> list[int]:
+    return [m.start() for m in _SENT_END.finditer(text)]
+
+
+_WINDOW = 400  # characters looked at around a marker for out-of-character cues
+
+
 def _sentence_end(text: str, pos: int) -> int:
-    m = _SENT_END.search(text, pos)
-    return len(text) if m is None else m.start()
+    """Start of the first sentence end at or after ``pos`` (one scan per text)."""
+    ends = _sentence_ends(text)
+    k = bisect.bisect_left(ends, pos)
+    return ends[k] if k < len(ends) else len(text)
 
 
 _ASKS_TO_REPEAT = re.compile(r"translat|quote|repeat|say\b|echo|recite|翻译|引用|重复|照着说|说一遍|复述", re.IGNORECASE)
@@ -755,6 +797,7 @@ def _quote_regions(text: str, prompt: str = "") -> list[tuple[int, int]]:
     repeat = bool(_ASKS_TO_REPEAT.search(prompt))
     regions: list[tuple[int, int]] = []
     for open_q, close_q in _QUOTES:
+        mine: list[tuple[int, int]] = []
         i = 0
         while True:
             a = text.find(open_q, i)
@@ -772,9 +815,9 @@ def _quote_regions(text: str, prompt: str = "") -> list[tuple[int, int]]:
             line_start = text.rfind("\n", 0, a) + 1
             lead = text[max(line_start, a - 40) : a]
             if not whole and not _SELF_QUOTE_LEAD.search(lead):
-                if not any(s <= a < e for s, e in regions):
-                    regions.append((inner_start - 1, inner_end + 1))
+                mine.append((inner_start - 1, inner_end + 1))
             i = b + 1
+        regions += mine
     return regions
 
 
@@ -821,10 +864,11 @@ class ClaimExtractor:
                 line_end = text.find("\n", m.end())
                 regions.append((m.start(), len(text) if line_end < 0 else line_end))
         for m in _PERSONA_MARKER.finditer(text):
-            s_start = max(text.rfind(ch, 0, m.start()) for ch in ".!?。！？\n")
-            s_start = s_start + 1
+            # windows keep run-on text (no sentence ends) linear
+            lo = max(0, m.start() - _WINDOW)
+            s_start = max(max(text.rfind(ch, lo, m.start()) for ch in ".!?。！？\n") + 1, lo)
             s_end = _sentence_end(text, m.end())
-            sentence = text[s_start:s_end]
+            sentence = text[s_start : min(s_end, m.end() + _WINDOW)]
             if _OUT_OF_CHARACTER.search(sentence) or re.search(r"(?:不|不会|不能|无法|拒绝)扮演$", text[max(0, m.start() - 3) : m.end()]):
                 continue
             regions.append((s_start, s_end))
@@ -839,7 +883,7 @@ class ClaimExtractor:
                 if re.match(r"(?i)an?\s|an?$|AI\b|一个|一款|一名", name):
                     continue
                 s_end = _sentence_end(text, m.end())
-                sentence = text[m.start() : s_end]
+                sentence = text[m.start() : min(s_end, m.end() + _WINDOW)]
                 if _OUT_OF_CHARACTER.search(sentence):
                     continue
                 regions.append((m.start(), s_end))
@@ -857,9 +901,18 @@ class ClaimExtractor:
         if roleplay is None:
             roleplay = self.roleplay_context(response, prompt)
         ignored = self._ignored_regions(response, prompt, roleplay)
+        # merge into disjoint sorted intervals so membership is a bisection
+        merged: list[list[int]] = []
+        for s, e in ignored:
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        starts = [m[0] for m in merged]
 
         def inside(pos: int) -> bool:
-            return any(s <= pos < e for s, e in ignored)
+            k = bisect.bisect_right(starts, pos) - 1
+            return k >= 0 and pos < merged[k][1]
 
         cands: list[tuple[str, int, int, int, bool]] = []
         text = response
@@ -869,6 +922,8 @@ class ClaimExtractor:
                     continue
                 neg = bool(m.groupdict().get("neg"))
                 if name == "i-am" and not neg and _NOT_IDENTITY_EN.match(text, m.end()):
+                    continue
+                if name in ("i-am", "my-name", "i-come-from") and _REPORTED_EN.search(text[max(0, m.start() - 60) : m.start()]):
                     continue
                 cands.append((name, m.start(), m.end(), self._object_end(text, m.end(), "en"), neg))
         for m in _EN_SUBJ_BEFORE.finditer(text):
@@ -888,6 +943,8 @@ class ClaimExtractor:
                         continue
                     if not neg and _NOT_IDENTITY_ZH.match(text, m.end()):
                         continue
+                if name in ("zh-wo-shi", "zh-name", "zh-from") and _REPORTED_ZH.search(text[max(0, m.start() - 12) : m.start()]):
+                    continue
                 cands.append((name, m.start(), m.end(), self._object_end(text, m.end(), "zh"), neg))
         return cands, ignored
 
@@ -1376,7 +1433,7 @@ def format_markdown(result: Mapping[str, Any], *, max_evidence: int = 20) -> str
     if ev:
         lines += ["", "### Contradicting evidence", ""]
         for v in ev:
-            span = v["span"]
+            span = v["evidence"]
             text = span["text"].replace("|", "\\|").replace("\n", " ")
             lines.append(f"* #{v['index']} ({'strict' if v['strict'] else 'vague'}) chars {span['start']}–{span['end']}: “{text}”")
     lines.append("")

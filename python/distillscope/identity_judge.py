@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .identity import VERDICTS, Registry, Target, Verdict
+from .identity import VERDICTS, Registry, Target, Verdict, _prompt_text
 
 JUDGE_PROMPT_VERSION = "ice-judge-1"
 
@@ -286,10 +286,40 @@ class IdentityJudge:
         return out
 
 
-def agreement(extractor: Sequence[Verdict], judge: Sequence[JudgeVerdict]) -> dict[str, Any]:
+    def judge_records(self, records: Sequence[Mapping[str, Any]], target: str | Target | None) -> list[JudgeVerdict]:
+        """Judge the records ``check_records`` reads (``prompt``/``messages``,
+        ``response``, optional ``model``); ``target=None`` uses each record's
+        ``model`` (or ``target``) field."""
+        fixed = self.registry.target(target) if isinstance(target, str) else target
+        items = []
+        for i, rec in enumerate(records):
+            resp = rec.get("response")
+            if not isinstance(resp, str):
+                raise ValueError(f"record {i} has no 'response' text; drop failed requests or fill the field")
+            if fixed is None:
+                name = rec.get("model", rec.get("target"))
+                if not isinstance(name, str):
+                    raise ValueError(f"record {i} has no 'model' field; pass a target")
+                t = self.registry.target(name)
+            else:
+                t = fixed
+            items.append((_prompt_text(rec), resp, t))
+        return self.judge(items)
+
+
+def _label(v: Any) -> tuple[str, bool]:
+    if isinstance(v, Verdict):
+        return v.verdict, v.strict
+    if isinstance(v, Mapping):
+        return v["verdict"], bool(v.get("strict"))
+    raise TypeError(f"expected a Verdict or a verdict dict from check_records, got {type(v).__name__}")
+
+
+def agreement(extractor: Sequence[Verdict | Mapping[str, Any]], judge: Sequence[JudgeVerdict]) -> dict[str, Any]:
     """How the judge and the extractor agree: raw agreement, Cohen's kappa and
     the 3×3 confusion matrix (rows: extractor, columns: judge) over the
-    responses the judge answered."""
+    responses the judge answered. ``extractor`` holds :class:`Verdict`
+    objects or the ``verdicts`` dicts of :func:`check_records`."""
     if len(extractor) != len(judge):
         raise ValueError(f"need one judge verdict per extractor verdict, got {len(judge)} and {len(extractor)}")
     idx = {v: i for i, v in enumerate(VERDICTS)}
@@ -297,13 +327,14 @@ def agreement(extractor: Sequence[Verdict], judge: Sequence[JudgeVerdict]) -> di
     unparsed = 0
     strict_agree = strict_n = 0
     for e, j in zip(extractor, judge):
+        ev, es = _label(e)
         if j.verdict is None:
             unparsed += 1
             continue
-        conf[idx[e.verdict]][idx[j.verdict]] += 1
-        if e.verdict == "contradicts" and j.verdict == "contradicts" and j.strict is not None:
+        conf[idx[ev]][idx[j.verdict]] += 1
+        if ev == "contradicts" and j.verdict == "contradicts" and j.strict is not None:
             strict_n += 1
-            strict_agree += int(e.strict == j.strict)
+            strict_agree += int(es == j.strict)
     n = sum(map(sum, conf))
     po = sum(conf[i][i] for i in range(3)) / n if n else float("nan")
     if n:
