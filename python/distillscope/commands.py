@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -98,7 +99,12 @@ def _score_table(args: argparse.Namespace, extra_models: Sequence[str] = ()) -> 
         raise ValueError(f"unknown granularities {unknown}; choose from {GRANULARITIES}")
     cfg = RSEConfig(granularities=tuple(grans), max_samples=args.max_samples, workers=args.workers,
                     null_seed=args.seed)
-    return response_similarity(table, models, encoder=encoder, config=cfg)
+    t0 = time.perf_counter()
+
+    def log(msg: str) -> None:
+        print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr)
+
+    return response_similarity(table, models, encoder=encoder, config=cfg, log=log)
 
 
 # ------------------------------------------------------------------ score

@@ -289,7 +289,8 @@ def run_demo(args: argparse.Namespace) -> int:
     table = load_table(store)
     names = [m.name for m in POPULATION]
     scores = response_similarity(table, names, encoder=encoder,
-                                 config=RSEConfig(granularities=grans, workers=args.workers, null_seed=args.seed))
+                                 config=RSEConfig(granularities=grans, workers=args.workers, null_seed=args.seed),
+                                 log=lambda msg: say(f"  {msg}"))
     dcfg = DegreeConfig(n_boot=args.bootstrap, seed=args.seed)
     result = compute_degrees(scores, config=dcfg)
     attribution = attribute(scores, config=dcfg, result=result)

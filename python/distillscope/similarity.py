@@ -36,7 +36,7 @@ sentence-embedded once. Results do not depend on ``workers`` or ``chunk``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -204,7 +204,8 @@ class _Units:
 
 
 def _pair_metrics(
-    texts: Sequence[str], ia: np.ndarray, ib: np.ndarray, cfg: RSEConfig, encoder: Any
+    texts: Sequence[str], ia: np.ndarray, ib: np.ndarray, cfg: RSEConfig, encoder: Any,
+    log: Callable[[str], None],
 ) -> dict[str, np.ndarray]:
     """Every per-pair metric for response pairs (ia[k], ib[k]), chunked."""
     from .kernels import cosine_paired
@@ -215,13 +216,16 @@ def _pair_metrics(
     gs = cfg.granularities
     emb = units = feats = None
     if "semantic" in gs:
+        log(f"embedding {len(set(texts)):,} distinct responses")
         emb, emb_rows = _embed_unique(encoder, texts)
     if "structural" in gs:
+        log(f"segmenting and embedding the {cfg.level}s of {len(texts):,} responses")
         units = _Units(texts, encoder, cfg.level)
     if "style" in gs:
         from .style import style_features
 
         feats = style_features(list(texts))
+    log(f"scoring {n:,} response pairs")
     for lo in range(0, n, cfg.chunk):
         a, b = ia[lo : lo + cfg.chunk], ib[lo : lo + cfg.chunk]
         part: dict[str, np.ndarray] = {}
@@ -272,13 +276,15 @@ def response_similarity(
     *,
     encoder: Any = None,
     config: RSEConfig | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> "ScoreTable":
     """Per-prompt similarity of every ordered model pair, with baselines.
 
     ``table``: a :class:`~distillscope.store.ResponseTable` (``load_table``
     of a store). ``models``: which models (default all). ``encoder``: an
     :class:`~distillscope.embed.Encoder`, needed for the semantic and
-    structural granularities. Returns a
+    structural granularities. ``log`` receives one line per stage (the
+    CLI prints them to stderr). Returns a
     :class:`~distillscope.calibrate.ScoreTable` with every granularity and
     per-metric series, the shuffled-prompt nulls, self-similarities where a
     model has ≥ 2 samples, and metric signatures.
@@ -315,7 +321,7 @@ def response_similarity(
             distinct = ra < rb  # each unordered pair of distinct samples once
             pairs.add("self", names[si], ra[distinct], rb[distinct], has[g][distinct])
     ia, ib, series, prompt = pairs.concat()
-    metrics = _pair_metrics(lay.texts, ia, ib, cfg, encoder)
+    metrics = _pair_metrics(lay.texts, ia, ib, cfg, encoder, log or (lambda msg: None))
     scores: dict[str, dict] = {}
     null: dict[str, dict] = {}
     self_sim: dict[str, dict] = {}
