@@ -46,11 +46,28 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
+_register_lazy("embed", "Encoder", "EmbeddingCache")
+_register_lazy("segmentation", "segment")
+_register_lazy("align", "align_scores", "align_embeddings", "AlignScores")
 
 _register_lazy("text", "tokenize", "token_strings")
 _register_lazy(
     "lexical", "rouge_scores", "bleu_scores", "chrf_scores", "ngram_overlap", "lexical_scores", "lexical_signature"
 )
+# (the function `gather` is not exported here: it would clash with the
+# submodule of the same name; use distillscope.gather.gather)
+_register_lazy("gather", "run_requests", "load_config", "ModelConfig", "RequestSpec", "GatherConfig")
+_register_lazy("store", "ResponseStore", "load_table", "read_records", "ResponseTable")
+_register_lazy("simserver", "SimServer", "Faults")
+_register_lazy("identity", "IdentityRegistry", "ClaimExtractor", "build_probes", "identity_rates")
+_register_lazy("identity_judge", "IdentityJudge")
+_register_lazy("judge", "JudgeConfig", "judge_pairs", "to_score_table", "agreement_report", "gatherer_complete")
+_register_lazy(
+    "calibrate", "ScoreTable", "DegreeConfig", "DegreeResult", "compute_degrees", "attribute",
+    "degree_matrix", "derangement", "judge_agreement",
+)
+_register_lazy("style", "StyleFeatures", "style_features", "style_similarity", "length_ratio")
+_register_lazy("report", "write_report", "redraw")
 _register_lazy("scoring", "score_pairs", "score_batch", "iter_pair_chunks", "iter_scored_chunks")
 _register_lazy("distributed", "score_dataframe")
 

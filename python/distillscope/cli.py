@@ -19,6 +19,15 @@ from typing import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("distillscope.demo", "run the self-contained demo (simulated models, no network)"),
     "capabilities": ("distillscope.cli", "print the SIMD path, CPU features and engines in use"),
+    "score": ("distillscope.commands", "per-granularity similarity matrices of every model pair (stores or imports)"),
+    "attribute": ("distillscope.commands", "rank candidate teachers for each student by calibrated degree"),
+    "report": ("distillscope.commands", "write the HTML/PNG/JSON report folder of a population"),
+    "gather": ("distillscope.gather", "ask models the prompts of a TOML config (async, rate-limited, resumable)"),
+    "import": ("distillscope.importers", "import public model outputs (AlpacaEval, Arena-Hard, MT-Bench, JSONL/CSV/Parquet)"),
+    "serve-sim": ("distillscope.simserver", "serve a simulated OpenAI-compatible chat API on 127.0.0.1 (fault injection)"),
+    "identity": ("distillscope.identity", "identity consistency: write probe prompts, classify responses, loose/strict/hard rates"),
+    "judge": ("distillscope.judge", "LLM-judge similarity of model pairs (through the gatherer, cached) and its agreement with judge-free scores"),
+    "model": ("distillscope.models", "download, list or build encoder models (ONNX, offline after download)"),
     "score-pairs": ("distillscope.scoring", "score a JSONL/Parquet file of pairs into Parquet (streaming, resumable, Dask)"),
     "bench": ("distillscope.bench", "benchmark every kernel against its peers on generated data (table + plot)"),
 }

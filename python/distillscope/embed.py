@@ -1,0 +1,415 @@
+"""Offline sentence and token embeddings with onnxruntime + tokenizers.
+
+``Encoder(model).encode(texts)`` returns L2-normalized float32 sentence
+embeddings (the model's pooling: masked mean for all-MiniLM-L6-v2), in input
+order. How it stays fast and reproducible:
+
+* one ``InferenceSession`` per encoder, explicit ``intra_op`` thread count,
+  sequential execution; only the inputs the graph declares are fed;
+* the tokenizer's own padding/truncation are switched off and replaced by
+  the model's ``max_seq_length`` (sentence-transformers config);
+* texts are deduplicated, sorted by token length and padded only to their
+  *length bucket* (a multiple of 8 tokens): a text's padded input therefore
+  depends on the text alone, never on its batch neighbours, and fp32
+  embeddings are the same bits for any batch size, order or worker split;
+* an on-disk cache (SQLite in WAL mode, safe for many processes) keyed by
+  (model id, BLAKE2b of the text) means no text is embedded twice.
+
+``encode_tokens`` returns the contextual token vectors (special tokens
+dropped) as a :class:`~distillscope.Ragged` for token-level alignment.
+
+Int8 (``precision="int8"``) runs the graph with per-channel int8 weights and
+per-token int8 activations (see :mod:`distillscope.onnx_builder`); it too
+gives the same bits for any batching.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ._ragged import Ragged
+from .models import ModelFiles, home, resolve_model
+
+__all__ = ["Encoder", "EmbeddingCache", "default_cache_path"]
+
+_BUCKET = 8  # padded lengths are multiples of this
+_FILE_IDS: dict[tuple[str, int, int], str] = {}
+_FILE_IDS_LOCK = threading.Lock()
+
+
+def default_cache_path() -> Path:
+    return home() / "cache" / "embeddings.sqlite3"
+
+
+def _file_digest(path: Path) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    with _FILE_IDS_LOCK:
+        if key in _FILE_IDS:
+            return _FILE_IDS[key]
+    h = hashlib.blake2b(digest_size=12)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    digest = h.hexdigest()
+    with _FILE_IDS_LOCK:
+        _FILE_IDS[key] = digest
+    return digest
+
+
+def _text_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class EmbeddingCache:
+    """Embeddings on disk, keyed by (model id, text hash); many processes may share it.
+
+    SQLite in WAL mode: readers never block, writers queue behind a busy
+    timeout, each ``put`` is one transaction (``INSERT OR IGNORE``: the first
+    writer of a key wins, later identical work is dropped). A connection is
+    opened per process (after ``fork`` a fresh one is made).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, timeout: float = 120.0) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = -1
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), timeout=self.timeout, check_same_thread=False, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS emb (model TEXT NOT NULL, key BLOB NOT NULL, vec BLOB NOT NULL, "
+            "PRIMARY KEY (model, key)) WITHOUT ROWID"
+        )
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def get(self, model: str, keys: Sequence[bytes], dim: int) -> dict[bytes, np.ndarray]:
+        out: dict[bytes, np.ndarray] = {}
+        if not keys:
+            return out
+        with self._lock:
+            conn = self._connect()
+            for lo in range(0, len(keys), 500):
+                chunk = list(keys[lo:lo + 500])
+                q = f"SELECT key, vec FROM emb WHERE model = ? AND key IN ({','.join('?' * len(chunk))})"
+                for k, v in conn.execute(q, [model, *chunk]):
+                    vec = np.frombuffer(v, dtype=np.float32)
+                    if vec.size == dim:
+                        out[bytes(k)] = vec
+        return out
+
+    def put(self, model: str, items: Iterable[tuple[bytes, np.ndarray]]) -> None:
+        rows = [(model, k, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for k, v in items]
+        if not rows:
+            return
+        with self._lock:
+            conn = self._connect()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("INSERT OR IGNORE INTO emb (model, key, vec) VALUES (?, ?, ?)", rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def count(self, model: str | None = None) -> int:
+        with self._lock:
+            conn = self._connect()
+            if model is None:
+                return int(conn.execute("SELECT COUNT(*) FROM emb").fetchone()[0])
+            return int(conn.execute("SELECT COUNT(*) FROM emb WHERE model = ?", (model,)).fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "timeout": self.timeout}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["path"], timeout=state["timeout"])
+
+
+@dataclass(frozen=True)
+class _Batch:
+    rows: np.ndarray  # indices into the tokenized list
+    length: int  # padded length
+
+
+def _check_texts(texts) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings, got a single str; wrap it: encode([text])")
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}") from None
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"texts[{i}] is {type(t).__name__}, not str; convert it with str() or drop it")
+    return texts
+
+
+class Encoder:
+    """A sentence / token encoder over an ONNX graph (see the module doc).
+
+    Parameters
+    ----------
+    model:
+        ``None`` (all-MiniLM-L6-v2), a known name, ``"tiny-random"``, or a
+        directory with ``model.onnx`` + ``tokenizer.json`` (see
+        :func:`distillscope.models.resolve_model`).
+    batch_size:
+        Texts per inference call (padding is per length bucket, so this
+        trades memory for call overhead; it never changes fp32 results).
+    threads:
+        onnxruntime intra-op threads (default: all cores).
+    cache:
+        ``"default"`` (``$DISTILLSCOPE_HOME/cache/embeddings.sqlite3``), a
+        path, an :class:`EmbeddingCache`, or ``None`` to turn caching off.
+    precision:
+        ``"fp32"`` (fused graph) or ``"int8"`` (per-channel int8 weights).
+    max_length:
+        Token limit; default the model's sentence-transformers
+        ``max_seq_length`` (256 for all-MiniLM-L6-v2). Longer texts are
+        truncated, as sentence-transformers does.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        batch_size: int = 32,
+        threads: int | None = None,
+        cache: str | os.PathLike | EmbeddingCache | None = "default",
+        precision: str = "fp32",
+        max_length: int | None = None,
+    ) -> None:
+        if precision not in ("fp32", "int8"):
+            raise ValueError(f"precision must be 'fp32' or 'int8', got {precision!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a positive int or None (all cores), got {threads!r}")
+        files = resolve_model(model, variant="int8" if precision == "int8" else "fused")
+        self.files: ModelFiles = files
+        self.precision = precision
+        self.batch_size = batch_size
+        self.threads = threads or (os.cpu_count() or 1)
+        self.max_length = int(max_length) if max_length is not None else files.max_seq_length
+        if self.max_length < 2:
+            raise ValueError(f"max_length must be >= 2 (room for [CLS] and [SEP]), got {self.max_length}")
+        self.pooling = files.pooling
+        self._session = self._make_session(files.onnx)
+        self._tokenizer = self._make_tokenizer(files.tokenizer)
+        self._feeds = [i.name for i in self._session.get_inputs()]
+        for name in self._feeds:
+            if name not in ("input_ids", "attention_mask", "token_type_ids"):
+                raise ValueError(f"{files.onnx} declares input {name!r}; an encoder takes input_ids, "
+                                 "attention_mask and optionally token_type_ids")
+        self._feed_types = {i.name: i.type for i in self._session.get_inputs()}
+        self._dim: int | None = None
+        self.model_id = (f"{files.name}|{precision}|{_file_digest(files.onnx)}|L{self.max_length}|{self.pooling}")
+        if cache is None or cache is False:
+            self.cache: EmbeddingCache | None = None
+        elif isinstance(cache, EmbeddingCache):
+            self.cache = cache
+        elif cache == "default":
+            self.cache = EmbeddingCache(default_cache_path())
+        else:
+            self.cache = EmbeddingCache(cache)
+        self._run_lock = threading.Lock()
+
+    # ------------------------------------------------------------- set-up
+    def _make_session(self, path: Path):
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = self.threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.log_severity_level = 3
+        return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+
+    def _make_tokenizer(self, path: Path):
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(path))
+        tok.no_padding()  # we pad per length bucket
+        tok.no_truncation()
+        tok.enable_truncation(max_length=self.max_length)
+        return tok
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            shape = self._session.get_outputs()[0].shape
+            if isinstance(shape[-1], int):
+                self._dim = shape[-1]
+            else:
+                self._dim = int(self._embed_uncached([""]).shape[1])
+        return self._dim
+
+    @property
+    def signature(self) -> str:
+        """Reproducibility signature: model, precision, graph digest, length, pooling."""
+        return f"encoder:{self.model_id}"
+
+    def __repr__(self) -> str:
+        return (f"Encoder(model={self.files.name!r}, precision={self.precision!r}, max_length={self.max_length}, "
+                f"threads={self.threads}, cache={'off' if self.cache is None else str(self.cache.path)!r})")
+
+    # ------------------------------------------------------------- batching
+    def _tokenize(self, texts: Sequence[str]):
+        return self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
+
+    def _batches(self, lengths: np.ndarray) -> list[_Batch]:
+        padded = np.maximum((lengths + _BUCKET - 1) // _BUCKET * _BUCKET, _BUCKET)
+        order = np.lexsort((np.arange(len(lengths)), padded))
+        out: list[_Batch] = []
+        i = 0
+        while i < len(order):
+            L = int(padded[order[i]])
+            j = i
+            while j < len(order) and j - i < self.batch_size and padded[order[j]] == L:
+                j += 1
+            out.append(_Batch(order[i:j], L))
+            i = j
+        return out
+
+    def _run(self, encs, batch: _Batch) -> tuple[np.ndarray, np.ndarray]:
+        n, L = len(batch.rows), batch.length
+        ids = np.zeros((n, L), dtype=np.int64)
+        mask = np.zeros((n, L), dtype=np.int64)
+        types = np.zeros((n, L), dtype=np.int64)
+        for r, k in enumerate(batch.rows):
+            e = encs[k]
+            m = len(e.ids)
+            ids[r, :m] = e.ids
+            mask[r, :m] = 1
+            types[r, :m] = e.type_ids
+        feed_src = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        feeds = {}
+        for name in self._feeds:
+            arr = feed_src[name]
+            if self._feed_types[name] == "tensor(int32)":
+                arr = arr.astype(np.int32)
+            feeds[name] = arr
+        with self._run_lock:
+            hidden = self._session.run(None, feeds)[0]
+        if hidden.ndim != 3:
+            raise ValueError(f"{self.files.onnx} returns shape {hidden.shape}; expected (batch, sequence, hidden)")
+        return np.asarray(hidden, dtype=np.float32), mask
+
+    def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self.pooling == "cls":
+            pooled = hidden[:, 0, :].astype(np.float64)
+        elif self.pooling == "max":
+            pooled = np.where(mask[..., None] > 0, hidden, -np.inf).max(axis=1).astype(np.float64)
+        else:
+            m = mask[..., None].astype(np.float32)
+            pooled = (hidden * m).sum(axis=1, dtype=np.float64) / np.maximum(m.sum(axis=1, dtype=np.float64), 1e-9)
+        norm = np.sqrt((pooled * pooled).sum(axis=1, keepdims=True))
+        return (pooled / np.maximum(norm, 1e-12)).astype(np.float32)
+
+    def _embed_uncached(self, texts: Sequence[str]) -> np.ndarray:
+        encs = self._tokenize(texts)
+        lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
+        out: np.ndarray | None = None
+        for b in self._batches(lengths):
+            hidden, mask = self._run(encs, b)
+            pooled = self._pool(hidden, mask)
+            if out is None:
+                out = np.empty((len(texts), pooled.shape[1]), dtype=np.float32)
+            out[b.rows] = pooled
+        if out is None:
+            return np.zeros((0, self._dim or 0), dtype=np.float32)
+        self._dim = out.shape[1]
+        return out
+
+    # ------------------------------------------------------------- public
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """float32[N, D] L2-normalized sentence embeddings, in input order.
+
+        Duplicate texts are embedded once; texts in the cache are not
+        embedded again. An empty string gets the embedding of the empty
+        input ([CLS] [SEP]).
+        """
+        texts = _check_texts(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        uniq: dict[str, int] = {}
+        inverse = np.fromiter((uniq.setdefault(t, len(uniq)) for t in texts), dtype=np.int64, count=len(texts))
+        utexts = list(uniq)
+        dim = self.dim
+        vecs = np.empty((len(utexts), dim), dtype=np.float32)
+        todo = list(range(len(utexts)))
+        keys: list[bytes] = []
+        if self.cache is not None:
+            keys = [_text_key(t) for t in utexts]
+            found = self.cache.get(self.model_id, keys, dim)
+            todo = []
+            for i, k in enumerate(keys):
+                v = found.get(k)
+                if v is None:
+                    todo.append(i)
+                else:
+                    vecs[i] = v
+        if todo:
+            new = self._embed_uncached([utexts[i] for i in todo])
+            vecs[todo] = new
+            if self.cache is not None:
+                self.cache.put(self.model_id, ((keys[i], new[r]) for r, i in enumerate(todo)))
+        return vecs[inverse]
+
+    def encode_tokens(self, texts: Sequence[str], *, return_ids: bool = False):
+        """Contextual token embeddings of each text, special tokens dropped.
+
+        Returns a :class:`~distillscope.Ragged` whose ``values`` are float32
+        [total_tokens, D] (not normalized) and whose ``offsets`` delimit each
+        text; with ``return_ids=True`` also the int64 token ids aligned with
+        the rows (for idf weights). Not cached (token vectors are large).
+        """
+        texts = _check_texts(texts)
+        dim = self.dim
+        encs = self._tokenize(texts)
+        keep = [np.asarray(e.special_tokens_mask, dtype=np.int64) == 0 for e in encs]
+        lengths = np.fromiter((int(k.sum()) for k in keep), dtype=np.int64, count=len(encs))
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        values = np.empty((int(offsets[-1]), dim), dtype=np.float32)
+        ids = np.empty(int(offsets[-1]), dtype=np.int64)
+        full = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
+        for b in self._batches(full):
+            hidden, _ = self._run(encs, b)
+            for r, k in enumerate(b.rows):
+                m = int(full[k])
+                sel = keep[k]
+                values[offsets[k]:offsets[k + 1]] = hidden[r, :m][sel]
+                ids[offsets[k]:offsets[k + 1]] = np.asarray(encs[k].ids, dtype=np.int64)[sel]
+        rag = Ragged(values, offsets)
+        return (rag, ids) if return_ids else rag
+
+    def token_counts(self, texts: Sequence[str]) -> np.ndarray:
+        """Tokens per text after truncation (special tokens included)."""
+        encs = self._tokenize(_check_texts(texts))
+        return np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))

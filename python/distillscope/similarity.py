@@ -1,0 +1,384 @@
+"""Response similarity (RSE): every model pair, every shared prompt, four granularities.
+
+Given a :class:`~distillscope.store.ResponseTable` (a response store, or
+imported public outputs), :func:`response_similarity` builds the
+:class:`~distillscope.calibrate.ScoreTable` that calibration and teacher
+attribution consume. Scores are per prompt; with several samples per
+prompt, all samples of A are compared with all samples of B and averaged.
+
+Granularities (each a similarity in [0, 1], identical answers score 1):
+
+``lexical``
+    mean of ROUGE-L F, sentence BLEU / 100, chrF / 100 and bigram Jaccard,
+    on the CJK-aware ``unicode`` tokenizer (each also kept as its own
+    granularity: ``rougeL``, ``bleu``, ``chrf``, ``jaccard2``). The student's
+    answer is the hypothesis, the candidate teacher's the reference.
+``semantic``
+    cosine of the responses' sentence embeddings (``cosine``).
+``structural``
+    sentence-level alignment: ½ (greedy alignment F + monotone order score)
+    (kept as ``align_f1`` and ``order``).
+``style``
+    :func:`distillscope.style.style_similarity` of the format features.
+
+Baselines computed from the same data: for every ordered pair the
+shuffled-prompt null (the student's answer to prompt p against the
+candidate's answer to prompt π(p), π a seeded derangement), and for every
+model with ≥ 2 samples on a prompt its self-similarity (all pairs of its own
+distinct samples). The population baseline is derived by calibration from
+the pair scores themselves.
+
+Every pair, null pair and self pair of the whole population is scored in one
+batch per kernel: responses are tokenized once, embedded once, segmented and
+sentence-embedded once. Results do not depend on ``workers`` or ``chunk``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .calibrate import ScoreTable
+    from .store import ResponseTable
+
+GRANULARITIES = ("lexical", "semantic", "structural", "style")
+LEXICAL_METRICS = ("rougeL", "bleu", "chrf", "jaccard2")
+_PER_100 = {"bleu", "chrf"}  # sacrebleu scale → [0, 1]
+
+
+@dataclass(frozen=True)
+class RSEConfig:
+    """What :func:`response_similarity` computes.
+
+    granularities: any of ``lexical``, ``semantic``, ``structural``,
+        ``style``; ``semantic`` and ``structural`` need an encoder.
+    tokenizer: tokenizer of the lexical metrics (``unicode``, ``13a``,
+        ``rouge``).
+    level: alignment unit of the structural granularity (``sentence`` or
+        ``paragraph``).
+    align_threshold: cosine above which a reference unit counts as covered.
+    null_seed: seed of the shuffled-prompt derangement.
+    max_samples: use at most this many samples per model and prompt.
+    chunk: pairs per kernel call (bounds memory; never changes results).
+    workers: kernel threads.
+    """
+
+    granularities: tuple[str, ...] = GRANULARITIES
+    tokenizer: str = "unicode"
+    level: str = "sentence"
+    align_threshold: float = 0.5
+    null_seed: int = 0
+    max_samples: int | None = None
+    chunk: int = 50_000
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        gs = tuple(self.granularities)
+        bad = [g for g in gs if g not in GRANULARITIES]
+        if bad or not gs:
+            raise ValueError(f"granularities must be a non-empty subset of {GRANULARITIES}, got {gs}")
+        object.__setattr__(self, "granularities", gs)
+        if self.level not in ("sentence", "paragraph"):
+            raise ValueError(f"level must be 'sentence' or 'paragraph', got {self.level!r}")
+        if self.max_samples is not None and self.max_samples < 1:
+            raise ValueError(f"max_samples must be >= 1 or None, got {self.max_samples}")
+        if self.chunk < 1:
+            raise ValueError(f"chunk must be >= 1, got {self.chunk}")
+
+    @property
+    def needs_encoder(self) -> bool:
+        return "semantic" in self.granularities or "structural" in self.granularities
+
+
+@dataclass
+class _Pairs:
+    """A flat batch of response pairs: series id and prompt slot of each."""
+
+    a: list[np.ndarray] = field(default_factory=list)
+    b: list[np.ndarray] = field(default_factory=list)
+    series: list[np.ndarray] = field(default_factory=list)
+    prompt: list[np.ndarray] = field(default_factory=list)
+    names: list[tuple[str, Any]] = field(default_factory=list)  # (kind, key) per series
+
+    def add(self, kind: str, key: Any, a: np.ndarray, b: np.ndarray, prompt: np.ndarray) -> None:
+        sid = len(self.names)
+        self.names.append((kind, key))
+        self.a.append(a)
+        self.b.append(b)
+        self.prompt.append(prompt)
+        self.series.append(np.full(len(a), sid, dtype=np.int64))
+
+    def concat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        def cat(x: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(x) if x else np.zeros(0, dtype=np.int64)
+
+        return cat(self.a), cat(self.b), cat(self.series), cat(self.prompt)
+
+
+def _cross(a_start: np.ndarray, a_cnt: np.ndarray, b_start: np.ndarray, b_cnt: np.ndarray) -> tuple[np.ndarray, ...]:
+    """All (i, j) combinations per group: returns (group, row_a, row_b)."""
+    n = a_cnt * b_cnt
+    total = int(n.sum())
+    g = np.repeat(np.arange(len(n), dtype=np.int64), n)
+    k = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+    return g, a_start[g] + k // b_cnt[g], b_start[g] + k % b_cnt[g]
+
+
+class _Layout:
+    """Responses of each model laid out contiguously by prompt slot."""
+
+    def __init__(self, table: "ResponseTable", models: Sequence[str], max_samples: int | None) -> None:
+        code_of = {str(m): i for i, m in enumerate(table.models)}
+        missing = [m for m in models if m not in code_of]
+        if missing:
+            raise ValueError(f"models {missing} have no responses; available: {[str(m) for m in table.models]}")
+        if len(set(models)) != len(models):
+            raise ValueError(f"models must be distinct, got {list(models)}")
+        keep = table.ok.copy()
+        wanted = np.zeros(len(table.models), dtype=bool)
+        wanted[[code_of[m] for m in models]] = True
+        keep &= wanted[table.model_code]
+        rows = np.nonzero(keep)[0]
+        # one prompt slot per prompt that at least one selected model answered
+        used = np.unique(table.prompt_code[rows])
+        slot_of = np.full(len(table.prompt_ids), -1, dtype=np.int64)
+        slot_of[used] = np.arange(len(used))
+        self.prompt_ids = tuple(str(p) for p in table.prompt_ids[used])
+        self.n_prompts = len(used)
+        mpos = np.full(len(table.models), -1, dtype=np.int64)
+        mpos[[code_of[m] for m in models]] = np.arange(len(models))
+        m_of = mpos[table.model_code[rows]]
+        s_of = slot_of[table.prompt_code[rows]]
+        order = np.lexsort((table.sample[rows], s_of, m_of))
+        rows, m_of, s_of = rows[order], m_of[order], s_of[order]
+        if max_samples is not None:  # rank of each row within its (model, prompt) run
+            start = np.r_[0, np.nonzero((np.diff(m_of) != 0) | (np.diff(s_of) != 0))[0] + 1]
+            run = np.repeat(start, np.diff(np.r_[start, len(rows)]))
+            sel = (np.arange(len(rows)) - run) < max_samples
+            rows, m_of, s_of = rows[sel], m_of[sel], s_of[sel]
+        self.texts: list[str] = [str(t) for t in table.response[rows]]
+        self.models = tuple(models)
+        P = self.n_prompts
+        # start[m, p], count[m, p] of model m's responses to prompt slot p
+        self.count = np.zeros((len(models), P), dtype=np.int64)
+        np.add.at(self.count, (m_of, s_of), 1)
+        flat = self.count.reshape(-1)
+        self.start = (np.cumsum(flat) - flat).reshape(self.count.shape)
+
+
+def _embed_unique(encoder: Any, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings of the distinct texts and the row of each input text."""
+    index: dict[str, int] = {}
+    rows = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64, count=len(texts))
+    emb = encoder.encode(list(index)) if index else np.zeros((0, 1), dtype=np.float32)
+    return np.ascontiguousarray(emb, dtype=np.float32), rows
+
+
+class _Units:
+    """Sentence (or paragraph) units of every response, embedded once."""
+
+    def __init__(self, texts: Sequence[str], encoder: Any, level: str) -> None:
+        from .segmentation import segment
+
+        spans = segment(list(texts), level)
+        unit_texts: list[str] = []
+        for i, t in enumerate(texts):
+            for a, b in spans.values[spans.offsets[i] : spans.offsets[i + 1]].tolist():
+                unit_texts.append(t[a:b])
+        self.offsets = np.ascontiguousarray(spans.offsets, dtype=np.int64)
+        self.emb, rows = _embed_unique(encoder, unit_texts)
+        self.rows = rows  # unit k of the flat list → embedding row
+
+    def gather(self, resp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unit embeddings of responses ``resp`` (in order) and their CSR offsets."""
+        cnt = self.offsets[resp + 1] - self.offsets[resp]
+        off = np.zeros(len(resp) + 1, dtype=np.int64)
+        np.cumsum(cnt, out=off[1:])
+        idx = np.repeat(self.offsets[resp] - off[:-1], cnt) + np.arange(int(off[-1]), dtype=np.int64)
+        dim = self.emb.shape[1] if self.emb.ndim == 2 else 1
+        vals = self.emb[self.rows[idx]] if len(idx) else np.zeros((0, dim), dtype=np.float32)
+        return np.ascontiguousarray(vals, dtype=np.float32), off
+
+
+def _pair_metrics(
+    texts: Sequence[str], ia: np.ndarray, ib: np.ndarray, cfg: RSEConfig, encoder: Any,
+    log: Callable[[str], None],
+) -> dict[str, np.ndarray]:
+    """Every per-pair metric for response pairs (ia[k], ib[k]), chunked."""
+    from .kernels import cosine_paired
+    from .lexical import lexical_scores
+
+    n = len(ia)
+    out: dict[str, np.ndarray] = {}
+    gs = cfg.granularities
+    emb = units = feats = None
+    if "semantic" in gs:
+        log(f"embedding {len(set(texts)):,} distinct responses")
+        emb, emb_rows = _embed_unique(encoder, texts)
+    if "structural" in gs:
+        log(f"segmenting and embedding the {cfg.level}s of {len(texts):,} responses")
+        units = _Units(texts, encoder, cfg.level)
+    if "style" in gs:
+        from .style import style_features
+
+        feats = style_features(list(texts))
+    log(f"scoring {n:,} response pairs")
+    for lo in range(0, n, cfg.chunk):
+        a, b = ia[lo : lo + cfg.chunk], ib[lo : lo + cfg.chunk]
+        part: dict[str, np.ndarray] = {}
+        if "lexical" in gs:
+            lex = lexical_scores([texts[i] for i in a], [texts[i] for i in b], metrics=LEXICAL_METRICS,
+                                 tokenizer=cfg.tokenizer, workers=cfg.workers)
+            for m in LEXICAL_METRICS:
+                part[m] = np.asarray(lex[m], dtype=np.float64) / (100.0 if m in _PER_100 else 1.0)
+            part["lexical"] = np.mean([part[m] for m in LEXICAL_METRICS], axis=0)
+        if emb is not None:
+            ea = np.ascontiguousarray(emb[emb_rows[a]])
+            eb = np.ascontiguousarray(emb[emb_rows[b]])
+            part["cosine"] = part["semantic"] = cosine_paired(ea, eb, workers=cfg.workers).astype(np.float64)
+        if units is not None:
+            from .align import align_embeddings
+
+            va, oa = units.gather(a)
+            vb, ob = units.gather(b)
+            al = align_embeddings(va, oa, vb, ob, threshold=cfg.align_threshold, workers=cfg.workers)
+            f1 = np.nan_to_num(al.f1.astype(np.float64), nan=0.0)
+            order = np.nan_to_num(al.order.astype(np.float64), nan=0.0)
+            both_empty = ((oa[1:] - oa[:-1]) == 0) & ((ob[1:] - ob[:-1]) == 0)
+            f1[both_empty] = order[both_empty] = 1.0  # two empty answers are identical
+            part["align_f1"], part["order"] = f1, order
+            part["structural"] = 0.5 * (f1 + order)
+        if feats is not None:
+            from .style import style_similarity
+
+            part["style"] = style_similarity(feats.take(a), feats.take(b)).astype(np.float64)
+        for k, v in part.items():
+            out.setdefault(k, np.empty(n, dtype=np.float64))[lo : lo + len(a)] = v
+    return out
+
+
+def _per_prompt(values: np.ndarray, series: np.ndarray, prompt: np.ndarray, n_series: int, P: int) -> np.ndarray:
+    """Mean of finite pair scores per (series, prompt); NaN where there are none."""
+    ok = np.isfinite(values)
+    key = series * P + prompt
+    s = np.bincount(key[ok], weights=values[ok], minlength=n_series * P)
+    c = np.bincount(key[ok], minlength=n_series * P)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (s / c).reshape(n_series, P)
+
+
+def response_similarity(
+    table: "ResponseTable",
+    models: Sequence[str] | None = None,
+    *,
+    encoder: Any = None,
+    config: RSEConfig | None = None,
+    log: Callable[[str], None] | None = None,
+) -> "ScoreTable":
+    """Per-prompt similarity of every ordered model pair, with baselines.
+
+    ``table``: a :class:`~distillscope.store.ResponseTable` (``load_table``
+    of a store). ``models``: which models (default all). ``encoder``: an
+    :class:`~distillscope.embed.Encoder`, needed for the semantic and
+    structural granularities. ``log`` receives one line per stage (the
+    CLI prints them to stderr). Returns a
+    :class:`~distillscope.calibrate.ScoreTable` with every granularity and
+    per-metric series, the shuffled-prompt nulls, self-similarities where a
+    model has ≥ 2 samples, and metric signatures.
+    """
+    from .calibrate import ScoreTable, derangement
+
+    cfg = config or RSEConfig()
+    if cfg.needs_encoder and encoder is None:
+        raise ValueError("the semantic and structural granularities need an encoder: pass encoder=Encoder(...) "
+                         "or config=RSEConfig(granularities=('lexical', 'style'))")
+    names = [str(m) for m in (table.models if models is None else models)]
+    if len(names) < 2:
+        raise ValueError(f"need at least 2 models to compare, got {names}")
+    lay = _Layout(table, names, cfg.max_samples)
+    P, M = lay.n_prompts, len(names)
+    if P < 2:
+        raise ValueError(f"need at least 2 prompts with responses, got {P}")
+    perm = derangement(P, cfg.null_seed)
+    pairs = _Pairs()
+    slots = np.arange(P, dtype=np.int64)
+    for si in range(M):
+        for ci in range(M):
+            if si == ci:
+                continue
+            for kind, cslots in (("raw", slots), ("null", perm)):
+                ca, cb = lay.count[si], lay.count[ci, cslots]
+                has = np.nonzero((ca > 0) & (cb > 0))[0]
+                g, ra, rb = _cross(lay.start[si, has], ca[has], lay.start[ci, cslots[has]], cb[has])
+                pairs.add(kind, (names[si], names[ci]), ra, rb, has[g])
+        cnt = lay.count[si]
+        has = np.nonzero(cnt >= 2)[0]
+        if len(has):
+            g, ra, rb = _cross(lay.start[si, has], cnt[has], lay.start[si, has], cnt[has])
+            distinct = ra < rb  # each unordered pair of distinct samples once
+            pairs.add("self", names[si], ra[distinct], rb[distinct], has[g][distinct])
+    ia, ib, series, prompt = pairs.concat()
+    metrics = _pair_metrics(lay.texts, ia, ib, cfg, encoder, log or (lambda msg: None))
+    scores: dict[str, dict] = {}
+    null: dict[str, dict] = {}
+    self_sim: dict[str, dict] = {}
+    for metric, vals in metrics.items():
+        grid = _per_prompt(vals, series, prompt, len(pairs.names), P)
+        for sid, (kind, key) in enumerate(pairs.names):
+            target = {"raw": scores, "null": null, "self": self_sim}[kind]
+            target.setdefault(metric, {})[key] = grid[sid]
+    return ScoreTable(
+        models=tuple(names),
+        scores=scores,
+        self_similarity={g: v for g, v in self_sim.items() if v},
+        null=null,
+        prompt_ids=lay.prompt_ids,
+        signatures=signatures(cfg, encoder),
+        mirror=False,
+    )
+
+
+def signatures(cfg: RSEConfig, encoder: Any = None) -> dict[str, str]:
+    """Reproducibility signature of every granularity and metric computed."""
+    from . import __version__
+
+    v = f"distillscope:{__version__}"
+    out: dict[str, str] = {}
+    if "lexical" in cfg.granularities:
+        try:
+            from .lexical import lexical_signature
+
+            lex = lexical_signature(LEXICAL_METRICS, tokenizer=cfg.tokenizer)
+        except Exception:  # pragma: no cover - signature is informational
+            lex = f"tok:{cfg.tokenizer}"
+        out["lexical"] = f"lexical=mean(rougeL,bleu/100,chrf/100,jaccard2)|{lex}|{v}"
+        for m in LEXICAL_METRICS:
+            out[m] = f"{m}|tok:{cfg.tokenizer}|{v}"
+    enc = getattr(encoder, "signature", None) if encoder is not None else None
+    if "semantic" in cfg.granularities:
+        out["semantic"] = out["cosine"] = f"cosine|{enc}|{v}"
+    if "structural" in cfg.granularities:
+        out["structural"] = (f"structural=½(align_f1+order)|level:{cfg.level}|thr:{cfg.align_threshold:g}|{enc}|{v}")
+    if "style" in cfg.granularities:
+        from .style import STYLE_SIGNATURE
+
+        out["style"] = STYLE_SIGNATURE
+    out["null"] = f"shuffled-prompt derangement seed={cfg.null_seed}"
+    return out
+
+
+def summary_matrix(table: "ScoreTable", granularity: str) -> np.ndarray:
+    """Mean raw similarity over prompts, models × models (diagonal: self-similarity or 1)."""
+    m = table.raw_matrix(granularity).astype(np.float64)
+    for i, name in enumerate(table.models):
+        ss = table.self_similarity.get(granularity, {}).get(name)
+        m[i, i] = float(np.nanmean(ss)) if ss is not None and np.isfinite(ss).any() else 1.0
+    return m
+
+
+def available_granularities(encoder: Any) -> tuple[str, ...]:
+    """The granularities that can run with (or without) an encoder."""
+    return GRANULARITIES if encoder is not None else ("lexical", "style")

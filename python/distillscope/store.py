@@ -1,0 +1,458 @@
+"""Append-only JSONL response store.
+
+One line per (model, prompt, sample) result. The file is the only state a
+gather run keeps, so a run killed at any instant resumes from it.
+
+Crash-safety policy
+-------------------
+* Each record is serialised to a single ``bytes`` line and written with one
+  ``os.write`` on an ``O_APPEND`` descriptor (looped only if the kernel
+  reports a short write). No user-space buffer exists, so when ``append``
+  returns the line is in the kernel's page cache: a SIGKILL, an uncaught
+  exception or ``os._exit`` after that point loses nothing.
+* A process can die *inside* the write only on power loss, a full disk or
+  an OS crash; then the last line may be cut short. :meth:`ResponseStore.open`
+  (and :func:`repair_store`) detect a last line without its ``\\n`` -- or a
+  final line that is not valid JSON -- and truncate it. The lost record was
+  never acknowledged, so resume simply re-requests it: nothing is duplicated.
+* ``fsync`` protects against power loss / OS crashes only. The default
+  policy ``"interval"`` fsyncs at most once per ``fsync_interval_s`` (1 s)
+  and on close: an fsync per record would cap throughput at the disk's
+  flush rate (~100-1000/s on ordinary disks) to save at most one second of
+  responses that resume re-requests anyway. ``"always"`` and ``"never"`` are
+  available.
+* An exclusive ``flock`` guards the file while a writer has it open, so two
+  runs cannot interleave into one store; the OS drops the lock when a
+  process dies, so a killed run never leaves a stale lock behind.
+
+Reading
+-------
+:func:`read_records` yields the raw dicts; :func:`latest_records` keeps the
+last record per key (a later record -- e.g. a retried failure -- supersedes
+an earlier one); :func:`load_table` returns a :class:`ResponseTable` of
+numpy columns with integer codes for models and prompts, ready for grouped
+numeric work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+Key = tuple[str, str, int]
+
+# Record fields, in the order they are written. Only the first five are
+# required; the rest default to None.
+RECORD_FIELDS = (
+    "model",
+    "prompt_id",
+    "sample",
+    "response",
+    "error",
+    "error_kind",
+    "finish_reason",
+    "usage",
+    "params_hash",
+    "api_model",
+    "attempts",
+    "started_at",
+    "finished_at",
+    "latency_s",
+    "source",
+    "prompt",
+    "meta",
+)
+
+_FSYNC_POLICIES = ("always", "interval", "never")
+
+
+def record_key(rec: Mapping[str, Any]) -> Key:
+    return (str(rec["model"]), str(rec["prompt_id"]), int(rec["sample"]))
+
+
+def make_record(
+    model: str,
+    prompt_id: str,
+    sample: int,
+    response: str | None,
+    error: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Build a record dict with every field present (missing ones None)."""
+    if response is None and error is None:
+        raise ValueError("a record needs a response or an error (both are None)")
+    rec: dict[str, Any] = {f: None for f in RECORD_FIELDS}
+    rec.update(model=str(model), prompt_id=str(prompt_id), sample=int(sample), response=response, error=error)
+    unknown = set(extra) - set(RECORD_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown record fields {sorted(unknown)}; put free-form data under meta={{...}}")
+    rec.update(extra)
+    rec["v"] = SCHEMA_VERSION
+    return rec
+
+
+def _encode(rec: Mapping[str, Any]) -> bytes:
+    # ensure_ascii=False keeps non-Latin text readable; json escapes "\n"
+    # inside strings so one record is always exactly one line.
+    line = json.dumps(rec, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return line.encode("utf-8") + b"\n"
+
+
+def repair_store(path: str | os.PathLike[str]) -> int:
+    """Truncate a half-written last line. Returns the number of bytes removed.
+
+    A last line is half-written if it lacks its trailing newline, or if it
+    has one but is not valid JSON (a torn write of the final block). Earlier
+    lines are never touched: corruption there is not a crash artefact and
+    :func:`read_records` reports it with its line number.
+    """
+    p = Path(path)
+    if not p.exists():
+        return 0
+    with open(p, "r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        # Find the start of the last line (scan backwards in blocks).
+        end = size
+        f.seek(size - 1)
+        complete = f.read(1) == b"\n"
+        search_end = size - 1 if complete else size
+        start = _last_newline_before(f, search_end) + 1
+        f.seek(start)
+        last = f.read(end - start)
+        ok = complete
+        if ok:
+            try:
+                json.loads(last)
+            except ValueError:
+                ok = False
+        if ok:
+            return 0
+        f.truncate(start)
+        f.flush()
+        os.fsync(f.fileno())
+        return size - start
+
+
+def _last_newline_before(f: Any, pos: int) -> int:
+    """Offset of the last b'\\n' strictly before ``pos``, or -1."""
+    block = 1 << 16
+    while pos > 0:
+        lo = max(0, pos - block)
+        f.seek(lo)
+        chunk = f.read(pos - lo)
+        i = chunk.rfind(b"\n")
+        if i >= 0:
+            return lo + i
+        pos = lo
+    return -1
+
+
+class StoreLockedError(ValueError):
+    """Another process is writing this store (a usage error: two runs were
+    pointed at one store; the CLI reports it and exits 2)."""
+
+
+class ResponseStore:
+    """Append-only writer (and reader) of one JSONL response file.
+
+    >>> with ResponseStore("responses.jsonl") as st:      # doctest: +SKIP
+    ...     st.append(make_record("m", "p1", 0, "hello"))
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fsync: str = "interval",
+        fsync_interval_s: float = 1.0,
+    ) -> None:
+        if fsync not in _FSYNC_POLICIES:
+            raise ValueError(f"fsync must be one of {_FSYNC_POLICIES}, got {fsync!r}")
+        if fsync_interval_s < 0:
+            raise ValueError(f"fsync_interval_s must be >= 0, got {fsync_interval_s}")
+        self.path = Path(path)
+        self.fsync = fsync
+        self.fsync_interval_s = float(fsync_interval_s)
+        self._fd: int | None = None
+        self._last_sync = 0.0
+        self._dirty = False
+        self.repaired_bytes = 0
+        self.appended = 0
+
+    def __repr__(self) -> str:
+        state = "open" if self._fd is not None else "closed"
+        return f"ResponseStore({str(self.path)!r}, fsync={self.fsync!r}, {state})"
+
+    # -- writing -----------------------------------------------------------
+    def open(self) -> "ResponseStore":
+        if self._fd is not None:
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            _lock(fd, self.path)
+        except BaseException:
+            os.close(fd)
+            raise
+        # Repair only once we hold the lock: a live writer's last line may be
+        # legitimately in flight.
+        self.repaired_bytes = repair_store(self.path)
+        self._fd = fd
+        self._last_sync = time.monotonic()
+        return self
+
+    def append(self, rec: Mapping[str, Any]) -> None:
+        """Write one record durably enough to survive a process kill."""
+        if self._fd is None:
+            raise ValueError("store is not open; use `with ResponseStore(path) as st:` or call .open()")
+        for f in ("model", "prompt_id", "sample"):
+            if f not in rec:
+                raise ValueError(f"record lacks required field {f!r}")
+        data = _encode(rec)
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+        self.appended += 1
+        self._dirty = True
+        if self.fsync == "always":
+            self.sync()
+        elif self.fsync == "interval" and time.monotonic() - self._last_sync >= self.fsync_interval_s:
+            self.sync()
+
+    def append_many(self, recs: Iterable[Mapping[str, Any]]) -> int:
+        n = 0
+        for r in recs:
+            self.append(r)
+            n += 1
+        return n
+
+    def sync(self) -> None:
+        if self._fd is not None and self._dirty and self.fsync != "never":
+            os.fsync(self._fd)
+        self._dirty = False
+        self._last_sync = time.monotonic()
+
+    def close(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.sync()
+        finally:
+            os.close(self._fd)  # also releases the flock
+            self._fd = None
+
+    def __enter__(self) -> "ResponseStore":
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------
+    def records(self) -> Iterator[dict[str, Any]]:
+        return read_records(self.path)
+
+    def latest(self) -> dict[Key, dict[str, Any]]:
+        return latest_records(self.path)
+
+
+def _lock(fd: int, path: Path) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise StoreLockedError(
+            f"{path} is being written by another process; wait for it to finish or use another store path"
+        ) from None
+
+
+def read_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Yield every record of a store, oldest first.
+
+    A half-written last line (crash artefact) is skipped silently; an invalid
+    line anywhere else raises ValueError with its line number.
+    """
+    p = Path(path)
+    if not p.exists():
+        return
+    with open(p, "rb") as f:
+        lines = f.read().split(b"\n")
+    # The text after the final "\n" is either empty or a torn line.
+    tail = lines.pop()
+    for i, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw)
+        except ValueError as exc:
+            if i == len(lines) and not tail:
+                # last complete-looking line is torn: same as a missing newline
+                continue
+            raise ValueError(f"{p}:{i}: corrupt store line ({exc}); fix or delete that line") from None
+        if not isinstance(rec, dict) or not {"model", "prompt_id", "sample"} <= rec.keys():
+            raise ValueError(f"{p}:{i}: not a response record (needs model, prompt_id, sample)")
+        yield rec
+
+
+def latest_records(path: str | os.PathLike[str]) -> dict[Key, dict[str, Any]]:
+    """The last record written for each (model, prompt_id, sample)."""
+    out: dict[Key, dict[str, Any]] = {}
+    for rec in read_records(path):
+        out[record_key(rec)] = rec
+    return out
+
+
+# --------------------------------------------------------------------------
+# Column form for analysis
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ResponseTable:
+    """A store as numpy columns (one row per latest record).
+
+    ``model_code`` / ``prompt_code`` index ``models`` / ``prompt_ids`` so
+    grouping is integer work (``np.bincount``, ``np.lexsort``). Text columns
+    are object arrays; missing numbers are -1 (tokens) or NaN (times).
+    """
+
+    models: np.ndarray  # (M,) object, sorted
+    prompt_ids: np.ndarray  # (P,) object, sorted
+    model_code: np.ndarray  # (N,) int32
+    prompt_code: np.ndarray  # (N,) int32
+    sample: np.ndarray  # (N,) int32
+    response: np.ndarray  # (N,) object (str or None)
+    error: np.ndarray  # (N,) object (str or None)
+    ok: np.ndarray  # (N,) bool
+    finish_reason: np.ndarray  # (N,) object
+    prompt_tokens: np.ndarray  # (N,) int64, -1 unknown
+    completion_tokens: np.ndarray  # (N,) int64, -1 unknown
+    latency_s: np.ndarray  # (N,) float64, NaN unknown
+    prompt: np.ndarray  # (N,) object: prompt text where recorded
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.model_code.shape[0])
+
+    @property
+    def model(self) -> np.ndarray:
+        return self.models[self.model_code]
+
+    @property
+    def prompt_id(self) -> np.ndarray:
+        return self.prompt_ids[self.prompt_code]
+
+    def select(self, mask: np.ndarray) -> "ResponseTable":
+        mask = np.asarray(mask)
+        cols = {
+            n: getattr(self, n)[mask]
+            for n in (
+                "model_code",
+                "prompt_code",
+                "sample",
+                "response",
+                "error",
+                "ok",
+                "finish_reason",
+                "prompt_tokens",
+                "completion_tokens",
+                "latency_s",
+                "prompt",
+            )
+        }
+        return ResponseTable(
+            models=self.models, prompt_ids=self.prompt_ids, extra={k: v[mask] for k, v in self.extra.items()}, **cols
+        )
+
+    def aligned(
+        self, models: Iterable[str] | None = None, *, sample: int = 0
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Responses of several models on the prompts all of them answered.
+
+        Returns ``(prompt_ids, {model: responses})`` where every array has
+        the same length and row ``i`` of each is the answer to
+        ``prompt_ids[i]`` (sample ``sample``, successful records only).
+        """
+        names = list(self.models) if models is None else list(models)
+        code_of = {m: i for i, m in enumerate(self.models)}
+        missing = [m for m in names if m not in code_of]
+        if missing:
+            raise ValueError(f"models {missing} are not in the store; it has {list(self.models)}")
+        P = len(self.prompt_ids)
+        keep = self.ok & (self.sample == sample)
+        grid = np.full((len(names), P), -1, dtype=np.int64)
+        rows = np.nonzero(keep)[0]
+        for j, m in enumerate(names):
+            r = rows[self.model_code[rows] == code_of[m]]
+            grid[j, self.prompt_code[r]] = r
+        common = np.nonzero((grid >= 0).all(axis=0))[0]
+        out = {m: self.response[grid[j, common]] for j, m in enumerate(names)}
+        return self.prompt_ids[common], out
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for i, m in enumerate(self.models):
+            sel = self.model_code == i
+            out[str(m)] = {"records": int(sel.sum()), "ok": int((sel & self.ok).sum())}
+        return out
+
+
+def load_table(
+    path: str | os.PathLike[str] | Iterable[Mapping[str, Any]], *, extra_fields: Iterable[str] = ()
+) -> ResponseTable:
+    """Load a store (path or iterable of records) into :class:`ResponseTable`."""
+    recs: list[Mapping[str, Any]]
+    if isinstance(path, (str, os.PathLike)):
+        recs = list(latest_records(path).values())
+    else:
+        recs = list({record_key(r): r for r in path}.values())
+    n = len(recs)
+    model = np.array([str(r["model"]) for r in recs], dtype=object)
+    pid = np.array([str(r["prompt_id"]) for r in recs], dtype=object)
+    models, mcode = np.unique(model, return_inverse=True) if n else (np.array([], dtype=object), np.zeros(0, int))
+    pids, pcode = np.unique(pid, return_inverse=True) if n else (np.array([], dtype=object), np.zeros(0, int))
+
+    def col(name: str) -> np.ndarray:
+        a = np.empty(n, dtype=object)
+        a[:] = [r.get(name) for r in recs]
+        return a
+
+    def usage(name: str) -> np.ndarray:
+        vals = []
+        for r in recs:
+            u = r.get("usage") or {}
+            v = u.get(name)
+            vals.append(-1 if v is None else int(v))
+        return np.asarray(vals, dtype=np.int64)
+
+    response = col("response")
+    error = col("error")
+    ok = np.array([r.get("response") is not None and r.get("error") is None for r in recs], dtype=bool)
+    lat = np.array([np.nan if r.get("latency_s") is None else float(r["latency_s"]) for r in recs], dtype=np.float64)
+    return ResponseTable(
+        models=np.asarray(models, dtype=object),
+        prompt_ids=np.asarray(pids, dtype=object),
+        model_code=np.asarray(mcode, dtype=np.int32).reshape(-1),
+        prompt_code=np.asarray(pcode, dtype=np.int32).reshape(-1),
+        sample=np.array([int(r["sample"]) for r in recs], dtype=np.int32),
+        response=response,
+        error=error,
+        ok=ok,
+        finish_reason=col("finish_reason"),
+        prompt_tokens=usage("prompt_tokens"),
+        completion_tokens=usage("completion_tokens"),
+        latency_s=lat,
+        prompt=col("prompt"),
+        extra={f: col(f) for f in extra_fields},
+    )
