@@ -68,6 +68,7 @@ _register_lazy(
 )
 _register_lazy("style", "StyleFeatures", "style_features", "style_similarity", "length_ratio")
 _register_lazy("report", "write_report", "redraw")
+_register_lazy("similarity", "response_similarity", "RSEConfig")
 _register_lazy("scoring", "score_pairs", "score_batch", "iter_pair_chunks", "iter_scored_chunks")
 _register_lazy("distributed", "score_dataframe")
 
