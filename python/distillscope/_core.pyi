@@ -1,6 +1,6 @@
 # Hand-written stubs of the compiled module distillscope._core (csrc/bindings).
 # Use the validated wrappers in distillscope.kernels / lexical / align instead.
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -35,9 +35,14 @@ def align_grouped(
 ) -> tuple[_F32, _F32, _F32, _F32, _F32]: ...
 
 # ---- text (register_text.cpp)
+@overload
 def text_tokenize(
-    texts: object, tokenizer: str, workers: int = 1, with_strings: bool = False
-) -> tuple[npt.NDArray[np.uint64], _I64] | tuple[npt.NDArray[np.uint64], _I64, bytes, _I64]: ...
+    texts: object, tokenizer: str, workers: int = 1, with_strings: Literal[False] = False
+) -> tuple[npt.NDArray[np.uint64], _I64]: ...
+@overload
+def text_tokenize(
+    texts: object, tokenizer: str, workers: int, with_strings: Literal[True]
+) -> tuple[npt.NDArray[np.uint64], _I64, bytes, _I64]: ...
 def text_lexical(
     candidates: object,
     references: object,

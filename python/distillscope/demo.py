@@ -253,16 +253,16 @@ def run_demo(args: argparse.Namespace) -> int:
     reg_path = out / "demo_registry.json"
     reg_path.write_text(json.dumps(registry_extension(POPULATION), indent=1))
     registry = Registry.load(reg_path, base=Registry.default())
-    probes = [p for p in build_probes(variants=variants, seed=args.seed, named=False, registry=registry)]
+    probes = build_probes(variants=variants, seed=args.seed, named=False, registry=registry)
     prompts = _prompts(args.prompts)
     data = out / "data"
     data.mkdir(exist_ok=True)
     with open(data / "prompts.jsonl", "w", encoding="utf-8") as f:
-        for p in prompts:
-            f.write(json.dumps(p) + "\n")
+        for rec in prompts:
+            f.write(json.dumps(rec) + "\n")
     with open(data / "identity_prompts.jsonl", "w", encoding="utf-8") as f:
-        for p in probes:
-            f.write(json.dumps({"id": p.id, "prompt": p.prompt}) + "\n")
+        for probe in probes:
+            f.write(json.dumps({"id": probe.id, "prompt": probe.prompt}) + "\n")
     sim = Simulation(POPULATION, {p.prompt for p in probes})
     store = data / "responses.jsonl"
     os.environ.setdefault("DISTILLSCOPE_DEMO_KEY", "simulated-not-a-secret")
@@ -330,7 +330,7 @@ def run_demo(args: argparse.Namespace) -> int:
             checks.append({"student": m.name, "true_teacher": m.teacher, "ranked_first": top, "ok": top == m.teacher})
     # monotonicity over the distinct copy-rate levels (rate 0: mean over the independent models)
     aurora = [m for m in POPULATION if m.name != "Aurora" and m.teacher in (None, "Aurora")]
-    degs = [float(result.get(m.name, "Aurora")["degree"]) for m in aurora]
+    degs = [float(result.get(m.name, "Aurora")["degree"] or np.nan) for m in aurora]
     levels: dict[float, list[float]] = {}
     for m, d in zip(aurora, degs):
         levels.setdefault(m.rate if m.teacher == "Aurora" else 0.0, []).append(d)

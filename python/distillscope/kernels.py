@@ -19,7 +19,7 @@ import contextlib
 import os
 import threading
 import warnings
-from typing import Iterator, Literal
+from typing import Any, Iterator, Literal
 
 import numpy as np
 
@@ -276,6 +276,7 @@ class CosineIndex:
         self.size = c.shape[0]
         with _faiss_threads_ctx(workers):
             normed = l2_normalize(c, workers=workers)
+            self._index: Any
             if kind == "flat":
                 self._index = faiss.IndexFlatIP(self.dim)
             elif kind == "hnsw":

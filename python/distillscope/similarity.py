@@ -183,7 +183,7 @@ class _Units:
     def __init__(self, texts: Sequence[str], encoder: Any, level: str) -> None:
         from .segmentation import segment
 
-        spans = segment(list(texts), level)
+        spans = segment(list(texts), "paragraph" if level == "paragraph" else "sentence")
         unit_texts: list[str] = []
         for i, t in enumerate(texts):
             for a, b in spans.values[spans.offsets[i] : spans.offsets[i + 1]].tolist():
