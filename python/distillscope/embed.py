@@ -79,6 +79,9 @@ class EmbeddingCache:
     """
 
     def __init__(self, path: str | os.PathLike, *, timeout: float = 120.0) -> None:
+        self._setup(path, timeout)
+
+    def _setup(self, path: str | os.PathLike, timeout: float) -> None:
         self.path = Path(path)
         self.timeout = timeout
         self._lock = threading.Lock()
@@ -146,7 +149,7 @@ class EmbeddingCache:
         return {"path": self.path, "timeout": self.timeout}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["path"], timeout=state["timeout"])
+        self._setup(state["path"], state["timeout"])
 
 
 @dataclass(frozen=True)

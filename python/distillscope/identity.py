@@ -180,21 +180,21 @@ class Registry:
         for fid, f in (data.get("families") or {}).items():
             if not isinstance(f, Mapping):
                 raise TypeError(f"family {fid!r} must be an object with 'vendor', 'aliases', ...")
-            old = families.get(fid)
-            vendor = f.get("vendor", old.vendor if old else None)
+            oldf = families.get(fid)
+            vendor = f.get("vendor", oldf.vendor if oldf else None)
             if vendor is None:
                 raise ValueError(f"family {fid!r} needs a 'vendor' (a vendor id such as 'openai')")
-            aliases = tuple(f.get("aliases", old.aliases if old else ())) + tuple(f.get("add_aliases", ()))
-            aliases_zh = tuple(f.get("aliases_zh", old.aliases_zh if old else ())) + tuple(f.get("add_aliases_zh", ()))
+            aliases = tuple(f.get("aliases", oldf.aliases if oldf else ())) + tuple(f.get("add_aliases", ()))
+            aliases_zh = tuple(f.get("aliases_zh", oldf.aliases_zh if oldf else ())) + tuple(f.get("add_aliases_zh", ()))
             families[fid] = Family(
                 id=fid,
-                name=f.get("name", old.name if old else fid),
+                name=f.get("name", oldf.name if oldf else fid),
                 vendor=vendor,
                 aliases=aliases,
                 aliases_zh=aliases_zh,
-                ambiguous=tuple(f.get("ambiguous", old.ambiguous if old else ())),
-                related_families=tuple(f.get("related_families", old.related_families if old else ())),
-                related_vendors=tuple(f.get("related_vendors", old.related_vendors if old else ())),
+                ambiguous=tuple(f.get("ambiguous", oldf.ambiguous if oldf else ())),
+                related_families=tuple(f.get("related_families", oldf.related_families if oldf else ())),
+                related_vendors=tuple(f.get("related_vendors", oldf.related_vendors if oldf else ())),
             )
         return vendors, families
 
@@ -1233,8 +1233,8 @@ def identity_rates(
     n = len(verdicts)
     if len(hard) != n:
         raise ValueError(f"hard has {len(hard)} entries for {n} verdicts; give one flag per response")
-    cats = list(categories) if categories is not None else [None] * n
-    langs = list(languages) if languages is not None else [None] * n
+    cats: list[str | None] = list(categories) if categories is not None else [None] * n
+    langs: list[str | None] = list(languages) if languages is not None else [None] * n
     if len(cats) != n or len(langs) != n:
         raise ValueError("categories and languages must have one entry per verdict")
 
@@ -1329,7 +1329,7 @@ def check_records(
         cat = rec.get("category")
         verdicts.append(v)
         meta.append((hard, cat, lang, rec.get("model", rec.get("target")) if fixed is None else None))
-        d = {"index": i}
+        d: dict[str, Any] = {"index": i}
         if "id" in rec or "prompt_id" in rec:
             d["id"] = rec.get("id", rec.get("prompt_id"))
         if fixed is None:

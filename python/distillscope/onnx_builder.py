@@ -38,9 +38,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
+
+if TYPE_CHECKING:  # only for the return annotation; onnx stays an optional import at run time
+    import onnx
 
 __all__ = [
     "BUILDER_VERSION",
@@ -143,7 +146,7 @@ class _Graph:
 
 def build_bert_onnx(
     tensors: Mapping[str, np.ndarray], config: Mapping, *, variant: str = "fused"
-) -> "onnx.ModelProto":  # noqa: F821
+) -> "onnx.ModelProto":
     """The ONNX model of a BERT encoder (see the module docstring)."""
     import onnx
     from onnx import TensorProto, helper

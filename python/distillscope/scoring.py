@@ -493,8 +493,8 @@ def _to_table(start: int, extra: dict[str, list[Any]], scores: dict[str, np.ndar
     cols: dict[str, Any] = {"row": pa.array(np.arange(start, start + n, dtype=np.int64))}
     for k, v in extra.items():
         cols[k] = v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v)
-    for k, v in scores.items():
-        cols[k] = pa.array(v)
+    for k, arr in scores.items():
+        cols[k] = pa.array(arr)
     return pa.table(cols)
 
 
