@@ -129,6 +129,17 @@ def test_attribute_cli_contract(tmp_path, capsys, sim_table):
     sc = json.loads(capsys.readouterr().out)
     assert sc["models"] == ["Aurora", "Breeze", "Ember"] and "lexical" in sc["matrices"]
     assert main(["attribute", str(store), "--students", "Nobody", "--candidates", "Aurora", "--encoder", "none"]) == 2
+    ice = tmp_path / "breeze_ice.json"
+    ice.write_text(json.dumps({"rates": {lvl: {"rate": 0.3, "ci_low": 0.2, "ci_high": 0.4}
+                                         for lvl in ("loose", "strict", "hard")}}))
+    rep = tmp_path / "report"
+    assert main(["report", str(store), "--encoder", "none", "--out", str(rep), "--bootstrap", "50", "--no-figures",
+                 "--ice", f"Breeze={ice}", "--models", "Aurora,Breeze,Ember"]) == 0
+    html = (rep / "index.html").read_text()
+    assert "Breeze" in html and "Aurora" in html
+    data = json.loads((rep / "data" / "attribution.json").read_text())
+    assert data["students"]["Breeze"][0]["candidate"] == "Aurora"
+    assert main(["report", str(store), "--encoder", "none", "--out", str(rep), "--ice", "Breeze"]) == 2
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared AlpacaEval data not present beside the repo")
