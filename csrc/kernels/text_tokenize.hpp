@@ -233,26 +233,39 @@ void tokenize_13a(const char* text, std::size_t n, TokScratch& sc, Emit&& emit) 
   }
   std::string& a = sc.a;
   std::string& b = sc.b;
-  a.assign(" ");
-  a.append(text, end);
-  detail::replace_all(a, "<skipped>", "", b);
-  detail::replace_all(a, "-\n", "", b);
-  for (char& c : a)
-    if (c == '\n') c = ' ';
-  if (a.find('&') != std::string::npos) {
-    detail::replace_all(a, "&quot;", "\"", b);
-    detail::replace_all(a, "&amp;", "&", b);
-    detail::replace_all(a, "&lt;", "<", b);
-    detail::replace_all(a, "&gt;", ">", b);
+  // The string replacements apply only when their patterns occur; usually
+  // none does and pass 1 reads the caller's text directly.
+  const char* src = text;
+  std::size_t src_n = end;
+  {
+    const std::string_view t(text, end);
+    if (t.find('&') != std::string_view::npos || t.find("<skipped>") != std::string_view::npos ||
+        t.find("-\n") != std::string_view::npos) {
+      a.assign(text, end);
+      detail::replace_all(a, "<skipped>", "", b);
+      detail::replace_all(a, "-\n", "", b);
+      for (char& c : a)
+        if (c == '\n') c = ' ';
+      if (a.find('&') != std::string::npos) {
+        detail::replace_all(a, "&quot;", "\"", b);
+        detail::replace_all(a, "&amp;", "&", b);
+        detail::replace_all(a, "&lt;", "<", b);
+        detail::replace_all(a, "&gt;", ">", b);
+      }
+      src = a.data();
+      src_n = a.size();
+    }
   }
-  a.push_back(' ');
-  // pass 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 '. The class contains
-  // the space itself; a space is written once instead of three times, which
-  // changes no later match (a space's neighbours are still spaces).
-  b.resize(a.size() * 3);
+  // pass 1 over f' {line} ': ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 '. The
+  // class contains the space itself; a space is written once instead of
+  // three times, which changes no later match (a space's neighbours are
+  // still spaces). '\n' -> ' ' (sacrebleu's replacement) happens here too.
+  b.resize(src_n * 3 + 2);
   char* o = &b[0];
+  *o++ = ' ';
   bool has_dot = false, has_dash = false;
-  for (unsigned char c : a) {
+  for (std::size_t q = 0; q < src_n; ++q) {
+    const auto c = static_cast<unsigned char>(src[q]);
     if (c != ' ' && detail::kPunct13a.t[c]) {
       o[0] = ' ';
       o[1] = static_cast<char>(c);
@@ -261,9 +274,10 @@ void tokenize_13a(const char* text, std::size_t n, TokScratch& sc, Emit&& emit) 
     } else {
       has_dot |= (c == '.' || c == ',');
       has_dash |= c == '-';
-      *o++ = static_cast<char>(c);
+      *o++ = c == '\n' ? ' ' : static_cast<char>(c);
     }
   }
+  *o++ = ' ';
   b.resize(static_cast<std::size_t>(o - b.data()));
   // Passes 2-4 can only match next to '.', ',' or '-', which are sparse:
   // visit those positions in order, keep re.sub's leftmost non-overlapping
