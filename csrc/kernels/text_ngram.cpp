@@ -457,8 +457,10 @@ void ngram_match_levels(const std::uint64_t* a, std::size_t m, const std::uint64
     auto run = [&](auto& map) {
       bool ins = false;
       for (std::size_t i = 0; i < la; ++i) {
-        const std::uint32_t x = ia[i], y = ua[i + kk];
-        if (x == NONE || y == NONE || prev[x].cand == 0) {
+        // prefix and suffix k-grams (ia[i], ia[i + 1], still of the
+        // previous order) and the last token must all occur on both sides
+        const std::uint32_t x = ia[i], y = ua[i + kk], x2 = ia[i + 1];
+        if (x == NONE || y == NONE || x2 == NONE || prev[x].cand == 0 || prev[x2].cand == 0) {
           ia[i] = NONE;
           continue;
         }
@@ -471,8 +473,8 @@ void ngram_match_levels(const std::uint64_t* a, std::size_t m, const std::uint64
         ia[i] = id;
       }
       for (std::size_t j = 0; j < lb; ++j) {
-        const std::uint32_t x = ib[j], y = ub[j + kk];
-        if (x == NONE || y == NONE) {
+        const std::uint32_t x = ib[j], y = ub[j + kk], x2 = ib[j + 1];
+        if (x == NONE || y == NONE || x2 == NONE) {
           ib[j] = NONE;
           continue;
         }
@@ -528,6 +530,17 @@ void chrf_words(const char* text, std::size_t n, std::vector<std::uint64_t>& out
 void chrf_chars(const char* text, std::size_t n, bool keep_ws, std::vector<std::uint64_t>& out) {
   out.clear();
   const auto* s = reinterpret_cast<const unsigned char*>(text);
+  if (detail::all_ascii(s, n)) {  // one code point per byte: branch-free copy
+    out.resize(n);
+    std::uint64_t* o = out.data();
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      o[k] = s[i];
+      k += keep_ws || !py_isspace(s[i]);
+    }
+    out.resize(k);
+    return;
+  }
   std::size_t i = 0;
   while (i < n) {
     std::uint32_t cp = s[i];

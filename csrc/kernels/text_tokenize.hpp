@@ -20,12 +20,17 @@
 // tokens); callers validate bytes input first and report the row.
 #pragma once
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
 
 #include "text_utf8.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace ds::text {
 
@@ -34,6 +39,90 @@ enum class Tokenizer : int { rouge = 0, t13a = 1, unicode = 2, whitespace = 3 };
 struct TokScratch {
   std::string a, b, word;
 };
+
+namespace detail {
+inline bool all_ascii(const unsigned char* s, std::size_t n) {
+  std::size_t i = 0;
+  std::uint64_t acc = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s + i, 8);
+    acc |= w;
+  }
+  for (; i < n; ++i) acc |= s[i];
+  return (acc & 0x8080808080808080ull) == 0;
+}
+
+// Bit i of the result: byte p[i] (i < len <= 64) belongs to a token.
+// SSE2 (part of every x86-64) classifies 16 bytes per instruction; other
+// targets use the scalar loop. Only for ASCII text (signed compares).
+enum class RunClass { not_space, alnum_lower };
+
+inline bool run_member(RunClass k, unsigned char c) {
+  if (k == RunClass::not_space)
+    return !(static_cast<unsigned char>(c - 9) < 5u || static_cast<unsigned char>(c - 0x1C) < 5u);
+  return static_cast<unsigned char>(c - 'a') < 26u || static_cast<unsigned char>(c - '0') < 10u;
+}
+
+inline std::uint64_t run_mask(RunClass k, const unsigned char* p, std::size_t len) {
+#if defined(__SSE2__)
+  if (len == 64) {
+    std::uint64_t m = 0;
+    for (int q = 0; q < 4; ++q) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * q));
+      __m128i in;
+      if (k == RunClass::not_space) {
+        const __m128i ws1 = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(8)), _mm_cmplt_epi8(v, _mm_set1_epi8(14)));
+        const __m128i ws2 =
+            _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1B)), _mm_cmplt_epi8(v, _mm_set1_epi8(0x21)));
+        in = _mm_or_si128(ws1, ws2);  // whitespace; inverted below
+      } else {
+        const __m128i lo = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
+        const __m128i dg = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+        in = _mm_or_si128(lo, dg);
+      }
+      m |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(in))) << (16 * q);
+    }
+    return k == RunClass::not_space ? ~m : m;
+  }
+#endif
+  std::uint64_t m = 0;
+  for (std::size_t i = 0; i < len; ++i) m |= static_cast<std::uint64_t>(run_member(k, p[i])) << i;
+  return m;
+}
+
+// Calls f(start, end) for every maximal run of token bytes (ASCII text):
+// 64 bytes are classified into a bit mask at a time and run starts and ends
+// are walked with bit scans, with no per-byte branches.
+template <class F>
+inline void for_each_run(const unsigned char* s, std::size_t n, RunClass k, F&& f) {
+  bool open = false;
+  std::size_t start = 0;
+  for (std::size_t base = 0; base < n; base += 64) {
+    const std::size_t len = std::min<std::size_t>(64, n - base);
+    const std::uint64_t valid = len == 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << len) - 1);
+    const std::uint64_t m = run_mask(k, s + base, len) & valid;
+    const std::uint64_t prev = (m << 1) | (open ? 1u : 0u);
+    std::uint64_t starts = m & ~prev;
+    std::uint64_t ends = ~m & prev & valid;
+    for (;;) {
+      if (open) {
+        if (!ends) break;
+        const std::size_t e = base + static_cast<std::size_t>(__builtin_ctzll(ends));
+        ends &= ends - 1;
+        f(start, e);
+        open = false;
+      } else {
+        if (!starts) break;
+        start = base + static_cast<std::size_t>(__builtin_ctzll(starts));
+        starts &= starts - 1;
+        open = true;
+      }
+    }
+  }
+  if (open) f(start, n);
+}
+}  // namespace detail
 
 namespace detail {
 // rouge: byte -> lower-cased token byte, 0 = separator, 1 = non-ASCII lead
@@ -59,6 +148,16 @@ void tokenize_rouge(const char* text, std::size_t n, TokScratch& sc, Emit&& emit
   std::string& w = sc.word;
   w.resize(n + 1);  // a token is never longer than the text
   char* buf = &w[0];
+  if (detail::all_ascii(s, n)) {  // lower-case everything once, then hash runs in place
+    auto* lw = reinterpret_cast<unsigned char*>(buf);
+    for (std::size_t i = 0; i < n; ++i) {
+      const unsigned char c = s[i];
+      lw[i] = static_cast<unsigned char>(c + ((static_cast<unsigned char>(c - 'A') < 26u) << 5));
+    }
+    detail::for_each_run(lw, n, detail::RunClass::alnum_lower,
+                         [&](std::size_t a, std::size_t b) { emit(static_cast<const char*>(buf) + a, b - a); });
+    return;
+  }
   std::size_t len = 0;
   std::size_t i = 0;
   while (i < n) {
@@ -91,6 +190,11 @@ void tokenize_rouge(const char* text, std::size_t n, TokScratch& sc, Emit&& emit
 template <class Emit>
 void split_whitespace(const char* text, std::size_t n, Emit&& emit) {
   const auto* s = reinterpret_cast<const unsigned char*>(text);
+  if (detail::all_ascii(s, n)) {
+    detail::for_each_run(s, n, detail::RunClass::not_space,
+                         [&](std::size_t a, std::size_t b) { emit(text + a, b - a); });
+    return;
+  }
   std::size_t i = 0, start = 0;
   bool in_tok = false;
   while (i < n) {
@@ -214,56 +318,72 @@ inline void sparse_pass(const std::string& in, std::string& out, Pass pass) {
 template <class Emit>
 void tokenize_13a(const char* text, std::size_t n, TokScratch& sc, Emit&& emit) {
   const auto* s = reinterpret_cast<const unsigned char*>(text);
-  // sacrebleu applies str.rstrip() before tokenizing
+  // sacrebleu applies str.rstrip() before tokenizing: walk back over
+  // trailing Python whitespace, one UTF-8 character at a time
   std::size_t end = n;
-  if (n && (s[n - 1] >= 0x80 || py_isspace(s[n - 1]))) {
-    end = 0;
-    std::size_t i = 0;
-    while (i < n) {
-      const int k = space_len(s, i, n);
-      if (k) {
-        i += static_cast<std::size_t>(k);
-      } else {
-        std::uint32_t cp;
-        const int d = s[i] < 0x80 ? 1 : decode_utf8(s, i, n, cp);
-        i += static_cast<std::size_t>(d ? d : 1);
-        end = i;
-      }
+  while (end > 0) {
+    if (s[end - 1] < 0x80) {
+      if (!py_isspace(s[end - 1])) break;
+      --end;
+      continue;
     }
+    std::size_t st = end - 1;
+    while (st > 0 && end - st < 4 && (s[st] & 0xC0) == 0x80) --st;
+    std::uint32_t cp = 0;
+    const int k = decode_utf8(s, st, n, cp);
+    if (k == 0 || st + static_cast<std::size_t>(k) != end || !py_isspace(cp)) break;
+    end = st;
   }
   std::string& a = sc.a;
   std::string& b = sc.b;
-  a.assign(" ");
-  a.append(text, end);
-  detail::replace_all(a, "<skipped>", "", b);
-  detail::replace_all(a, "-\n", "", b);
-  for (char& c : a)
-    if (c == '\n') c = ' ';
-  if (a.find('&') != std::string::npos) {
-    detail::replace_all(a, "&quot;", "\"", b);
-    detail::replace_all(a, "&amp;", "&", b);
-    detail::replace_all(a, "&lt;", "<", b);
-    detail::replace_all(a, "&gt;", ">", b);
-  }
-  a.push_back(' ');
-  // pass 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 '. The class contains
-  // the space itself; a space is written once instead of three times, which
-  // changes no later match (a space's neighbours are still spaces).
-  b.resize(a.size() * 3);
-  char* o = &b[0];
-  bool has_dot = false, has_dash = false;
-  for (unsigned char c : a) {
-    if (c != ' ' && detail::kPunct13a.t[c]) {
-      o[0] = ' ';
-      o[1] = static_cast<char>(c);
-      o[2] = ' ';
-      o += 3;
-    } else {
-      has_dot |= (c == '.' || c == ',');
-      has_dash |= c == '-';
-      *o++ = static_cast<char>(c);
+  // The string replacements apply only when their patterns occur; usually
+  // none does and pass 1 reads the caller's text directly.
+  const char* src = text;
+  std::size_t src_n = end;
+  {
+    const std::string_view t(text, end);
+    if (t.find('&') != std::string_view::npos || t.find("<skipped>") != std::string_view::npos ||
+        t.find("-\n") != std::string_view::npos) {
+      a.assign(text, end);
+      detail::replace_all(a, "<skipped>", "", b);
+      detail::replace_all(a, "-\n", "", b);
+      for (char& c : a)
+        if (c == '\n') c = ' ';
+      if (a.find('&') != std::string::npos) {
+        detail::replace_all(a, "&quot;", "\"", b);
+        detail::replace_all(a, "&amp;", "&", b);
+        detail::replace_all(a, "&lt;", "<", b);
+        detail::replace_all(a, "&gt;", ">", b);
+      }
+      src = a.data();
+      src_n = a.size();
     }
   }
+  // pass 1 over f' {line} ': ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 '. The
+  // class contains the space itself; a space is written once instead of
+  // three times, which changes no later match (a space's neighbours are
+  // still spaces). '\n' -> ' ' (sacrebleu's replacement) happens here too.
+  b.resize(src_n * 3 + 2);
+  char* o = &b[0];
+  *o++ = ' ';
+  bool has_dot = false, has_dash = false;
+  unsigned seen_dot = 0, seen_dash = 0;
+  for (std::size_t q = 0; q < src_n; ++q) {
+    // branch-free: always write three bytes, advance by 3 for a
+    // punctuation byte (' ', c, ' ') and by 1 otherwise (c)
+    const auto c = static_cast<unsigned char>(src[q]);
+    const unsigned p = detail::kPunct13a.t[c] & (c != ' ');
+    const char cc = c == '\n' ? ' ' : static_cast<char>(c);
+    o[0] = p ? ' ' : cc;
+    o[1] = cc;
+    o[2] = ' ';
+    o += 1 + 2 * p;
+    seen_dot |= (c == '.') | (c == ',');
+    seen_dash |= (c == '-');
+  }
+  has_dot = seen_dot != 0;
+  has_dash = seen_dash != 0;
+  *o++ = ' ';
   b.resize(static_cast<std::size_t>(o - b.data()));
   // Passes 2-4 can only match next to '.', ',' or '-', which are sparse:
   // visit those positions in order, keep re.sub's leftmost non-overlapping

@@ -479,12 +479,19 @@ def lexical_scores(
     return res
 
 
-def lexical_signature(metrics: Sequence[str], tokenizer: str = "unicode", smooth_method: str = "exp") -> str:
-    """Signature string for a :func:`lexical_scores` configuration."""
+def lexical_signature(
+    metrics: Sequence[str],
+    tokenizer: str = "unicode",
+    smooth_method: str = "exp",
+    smooth_value: float | None = None,
+) -> str:
+    """Signature string recording a :func:`lexical_scores` configuration."""
     if isinstance(metrics, str):
         metrics = (metrics,)
-    return _signature(
-        "lexical", metrics=",".join(metrics), tok=_tok_sig(_check_tokenizer(tokenizer), False),
-        smooth=smooth_method, chrf="nc6,nw0|2,beta2",
-    )
-
+    _, smooth_sig = _smooth_value(smooth_method, smooth_value)
+    info: dict[str, Any] = {"metrics": ",".join(metrics), "tok": _tok_sig(_check_tokenizer(tokenizer), False)}
+    if "bleu" in metrics:
+        info["bleu"] = f"n4,eff,{smooth_sig}"
+    if "chrf" in metrics or "chrf++" in metrics:
+        info["chrf"] = f"nc6,nw{2 if 'chrf++' in metrics else 0},beta2"
+    return _signature("lexical", **info)
