@@ -25,6 +25,24 @@ def best_of(fn: Callable[[], object], repeat: int = 3, min_time: float = 0.0) ->
     return min(times), out
 
 
+def race(fns: dict[str, Callable[[], object]], repeat: int = 5) -> dict[str, tuple[float, object]]:
+    """Best wall time of each engine, the engines run round-robin.
+
+    Interleaving gives every engine the same machine state (caches, clock,
+    other jobs on a shared box) instead of timing one after the other.
+    """
+    best: dict[str, float] = {k: float("inf") for k in fns}
+    first: dict[str, object] = {}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            r = fn()
+            dt = time.perf_counter() - t0
+            first.setdefault(name, r)
+            best[name] = min(best[name], dt)
+    return {k: (best[k], first[k]) for k in fns}
+
+
 def machine() -> dict:
     info = {"python": platform.python_version(), "platform": platform.platform(), "cores": os.cpu_count()}
     try:

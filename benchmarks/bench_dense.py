@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Table, best_of, machine, print_machine  # noqa: E402
+from _common import Table, best_of, machine, print_machine, race  # noqa: E402
 
 import distillscope as ds  # noqa: E402
 
@@ -43,25 +43,33 @@ def numpy_paired(a: np.ndarray, b: np.ndarray, chunk: int = 16384) -> np.ndarray
 def bench_paired(t: Table, n: int, d: int, rng) -> None:
     a = rng.standard_normal((n, d), dtype=np.float32)
     b = rng.standard_normal((n, d), dtype=np.float32)
-    task = f"cosine_paired {n:,}×{d} f32"
-    sec, ours = best_of(lambda: ds.cosine_paired(a, b, workers=1))
-    t.add(task, "distillscope workers=1", sec, n, "pairs/s")
-    sec, ours2 = best_of(lambda: ds.cosine_paired(a, b, workers=2))
-    assert np.array_equal(ours, ours2)
-    t.add(task, "distillscope workers=2 (not the headline)", sec, n, "pairs/s")
     a16, b16 = a.astype(np.float16), b.astype(np.float16)
-    sec, h = best_of(lambda: ds.cosine_paired(a16, b16, workers=1))
-    t.add(task, "distillscope float16 input, workers=1", sec, n, "pairs/s", f"max|Δ| vs f32 {np.abs(h - ours).max():.1e}")
-    sec, ref = best_of(lambda: numpy_paired(a, b))
-    t.add(task, "numpy chunked einsum", sec, n, "pairs/s", f"max|Δ| {np.abs(ref - ours).max():.1e}")
+    task = f"cosine_paired {n:,}×{d} f32"
+    fns = {
+        "ours1": lambda: ds.cosine_paired(a, b, workers=1),
+        "ours2": lambda: ds.cosine_paired(a, b, workers=2),
+        "f16": lambda: ds.cosine_paired(a16, b16, workers=1),
+        "numpy": lambda: numpy_paired(a, b),
+    }
     try:
         import simsimd
 
-        sec, dist = best_of(lambda: np.asarray(simsimd.cosine(a, b)))
-        t.add(task, f"simsimd {simsimd.__version__} cosine (batched)", sec, n, "pairs/s",
-              f"max|Δ| {np.abs((1 - dist) - ours).max():.1e}")
+        fns["simsimd"] = lambda: np.asarray(simsimd.cosine(a, b))
     except ImportError:
+        simsimd = None
         print("note: simsimd not installed, skipped")
+    res = race(fns, repeat=5)
+    ours = res["ours1"][1]
+    assert np.array_equal(ours, res["ours2"][1])
+    t.add(task, "distillscope workers=1", res["ours1"][0], n, "pairs/s")
+    t.add(task, "distillscope workers=2 (not the headline)", res["ours2"][0], n, "pairs/s", "identical")
+    t.add(task, "distillscope float16 input, workers=1", res["f16"][0], n, "pairs/s",
+          f"max|Δ| vs f32 {np.abs(res['f16'][1] - ours).max():.1e}")
+    t.add(task, "numpy chunked einsum", res["numpy"][0], n, "pairs/s",
+          f"max|Δ| {np.abs(res['numpy'][1] - ours).max():.1e}")
+    if simsimd is not None:
+        t.add(task, f"simsimd {simsimd.__version__} cosine (batched)", res["simsimd"][0], n, "pairs/s",
+              f"max|Δ| {np.abs((1 - res['simsimd'][1]) - ours).max():.1e}")
 
 
 def bench_grouped(t: Table, groups: int, rows: int, d: int, rng) -> None:
@@ -114,8 +122,6 @@ def bench_topk(t: Table, nq: int, nc: int, d: int, k: int, rng, workers: int) ->
     q = rng.standard_normal((nq, d), dtype=np.float32)
     c = rng.standard_normal((nc, d), dtype=np.float32)
     task = f"cosine_topk {nq:,}×{nc:,}×{d} top-{k}, {workers} thread(s)"
-    sec, (s_auto, i_auto) = best_of(lambda: ds.cosine_topk(q, c, k, workers=workers), repeat=2)
-    t.add(task, f"distillscope auto (faiss path), workers={workers}", sec, nq, "queries/s")
 
     def faiss_flat():
         faiss.omp_set_num_threads(workers)
@@ -126,7 +132,10 @@ def bench_topk(t: Table, nq: int, nc: int, d: int, k: int, rng, workers: int) ->
         index.add(cn)
         return index.search(qn, k)
 
-    sec, (s_f, i_f) = best_of(faiss_flat, repeat=2)
+    res = race({"auto": lambda: ds.cosine_topk(q, c, k, workers=workers), "faiss": faiss_flat}, repeat=3)
+    sec, (s_auto, i_auto) = res["auto"]
+    t.add(task, f"distillscope auto (faiss path), workers={workers}", sec, nq, "queries/s")
+    sec, (s_f, i_f) = res["faiss"]
     t.add(task, f"faiss {faiss.__version__} IndexFlatIP", sec, nq, "queries/s",
           f"max|Δscore| {np.abs(s_f - s_auto).max():.1e}, same ids {np.mean(i_f == i_auto):.4f}")
     sec, (s_n, i_n) = best_of(lambda: ds.cosine_topk(q, c, k, method="native", workers=workers), repeat=1)
