@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +36,38 @@ import numpy as np
 
 import distillscope as ds
 from distillscope.bench import machine_info, write_embeddings, write_pairs
+
+
+def run_measuring_peak(cmd: list[str]) -> tuple[subprocess.CompletedProcess, int | None]:
+    """Run ``cmd``, sampling the child's VmHWM (peak RSS of its own address space).
+
+    getrusage(RUSAGE_CHILDREN).ru_maxrss is not usable here: a child forked
+    from this process (which holds the generated data) starts with the
+    parent's resident set, and Linux carries that high-water mark across
+    exec. VmHWM in /proc/PID/status belongs to the post-exec address space
+    and only grows, so the last sample before exit is the peak (to within
+    the 20 ms sampling interval).
+    """
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak: int | None = None
+    status = Path(f"/proc/{proc.pid}/status")
+
+    def sample() -> None:
+        nonlocal peak
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak or 0, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(proc.communicate()), daemon=True)
+    reader.start()
+    while reader.is_alive():
+        sample()
+        reader.join(0.02)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out[0], out[1]), peak
 
 
 def main() -> int:
@@ -78,10 +111,11 @@ def main() -> int:
         info = machine_info()
         print("running:", " ".join(cmd), flush=True)
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc, peak_kib = run_measuring_peak(cmd)
         wall = time.perf_counter() - t0
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-        peak_kib = ru.ru_maxrss  # KiB on Linux
+        if peak_kib is None:  # no /proc: fall back to getrusage (inflated by fork from a large parent)
+            peak_kib = ru.ru_maxrss  # KiB on Linux
         cpu = ru.ru_utime + ru.ru_stime  # the child's CPU seconds: what the run costs, whatever the load
         if proc.returncode != 0:
             print(proc.stdout, proc.stderr, file=sys.stderr)
