@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Callable
@@ -44,30 +43,10 @@ def race(fns: dict[str, Callable[[], object]], repeat: int = 5) -> dict[str, tup
 
 
 def machine() -> dict:
-    info = {"python": platform.python_version(), "platform": platform.platform(), "cores": os.cpu_count()}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import distillscope
+    """distillscope.bench.machine_info() plus the BLAS-related environment."""
+    from distillscope.bench import machine_info
 
-        info["distillscope"] = distillscope.capabilities()
-    except Exception as exc:  # pragma: no cover
-        info["distillscope"] = repr(exc)
-    try:
-        from threadpoolctl import threadpool_info
-
-        info["blas"] = [
-            {k: p.get(k) for k in ("internal_api", "architecture", "version", "filepath", "num_threads")}
-            for p in threadpool_info()
-            if p.get("user_api") == "blas"
-        ]
-    except ImportError:
-        info["blas"] = "threadpoolctl not installed"
+    info = machine_info()
     info["env"] = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS") if k in os.environ}
     return info
 
@@ -80,7 +59,7 @@ def print_machine(info: dict) -> None:
     blas = info.get("blas")
     if isinstance(blas, list):
         for b in blas:
-            print(f"BLAS: {b['internal_api']} {b['version']} kernel={b['architecture']} ({Path(b['filepath']).name})")
+            print(f"BLAS: {b['internal_api']} {b['version']} kernel={b['architecture']}")
     if info.get("env"):
         print(f"env: {info['env']}")
 

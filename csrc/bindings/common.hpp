@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "dense.hpp"
 #include "parallel.hpp"
 
 namespace ds::py_helpers {
@@ -37,5 +38,30 @@ py::array_t<T> require(const py::array& a, const char* name, py::ssize_t ndim) {
 }
 
 inline int workers_arg(int workers) { return ds::resolve_workers(workers); }
+
+// Two CSR-grouped row sets (a rows in group g against b rows in group g):
+// dtype, shape and offsets checked once for every grouped kernel.
+struct GroupedArgs {
+  py::array_t<float> a, b;
+  py::array_t<std::int64_t> a_off, b_off;
+  std::size_t groups, dim;
+};
+
+inline GroupedArgs grouped_args(const py::array& a, const py::array& a_off, const py::array& b,
+                                const py::array& b_off) {
+  GroupedArgs g{require<float>(a, "a", 2), require<float>(b, "b", 2), require<std::int64_t>(a_off, "a_offsets", 1),
+                require<std::int64_t>(b_off, "b_offsets", 1), 0, 0};
+  if (g.a.shape(1) != g.b.shape(1))
+    throw py::value_error("a and b must have the same number of columns; got " + shape_str(a) + " and " +
+                          shape_str(b));
+  if (g.a_off.shape(0) < 1 || g.a_off.shape(0) != g.b_off.shape(0))
+    throw py::value_error("a_offsets and b_offsets must both have length G+1 >= 1; got " +
+                          std::to_string(g.a_off.shape(0)) + " and " + std::to_string(g.b_off.shape(0)));
+  g.groups = static_cast<std::size_t>(g.a_off.shape(0) - 1);
+  g.dim = static_cast<std::size_t>(g.a.shape(1));
+  ds::validate_offsets(g.a_off.data(), g.groups, static_cast<std::size_t>(g.a.shape(0)), "a_offsets");
+  ds::validate_offsets(g.b_off.data(), g.groups, static_cast<std::size_t>(g.b.shape(0)), "b_offsets");
+  return g;
+}
 
 }  // namespace ds::py_helpers

@@ -53,24 +53,14 @@ ds::GroupReduce parse_reduce(const std::string& r) {
 
 py::array_t<float> cosine_grouped(const py::array& a, const py::array& a_off, const py::array& b,
                                   const py::array& b_off, const std::string& reduce, int workers) {
-  auto A = require<float>(a, "a", 2), B = require<float>(b, "b", 2);
-  auto AO = require<std::int64_t>(a_off, "a_offsets", 1), BO = require<std::int64_t>(b_off, "b_offsets", 1);
-  if (A.shape(1) != B.shape(1))
-    throw py::value_error("a and b must have the same number of columns; got " + shape_str(a) + " and " +
-                          shape_str(b));
-  if (AO.shape(0) < 1 || AO.shape(0) != BO.shape(0))
-    throw py::value_error("a_offsets and b_offsets must both have length G+1 >= 1; got " +
-                          std::to_string(AO.shape(0)) + " and " + std::to_string(BO.shape(0)));
   const auto red = parse_reduce(reduce);
   const int w = workers_arg(workers);
-  const auto groups = static_cast<std::size_t>(AO.shape(0) - 1);
-  ds::validate_offsets(AO.data(), groups, static_cast<std::size_t>(A.shape(0)), "a_offsets");
-  ds::validate_offsets(BO.data(), groups, static_cast<std::size_t>(B.shape(0)), "b_offsets");
-  py::array_t<float> out(static_cast<py::ssize_t>(groups));
+  const GroupedArgs g = grouped_args(a, a_off, b, b_off);
+  py::array_t<float> out(static_cast<py::ssize_t>(g.groups));
   float* o = out.mutable_data();
-  const float *pa = A.data(), *pb = B.data();
-  const std::int64_t *pao = AO.data(), *pbo = BO.data();
-  const auto d = static_cast<std::size_t>(A.shape(1));
+  const float *pa = g.a.data(), *pb = g.b.data();
+  const std::int64_t *pao = g.a_off.data(), *pbo = g.b_off.data();
+  const std::size_t groups = g.groups, d = g.dim;
   {
     py::gil_scoped_release nogil;
     ds::cosine_grouped_f32(pa, pao, pb, pbo, groups, d, red, o, w);
