@@ -68,8 +68,11 @@ def _top_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     top = _top_parser()
-    if not argv or argv[0].startswith("-"):
-        top.parse_args(argv or ["--help"])
+    if not argv:
+        top.print_help(sys.stderr)
+        return 2  # no command is a usage error
+    if argv[0].startswith("-"):
+        top.parse_args(argv)  # --help / --version exit here; anything else is a usage error
         return 2
     cmd, rest = argv[0], argv[1:]
     if cmd not in COMMANDS:
