@@ -174,3 +174,35 @@ def test_demo_recovers_lineage(tmp_path):
     report = out / "report"
     assert (report / "index.html").is_file()
     assert any(p.suffix == ".png" for p in report.rglob("*.png"))
+
+
+def test_semantic_series_equal_the_pairwise_definition(sim_table, tmp_path):
+    """The grouped-kernel semantic scores equal the all-pairs definition per prompt."""
+    from distillscope import _reference as ref
+    from distillscope.calibrate import derangement
+    from distillscope.embed import Encoder
+
+    names, table = sim_table
+    models = names[:3]
+    enc = Encoder("tiny-random", cache=tmp_path / "c.sqlite3")
+    st = response_similarity(table, models, encoder=enc, config=RSEConfig(granularities=("semantic",), null_seed=3))
+    pids = list(st.prompt_ids)
+    perm = derangement(len(pids), 3)
+
+    def rows(model, pid):
+        sel = [i for i in range(len(table)) if table.model[i] == model and table.prompt_id[i] == pid]
+        sel.sort(key=lambda i: table.sample[i])
+        return enc.encode([table.response[i] for i in sel])
+
+    for s_, t in (("Aurora", "Breeze"), ("Breeze", "Glacier")):
+        for p in (0, 5, len(pids) - 1):
+            want = ref.cosine_matrix(rows(s_, pids[p]), rows(t, pids[p])).mean()
+            assert st.scores["semantic"][(s_, t)][p] == pytest.approx(want, abs=2e-6)
+            want_null = ref.cosine_matrix(rows(s_, pids[p]), rows(t, pids[perm[p]])).mean()
+            assert st.null["semantic"][(s_, t)][p] == pytest.approx(want_null, abs=2e-6)
+    for m in models:
+        for p in (0, 7):
+            sim = ref.cosine_matrix(rows(m, pids[p]), rows(m, pids[p]))
+            n = len(sim)
+            want = (sim.sum() - np.trace(sim)) / (n * n - n)
+            assert st.self_similarity["semantic"][m][p] == pytest.approx(want, abs=2e-6)

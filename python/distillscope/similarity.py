@@ -30,7 +30,11 @@ the pair scores themselves.
 
 Every pair, null pair and self pair of the whole population is scored in one
 batch per kernel: responses are tokenized once, embedded once, segmented and
-sentence-embedded once. Results do not depend on ``workers`` or ``chunk``.
+sentence-embedded once. The semantic granularity needs no pair expansion at
+all: each model's responses sit contiguously by prompt, so "all samples of A
+against all samples of B per prompt" is one ``cosine_grouped`` call per
+model pair over CSR offsets. Results do not depend on ``workers`` or
+``chunk``.
 """
 
 from __future__ import annotations
@@ -208,16 +212,12 @@ def _pair_metrics(
     log: Callable[[str], None],
 ) -> dict[str, np.ndarray]:
     """Every per-pair metric for response pairs (ia[k], ib[k]), chunked."""
-    from .kernels import cosine_paired
     from .lexical import lexical_scores
 
     n = len(ia)
     out: dict[str, np.ndarray] = {}
     gs = cfg.granularities
-    emb = units = feats = None
-    if "semantic" in gs:
-        log(f"embedding {len(set(texts)):,} distinct responses")
-        emb, emb_rows = _embed_unique(encoder, texts)
+    units = feats = None
     if "structural" in gs:
         log(f"segmenting and embedding the {cfg.level}s of {len(texts):,} responses")
         units = _Units(texts, encoder, cfg.level)
@@ -235,10 +235,6 @@ def _pair_metrics(
             for m in LEXICAL_METRICS:
                 part[m] = np.asarray(lex[m], dtype=np.float64) / (100.0 if m in _PER_100 else 1.0)
             part["lexical"] = np.mean([part[m] for m in LEXICAL_METRICS], axis=0)
-        if emb is not None:
-            ea = np.ascontiguousarray(emb[emb_rows[a]])
-            eb = np.ascontiguousarray(emb[emb_rows[b]])
-            part["cosine"] = part["semantic"] = cosine_paired(ea, eb, workers=cfg.workers).astype(np.float64)
         if units is not None:
             from .align import align_embeddings
 
@@ -257,6 +253,62 @@ def _pair_metrics(
             part["style"] = style_similarity(feats.take(a), feats.take(b)).astype(np.float64)
         for k, v in part.items():
             out.setdefault(k, np.empty(n, dtype=np.float64))[lo : lo + len(a)] = v
+    return out
+
+
+def _semantic_series(lay: _Layout, perm: np.ndarray, encoder: Any, workers: int,
+                     log: Callable[[str], None]) -> dict[tuple[str, Any], np.ndarray]:
+    """Per-prompt response-embedding cosine of every series, through the grouped kernel.
+
+    Each model's responses are contiguous and ordered by prompt slot, so the
+    CSR offsets of model m are its per-prompt counts: all samples of S
+    against all samples of T per prompt is one ``cosine_grouped`` call with
+    no pair expansion (a prompt either model lacks gives NaN). The null
+    reorders T's rows by the derangement; self-similarity is the grouped mean
+    of S against itself with the diagonal (cos(x, x) = 1 for a non-zero row)
+    taken out.
+    """
+    from .kernels import cosine_grouped
+
+    log(f"embedding {len(set(lay.texts)):,} distinct responses")
+    emb, rows = _embed_unique(encoder, lay.texts)
+    E = np.ascontiguousarray(emb[rows]) if len(rows) else np.zeros((0, max(emb.shape[1], 1)), np.float32)
+    M, P = lay.count.shape
+
+    def offsets(counts: np.ndarray) -> np.ndarray:
+        off = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=off[1:])
+        return off
+
+    block = [E[lay.start[m, 0] : lay.start[m, 0] + lay.count[m].sum()] if P else E[:0] for m in range(M)]
+    own_off = [offsets(lay.count[m]) for m in range(M)]
+    out: dict[tuple[str, Any], np.ndarray] = {}
+    for t in range(M):
+        # T's rows in derangement order, for the shuffled-prompt null
+        order = np.concatenate([np.arange(lay.start[t, q], lay.start[t, q] + lay.count[t, q]) for q in perm]) \
+            if P else np.zeros(0, np.int64)
+        t_null = np.ascontiguousarray(E[order.astype(np.int64)])
+        t_null_off = offsets(lay.count[t, perm])
+        for s_ in range(M):
+            if s_ == t:
+                continue
+            key = (lay.models[s_], lay.models[t])
+            out[("raw", key)] = cosine_grouped(block[s_], own_off[s_], block[t], own_off[t], reduce="mean",
+                                               workers=workers).astype(np.float64)
+            out[("null", key)] = cosine_grouped(block[s_], own_off[s_], t_null, t_null_off, reduce="mean",
+                                                workers=workers).astype(np.float64)
+    for m in range(M):
+        n = lay.count[m].astype(np.float64)
+        if not (n >= 2).any():
+            continue
+        full = cosine_grouped(block[m], own_off[m], block[m], own_off[m], reduce="mean",
+                              workers=workers).astype(np.float64)
+        nonzero = np.abs(block[m]).max(axis=1) > 0 if len(block[m]) else np.zeros(0, bool)
+        diag = np.add.reduceat(nonzero.astype(np.float64), own_off[m][:-1]) if len(block[m]) else np.zeros(P)
+        diag = np.where(n > 0, diag, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            off_diag = (full * n * n - diag) / (n * n - n)
+        out[("self", lay.models[m])] = np.where(n >= 2, off_diag, np.nan)
     return out
 
 
@@ -325,11 +377,15 @@ def response_similarity(
     scores: dict[str, dict] = {}
     null: dict[str, dict] = {}
     self_sim: dict[str, dict] = {}
+    sinks = {"raw": scores, "null": null, "self": self_sim}
     for metric, vals in metrics.items():
         grid = _per_prompt(vals, series, prompt, len(pairs.names), P)
         for sid, (kind, key) in enumerate(pairs.names):
-            target = {"raw": scores, "null": null, "self": self_sim}[kind]
-            target.setdefault(metric, {})[key] = grid[sid]
+            sinks[kind].setdefault(metric, {})[key] = grid[sid]
+    if "semantic" in cfg.granularities:
+        for (kind, key), arr in _semantic_series(lay, perm, encoder, cfg.workers, log or (lambda msg: None)).items():
+            sinks[kind].setdefault("semantic", {})[key] = arr
+            sinks[kind].setdefault("cosine", {})[key] = arr
     return ScoreTable(
         models=tuple(names),
         scores=scores,
