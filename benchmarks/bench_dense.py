@@ -17,7 +17,6 @@ Every peer's result is checked against distillscope's; ratios are printed
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 

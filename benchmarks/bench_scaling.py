@@ -26,7 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 import distillscope as ds
 from distillscope.bench import machine_info, write_embeddings, write_pairs

@@ -79,8 +79,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _score_table(args: argparse.Namespace, extra_models: Sequence[str] = ()) -> Any:
-    from .demo import resolve_encoder
-    from .similarity import GRANULARITIES, RSEConfig, available_granularities, response_similarity
+    from .similarity import GRANULARITIES, RSEConfig, available_granularities, resolve_encoder, response_similarity
 
     table = load_inputs(args.files)
     models = _csv_list(args.models)
@@ -115,7 +114,7 @@ def configure_score(p: argparse.ArgumentParser) -> None:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from .report import render_matrix
+    from .report import _clean, render_matrix
     from .similarity import summary_matrix
 
     st = _score_table(args)
@@ -124,9 +123,8 @@ def run_score(args: argparse.Namespace) -> int:
     if args.out is not None:
         _write_per_prompt(st, args.out)
     if args.format == "json":
-        print(json.dumps({"models": list(st.models), "n_prompts": st.n_prompts,
-                          "matrices": {g: _jsonable(m) for g, m in mats.items()},
-                          "signatures": dict(st.signatures)}, indent=2))
+        print(json.dumps(_clean({"models": list(st.models), "n_prompts": st.n_prompts, "matrices": mats,
+                                 "signatures": dict(st.signatures)}), indent=2))
     else:
         for g in grans:
             if args.format == "markdown":
@@ -135,10 +133,6 @@ def run_score(args: argparse.Namespace) -> int:
                 print(f"# {g}")
             print(render_matrix(list(st.models), mats[g], args.format))
     return 0
-
-
-def _jsonable(m: np.ndarray) -> list:
-    return [[None if not np.isfinite(v) else float(v) for v in row] for row in np.asarray(m, dtype=float)]
 
 
 def _write_per_prompt(st: Any, folder: Path) -> None:
@@ -169,7 +163,7 @@ def configure_attribute(p: argparse.ArgumentParser) -> None:
 
 def run_attribute(args: argparse.Namespace) -> int:
     from .calibrate import DegreeConfig, attribute
-    from .report import render_attribution
+    from .report import _clean, render_attribution
 
     students, candidates = _csv_list(args.students) or [], _csv_list(args.candidates) or []
     st = _score_table(args, extra_models=[*students, *candidates])
@@ -179,18 +173,10 @@ def run_attribute(args: argparse.Namespace) -> int:
     res = attribute(st, students, candidates,
                     DegreeConfig(n_boot=args.bootstrap, seed=args.seed, baseline=args.baseline))
     if args.format == "json":
-        print(json.dumps(res, indent=2, default=_json_default))
+        print(json.dumps(_clean(res), indent=2))
     else:
         print(render_attribution(res, args.format))
     return 0
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serializable: {type(o).__name__}")
 
 
 # ----------------------------------------------------------------- report

@@ -28,7 +28,6 @@ import json
 import os
 import random
 import sys
-import tempfile
 import time
 import zlib
 from dataclasses import dataclass
@@ -215,30 +214,12 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 
-def resolve_encoder(spec: str | None, *, quiet: bool = False) -> Any:
-    """'auto' | 'none' | model name | directory → an Encoder or None."""
-    if spec in (None, "none"):
-        return None
-    from .models import model_available
-
-    if spec == "auto":
-        if not model_available():
-            if not quiet:
-                print("note: the default encoder is not downloaded (run `distillscope model download`); "
-                      "scoring lexical and style granularities only", file=sys.stderr)
-            return None
-        spec = None
-    from .embed import Encoder
-
-    return Encoder(spec)
-
-
 def run_demo(args: argparse.Namespace) -> int:
     from .calibrate import DegreeConfig, attribute, compute_degrees
     from .gather import config_from_dict, gather
     from .identity import ClaimExtractor, Registry, build_probes, identity_rates
     from .report import write_report
-    from .similarity import RSEConfig, available_granularities, response_similarity, summary_matrix
+    from .similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity, summary_matrix
     from .simserver import SimServer
     from .stats import spearman
     from .store import load_table

@@ -1067,8 +1067,7 @@ def run_judge(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     agreement = None
     if args.agreement:
-        from .demo import resolve_encoder
-        from .similarity import RSEConfig, available_granularities, response_similarity
+        from .similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity
 
         encoder = resolve_encoder(args.encoder)
         names = list(dict.fromkeys([*res.model_a.tolist(), *res.model_b.tolist()]))

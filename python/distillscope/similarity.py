@@ -39,6 +39,7 @@ model pair over CSR offsets. Results do not depend on ``workers`` or
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -122,6 +123,13 @@ class _Pairs:
         return cat(self.a), cat(self.b), cat(self.series), cat(self.prompt)
 
 
+def _csr(counts: np.ndarray) -> np.ndarray:
+    """CSR offsets (length n+1, starting at 0) of per-group row counts."""
+    off = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=off[1:])
+    return off
+
+
 def _cross(a_start: np.ndarray, a_cnt: np.ndarray, b_start: np.ndarray, b_cnt: np.ndarray) -> tuple[np.ndarray, ...]:
     """All (i, j) combinations per group: returns (group, row_a, row_b)."""
     n = a_cnt * b_cnt
@@ -199,8 +207,7 @@ class _Units:
     def gather(self, resp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Unit embeddings of responses ``resp`` (in order) and their CSR offsets."""
         cnt = self.offsets[resp + 1] - self.offsets[resp]
-        off = np.zeros(len(resp) + 1, dtype=np.int64)
-        np.cumsum(cnt, out=off[1:])
+        off = _csr(cnt)
         idx = np.repeat(self.offsets[resp] - off[:-1], cnt) + np.arange(int(off[-1]), dtype=np.int64)
         dim = self.emb.shape[1] if self.emb.ndim == 2 else 1
         vals = self.emb[self.rows[idx]] if len(idx) else np.zeros((0, dim), dtype=np.float32)
@@ -275,20 +282,15 @@ def _semantic_series(lay: _Layout, perm: np.ndarray, encoder: Any, workers: int,
     E = np.ascontiguousarray(emb[rows]) if len(rows) else np.zeros((0, max(emb.shape[1], 1)), np.float32)
     M, P = lay.count.shape
 
-    def offsets(counts: np.ndarray) -> np.ndarray:
-        off = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=off[1:])
-        return off
-
     block = [E[lay.start[m, 0] : lay.start[m, 0] + lay.count[m].sum()] if P else E[:0] for m in range(M)]
-    own_off = [offsets(lay.count[m]) for m in range(M)]
+    own_off = [_csr(lay.count[m]) for m in range(M)]
     out: dict[tuple[str, Any], np.ndarray] = {}
     for t in range(M):
         # T's rows in derangement order, for the shuffled-prompt null
         order = np.concatenate([np.arange(lay.start[t, q], lay.start[t, q] + lay.count[t, q]) for q in perm]) \
             if P else np.zeros(0, np.int64)
         t_null = np.ascontiguousarray(E[order.astype(np.int64)])
-        t_null_off = offsets(lay.count[t, perm])
+        t_null_off = _csr(lay.count[t, perm])
         for s_ in range(M):
             if s_ == t:
                 continue
@@ -433,6 +435,24 @@ def summary_matrix(table: "ScoreTable", granularity: str) -> np.ndarray:
         ss = table.self_similarity.get(granularity, {}).get(name)
         m[i, i] = float(np.nanmean(ss)) if ss is not None and np.isfinite(ss).any() else 1.0
     return m
+
+
+def resolve_encoder(spec: str | None, *, quiet: bool = False) -> Any:
+    """'auto' | 'none' | model name | directory → an Encoder or None."""
+    if spec in (None, "none"):
+        return None
+    from .models import model_available
+
+    if spec == "auto":
+        if not model_available():
+            if not quiet:
+                print("note: the default encoder is not downloaded (run `distillscope model download`); "
+                      "scoring lexical and style granularities only", file=sys.stderr)
+            return None
+        spec = None
+    from .embed import Encoder
+
+    return Encoder(spec)
 
 
 def available_granularities(encoder: Any) -> tuple[str, ...]:

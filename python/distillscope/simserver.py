@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import hashlib
 import inspect
-import json
 import random
 import threading
 import time
