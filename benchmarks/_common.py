@@ -43,8 +43,8 @@ def race(fns: dict[str, Callable[[], object]], repeat: int = 5) -> dict[str, tup
 
 
 def machine() -> dict:
-    """distillscope.bench.machine_info() plus the BLAS-related environment."""
-    from distillscope.bench import machine_info
+    """distillscope.scale.bench.machine_info() plus the BLAS-related environment."""
+    from distillscope.scale.bench import machine_info
 
     info = machine_info()
     info["env"] = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS") if k in os.environ}

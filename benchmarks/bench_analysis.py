@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Table, best_of, machine, print_machine  # noqa: E402
 
-from distillscope.calibrate import (  # noqa: E402
+from distillscope.analysis.degree import (  # noqa: E402
     DegreeConfig,
     ScoreTable,
     _degree_from_means,
@@ -39,7 +39,7 @@ from distillscope.calibrate import (  # noqa: E402
     derangement,
     spearman_rows,
 )
-from distillscope.style import style_features  # noqa: E402
+from distillscope.text.style import style_features  # noqa: E402
 
 
 def make_table(n_models: int, n: int, grans: int, seed: int = 0) -> ScoreTable:

@@ -91,7 +91,7 @@ def main(argv=None) -> int:
 
     import distillscope as ds
     from distillscope import Encoder
-    from distillscope.models import model_available
+    from distillscope.embed.models import model_available
 
     if not model_available():
         print("all-MiniLM-L6-v2 is not available: run `distillscope model download` first")
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     int8 = Encoder(cache=None, threads=T, batch_size=args.batch_size, precision="int8")
     std = None
     if args.unfused:
-        from distillscope.onnx_builder import build_onnx_from_dir
+        from distillscope.embed.onnx_builder import build_onnx_from_dir
 
         std = Encoder(cache=None, threads=T, batch_size=args.batch_size)
         std._session = std._make_session(build_onnx_from_dir(fp32.files.directory, "standard"))

@@ -28,8 +28,8 @@ from pathlib import Path
 
 
 import distillscope as ds
-from distillscope.bench import machine_info, write_embeddings, write_pairs
-from distillscope.scoring import Embeddings, iter_pair_chunks, score_pairs
+from distillscope.scale.bench import machine_info, write_embeddings, write_pairs
+from distillscope.scale.scoring import Embeddings, iter_pair_chunks, score_pairs
 
 METRICS = "rouge1,rouge2,rougeL,chrf,cosine"
 

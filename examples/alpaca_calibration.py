@@ -2,7 +2,7 @@
 
     python examples/alpaca_calibration.py [--copy] [--boot 500]
 
-Granularities: style (distillscope.style) and a stand-in lexical score
+Granularities: style (distillscope.text.style) and a stand-in lexical score
 (unigram Jaccard, written here in plain Python until the lexical kernels are
 wired in). Prompts are joined on whitespace-normalised instruction text; the
 null uses derangement(n, 0); there is one sample per prompt, so no ceiling.
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from distillscope.calibrate import DegreeConfig, ScoreTable, attribute, derangement
-from distillscope.style import style_features, style_similarity
+from distillscope.analysis.degree import DegreeConfig, ScoreTable, attribute, derangement
+from distillscope.text.style import style_features, style_similarity
 
 
 def find_data() -> Path:

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from distillscope import _reference as ref
-from distillscope import align_embeddings, align_scores, onnx_builder as ob
-from distillscope.embed import Encoder
+from distillscope import align_embeddings, align_scores
+from distillscope.embed import onnx_builder as ob
+from distillscope.embed.encoder import Encoder
 
 KEYS = ("precision", "recall", "f1", "order", "coverage")
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from distillscope.calibrate import DegreeConfig, attribute, compute_degrees
+from distillscope.analysis.degree import DegreeConfig, attribute, compute_degrees
 from distillscope.cli import main
-from distillscope.demo import POPULATION, Simulation
-from distillscope.similarity import RSEConfig, response_similarity, summary_matrix
-from distillscope.store import load_table
+from distillscope.cli.demo import POPULATION, Simulation
+from distillscope.analysis.similarity import RSEConfig, response_similarity, summary_matrix
+from distillscope.store.store import load_table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "alpaca_eval"
 
@@ -71,7 +71,7 @@ def test_rse_invariant_to_chunk_workers_and_row_order(sim_table):
 
 
 def test_rse_with_real_onnx_encoder_all_granularities(sim_table, tmp_path):
-    from distillscope.embed import Encoder
+    from distillscope.embed.encoder import Encoder
 
     names, table = sim_table
     enc = Encoder("tiny-random", cache=tmp_path / "cache.sqlite3")
@@ -179,8 +179,8 @@ def test_demo_recovers_lineage(tmp_path):
 def test_semantic_series_equal_the_pairwise_definition(sim_table, tmp_path):
     """The grouped-kernel semantic scores equal the all-pairs definition per prompt."""
     from distillscope import _reference as ref
-    from distillscope.calibrate import derangement
-    from distillscope.embed import Encoder
+    from distillscope.analysis.degree import derangement
+    from distillscope.embed.encoder import Encoder
 
     names, table = sim_table
     models = names[:3]

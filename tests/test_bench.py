@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from distillscope.bench import SIZES, machine_info, run_suite
+from distillscope.scale.bench import SIZES, machine_info, run_suite
 from distillscope.cli import main
 
 

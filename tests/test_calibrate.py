@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from distillscope.calibrate import (
+from distillscope.analysis.degree import (
     DegreeConfig,
     ScoreTable,
     attribute,
@@ -484,7 +484,7 @@ def test_vectorized_bootstrap_matches_the_loop_oracle(seed, with_self, with_miss
 
 
 def test_distinct_columns_is_exact():
-    from distillscope.calibrate import _distinct_columns
+    from distillscope.analysis.degree import _distinct_columns
 
     rng = np.random.default_rng(0)
     base = rng.standard_normal((50, 6))
@@ -501,7 +501,7 @@ def test_alpacaeval_verbatim_copy_gets_the_top_degree():
     first candidate."""
     from pathlib import Path
 
-    from distillscope.style import style_features, style_similarity
+    from distillscope.text.style import style_features, style_similarity
 
     repo = Path(__file__).resolve().parents[1]
     roots = [repo.parent / "shared" / "data" / "alpaca_eval", repo.parent.parent / "shared" / "data" / "alpaca_eval"]
@@ -533,7 +533,7 @@ def test_alpacaeval_verbatim_copy_gets_the_top_degree():
 
 @pytest.mark.parametrize("interval", ["percentile", "bca"])
 def test_student_blocks_do_not_change_results(monkeypatch, interval):
-    import distillscope.calibrate as cal
+    import distillscope.analysis.degree as cal
 
     t, _ = simulate(9, n=80, granularities=("lexical", "semantic"))
     cfg = DegreeConfig(n_boot=300, seed=2, interval=interval)  # 300 > one resample block of 256

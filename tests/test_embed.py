@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from distillscope import _reference as ref
-from distillscope import onnx_builder as ob
+from distillscope.embed import onnx_builder as ob
 from distillscope.cli import main as cli_main
-from distillscope.embed import EmbeddingCache, Encoder
-from distillscope.models import resolve_model
+from distillscope.embed.encoder import EmbeddingCache, Encoder
+from distillscope.embed.models import resolve_model
 
 TEXTS = [
     "the cat sat on the mat.",

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from distillscope.models import model_available
+from distillscope.embed.models import model_available
 
 DATA = Path(__file__).parent / "data"
 pytestmark = pytest.mark.skipif(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from distillscope import cli
-from distillscope.gather import (
+from distillscope.gather.run import (
     GatherConfig,
     ModelConfig,
     Progress,
@@ -30,8 +30,8 @@ from distillscope.gather import (
     plan,
     run_requests,
 )
-from distillscope.simserver import FAULT_KINDS, Faults, SimServer, default_responder, message_text
-from distillscope.store import read_records
+from distillscope.gather.simserver import FAULT_KINDS, Faults, SimServer, default_responder, message_text
+from distillscope.store.store import read_records
 
 
 def write_prompts(path: Path, n: int, extra: list[str] = ()) -> list[dict]:
@@ -120,7 +120,7 @@ def test_config_sampling_keys_defaults_and_errors(tmp_path):
 
 
 def test_prompt_files_jsonl_csv_parquet_and_messages(tmp_path):
-    from distillscope.gather import load_prompts
+    from distillscope.gather.run import load_prompts
 
     (tmp_path / "a.jsonl").write_text(
         json.dumps({"id": 1, "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"},
@@ -513,7 +513,7 @@ def test_simserver_async_api_and_custom_responder(tmp_path):
 
     async def go():
         async with SimServer(responder=responder) as srv:
-            from distillscope.gather import run_requests_async
+            from distillscope.gather.run import run_requests_async
 
             m = ModelConfig(name="c", base_url=srv.url, model="cm", samples=1, params={"seed": 3})
             specs = [RequestSpec("q", [{"role": "user", "content": "hey"}], sample=s) for s in range(3)]
@@ -526,7 +526,7 @@ def test_simserver_async_api_and_custom_responder(tmp_path):
 
 
 def test_copy_responder_copies_at_known_rates():
-    from distillscope.simserver import copy_responder
+    from distillscope.gather.simserver import copy_responder
 
     r = copy_responder("teacher", {"s100": 1.0, "s0": 0.0})
     msgs = [{"role": "user", "content": "Explain tides."}]
@@ -584,7 +584,7 @@ def test_random_fault_rates_all_recover(tmp_path):
     ],
 )
 def test_response_classification(payload, kind, retryable):
-    from distillscope.gather import _parse_completion, classify_status
+    from distillscope.gather.run import _parse_completion, classify_status
 
     res, fail = _parse_completion(payload)
     assert res is None and fail.kind == kind and fail.retryable is retryable
@@ -597,7 +597,7 @@ def test_response_classification(payload, kind, retryable):
 
 
 def test_import_distillscope_stays_light_and_help_lists_commands():
-    code = "import sys, distillscope; print('aiohttp' in sys.modules, 'distillscope.gather' in sys.modules)"
+    code = "import sys, distillscope; print('aiohttp' in sys.modules, 'distillscope.gather.run' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.split() == ["False", "False"]
     help_text = subprocess.run([sys.executable, "-m", "distillscope", "--help"], capture_output=True, text=True,
@@ -607,7 +607,7 @@ def test_import_distillscope_stays_light_and_help_lists_commands():
 
 
 def test_a_second_run_on_a_store_in_use_is_refused(tmp_path, capsys):
-    from distillscope.store import ResponseStore, StoreLockedError
+    from distillscope.store.store import ResponseStore, StoreLockedError
 
     with SimServer() as srv:
         cfg = make_config(tmp_path, srv.url, n=3)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from distillscope.simserver import Faults, SimServer, default_responder
-from distillscope.store import read_records
+from distillscope.gather.simserver import Faults, SimServer, default_responder
+from distillscope.store.store import read_records
 
 N_PROMPTS, SAMPLES = 50, 2
 PLANNED = N_PROMPTS * SAMPLES
@@ -115,13 +115,13 @@ def test_resume_after_a_torn_last_line(tmp_path):
     with SimServer() as srv:
         cfg = _setup(tmp_path, srv.url)
         store = tmp_path / "responses.jsonl"
-        from distillscope.gather import gather, load_config
+        from distillscope.gather.run import gather, load_config
 
         c = load_config(cfg)
         # a run that "crashed" after 5 records, mid-way through the 6th line
         from dataclasses import replace
 
-        from distillscope.gather import PromptSource
+        from distillscope.gather.run import PromptSource
 
         small = replace(c, prompts=(PromptSource(c.prompts[0].file, limit=3),))
         gather(small)

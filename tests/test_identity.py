@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from distillscope import cli
-from distillscope.identity import (
+from distillscope.identity.core import (
     LANGUAGES,
     VARIANTS,
     ClaimExtractor,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from distillscope import cli
-from distillscope.importers import (
+from distillscope.store.importers import (
     PromptIndex,
     detect_kind,
     import_alpaca_eval,
@@ -20,7 +20,7 @@ from distillscope.importers import (
     read_fastchat_answers,
     text_id,
 )
-from distillscope.store import load_table, read_records
+from distillscope.store.store import load_table, read_records
 
 
 def _shared_data() -> Path | None:

@@ -12,9 +12,9 @@ import re
 
 import numpy as np
 import pytest
-from distillscope.calibrate import DegreeConfig, compute_degrees, derangement
-from distillscope.gather import ModelConfig
-from distillscope.judge import (
+from distillscope.analysis.degree import DegreeConfig, compute_degrees, derangement
+from distillscope.gather.run import ModelConfig
+from distillscope.judge.pairs import (
     JudgeConfig,
     agreement_report,
     build_items,
@@ -27,16 +27,16 @@ from distillscope.judge import (
     show_b_first,
     to_score_table,
 )
-from distillscope.lexical import lexical_scores
-from distillscope.similarity import LEXICAL_METRICS, RSEConfig, response_similarity
-from distillscope.simserver import (
+from distillscope.text.lexical import lexical_scores
+from distillscope.analysis.similarity import LEXICAL_METRICS, RSEConfig, response_similarity
+from distillscope.gather.simserver import (
     Faults,
     SimServer,
     copy_responder,
     default_responder,
     message_text,
 )
-from distillscope.store import load_table, make_record, read_records
+from distillscope.store.store import load_table, make_record, read_records
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -414,8 +414,8 @@ def test_cli_judge_with_agreement(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- identity judge wiring
 def test_identity_judge_through_the_gatherer(tmp_path):
-    from distillscope.identity import ClaimExtractor, Registry
-    from distillscope.identity_judge import IdentityJudge, agreement
+    from distillscope.identity.core import ClaimExtractor, Registry
+    from distillscope.judge.identity import IdentityJudge, agreement
 
     reg = Registry.default()
 

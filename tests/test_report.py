@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from distillscope.calibrate import DegreeConfig, attribute, compute_degrees
-from distillscope.report import (
+from distillscope.analysis.degree import DegreeConfig, attribute, compute_degrees
+from distillscope.analysis.report import (
     attribution_rows,
     average_linkage,
     leaf_order,

@@ -17,9 +17,9 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 import distillscope as ds  # noqa: E402
-from distillscope.bench import make_pairs, write_embeddings, write_pairs  # noqa: E402
+from distillscope.scale.bench import make_pairs, write_embeddings, write_pairs  # noqa: E402
 from distillscope.cli import main  # noqa: E402
-from distillscope.scoring import (  # noqa: E402
+from distillscope.scale.scoring import (  # noqa: E402
     Embeddings,
     count_pairs,
     iter_pair_chunks,

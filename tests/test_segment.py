@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from distillscope import segment
-from distillscope.segmentation import split
+from distillscope.text.segment import split
 
 MD = """# Title
 

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from distillscope.store import (
+from distillscope.store.store import (
     ResponseStore,
     StoreLockedError,
     latest_records,
@@ -129,7 +129,7 @@ def test_lock_is_released_when_the_writer_is_killed(tmp_path):
     path = tmp_path / "s.jsonl"
     code = (
         "import os, sys\n"
-        "from distillscope.store import ResponseStore, make_record\n"
+        "from distillscope.store.store import ResponseStore, make_record\n"
         f"st = ResponseStore({str(path)!r}).open()\n"
         "st.append(make_record('m', 'p1', 0, 'x'))\n"
         "os._exit(0)  # dies without closing: no flush, no unlock\n"

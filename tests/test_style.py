@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from distillscope.style import (
+from distillscope.text.style import (
     COUNT_FEATURES,
     FEATURE_NAMES,
     StyleFeatures,

@@ -279,7 +279,7 @@ def ngram_jaccard(cand: list, ref: list, n: int, multiset: bool = False) -> floa
 
 
 # =============================================================================
-# Calibration oracle (distillscope.calibrate): the distillation degree of one
+# Calibration oracle (distillscope.analysis.degree): the distillation degree of one
 # (student, candidate, granularity) written as plain loops over resamples,
 # prompts and models, straight from the formula in calibrate's docstring.
 # =============================================================================
@@ -333,7 +333,7 @@ def degree_reference(table, student: str, candidate: str, granularity: str, prom
 
 # ---------------------------------------------------------------------------
 # Embedding (issue 4): a float64 numpy BERT encoder, the oracle of the ONNX
-# graphs that distillscope.onnx_builder writes.
+# graphs that distillscope.embed.onnx_builder writes.
 # ---------------------------------------------------------------------------
 
 

@@ -99,7 +99,7 @@ def force_isa(isa: str) -> Iterator[str]:
         set_isa(prev)
 
 
-def _as_float(x, name: str, *, allow_f16: bool) -> np.ndarray:
+def as_float32(x, name: str, *, allow_f16: bool) -> np.ndarray:
     if not isinstance(x, np.ndarray):
         if x is None:
             raise TypeError(f"{name} must be a numpy array, got None")
@@ -119,12 +119,12 @@ def _as_float(x, name: str, *, allow_f16: bool) -> np.ndarray:
     return x
 
 
-def _check_2d(x: np.ndarray, name: str) -> None:
+def check_2d(x: np.ndarray, name: str) -> None:
     if x.ndim != 2:
         raise ValueError(f"{name} must be 2-D (rows, dim), got shape {x.shape}")
 
 
-def _as_offsets(off, name: str) -> np.ndarray:
+def as_offsets(off, name: str) -> np.ndarray:
     if off is None:
         raise TypeError(f"{name} must be an int64 array of length G+1, got None")
     off = np.asarray(off)
@@ -149,8 +149,8 @@ def cosine_paired(a, b, *, workers: int = 1) -> np.ndarray:
     a NaN in either row gives NaN; results are clamped to [-1, 1].
     Returns float32[N].
     """
-    a = _as_float(a, "a", allow_f16=True)
-    b = _as_float(b, "b", allow_f16=True)
+    a = as_float32(a, "a", allow_f16=True)
+    b = as_float32(b, "b", allow_f16=True)
     if a.dtype != b.dtype:
         raise TypeError(f"a and b must have the same dtype, got {a.dtype} and {b.dtype}")
     if a.ndim != 2 or b.ndim != 2 or a.shape != b.shape:
@@ -177,19 +177,19 @@ def cosine_grouped(a, a_offsets, b, b_offsets, *, reduce: Reduce = "mean", worke
     Zero rows have cosine 0.0 with everything; a group with no rows on either
     side gives NaN (nothing to compare); NaN rows propagate. Returns float32[G].
     """
-    a = _as_float(a, "a", allow_f16=False)
-    b = _as_float(b, "b", allow_f16=False)
-    _check_2d(a, "a")
-    _check_2d(b, "b")
+    a = as_float32(a, "a", allow_f16=False)
+    b = as_float32(b, "b", allow_f16=False)
+    check_2d(a, "a")
+    check_2d(b, "b")
     return _core.cosine_grouped(
-        a, _as_offsets(a_offsets, "a_offsets"), b, _as_offsets(b_offsets, "b_offsets"), reduce=reduce, workers=workers
+        a, as_offsets(a_offsets, "a_offsets"), b, as_offsets(b_offsets, "b_offsets"), reduce=reduce, workers=workers
     )
 
 
 def l2_normalize(x, *, workers: int = 1) -> np.ndarray:
     """Row-wise L2-normalized float32 copy of ``x`` (zero rows stay zero)."""
-    x = _as_float(x, "x", allow_f16=False)
-    _check_2d(x, "x")
+    x = as_float32(x, "x", allow_f16=False)
+    check_2d(x, "x")
     return _core.l2_normalize(x, workers=workers)
 
 
@@ -218,10 +218,10 @@ def cosine_topk(queries, corpus, k: int, *, method: Method = "auto", workers: in
     * ``auto`` — ``native`` when Q·N·D is below ~67M multiply-adds or the
       input holds NaN, ``faiss`` otherwise.
     """
-    q = _as_float(queries, "queries", allow_f16=False)
-    c = _as_float(corpus, "corpus", allow_f16=False)
-    _check_2d(q, "queries")
-    _check_2d(c, "corpus")
+    q = as_float32(queries, "queries", allow_f16=False)
+    c = as_float32(corpus, "corpus", allow_f16=False)
+    check_2d(q, "queries")
+    check_2d(c, "corpus")
     if q.shape[1] != c.shape[1]:
         raise ValueError(f"queries and corpus must have the same number of columns; got {q.shape} and {c.shape}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
@@ -267,8 +267,8 @@ class CosineIndex:
                  ef_search: int = 128, workers: int = 1) -> None:
         import faiss
 
-        c = _as_float(corpus, "corpus", allow_f16=False)
-        _check_2d(c, "corpus")
+        c = as_float32(corpus, "corpus", allow_f16=False)
+        check_2d(c, "corpus")
         if c.shape[0] == 0:
             raise ValueError("corpus is empty; add at least one row")
         self.workers = workers
@@ -288,8 +288,8 @@ class CosineIndex:
         self.kind = kind
 
     def search(self, queries, k: int) -> tuple[np.ndarray, np.ndarray]:
-        q = _as_float(queries, "queries", allow_f16=False)
-        _check_2d(q, "queries")
+        q = as_float32(queries, "queries", allow_f16=False)
+        check_2d(q, "queries")
         if q.shape[1] != self.dim:
             raise ValueError(f"queries have {q.shape[1]} columns, the index has {self.dim}")
         if not 1 <= int(k) <= self.size:

@@ -138,7 +138,7 @@ def build_sentences() -> list[str]:
 def main() -> None:
     from sentence_transformers import SentenceTransformer
 
-    from distillscope.models import resolve_model
+    from distillscope.embed.models import resolve_model
 
     sentences = build_sentences()
     files = resolve_model(None)

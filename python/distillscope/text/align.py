@@ -35,8 +35,8 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from . import _core
-from .kernels import _as_float, _as_offsets, _check_2d
+from .. import _core
+from ..kernels import as_float32, as_offsets, check_2d
 
 __all__ = ["AlignScores", "align_embeddings", "align_scores", "idf_weights"]
 
@@ -80,14 +80,14 @@ def align_embeddings(cand, cand_offsets, ref, ref_offsets, *, cand_weights=None,
     D], ``ref_offsets`` int64[G+1]. Rows need not be normalized (cosine is
     taken). Optional per-row weights (e.g. idf) must be finite and >= 0.
     """
-    a = _as_float(cand, "cand", allow_f16=False)
-    b = _as_float(ref, "ref", allow_f16=False)
-    _check_2d(a, "cand")
-    _check_2d(b, "ref")
+    a = as_float32(cand, "cand", allow_f16=False)
+    b = as_float32(ref, "ref", allow_f16=False)
+    check_2d(a, "cand")
+    check_2d(b, "ref")
     if not isinstance(threshold, (int, float, np.floating)) or isinstance(threshold, bool) or math.isnan(threshold):
         raise TypeError(f"threshold must be a number in [-1, 1], got {threshold!r}")
     p, r, f, o, c = _core.align_grouped(
-        a, _as_offsets(cand_offsets, "cand_offsets"), b, _as_offsets(ref_offsets, "ref_offsets"),
+        a, as_offsets(cand_offsets, "cand_offsets"), b, as_offsets(ref_offsets, "ref_offsets"),
         a_weights=_as_weights(cand_weights, a.shape[0], "cand_weights"),
         b_weights=_as_weights(ref_weights, b.shape[0], "ref_weights"),
         threshold=float(threshold), workers=workers,
@@ -117,7 +117,7 @@ _DEFAULT_ENCODER = None
 def _default_encoder():
     global _DEFAULT_ENCODER
     if _DEFAULT_ENCODER is None:
-        from .embed import Encoder
+        from ..embed.encoder import Encoder
 
         _DEFAULT_ENCODER = Encoder()
     return _DEFAULT_ENCODER
@@ -168,7 +168,7 @@ def align_scores(cand_texts: Sequence[str], ref_texts: Sequence[str], *, level: 
         return align_embeddings(c_vals, c_off, r_vals, r_off, cand_weights=cw, ref_weights=rw,
                                 threshold=threshold, workers=workers, signature=sig)
 
-    from .segmentation import segment
+    from .segment import segment
 
     spans_c = segment(cands, level)
     spans_r = segment(refs, level)

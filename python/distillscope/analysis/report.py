@@ -41,6 +41,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .._io import clean_json, dump_json
+
 __all__ = [
     "FORMATS",
     "write_report",
@@ -63,28 +65,6 @@ _REPORT_VERSION = "1"
 
 
 # --------------------------------------------------------------------------- JSON / values
-def _clean(x: Any) -> Any:
-    """JSON-ready copy: numpy scalars/arrays to Python, NaN/inf to None."""
-    if isinstance(x, Mapping):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, np.ndarray):
-        return _clean(x.tolist())
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        f = float(x)
-        return f if math.isfinite(f) else None
-    return x
-
-
-def _dump_json(obj: Any, path: Path) -> None:
-    path.write_text(json.dumps(_clean(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
-
-
 def _md(text: str) -> str:
     """Text safe inside Markdown: HTML special characters as entities (so a
     name like ``<script>`` stays text when the Markdown is rendered), backslashes
@@ -120,14 +100,14 @@ def render_table(rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[
         columns = list(seen)
     columns = list(columns)
     if fmt == "json":
-        return json.dumps(_clean([{c: r.get(c) for c in columns} for r in rows]), indent=2,
+        return json.dumps(clean_json([{c: r.get(c) for c in columns} for r in rows]), indent=2,
                           ensure_ascii=False, allow_nan=False)
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(columns)
         for r in rows:
-            w.writerow(["" if (v := _clean(r.get(c))) is None else v for c in columns])
+            w.writerow(["" if (v := clean_json(r.get(c))) is None else v for c in columns])
         return buf.getvalue()
 
     def cell(v: Any) -> str:
@@ -183,7 +163,7 @@ def render_attribution(attribution: Mapping[str, Any], fmt: str, *, granularitie
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     if fmt == "json":
         _check_attribution(attribution)
-        return json.dumps(_clean(attribution), indent=2, ensure_ascii=False, allow_nan=False)
+        return json.dumps(clean_json(attribution), indent=2, ensure_ascii=False, allow_nan=False)
     rows = attribution_rows(attribution, granularities=granularities)
     out = render_table(rows, fmt)
     if fmt == "markdown":
@@ -204,7 +184,7 @@ def render_matrix(models: Sequence[str], matrix: Any, fmt: str) -> str:
     models = [str(x) for x in models]
     m = _check_matrix(models, matrix)
     if fmt == "json":
-        return json.dumps(_clean({"models": models, "matrix": m}), indent=2, ensure_ascii=False, allow_nan=False)
+        return json.dumps(clean_json({"models": models, "matrix": m}), indent=2, ensure_ascii=False, allow_nan=False)
     rows = [{"model": a, **{b: m[i, j] for j, b in enumerate(models)}} for i, a in enumerate(models)]
     return render_table(rows, fmt, ["model", *models])
 
@@ -229,7 +209,7 @@ def ice_rows(ice: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[dict[st
 def render_ice(ice: Mapping[str, Mapping[str, Mapping[str, Any]]], fmt: str) -> str:
     if fmt == "json":
         ice_rows(ice)  # validates
-        return json.dumps(_clean(ice), indent=2, ensure_ascii=False, allow_nan=False)
+        return json.dumps(clean_json(ice), indent=2, ensure_ascii=False, allow_nan=False)
     return render_table(ice_rows(ice), fmt, ["model", "level", "rate", "ci_low", "ci_high", "n"])
 
 
@@ -407,14 +387,14 @@ def write_report(
     data.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
 
-    from . import __version__
+    from .. import __version__
 
     meta = {"title": str(title), "models": models, "primary": primary, "simulated": bool(simulated),
             "ice_level": ice_level, "notes": [str(n) for n in notes], "report_version": _REPORT_VERSION,
             "distillscope_version": __version__}
-    _dump_json(meta, data / "meta.json")
+    dump_json(meta, data / "meta.json")
     written["meta"] = data / "meta.json"
-    _dump_json({"models": models, "matrices": mats}, data / "matrices.json")
+    dump_json({"models": models, "matrices": mats}, data / "matrices.json")
     written["matrices"] = data / "matrices.json"
     for name, m in mats.items():
         p = data / f"matrix_{name}.csv"
@@ -423,7 +403,7 @@ def write_report(
 
     sigs: dict[str, str] = dict(signatures or {})
     if attribution is not None:
-        _dump_json(attribution, data / "attribution.json")
+        dump_json(attribution, data / "attribution.json")
         (data / "attribution.csv").write_text(render_attribution(attribution, "csv", granularities=True),
                                               encoding="utf-8")
         (data / "best_vs_runner_up.csv").write_text(render_table(best_rows(attribution), "csv", _BEST_COLUMNS),
@@ -435,30 +415,30 @@ def write_report(
         for k, v in (attribution.get("metric_signatures") or {}).items():
             sigs.setdefault(str(k), str(v))
     if ice is not None:
-        _dump_json(ice, data / "ice.json")
+        dump_json(ice, data / "ice.json")
         (data / "ice.csv").write_text(render_ice(ice, "csv"), encoding="utf-8")
         written.update(ice=data / "ice.json", ice_csv=data / "ice.csv")
     scatter = ice_rse_rows(models, mats[primary], attribution, ice, ice_level)
-    _dump_json(scatter, data / "ice_rse.json")
+    dump_json(scatter, data / "ice_rse.json")
     (data / "ice_rse.csv").write_text(render_table(scatter, "csv"), encoding="utf-8")
     written.update(ice_rse=data / "ice_rse.json", ice_rse_csv=data / "ice_rse.csv")
 
     dist = _similarity_to_distance(mats[primary])
     link = average_linkage(dist)
     order = leaf_order(link, len(models))
-    _dump_json({"method": "average", "distance": f"1 - symmetrised {primary}", "models": models,
+    dump_json({"method": "average", "distance": f"1 - symmetrised {primary}", "models": models,
                 "linkage": link, "leaf_order": order}, data / "dendrogram.json")
     written["dendrogram"] = data / "dendrogram.json"
-    _dump_json(sigs, data / "signatures.json")
+    dump_json(sigs, data / "signatures.json")
     extra = []
     for pos, (t_title, t_rows) in enumerate((tables or {}).items(), start=1):
         name = f"table_{pos}"
-        _dump_json({"title": str(t_title), "rows": [dict(r) for r in t_rows]}, data / f"{name}.json")
+        dump_json({"title": str(t_title), "rows": [dict(r) for r in t_rows]}, data / f"{name}.json")
         (data / f"{name}.csv").write_text(render_table(t_rows, "csv"), encoding="utf-8")
         written.update({name: data / f"{name}.json", f"{name}_csv": data / f"{name}.csv"})
         extra.append(name)
     meta["extra_tables"] = extra
-    _dump_json(meta, data / "meta.json")
+    dump_json(meta, data / "meta.json")
     written["signatures"] = data / "signatures.json"
 
     figs = redraw(root) if figures else {}

@@ -81,7 +81,7 @@ from typing import Any, Iterator, Literal, Mapping, Sequence
 
 import numpy as np
 
-from .stats import spearman
+from ..stats import spearman
 
 __all__ = [
     "DEFAULT_WEIGHTS",

@@ -97,7 +97,7 @@ class PromptIndex:
     def from_file(cls, path: str | os.PathLike[str], **kw: Any) -> "PromptIndex":
         """From a gather prompt file (id + prompt, or id + messages: the last
         user message is the text)."""
-        from .gather import PromptSource, _last_user_text, load_prompts
+        from ..gather.run import PromptSource, _last_user_text, load_prompts
 
         prompts = load_prompts(PromptSource(str(path), **kw))
         return cls({p.id: _last_user_text(p.messages) or "" for p in prompts})
@@ -215,9 +215,9 @@ def read_fastchat_answers(
 
 
 def _read_table_rows(path: Path) -> list[dict[str, Any]]:
-    from .gather import _read_rows
+    from .._io import read_rows
 
-    return [dict(r) for r in _read_rows(path)]
+    return [dict(r) for r in read_rows(path)]
 
 
 def read_table(

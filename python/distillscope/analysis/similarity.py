@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .calibrate import ScoreTable
-    from .store import ResponseTable
+    from .degree import ScoreTable
+    from ..store.store import ResponseTable
 
 GRANULARITIES = ("lexical", "semantic", "structural", "style")
 LEXICAL_METRICS = ("rougeL", "bleu", "chrf", "jaccard2")
@@ -193,7 +193,7 @@ class _Units:
     """Sentence (or paragraph) units of every response, embedded once."""
 
     def __init__(self, texts: Sequence[str], encoder: Any, level: str) -> None:
-        from .segmentation import segment
+        from ..text.segment import segment
 
         spans = segment(list(texts), "paragraph" if level == "paragraph" else "sentence")
         unit_texts: list[str] = []
@@ -219,7 +219,7 @@ def _pair_metrics(
     log: Callable[[str], None],
 ) -> dict[str, np.ndarray]:
     """Every per-pair metric for response pairs (ia[k], ib[k]), chunked."""
-    from .lexical import lexical_scores
+    from ..text.lexical import lexical_scores
 
     n = len(ia)
     out: dict[str, np.ndarray] = {}
@@ -229,7 +229,7 @@ def _pair_metrics(
         log(f"segmenting and embedding the {cfg.level}s of {len(texts):,} responses")
         units = _Units(texts, encoder, cfg.level)
     if "style" in gs:
-        from .style import style_features
+        from ..text.style import style_features
 
         feats = style_features(list(texts))
     log(f"scoring {n:,} response pairs")
@@ -243,7 +243,7 @@ def _pair_metrics(
                 part[m] = np.asarray(lex[m], dtype=np.float64) / (100.0 if m in _PER_100 else 1.0)
             part["lexical"] = np.mean([part[m] for m in LEXICAL_METRICS], axis=0)
         if units is not None:
-            from .align import align_embeddings
+            from ..text.align import align_embeddings
 
             va, oa = units.gather(a)
             vb, ob = units.gather(b)
@@ -255,7 +255,7 @@ def _pair_metrics(
             part["align_f1"], part["order"] = f1, order
             part["structural"] = 0.5 * (f1 + order)
         if feats is not None:
-            from .style import style_similarity
+            from ..text.style import style_similarity
 
             part["style"] = style_similarity(feats.take(a), feats.take(b)).astype(np.float64)
         for k, v in part.items():
@@ -275,7 +275,7 @@ def _semantic_series(lay: _Layout, perm: np.ndarray, encoder: Any, workers: int,
     of S against itself with the diagonal (cos(x, x) = 1 for a non-zero row)
     taken out.
     """
-    from .kernels import cosine_grouped
+    from ..kernels import cosine_grouped
 
     log(f"embedding {len(set(lay.texts)):,} distinct responses")
     emb, rows = _embed_unique(encoder, lay.texts)
@@ -343,7 +343,7 @@ def response_similarity(
     per-metric series, the shuffled-prompt nulls, self-similarities where a
     model has ≥ 2 samples, and metric signatures.
     """
-    from .calibrate import ScoreTable, derangement
+    from .degree import ScoreTable, derangement
 
     cfg = config or RSEConfig()
     if cfg.needs_encoder and encoder is None:
@@ -401,13 +401,13 @@ def response_similarity(
 
 def signatures(cfg: RSEConfig, encoder: Any = None) -> dict[str, str]:
     """Reproducibility signature of every granularity and metric computed."""
-    from . import __version__
+    from .. import __version__
 
     v = f"distillscope:{__version__}"
     out: dict[str, str] = {}
     if "lexical" in cfg.granularities:
         try:
-            from .lexical import lexical_signature
+            from ..text.lexical import lexical_signature
 
             lex = lexical_signature(LEXICAL_METRICS, tokenizer=cfg.tokenizer)
         except Exception:  # pragma: no cover - signature is informational
@@ -421,7 +421,7 @@ def signatures(cfg: RSEConfig, encoder: Any = None) -> dict[str, str]:
     if "structural" in cfg.granularities:
         out["structural"] = (f"structural=½(align_f1+order)|level:{cfg.level}|thr:{cfg.align_threshold:g}|{enc}|{v}")
     if "style" in cfg.granularities:
-        from .style import STYLE_SIGNATURE
+        from ..text.style import STYLE_SIGNATURE
 
         out["style"] = STYLE_SIGNATURE
     out["null"] = f"shuffled-prompt derangement seed={cfg.null_seed}"
@@ -441,7 +441,7 @@ def resolve_encoder(spec: str | None, *, quiet: bool = False) -> Any:
     """'auto' | 'none' | model name | directory → an Encoder or None."""
     if spec in (None, "none"):
         return None
-    from .models import model_available
+    from ..embed.models import model_available
 
     if spec == "auto":
         if not model_available():
@@ -450,7 +450,7 @@ def resolve_encoder(spec: str | None, *, quiet: bool = False) -> Any:
                       "scoring lexical and style granularities only", file=sys.stderr)
             return None
         spec = None
-    from .embed import Encoder
+    from ..embed.encoder import Encoder
 
     return Encoder(spec)
 

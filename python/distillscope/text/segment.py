@@ -27,7 +27,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from ._ragged import Ragged
+from .._ragged import Ragged
 
 __all__ = ["segment", "split", "Level"]
 

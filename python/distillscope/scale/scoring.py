@@ -46,6 +46,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .._io import atomic_write_text
+
 __all__ = [
     "PAIR_METRICS",
     "PairChunk",
@@ -84,7 +86,7 @@ def parse_metrics(metrics: str | Sequence[str]) -> tuple[list[str], bool]:
 
 @functools.lru_cache(maxsize=64)
 def _validate_lexical(lexical: tuple[str, ...]) -> None:
-    from .lexical import lexical_scores
+    from ..text.lexical import lexical_scores
 
     lexical_scores(["a"], ["a"], list(lexical))  # raises with the lexical module's own messages
 
@@ -111,7 +113,7 @@ def score_batch(
         raise ValueError(f"candidates and references must have the same length; got {n} and {len(references)}")
     out: dict[str, np.ndarray] = {}
     if lexical:
-        from .lexical import lexical_scores
+        from ..text.lexical import lexical_scores
 
         if n == 0:  # the native call wants at least one text for chrF; take the columns from a dummy pair
             out.update({k: v[:0] for k, v in lexical_scores(["a"], ["a"], lexical, tokenizer=tokenizer).items()})
@@ -122,7 +124,7 @@ def score_batch(
             raise ValueError("metric 'cosine' needs embeddings: pass emb_a and emb_b (--emb-a A.npy --emb-b B.npy)")
         if len(emb_a) != n or len(emb_b) != n:
             raise ValueError(f"embeddings must have one row per pair ({n}); got {len(emb_a)} and {len(emb_b)} rows")
-        from .kernels import cosine_paired
+        from ..kernels import cosine_paired
 
         out["cosine"] = cosine_paired(emb_a, emb_b, workers=workers)
     return out
@@ -596,15 +598,6 @@ class ScoreSummary:
                 "columns": list(self.columns), "chunks": self.chunks}
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 class _Checkpoint:
     """Part files + progress sidecar next to ``out``; see the module docstring."""
 
@@ -666,7 +659,7 @@ class _Checkpoint:
         self.parts.append(name)
         self.rows_done = start + table.num_rows
         self.offset = next_offset
-        _atomic_write_text(self.progress_path, json.dumps({
+        atomic_write_text(self.progress_path, json.dumps({
             "version": _PROGRESS_VERSION, "config": self.config, "rows_done": self.rows_done,
             "offset": self.offset, "parts": self.parts,
         }))
@@ -744,7 +737,7 @@ def score_pairs(
     from its last finished chunk; ``resume=False`` starts over. ``workers``
     are the kernel threads (-1 = all cores). ``scheduler`` (a Dask scheduler
     address or ``distributed.Client``) scores the chunks on a Dask cluster
-    instead (:mod:`distillscope.distributed`), with identical results.
+    instead (:mod:`distillscope.scale.distributed`), with identical results.
     ``on_chunk(rows_done)`` is called after every committed chunk.
     """
     t0 = time.perf_counter()

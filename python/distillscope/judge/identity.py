@@ -1,6 +1,6 @@
 """Optional LLM judge for identity consistency.
 
-The judge-free extractor in :mod:`distillscope.identity` does the bulk; a
+The judge-free extractor in :mod:`distillscope.identity.core` does the bulk; a
 judge model can re-read the responses and its verdicts are compared with the
 extractor's (:func:`agreement`). The judge does no I/O itself: it takes a
 ``complete`` callable that receives a list of OpenAI-style chat request
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .identity import VERDICTS, Registry, Target, Verdict, _prompt_text
+from ..identity.core import VERDICTS, Registry, Target, Verdict, _prompt_text
 
 JUDGE_PROMPT_VERSION = "ice-judge-1"
 

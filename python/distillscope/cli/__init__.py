@@ -17,19 +17,19 @@ from typing import Sequence
 
 # command -> (module, help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("distillscope.demo", "run the self-contained demo (simulated models, no network)"),
+    "demo": ("distillscope.cli.demo", "run the self-contained demo (simulated models, no network)"),
     "capabilities": ("distillscope.cli", "print the SIMD path, CPU features and engines in use"),
-    "score": ("distillscope.commands", "per-granularity similarity matrices of every model pair (stores or imports)"),
-    "attribute": ("distillscope.commands", "rank candidate teachers for each student by calibrated degree"),
-    "report": ("distillscope.commands", "write the HTML/PNG/JSON report folder of a population"),
-    "gather": ("distillscope.gather", "ask models the prompts of a TOML config (async, rate-limited, resumable)"),
-    "import": ("distillscope.importers", "import public model outputs (AlpacaEval, Arena-Hard, MT-Bench, JSONL/CSV/Parquet)"),
-    "serve-sim": ("distillscope.simserver", "serve a simulated OpenAI-compatible chat API on 127.0.0.1 (fault injection)"),
-    "identity": ("distillscope.identity", "identity consistency: write probe prompts, classify responses, loose/strict/hard rates"),
-    "judge": ("distillscope.judge", "LLM-judge similarity of model pairs (through the gatherer, cached) and its agreement with judge-free scores"),
-    "model": ("distillscope.models", "download, list or build encoder models (ONNX, offline after download)"),
-    "score-pairs": ("distillscope.scoring", "score a JSONL/Parquet file of pairs into Parquet (streaming, resumable, Dask)"),
-    "bench": ("distillscope.bench", "benchmark every kernel against its peers on generated data (table + plot)"),
+    "score": ("distillscope.cli.analysis", "per-granularity similarity matrices of every model pair (stores or imports)"),
+    "attribute": ("distillscope.cli.analysis", "rank candidate teachers for each student by calibrated degree"),
+    "report": ("distillscope.cli.analysis", "write the HTML/PNG/JSON report folder of a population"),
+    "gather": ("distillscope.cli.gather", "ask models the prompts of a TOML config (async, rate-limited, resumable)"),
+    "import": ("distillscope.cli.importer", "import public model outputs (AlpacaEval, Arena-Hard, MT-Bench, JSONL/CSV/Parquet)"),
+    "serve-sim": ("distillscope.cli.serve_sim", "serve a simulated OpenAI-compatible chat API on 127.0.0.1 (fault injection)"),
+    "identity": ("distillscope.cli.identity", "identity consistency: write probe prompts, classify responses, loose/strict/hard rates"),
+    "judge": ("distillscope.cli.judge", "LLM-judge similarity of model pairs (through the gatherer, cached) and its agreement with judge-free scores"),
+    "model": ("distillscope.cli.model", "download, list or build encoder models (ONNX, offline after download)"),
+    "score-pairs": ("distillscope.cli.score_pairs", "score a JSONL/Parquet file of pairs into Parquet (streaming, resumable, Dask)"),
+    "bench": ("distillscope.cli.bench", "benchmark every kernel against its peers on generated data (table + plot)"),
 }
 
 
@@ -40,7 +40,7 @@ def configure_capabilities(p: argparse.ArgumentParser) -> None:
 def run_capabilities(args: argparse.Namespace) -> int:
     import json
 
-    from .kernels import capabilities
+    from ..kernels import capabilities
 
     caps = capabilities()
     if args.format == "json":
@@ -52,7 +52,7 @@ def run_capabilities(args: argparse.Namespace) -> int:
 
 
 def _top_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     p = argparse.ArgumentParser(
         prog="distillscope",

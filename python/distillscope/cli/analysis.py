@@ -36,8 +36,8 @@ def _is_store(path: Path) -> bool:
 
 def load_inputs(paths: Sequence[str | Path]) -> Any:
     """One :class:`~distillscope.store.ResponseTable` from stores and importable files."""
-    from . import importers
-    from .store import load_table, read_records
+    from ..store import importers
+    from ..store.store import load_table, read_records
 
     if not paths:
         raise ValueError("give at least one input file (a response store or an importable file)")
@@ -79,7 +79,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _score_table(args: argparse.Namespace, extra_models: Sequence[str] = ()) -> Any:
-    from .similarity import GRANULARITIES, RSEConfig, available_granularities, resolve_encoder, response_similarity
+    from ..analysis.similarity import GRANULARITIES, RSEConfig, available_granularities, resolve_encoder, response_similarity
 
     table = load_inputs(args.files)
     models = _csv_list(args.models)
@@ -114,8 +114,9 @@ def configure_score(p: argparse.ArgumentParser) -> None:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from .report import _clean, render_matrix
-    from .similarity import summary_matrix
+    from .._io import clean_json
+    from ..analysis.report import render_matrix
+    from ..analysis.similarity import summary_matrix
 
     st = _score_table(args)
     grans = [g for g in st.granularities if g in ("lexical", "semantic", "structural", "style")]
@@ -123,7 +124,7 @@ def run_score(args: argparse.Namespace) -> int:
     if args.out is not None:
         _write_per_prompt(st, args.out)
     if args.format == "json":
-        print(json.dumps(_clean({"models": list(st.models), "n_prompts": st.n_prompts, "matrices": mats,
+        print(json.dumps(clean_json({"models": list(st.models), "n_prompts": st.n_prompts, "matrices": mats,
                                  "signatures": dict(st.signatures)}), indent=2))
     else:
         for g in grans:
@@ -162,8 +163,9 @@ def configure_attribute(p: argparse.ArgumentParser) -> None:
 
 
 def run_attribute(args: argparse.Namespace) -> int:
-    from .calibrate import DegreeConfig, attribute
-    from .report import _clean, render_attribution
+    from ..analysis.degree import DegreeConfig, attribute
+    from .._io import clean_json
+    from ..analysis.report import render_attribution
 
     students, candidates = _csv_list(args.students) or [], _csv_list(args.candidates) or []
     st = _score_table(args, extra_models=[*students, *candidates])
@@ -173,7 +175,7 @@ def run_attribute(args: argparse.Namespace) -> int:
     res = attribute(st, students, candidates,
                     DegreeConfig(n_boot=args.bootstrap, seed=args.seed, baseline=args.baseline))
     if args.format == "json":
-        print(json.dumps(_clean(res), indent=2))
+        print(json.dumps(clean_json(res), indent=2))
     else:
         print(render_attribution(res, args.format))
     return 0
@@ -192,9 +194,9 @@ def configure_report(p: argparse.ArgumentParser) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from .calibrate import DegreeConfig, attribute, compute_degrees
-    from .report import write_report
-    from .similarity import summary_matrix
+    from ..analysis.degree import DegreeConfig, attribute, compute_degrees
+    from ..analysis.report import write_report
+    from ..analysis.similarity import summary_matrix
 
     st = _score_table(args)
     cfg = DegreeConfig(n_boot=args.bootstrap, seed=args.seed)

@@ -35,15 +35,15 @@ from typing import Sequence
 
 import numpy as np
 
-from . import _core
-from ._ragged import Ragged
+from .. import _core
+from .._ragged import Ragged
 
 __all__ = ["TOKENIZERS", "tokenize", "token_strings", "unicode_version", "as_token_ids"]
 
 TOKENIZERS = ("unicode", "rouge", "13a", "whitespace")
 
 
-def _check_tokenizer(tokenizer: str) -> str:
+def check_tokenizer(tokenizer: str) -> str:
     if tokenizer == "none":
         return "whitespace"
     if tokenizer not in TOKENIZERS:
@@ -57,14 +57,14 @@ def tokenize(texts: Sequence[str], tokenizer: str = "unicode", *, workers: int =
     ``texts`` is a sequence of ``str`` (UTF-8 ``bytes`` rows are accepted and
     validated). Row ``i`` of the result holds the ids of ``texts[i]``.
     """
-    tok = _check_tokenizer(tokenizer)
+    tok = check_tokenizer(tokenizer)
     ids, offsets = _core.text_tokenize(texts, tok, workers, False)
     return Ragged(ids, offsets)
 
 
 def token_strings(texts: Sequence[str], tokenizer: str = "unicode", *, workers: int = 1) -> list[list[str]]:
     """The normalized token strings that :func:`tokenize` hashes (for inspection and tests)."""
-    tok = _check_tokenizer(tokenizer)
+    tok = check_tokenizer(tokenizer)
     _, offsets, data, soff = _core.text_tokenize(texts, tok, workers, True)
     words = [data[soff[i] : soff[i + 1]].decode("utf-8") for i in range(len(soff) - 1)]
     return [words[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]

@@ -24,9 +24,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import _core
-from ._ragged import Ragged
-from .text import _check_tokenizer, as_token_ids, unicode_version
+from .. import _core
+from .._ragged import Ragged
+from .tokenize import check_tokenizer, as_token_ids, unicode_version
 
 __all__ = [
     "RougeScore",
@@ -50,7 +50,7 @@ LEXICAL_METRICS = ("rouge1", "rouge2", "rougeL", "bleu", "chrf", "chrf++", "jacc
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 
@@ -99,7 +99,7 @@ def _native(
     bleu: tuple[int, str, float, bool] | None = None,
     workers: int = 1,
 ) -> tuple[dict[str, np.ndarray], bool]:
-    tok = _check_tokenizer(tokenizer)
+    tok = check_tokenizer(tokenizer)
     c, r, ids = _inputs(candidates, references)
     co, wo, beta, eps, ws = chrf if chrf is not None else (0, 0, 2.0, False, False)
     if chrf is not None and ids:
@@ -243,7 +243,7 @@ class _Stemmer:
         self._stem_id: dict[str, int] = {}
 
     def ids(self, texts: Sequence[str], workers: int) -> Ragged:
-        from .text import token_strings
+        from .tokenize import token_strings
 
         rows = token_strings(texts, "rouge", workers=workers)
         out = []
@@ -489,7 +489,7 @@ def lexical_signature(
     if isinstance(metrics, str):
         metrics = (metrics,)
     _, smooth_sig = _smooth_value(smooth_method, smooth_value)
-    info: dict[str, Any] = {"metrics": ",".join(metrics), "tok": _tok_sig(_check_tokenizer(tokenizer), False)}
+    info: dict[str, Any] = {"metrics": ",".join(metrics), "tok": _tok_sig(check_tokenizer(tokenizer), False)}
     if "bleu" in metrics:
         info["bleu"] = f"n4,eff,{smooth_sig}"
     if "chrf" in metrics or "chrf++" in metrics:

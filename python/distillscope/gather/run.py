@@ -22,7 +22,7 @@ malformed JSON and empty ``choices`` are retried with exponential backoff and
 jitter (never sooner than ``Retry-After``); other 4xx are permanent. After
 ``max_retries`` retries the final error is recorded -- never a fake answer.
 
-Every finished request is appended to the store (see :mod:`distillscope.store`)
+Every finished request is appended to the store (see :mod:`distillscope.store.store`)
 the moment it completes, so a killed run loses at most the requests in
 flight; a rerun skips every key already recorded with the same request hash,
 so re-running a finished config sends no request at all.
@@ -50,7 +50,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
-from .store import ResponseStore, latest_records, make_record
+from .._io import read_rows
+from ..store.store import ResponseStore, latest_records, make_record
 
 log = logging.getLogger("distillscope.gather")
 
@@ -316,40 +317,6 @@ class RequestSpec:
             raise ValueError(f"request {self.custom_id!r}: sample must be an int >= 0")
 
 
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    suf = path.suffix.lower()
-    if not path.is_file():
-        raise FileNotFoundError(f"prompt file {path} not found")
-    if suf in (".jsonl", ".ndjson"):
-        rows = []
-        with open(path, encoding="utf-8") as f:
-            for i, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except ValueError as exc:
-                        raise ValueError(f"{path}:{i}: invalid JSON ({exc})") from None
-        return rows
-    if suf == ".json":
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        if not isinstance(data, list):
-            raise ValueError(f"{path}: expected a JSON list of objects")
-        return data
-    if suf in (".csv", ".tsv"):
-        with open(path, encoding="utf-8", newline="") as f:
-            return list(csv.DictReader(f, delimiter="\t" if suf == ".tsv" else ","))
-    if suf in (".parquet", ".pq"):
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise ValueError(
-                f"{path}: reading Parquet needs pyarrow; pip install 'distillscope[parquet]' or convert to JSONL"
-            ) from None
-        return pq.read_table(path).to_pylist()
-    raise ValueError(f"{path}: unsupported prompt file type {suf!r}; use .jsonl, .json, .csv, .tsv or .parquet")
-
-
 @dataclass(frozen=True)
 class Prompt:
     id: str
@@ -359,7 +326,7 @@ class Prompt:
 def load_prompts(src: PromptSource) -> list[Prompt]:
     """Read one prompt file into :class:`Prompt` objects (ids unique)."""
     path = Path(src.file)
-    rows = _read_rows(path)
+    rows = read_rows(path)
     out: list[Prompt] = []
     seen: set[str] = set()
     for i, row in enumerate(rows):

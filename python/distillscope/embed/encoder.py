@@ -19,7 +19,7 @@ order. How it stays fast and reproducible:
 dropped) as a :class:`~distillscope.Ragged` for token-level alignment.
 
 Int8 (``precision="int8"``) runs the graph with per-channel int8 weights and
-per-token int8 activations (see :mod:`distillscope.onnx_builder`); it too
+per-token int8 activations (see :mod:`distillscope.embed.onnx_builder`); it too
 gives the same bits for any batching.
 """
 
@@ -35,7 +35,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ._ragged import Ragged
+from .._ragged import Ragged
 from .models import ModelFiles, home, resolve_model
 
 __all__ = ["Encoder", "EmbeddingCache", "default_cache_path"]

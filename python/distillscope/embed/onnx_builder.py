@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
+from .._io import atomic_write_bytes
+
 if TYPE_CHECKING:  # only for the return annotation; onnx stays an optional import at run time
     import onnx
 
@@ -296,19 +298,6 @@ def build_bert_onnx(
     return model
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def onnx_file_name(variant: str) -> str:
     return "model.onnx" if variant == "fused" else f"model.{variant}.onnx"
 
@@ -350,8 +339,8 @@ def build_onnx_from_dir(model_dir: str | os.PathLike, variant: str = "fused", *,
             "pip install 'distillscope[onnx]'"
         ) from exc
     model = build_bert_onnx(load_bert_tensors(w_path), config, variant=variant)
-    _atomic_write_bytes(target, model.SerializeToString())
-    _atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
+    atomic_write_bytes(target, model.SerializeToString())
+    atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
     return target
 
 

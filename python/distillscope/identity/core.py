@@ -57,7 +57,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from .stats import wilson_interval
+from ..stats import wilson_interval
 
 EXTRACTOR_VERSION = "ice-extract-1"
 VERDICTS = ("consistent", "contradicts", "no_claim")

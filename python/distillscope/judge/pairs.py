@@ -51,9 +51,9 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .calibrate import ScoreTable
-    from .gather import ModelConfig, RequestSpec
-    from .store import ResponseTable
+    from ..analysis.degree import ScoreTable
+    from ..gather.run import ModelConfig, RequestSpec
+    from ..store.store import ResponseTable
 
 JUDGE_PROMPT_VERSION = "rse-judge-1"
 ASPECTS = ("style", "structure", "content")
@@ -460,7 +460,7 @@ class JudgeItem:
         return (self.model_b, self.model_a) if b_first else (self.model_a, self.model_b)
 
     def request(self, order: int, cfg: JudgeConfig) -> "RequestSpec":
-        from .gather import RequestSpec
+        from ..gather.run import RequestSpec
 
         first, _ = self.shown(order)
         texts = (self.answer_b, self.answer_a) if first == self.model_b else (self.answer_a, self.answer_b)
@@ -492,7 +492,7 @@ def build_items(
     table: "ResponseTable", pairs: Sequence[tuple[str, str]], config: JudgeConfig | None = None
 ) -> tuple[list[JudgeItem], tuple[str, ...]]:
     """The items to judge and the shared prompt index (sorted ids) they cover."""
-    from .calibrate import derangement
+    from ..analysis.degree import derangement
 
     cfg = config or JudgeConfig()
     answers, prompt_text = _answers(table, cfg.sample)
@@ -744,7 +744,7 @@ def judge_pairs(
     ``on_params_change`` is the gatherer's policy for recorded items whose
     request text changed (``"rerun"``: ask again, newest wins).
     """
-    from .gather import ModelConfig, run_requests
+    from ..gather.run import ModelConfig, run_requests
 
     if not isinstance(judge_model, ModelConfig):
         raise TypeError(f"judge_model must be a distillscope.gather.ModelConfig, got {type(judge_model).__name__}")
@@ -778,7 +778,7 @@ def to_score_table(
     scores). ``aspects=True`` adds ``<granularity>_style``, ``_structure``
     and ``_content`` granularities.
     """
-    from .calibrate import ScoreTable
+    from ..analysis.degree import ScoreTable
 
     if not isinstance(result, JudgeResult):
         raise TypeError(f"result must be a JudgeResult, got {type(result).__name__}")
@@ -816,7 +816,7 @@ def to_score_table(
 
 # --------------------------------------------------------------------------- agreement
 def _combined_series(table: "ScoreTable") -> np.ndarray | None:
-    from .calibrate import DEFAULT_WEIGHTS
+    from ..analysis.degree import DEFAULT_WEIGHTS
 
     grans = [g for g in DEFAULT_WEIGHTS if g in table.scores]
     if not grans:
@@ -856,7 +856,7 @@ def agreement_report(
     judge-free counterpart (style ↔ style, structure ↔ structural,
     content ↔ semantic, else lexical).
     """
-    from .calibrate import ScoreTable, judge_agreement
+    from ..analysis.degree import ScoreTable, judge_agreement
 
     if not isinstance(result, JudgeResult):
         raise TypeError(f"result must be a JudgeResult, got {type(result).__name__}")
@@ -917,10 +917,10 @@ def _fmt(x: Any, d: int = 3) -> str:
 
 def render_agreement(report: Mapping[str, Any], fmt: str = "markdown") -> str:
     """The agreement report as ``json`` or a ``markdown`` section."""
-    from .report import _clean
+    from .._io import clean_json
 
     if fmt == "json":
-        return json.dumps(_clean(report), indent=2, ensure_ascii=False, allow_nan=False)
+        return json.dumps(clean_json(report), indent=2, ensure_ascii=False, allow_nan=False)
     if fmt != "markdown":
         raise ValueError(f"format must be 'json' or 'markdown', got {fmt!r}")
     lines = [f"### Judge vs judge-free agreement ({report['judge']}, {report['n_items']} judged items)", "",
@@ -940,10 +940,11 @@ def render_agreement(report: Mapping[str, Any], fmt: str = "markdown") -> str:
 
 def render_summary(result: JudgeResult, fmt: str = "markdown", *, items: bool = False) -> str:
     """Per-pair summary (or, with ``items``, every item) as json, csv or markdown."""
-    from .report import _clean, render_table
+    from .._io import clean_json
+    from ..analysis.report import render_table
 
     if fmt == "json":
-        return json.dumps(_clean(result.to_dict(items=items)), indent=2, ensure_ascii=False, allow_nan=False)
+        return json.dumps(clean_json(result.to_dict(items=items)), indent=2, ensure_ascii=False, allow_nan=False)
     if items:
         return render_table(result.rows(kind=None), fmt)
     body = render_table(result.summary(), fmt)
@@ -979,7 +980,7 @@ def gatherer_complete(
     is sent to the same endpoint with that model name. Failed requests give
     None.
     """
-    from .gather import ModelConfig, RequestSpec, run_requests
+    from ..gather.run import ModelConfig, RequestSpec, run_requests
 
     if not isinstance(model, ModelConfig):
         raise TypeError(f"model must be a distillscope.gather.ModelConfig, got {type(model).__name__}")
@@ -1009,7 +1010,7 @@ def gatherer_complete(
 
 # --------------------------------------------------------------------------- CLI
 def _load_inputs(files: Sequence[str]) -> "ResponseTable":
-    from .store import latest_records, load_table
+    from ..store.store import latest_records, load_table
 
     recs: list[dict[str, Any]] = []
     for f in files:
@@ -1049,7 +1050,7 @@ def configure_judge(p: argparse.ArgumentParser) -> None:
 
 
 def run_judge(args: argparse.Namespace) -> int:
-    from .gather import ModelConfig
+    from ..gather.run import ModelConfig
 
     table = _load_inputs(args.files)
     judge_model = ModelConfig(
@@ -1067,7 +1068,7 @@ def run_judge(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     agreement = None
     if args.agreement:
-        from .similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity
+        from ..analysis.similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity
 
         encoder = resolve_encoder(args.encoder)
         names = list(dict.fromkeys([*res.model_a.tolist(), *res.model_b.tolist()]))
@@ -1075,12 +1076,12 @@ def run_judge(args: argparse.Namespace) -> int:
                                    config=RSEConfig(granularities=available_granularities(encoder)))
         agreement = agreement_report(res, free, n_boot=args.bootstrap, seed=args.seed)
     if args.format == "json":
-        from .report import _clean
+        from .._io import clean_json
 
         d = res.to_dict(items=args.items)
         if agreement is not None:
             d["agreement"] = agreement
-        print(json.dumps(_clean(d), indent=2, ensure_ascii=False, allow_nan=False))
+        print(json.dumps(clean_json(d), indent=2, ensure_ascii=False, allow_nan=False))
     else:
         print(render_summary(res, args.format, items=args.items), end="")
         if agreement is not None and args.format == "markdown":

@@ -173,7 +173,7 @@ class Simulation:
         return _own_sentences(name, prompt, sample), _style(name)
 
     def __call__(self, model: str, messages: list, sample: int, seed: int | None) -> str:
-        from .simserver import message_text
+        from ..gather.simserver import message_text
 
         if model not in self.models:
             raise ValueError(f"unknown simulated model {model!r}")
@@ -215,14 +215,14 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from .calibrate import DegreeConfig, attribute, compute_degrees
-    from .gather import config_from_dict, gather
-    from .identity import ClaimExtractor, Registry, build_probes, identity_rates
-    from .report import write_report
-    from .similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity, summary_matrix
-    from .simserver import SimServer
-    from .stats import spearman
-    from .store import load_table
+    from ..analysis.degree import DegreeConfig, attribute, compute_degrees
+    from ..gather.run import config_from_dict, gather
+    from ..identity.core import ClaimExtractor, Registry, build_probes, identity_rates
+    from ..analysis.report import write_report
+    from ..analysis.similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity, summary_matrix
+    from ..gather.simserver import SimServer
+    from ..stats import spearman
+    from ..store.store import load_table
 
     t0 = time.perf_counter()
     out: Path = args.out

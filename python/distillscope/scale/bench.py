@@ -208,7 +208,7 @@ def write_embeddings(path_a: str | os.PathLike[str], path_b: str | os.PathLike[s
 
 def machine_info() -> dict[str, Any]:
     """CPU, cores, SIMD dispatch path, BLAS kernel (threadpoolctl) and library versions."""
-    from .kernels import capabilities
+    from ..kernels import capabilities
 
     info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
                             "cores": os.cpu_count(), "numpy": np.__version__}
@@ -355,7 +355,7 @@ def _numpy_paired(a: np.ndarray, b: np.ndarray, chunk: int = 16384) -> np.ndarra
 
 
 def _bench_dense(res: Results, cfg: dict[str, int], threads: Sequence[int], rng: np.random.Generator) -> None:
-    from .kernels import cosine_paired, cosine_topk
+    from ..kernels import cosine_paired, cosine_topk
 
     n, d, rep = cfg["dense"], cfg["dim"], cfg["repeat"]
     a = rng.standard_normal((n, d), dtype=np.float32)
@@ -438,8 +438,8 @@ def _scaled(fn: Callable[[int], Any], n_sub: int, n: int) -> tuple[float, Any, i
 
 
 def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed: int) -> tuple[list[str], list[str]]:
-    from .lexical import bleu_scores, chrf_scores, lexical_scores, rouge_scores
-    from .text import token_strings
+    from ..text.lexical import bleu_scores, chrf_scores, lexical_scores, rouge_scores
+    from ..text.tokenize import token_strings
 
     n, rep, m = cfg["pairs"], cfg["repeat"], min(cfg["peer_pairs"], cfg["pairs"])
     tbl = make_pairs(n, seed=seed)
@@ -559,8 +559,8 @@ def _sweep(res: Results, cands: list[str], refs: list[str], cfg: dict[str, int],
     Every point processes the same rows, cut into calls of ``batch`` pairs,
     so the curves show the per-call overhead and where threads start to pay.
     """
-    from .kernels import cosine_paired
-    from .lexical import lexical_scores
+    from ..kernels import cosine_paired
+    from ..text.lexical import lexical_scores
 
     d = cfg["dim"]
     m = max(batch_sizes)

@@ -1,0 +1,1 @@
+"""Embeddings: the ONNX sentence encoder, its cache, model files and the ONNX graph builder."""

@@ -1,0 +1,1 @@
+"""Identity consistency: the identity registry, probe prompts, claim patterns, the claim extractor and loose/strict/hard rates."""

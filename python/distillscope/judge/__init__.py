@@ -1,0 +1,1 @@
+"""Optional LLM judges (pair similarity, identity) that run through the gatherer."""

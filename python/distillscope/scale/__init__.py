@@ -1,0 +1,1 @@
+"""Scale: pair-file readers and writers, streaming checkpointed scoring, Dask, and the benchmark suite."""

@@ -1,0 +1,1 @@
+"""Responses: the append-only response store, importers of public outputs, and the one input loader every command uses."""

@@ -1,0 +1,1 @@
+"""Text: tokenizers, segmentation, lexical metrics (ROUGE, BLEU, chrF, n-gram overlap), style features and sentence alignment."""
