@@ -52,7 +52,7 @@ def run_capabilities(args: argparse.Namespace) -> int:
 
 
 def _top_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from .._version import __version__
 
     p = argparse.ArgumentParser(
         prog="distillscope",
