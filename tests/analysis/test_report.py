@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from distillscope.analysis.degree import DegreeConfig, attribute, compute_degrees
+from distillscope.analysis.attribution import attribute
+from distillscope.analysis.degree import DegreeConfig, compute_degrees
 from distillscope.analysis.report import (
     attribution_rows,
     average_linkage,
@@ -25,7 +26,7 @@ from distillscope.analysis.report import (
     write_report,
 )
 
-from test_calibrate import simulate
+from test_degree import simulate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
