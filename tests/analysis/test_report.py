@@ -14,16 +14,14 @@ from hypothesis import strategies as st
 
 from distillscope.analysis.attribution import attribute
 from distillscope.analysis.degree import DegreeConfig, compute_degrees
-from distillscope.analysis.report import (
+from distillscope.analysis.cluster import average_linkage, leaf_order
+from distillscope.analysis.report import redraw, write_report
+from distillscope.analysis.tables import (
     attribution_rows,
-    average_linkage,
-    leaf_order,
-    redraw,
     render_attribution,
     render_ice,
     render_matrix,
     render_table,
-    write_report,
 )
 
 from test_degree import simulate

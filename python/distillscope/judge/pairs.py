@@ -942,7 +942,7 @@ def render_agreement(report: Mapping[str, Any], fmt: str = "markdown") -> str:
 def render_summary(result: JudgeResult, fmt: str = "markdown", *, items: bool = False) -> str:
     """Per-pair summary (or, with ``items``, every item) as json, csv or markdown."""
     from .._io import clean_json
-    from ..analysis.report import render_table
+    from ..analysis.tables import render_table
 
     if fmt == "json":
         return json.dumps(clean_json(result.to_dict(items=items)), indent=2, ensure_ascii=False, allow_nan=False)
