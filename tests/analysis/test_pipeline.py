@@ -13,7 +13,7 @@ import pytest
 from distillscope.analysis.attribution import attribute
 from distillscope.analysis.degree import DegreeConfig, compute_degrees
 from distillscope.cli import main
-from distillscope.cli.demo import POPULATION, Simulation
+from distillscope.cli.demo_sim import POPULATION, Simulation
 from distillscope.analysis.similarity import RSEConfig, response_similarity, summary_matrix
 from distillscope.store.store import load_table
 
