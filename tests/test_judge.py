@@ -12,7 +12,8 @@ import re
 
 import numpy as np
 import pytest
-from distillscope.analysis.degree import DegreeConfig, compute_degrees, derangement
+from distillscope.analysis.degree import DegreeConfig, compute_degrees
+from distillscope.stats import derangement
 from distillscope.gather.run import ModelConfig
 from distillscope.judge.pairs import (
     JudgeConfig,

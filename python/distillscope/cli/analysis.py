@@ -115,7 +115,7 @@ def configure_score(p: argparse.ArgumentParser) -> None:
 
 def run_score(args: argparse.Namespace) -> int:
     from .._io import clean_json
-    from ..analysis.report import render_matrix
+    from ..analysis.tables import render_matrix
     from ..analysis.similarity import summary_matrix
 
     st = _score_table(args)
@@ -163,9 +163,10 @@ def configure_attribute(p: argparse.ArgumentParser) -> None:
 
 
 def run_attribute(args: argparse.Namespace) -> int:
-    from ..analysis.degree import DegreeConfig, attribute
+    from ..analysis.attribution import attribute
+    from ..analysis.degree import DegreeConfig
     from .._io import clean_json
-    from ..analysis.report import render_attribution
+    from ..analysis.tables import render_attribution
 
     students, candidates = _csv_list(args.students) or [], _csv_list(args.candidates) or []
     st = _score_table(args, extra_models=[*students, *candidates])
@@ -194,7 +195,8 @@ def configure_report(p: argparse.ArgumentParser) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from ..analysis.degree import DegreeConfig, attribute, compute_degrees
+    from ..analysis.attribution import attribute
+    from ..analysis.degree import DegreeConfig, compute_degrees
     from ..analysis.report import write_report
     from ..analysis.similarity import summary_matrix
 

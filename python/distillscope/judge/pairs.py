@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..analysis.degree import ScoreTable
+    from ..analysis.table import ScoreTable
     from ..gather.run import ModelConfig, RequestSpec
     from ..store.store import ResponseTable
 
@@ -492,7 +492,7 @@ def build_items(
     table: "ResponseTable", pairs: Sequence[tuple[str, str]], config: JudgeConfig | None = None
 ) -> tuple[list[JudgeItem], tuple[str, ...]]:
     """The items to judge and the shared prompt index (sorted ids) they cover."""
-    from ..analysis.degree import derangement
+    from ..stats import derangement
 
     cfg = config or JudgeConfig()
     answers, prompt_text = _answers(table, cfg.sample)
@@ -778,7 +778,7 @@ def to_score_table(
     scores). ``aspects=True`` adds ``<granularity>_style``, ``_structure``
     and ``_content`` granularities.
     """
-    from ..analysis.degree import ScoreTable
+    from ..analysis.table import ScoreTable
 
     if not isinstance(result, JudgeResult):
         raise TypeError(f"result must be a JudgeResult, got {type(result).__name__}")
@@ -856,7 +856,8 @@ def agreement_report(
     judge-free counterpart (style ↔ style, structure ↔ structural,
     content ↔ semantic, else lexical).
     """
-    from ..analysis.degree import ScoreTable, judge_agreement
+    from ..analysis.agreement import judge_agreement
+    from ..analysis.table import ScoreTable
 
     if not isinstance(result, JudgeResult):
         raise TypeError(f"result must be a JudgeResult, got {type(result).__name__}")
@@ -941,7 +942,7 @@ def render_agreement(report: Mapping[str, Any], fmt: str = "markdown") -> str:
 def render_summary(result: JudgeResult, fmt: str = "markdown", *, items: bool = False) -> str:
     """Per-pair summary (or, with ``items``, every item) as json, csv or markdown."""
     from .._io import clean_json
-    from ..analysis.report import render_table
+    from ..analysis.tables import render_table
 
     if fmt == "json":
         return json.dumps(clean_json(result.to_dict(items=items)), indent=2, ensure_ascii=False, allow_nan=False)

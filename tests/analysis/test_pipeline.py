@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from distillscope.analysis.degree import DegreeConfig, attribute, compute_degrees
+from distillscope.analysis.attribution import attribute
+from distillscope.analysis.degree import DegreeConfig, compute_degrees
 from distillscope.cli import main
-from distillscope.cli.demo import POPULATION, Simulation
+from distillscope.cli.demo_sim import POPULATION, Simulation
 from distillscope.analysis.similarity import RSEConfig, response_similarity, summary_matrix
 from distillscope.store.store import load_table
 
@@ -179,7 +180,7 @@ def test_demo_recovers_lineage(tmp_path):
 def test_semantic_series_equal_the_pairwise_definition(sim_table, tmp_path):
     """The grouped-kernel semantic scores equal the all-pairs definition per prompt."""
     from distillscope import _reference as ref
-    from distillscope.analysis.degree import derangement
+    from distillscope.stats import derangement
     from distillscope.embed.encoder import Encoder
 
     names, table = sim_table
