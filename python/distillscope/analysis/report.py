@@ -105,7 +105,7 @@ def write_report(
     data.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
 
-    from .. import __version__
+    from .._version import __version__
 
     meta = {"title": str(title), "models": models, "primary": primary, "simulated": bool(simulated),
             "ice_level": ice_level, "notes": [str(n) for n in notes], "report_version": _REPORT_VERSION,

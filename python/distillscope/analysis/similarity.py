@@ -402,7 +402,7 @@ def response_similarity(
 
 def signatures(cfg: RSEConfig, encoder: Any = None) -> dict[str, str]:
     """Reproducibility signature of every granularity and metric computed."""
-    from .. import __version__
+    from .._version import __version__
 
     v = f"distillscope:{__version__}"
     out: dict[str, str] = {}
