@@ -47,7 +47,7 @@ import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
     from .degree import ScoreTable
-    from ..store.store import ResponseTable
+    from ..store.table import ResponseTable
 
 GRANULARITIES = ("lexical", "semantic", "structural", "style")
 LEXICAL_METRICS = ("rougeL", "bleu", "chrf", "jaccard2")

@@ -216,13 +216,14 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     from ..analysis.degree import DegreeConfig, attribute, compute_degrees
-    from ..gather.run import config_from_dict, gather
+    from ..gather.config import config_from_dict
+    from ..gather.run import gather
     from ..identity.core import ClaimExtractor, Registry, build_probes, identity_rates
     from ..analysis.report import write_report
     from ..analysis.similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity, summary_matrix
     from ..gather.simserver import SimServer
     from ..stats import spearman
-    from ..store.store import load_table
+    from ..store.table import load_table
 
     t0 = time.perf_counter()
     out: Path = args.out

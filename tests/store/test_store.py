@@ -14,11 +14,11 @@ from distillscope.store.store import (
     ResponseStore,
     StoreLockedError,
     latest_records,
-    load_table,
     make_record,
     read_records,
     repair_store,
 )
+from distillscope.store.table import load_table
 
 
 def _rec(model, pid, sample=0, response="r", **kw):

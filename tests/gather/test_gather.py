@@ -15,21 +15,12 @@ from pathlib import Path
 import pytest
 
 from distillscope import cli
-from distillscope.gather.run import (
-    GatherConfig,
-    ModelConfig,
-    Progress,
-    PromptSource,
-    RequestSpec,
-    TokenBucket,
-    config_from_dict,
-    gather,
-    load_config,
-    params_hash,
-    parse_retry_after,
-    plan,
-    run_requests,
-)
+from distillscope.gather.config import GatherConfig, ModelConfig, PromptSource, config_from_dict, load_config
+from distillscope.gather.limits import TokenBucket, parse_retry_after
+from distillscope.gather.plan import plan
+from distillscope.gather.progress import Progress
+from distillscope.gather.prompts import RequestSpec, params_hash
+from distillscope.gather.run import gather, run_requests
 from distillscope.gather.simserver import FAULT_KINDS, Faults, SimServer, default_responder, message_text
 from distillscope.store.store import read_records
 
@@ -120,7 +111,7 @@ def test_config_sampling_keys_defaults_and_errors(tmp_path):
 
 
 def test_prompt_files_jsonl_csv_parquet_and_messages(tmp_path):
-    from distillscope.gather.run import load_prompts
+    from distillscope.gather.prompts import load_prompts
 
     (tmp_path / "a.jsonl").write_text(
         json.dumps({"id": 1, "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"},
@@ -584,11 +575,11 @@ def test_random_fault_rates_all_recover(tmp_path):
     ],
 )
 def test_response_classification(payload, kind, retryable):
-    from distillscope.gather.run import _parse_completion, classify_status
+    from distillscope.gather.limits import classify_status, parse_completion
 
-    res, fail = _parse_completion(payload)
+    res, fail = parse_completion(payload)
     assert res is None and fail.kind == kind and fail.retryable is retryable
-    ok, none = _parse_completion(
+    ok, none = parse_completion(
         b'{"choices": [{"message": {"content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},'
         b' "finish_reason": "stop"}], "usage": {"prompt_tokens": 2, "completion_tokens": 1, "total_tokens": 3}}'
     )
