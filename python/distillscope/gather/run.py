@@ -108,6 +108,29 @@ class GatherReport:
         return "\n".join(lines)
 
 
+async def _attempt(
+    session: Any, model: ModelConfig, body: bytes, headers: dict[str, str], timeout: Any
+) -> tuple[dict[str, Any] | None, Failure | None]:
+    """One HTTP attempt: the parsed completion, or the classified failure."""
+    import aiohttp
+
+    try:
+        async with session.post(model.url, data=body, headers=headers, timeout=timeout) as resp:
+            raw = await resp.read()
+            status = resp.status
+            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+        if status == 200:
+            return parse_completion(raw)
+        text = raw[:300].decode("utf-8", "replace")
+        return None, Failure(f"http_{status}", f"HTTP {status}: {text}", classify_status(status), retry_after)
+    except asyncio.TimeoutError:
+        return None, Failure("timeout", f"no complete response within {model.timeout_s:g}s", True)
+    except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+        return None, Failure("connection", f"{type(exc).__name__}: {exc}", True)
+    except aiohttp.ClientError as exc:
+        return None, Failure("client_error", f"{type(exc).__name__}: {exc}", True)
+
+
 class _Run:
     def __init__(self, store: ResponseStore, progress: Progress, seed: int | None) -> None:
         self.store = store
@@ -131,8 +154,6 @@ class _Run:
         rep: ModelReport,
         timeout: Any,
     ) -> dict[str, Any]:
-        import aiohttp
-
         params = request_params(model, spec)
         body = json.dumps(
             {"model": model.model, "messages": list(spec.messages), **params}, ensure_ascii=False
@@ -146,24 +167,7 @@ class _Run:
         while True:
             attempts += 1
             await limiter.acquire(est)
-            fail: Failure | None = None
-            result: dict[str, Any] | None = None
-            try:
-                async with session.post(model.url, data=body, headers=hdrs, timeout=timeout) as resp:
-                    raw = await resp.read()
-                    status = resp.status
-                    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-                if status == 200:
-                    result, fail = parse_completion(raw)
-                else:
-                    text = raw[:300].decode("utf-8", "replace")
-                    fail = Failure(f"http_{status}", f"HTTP {status}: {text}", classify_status(status), retry_after)
-            except asyncio.TimeoutError:
-                fail = Failure("timeout", f"no complete response within {model.timeout_s:g}s", True)
-            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-                fail = Failure("connection", f"{type(exc).__name__}: {exc}", True)
-            except aiohttp.ClientError as exc:
-                fail = Failure("client_error", f"{type(exc).__name__}: {exc}", True)
+            result, fail = await _attempt(session, model, body, hdrs, timeout)
             rep.attempts += 1
             if fail is None and result is not None:
                 usage = result["usage"] or {}

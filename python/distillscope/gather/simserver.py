@@ -241,17 +241,9 @@ class SimServer:
 
         t_arrive = time.monotonic()
         wall = time.time()
-        if self._api_key is not None:
-            auth = request.headers.get("Authorization", "")
-            if auth != f"Bearer {self._api_key}":
-                given = auth[7:] if auth.startswith("Bearer ") else auth
-                self._log(t=t_arrive, wall=wall, model=None, sample=None, fault="auth", status=401, tokens=0)
-                # Real APIs echo (part of) the bad key; so do we, to prove
-                # the client redacts it.
-                return web.json_response(
-                    {"error": {"message": f"Incorrect API key provided: {given}", "type": "invalid_request_error"}},
-                    status=401,
-                )
+        denied = self._check_auth(request, t_arrive, wall)
+        if denied is not None:
+            return denied
         try:
             body = await request.json()
             model = str(body["model"])
@@ -273,6 +265,59 @@ class SimServer:
             t=t_arrive, wall=wall, model=model, sample=sample, fault=fault, status=200, tokens=0,
             prompt_hash=_digest(text_in),
         )
+        failed = self._fault_response(request, fault, ev)
+        if failed is not None:
+            return failed
+        if fault == "slow":
+            ev["status"] = 200
+            self._log(**ev)
+            await asyncio.sleep(self.faults.slow_s)
+        elif self.latency_s > 0:
+            await asyncio.sleep(self.latency_s)
+
+        text, finish, usage = await self._answer(model, messages, sample, seed, max_tokens, text_in)
+        ev["tokens"] = int(usage.get("total_tokens", 0))
+        if fault != "slow":
+            self._log(**ev)
+
+        if fault == "malformed":
+            return web.Response(
+                body=b'{"id": "chatcmpl-sim", "choices": [{"index": 0, "message": {"role": "assis',
+                content_type="application/json",
+            )
+        payload = {
+            "id": f"chatcmpl-sim-{_digest(model, text_in, sample, seed):x}",
+            "object": "chat.completion",
+            "created": int(wall),
+            "model": model,
+            "choices": []
+            if fault == "empty"
+            else [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+            "usage": usage,
+        }
+        return web.json_response(payload)
+
+    def _check_auth(self, request: Any, t_arrive: float, wall: float) -> Any:
+        """A 401 response if a key is required and the request lacks it, else None."""
+        from aiohttp import web
+
+        if self._api_key is None:
+            return None
+        auth = request.headers.get("Authorization", "")
+        if auth == f"Bearer {self._api_key}":
+            return None
+        given = auth[7:] if auth.startswith("Bearer ") else auth
+        self._log(t=t_arrive, wall=wall, model=None, sample=None, fault="auth", status=401, tokens=0)
+        # Real APIs echo (part of) the bad key; so do we, to prove
+        # the client redacts it.
+        return web.json_response(
+            {"error": {"message": f"Incorrect API key provided: {given}", "type": "invalid_request_error"}},
+            status=401,
+        )
+
+    def _fault_response(self, request: Any, fault: str | None, ev: dict[str, Any]) -> Any:
+        """The response of a fault that answers without content (429, 5xx, 400, drop), else None."""
+        from aiohttp import web
 
         if fault == "429":
             ev["status"] = 429
@@ -294,13 +339,12 @@ class SimServer:
                 transport.abort()
             # The handler must still return something; the peer is gone.
             return web.Response(status=500)
-        if fault == "slow":
-            ev["status"] = 200
-            self._log(**ev)
-            await asyncio.sleep(self.faults.slow_s)
-        elif self.latency_s > 0:
-            await asyncio.sleep(self.latency_s)
+        return None
 
+    async def _answer(
+        self, model: str, messages: list, sample: int, seed: Any, max_tokens: Any, text_in: str
+    ) -> tuple[str, str | None, dict[str, Any]]:
+        """The responder's text cut to ``max_tokens``, its finish reason and usage."""
         res = self.responder(model, messages, sample, seed)
         if inspect.isawaitable(res):
             res = await res
@@ -321,26 +365,7 @@ class SimServer:
         if usage is None or (max_tokens is not None and text != reply.text):
             pt, ct = count_tokens(text_in), count_tokens(text)
             usage = {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct}
-        ev["tokens"] = int(usage.get("total_tokens", 0))
-        if fault != "slow":
-            self._log(**ev)
-
-        if fault == "malformed":
-            return web.Response(
-                body=b'{"id": "chatcmpl-sim", "choices": [{"index": 0, "message": {"role": "assis',
-                content_type="application/json",
-            )
-        payload = {
-            "id": f"chatcmpl-sim-{_digest(model, text_in, sample, seed):x}",
-            "object": "chat.completion",
-            "created": int(wall),
-            "model": model,
-            "choices": []
-            if fault == "empty"
-            else [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
-            "usage": usage,
-        }
-        return web.json_response(payload)
+        return text, finish, usage
 
     # -- lifecycle -----------------------------------------------------------
     def _app(self) -> Any:
@@ -423,3 +448,16 @@ class SimServer:
         return sorted(
             e["t"] for e in evs if (model is None or e["model"] == model) and (with_fault or e["fault"] is None)
         )
+
+
+__all__ = [
+    "FAULT_KINDS",
+    "Faults",
+    "Responder",
+    "SimReply",
+    "SimServer",
+    "copy_responder",
+    "count_tokens",
+    "default_responder",
+    "message_text",
+]
