@@ -15,7 +15,7 @@ from distillscope.analysis.degree import DegreeConfig, compute_degrees
 from distillscope.cli import main
 from distillscope.cli.demo_sim import POPULATION, Simulation
 from distillscope.analysis.similarity import RSEConfig, response_similarity, summary_matrix
-from distillscope.store.store import load_table
+from distillscope.store.table import load_table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "alpaca_eval"
 

@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..store.table import ResponseTable
     from .table import ScoreTable
-    from ..store.store import ResponseTable
 
 GRANULARITIES = ("lexical", "semantic", "structural", "style")
 LEXICAL_METRICS = ("rougeL", "bleu", "chrf", "jaccard2")

@@ -102,7 +102,8 @@ def _serve_and_gather(
     args: argparse.Namespace, data: Path, probes: list[Any], t0: float, say: Callable[..., None]
 ) -> Path:
     """Serve the simulation locally and gather the similarity and identity answers."""
-    from ..gather.run import config_from_dict, gather
+    from ..gather.config import config_from_dict
+    from ..gather.run import gather
     from ..gather.simserver import SimServer
 
     sim = Simulation(POPULATION, {p.prompt for p in probes})
@@ -133,7 +134,7 @@ def _score(args: argparse.Namespace, store: Path, t0: float, say: Callable[..., 
     from ..analysis.attribution import attribute
     from ..analysis.degree import DegreeConfig, compute_degrees
     from ..analysis.similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity
-    from ..store.store import load_table
+    from ..store.table import load_table
 
     encoder = resolve_encoder(args.encoder)
     grans = available_granularities(encoder)
@@ -153,7 +154,7 @@ def _score(args: argparse.Namespace, store: Path, t0: float, say: Callable[..., 
 def _identity_check(data: Path, probes: list[Any], registry: Any) -> dict[str, Any]:
     """Identity-consistency rates per model from the gathered probe answers."""
     from ..identity.core import ClaimExtractor, identity_rates
-    from ..store.store import load_table
+    from ..store.table import load_table
 
     ice_table = load_table(data / "identity_responses.jsonl")
     by_id = {p.id: p for p in probes}
