@@ -217,7 +217,10 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     from ..analysis.degree import DegreeConfig, attribute, compute_degrees
     from ..gather.run import config_from_dict, gather
-    from ..identity.core import ClaimExtractor, Registry, build_probes, identity_rates
+    from ..identity.claims import ClaimExtractor
+    from ..identity.probes import build_probes
+    from ..identity.rates import identity_rates
+    from ..identity.registry import Registry
     from ..analysis.report import write_report
     from ..analysis.similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity, summary_matrix
     from ..gather.simserver import SimServer
