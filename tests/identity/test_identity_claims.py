@@ -1,31 +1,16 @@
-"""Identity consistency: registry, probes, claim extractor, rates, CLI."""
+"""Identity claims: the extractor on hand-written cases, the labelled set and random input."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from distillscope.identity.claims import ClaimExtractor, classify
+from distillscope.identity.registry import Registry
 
-from distillscope import cli
-from distillscope.identity.core import (
-    LANGUAGES,
-    VARIANTS,
-    ClaimExtractor,
-    Registry,
-    build_probes,
-    check_records,
-    classify,
-    detect_language,
-    identity_rates,
-    probe_bank,
-)
-from distillscope.stats import wilson_interval
-
-DATA = Path(__file__).parent / "data" / "identity_labelled.jsonl"
+DATA = Path(__file__).parents[1] / "data" / "identity_labelled.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -33,168 +18,10 @@ def reg() -> Registry:
     return Registry.default()
 
 
+
 @pytest.fixture(scope="module")
 def labelled() -> list[dict]:
     return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-# --------------------------------------------------------------------------- registry
-
-
-def test_registry_size_and_languages(reg):
-    assert len(reg.families) >= 25
-    with_zh = [f for f in reg.families.values() if f.aliases_zh or reg.vendors[f.vendor].aliases_zh]
-    assert len(with_zh) >= 25
-    for f in reg.families.values():
-        assert f.vendor in reg.vendors
-        assert f.aliases or f.ambiguous, f.id
-
-
-@pytest.mark.parametrize(
-    "name, family",
-    [
-        ("qwen2.5-72b-instruct", "qwen"),
-        ("Qwen/Qwen2-7B-Instruct", "qwen"),
-        ("gpt-4o-2024-08-06", "gpt"),
-        ("claude-3-opus-20240229", "claude"),
-        ("meta-llama/Llama-3-70b", "llama"),
-        ("deepseek-chat", "deepseek"),
-        ("glm-4-9b-chat", "glm"),
-        ("gemini-1.5-pro", "gemini"),
-        ("mistral-large-latest", "mistral"),
-        ("ernie", "ernie"),
-    ],
-)
-def test_target_resolution(reg, name, family):
-    assert reg.target(name).family == family
-
-
-def test_target_vendor_and_unknown(reg):
-    t = reg.target("anthropic")
-    assert t.family is None and t.vendor == "anthropic" and t.country == "US"
-    with pytest.raises(ValueError, match="registry"):
-        reg.target("totally-unknown-model-xyz")
-    with pytest.raises(ValueError):
-        reg.target("  ")
-
-
-def test_alias_matching_rules(reg):
-    ids = lambda s: [(e.kind, e.id) for e in reg.find(s)]  # noqa: E731
-    assert ids("I am CHATGPT") == [("family", "gpt")]
-    assert ids("based on gpt-4o") == [("family", "gpt")]
-    assert ids("Qwen2.5 model") == [("family", "qwen")]  # version suffix allowed
-    assert ids("Qwenology") == []  # word boundary
-    assert ids("superclaude") == [] and ids("claude") == []  # ambiguous: only as written
-    assert ids("Claude") == [("family", "claude")]
-    assert ids("the llama grazed") == [] and ids("Llama") == [("family", "llama")]
-    assert ids("我是通义千问") == [("family", "qwen")]
-    assert ids("阿里巴巴集团") == [("vendor", "alibaba")]  # longest alias wins
-    assert ids("Mistral AI") == [("vendor", "mistral_ai")]
-
-
-def test_registry_user_file_merge(tmp_path, reg):
-    j = tmp_path / "reg.json"
-    j.write_text(
-        json.dumps(
-            {
-                "vendors": {"acme": {"name": "Acme Labs", "country": "US", "aliases": ["Acme Labs", "Acme"], "aliases_zh": ["阿克米"]}},
-                "families": {
-                    "roadrunner": {"name": "RoadRunner", "vendor": "acme", "aliases": ["RoadRunner"], "aliases_zh": ["走鹃"]},
-                    "qwen": {"add_aliases": ["Qwen-Max-Special"]},
-                },
-            }
-        ),
-        encoding="utf-8",
-    )
-    r2 = Registry.load(j)
-    assert "roadrunner" in r2.families and "gpt" in r2.families
-    assert r2.target("roadrunner-v2").family == "roadrunner"
-    assert "Qwen" in r2.families["qwen"].aliases and "Qwen-Max-Special" in r2.families["qwen"].aliases
-    v = classify("I am RoadRunner, made by Acme Labs.", "roadrunner", registry=r2)
-    assert v.verdict == "consistent"
-    v = classify("我是走鹃。", "qwen", registry=r2)
-    assert v.verdict == "contradicts" and v.strict
-    assert r2.signature() != reg.signature()
-    # the default registry is untouched
-    assert "roadrunner" not in Registry.default().families
-
-    t = tmp_path / "reg.toml"
-    t.write_text('[families.gpt]\nrelated_vendors = ["microsoft", "amazon"]\n', encoding="utf-8")
-    r3 = Registry.load(t)
-    assert r3.families["gpt"].related_vendors == ("microsoft", "amazon")
-    assert r3.families["gpt"].aliases == reg.families["gpt"].aliases
-
-
-def test_registry_bad_files(tmp_path):
-    bad = tmp_path / "bad.json"
-    bad.write_text('{"families": {"x": {"aliases": ["X1"]}}}', encoding="utf-8")
-    with pytest.raises(ValueError, match="vendor"):
-        Registry.load(bad)
-    bad.write_text('{"families": {"x": {"vendor": "nobody", "aliases": ["X1"]}}}', encoding="utf-8")
-    with pytest.raises(ValueError, match="not in the registry"):
-        Registry.load(bad)
-    bad.write_text("{not json", encoding="utf-8")
-    with pytest.raises(ValueError, match="JSON"):
-        Registry.load(bad)
-    bad.write_text('{"model": {}}', encoding="utf-8")
-    with pytest.raises(ValueError, match="unknown registry key"):
-        Registry.load(bad)
-    with pytest.raises(FileNotFoundError):
-        Registry.load(tmp_path / "missing.json")
-
-
-# --------------------------------------------------------------------------- probes
-
-
-def test_probe_bank_shape(reg):
-    bank = probe_bank()
-    qs = bank["questions"]
-    assert len(qs) >= 25
-    assert {q["category"] for q in qs} == {"team", "organisation", "technology", "location", "partnerships"}
-    for q in qs:
-        assert q["en"].strip() and q["zh"].strip()
-        assert detect_language(q["zh"]) == "zh" and detect_language(q["en"]) == "en"
-        assert not reg.mentions_any(q["en"]) and not reg.mentions_any(q["zh"]), q["id"]
-    for var in VARIANTS:
-        for lang in LANGUAGES:
-            for t in bank["variants"][var][lang]:
-                assert "{q}" in t
-                assert not reg.mentions_any(t), (var, lang, t)
-
-
-def test_build_probes_deterministic_and_hard(reg):
-    a = build_probes(seed=7)
-    b = build_probes(seed=7)
-    c = build_probes(seed=8)
-    assert [p.record() for p in a] == [p.record() for p in b]
-    assert [p.prompt for p in a] != [p.prompt for p in c]
-    assert len({p.id for p in a}) == len(a)
-    n_q = len(probe_bank()["questions"]) + len(probe_bank()["named_questions"])
-    assert len(a) == n_q * len(LANGUAGES) * len(VARIANTS)
-    for p in a:
-        assert p.hard == (p.named is None)
-        if p.hard:
-            assert not reg.mentions_any(p.prompt)
-        else:
-            assert reg.mentions_any(p.prompt)
-        if p.variant == "completion":
-            assert p.stem and p.prompt.rstrip().endswith(p.stem)
-    # subsets keep the same template choice for the same question
-    sub = {p.id: p.prompt for p in build_probes(["zh"], ["roleplay"], seed=7)}
-    full = {p.id: p.prompt for p in a}
-    assert all(full[k] == v for k, v in sub.items())
-    with pytest.raises(ValueError, match="variant"):
-        build_probes(variants=["jailbreak"])
-    with pytest.raises(ValueError, match="language"):
-        build_probes(languages=["fr"])
-
-
-def test_probe_record_formats():
-    p = build_probes(["en"], ["direct"], seed=0, named=False)[0]
-    r = p.record()
-    assert set(r) >= {"id", "prompt", "category", "language", "variant", "hard"}
-    m = p.record(system="You are a helpful assistant.")
-    assert "prompt" not in m and m["messages"][0]["role"] == "system" and m["messages"][-1]["content"] == p.prompt
 
 
 # --------------------------------------------------------------------------- extractor
@@ -319,119 +146,6 @@ def test_labelled_traps_are_not_contradictions(reg, labelled):
     assert len(wrong) <= len(traps) // 10, wrong
 
 
-# --------------------------------------------------------------------------- rates
-
-
-def test_rates_definitions():
-    recs = [
-        {"prompt": "Who made you?", "response": "I am ChatGPT.", "category": "team", "language": "en"},
-        {"prompt": "Who made you?", "response": "I am Qwen.", "category": "team", "language": "en"},
-        {"prompt": "Are you ChatGPT?", "response": "I'm GPT-4 from OpenAI.", "category": "team", "language": "en"},
-        {"prompt": "你是谁？", "response": "我是美国公司开发的。", "category": "location", "language": "zh"},
-        {"prompt": "你是谁？", "response": "你好！", "category": "location", "language": "zh"},
-    ]
-    res = check_records(recs, "qwen")
-    verdicts = [v["verdict"] for v in res["verdicts"]]
-    assert verdicts == ["contradicts", "consistent", "contradicts", "contradicts", "no_claim"]
-    assert [v["strict"] for v in res["verdicts"]] == [True, False, True, False, False]
-    assert [v["hard"] for v in res["verdicts"]] == [True, True, False, True, True]
-    R = res["rates"]
-    assert (R["loose"]["count"], R["loose"]["n"]) == (3, 5)
-    assert (R["strict"]["count"], R["strict"]["n"]) == (2, 5)
-    assert (R["hard"]["count"], R["hard"]["n"]) == (1, 4)
-    lo, hi = wilson_interval(3, 5)
-    assert R["loose"]["ci_low"] == pytest.approx(lo) and R["loose"]["ci_high"] == pytest.approx(hi)
-    assert R["loose"]["rate"] == pytest.approx(0.6)
-    assert R["by_category"]["team"]["strict"]["count"] == 2
-    assert R["by_category"]["location"]["loose"]["count"] == 1
-    assert R["by_category"]["location"]["strict"]["count"] == 0
-    assert R["by_language"]["zh"]["loose"]["n"] == 2
-    assert R["verdict_counts"] == {"consistent": 1, "contradicts": 3, "no_claim": 1}
-    # an explicit hard flag wins over detection
-    recs[2]["hard"] = True
-    assert check_records(recs, "qwen")["rates"]["hard"]["count"] == 2
-
-
-def test_rates_empty_and_mismatch():
-    r = identity_rates([], hard=[])
-    assert r.loose.n == 0 and (r.loose.ci_low, r.loose.ci_high) == (0.0, 1.0)
-    assert r.to_dict()["loose"]["rate"] is None
-    with pytest.raises(ValueError, match="one flag"):
-        identity_rates([classify("I am Qwen", "qwen")], hard=[])
-
-
-def test_check_records_per_model(labelled):
-    res = check_records(labelled, None)
-    assert set(res["by_model"]) == {r["target"] for r in labelled}
-    assert len(res["verdicts"]) == len(labelled)
-    with pytest.raises(ValueError, match="response"):
-        check_records([{"prompt": "x"}], "qwen")
-    with pytest.raises(TypeError):
-        check_records([{"prompt": "x", "response": 3}], "qwen")
-    with pytest.raises(ValueError, match="--target"):
-        check_records([{"prompt": "x", "response": "y"}], None)
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def test_cli_check_json(tmp_path, capsys, labelled):
-    inp = tmp_path / "in.jsonl"
-    rows = [{"prompt": r["prompt"], "response": r["response"], "language": r["language"]} for r in labelled[:30]]
-    inp.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
-    rc = cli.main(["identity", "check", "--input", str(inp), "--target", "qwen", "--format", "json"])
-    assert rc == 0
-    out = json.loads(capsys.readouterr().out)
-    assert len(out["verdicts"]) == 30
-    assert [v["index"] for v in out["verdicts"]] == list(range(30))
-    for v, r in zip(out["verdicts"], rows):
-        assert v["verdict"] in ("consistent", "contradicts", "no_claim")
-        if v["verdict"] == "no_claim":
-            assert v["evidence"] is None
-        else:
-            assert r["response"][v["evidence"]["start"] : v["evidence"]["end"]] == v["evidence"]["text"]
-    for k in ("loose", "strict", "hard"):
-        assert {"rate", "ci_low", "ci_high", "count", "n"} <= set(out["rates"][k])
-        assert 0 <= out["rates"][k]["ci_low"] <= out["rates"][k]["ci_high"] <= 1
-    assert set(out["rates"]["by_language"]) <= {"en", "zh"}
-
-
-def test_cli_check_csv_markdown_and_errors(tmp_path, capsys):
-    inp = tmp_path / "in.jsonl"
-    inp.write_text(
-        '{"prompt": "Who are you?", "response": "I am ChatGPT.", "category": "team"}\n\n'
-        '{"prompt": "你是谁？", "response": "我是通义千问。", "category": "team"}\n',
-        encoding="utf-8",
-    )
-    assert cli.main(["identity", "check", "--input", str(inp), "--target", "qwen", "--format", "csv"]) == 0
-    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    loose = [r for r in rows if r["scope"] == "overall" and r["metric"] == "loose"][0]
-    assert (loose["count"], loose["n"]) == ("1", "2")
-    assert any(r["scope"] == "category" and r["group"] == "team" for r in rows)
-    assert cli.main(["identity", "check", "--input", str(inp), "--target", "qwen", "--format", "markdown"]) == 0
-    md = capsys.readouterr().out
-    assert "| overall | all | loose | 50.0%" in md and "I am ChatGPT" in md
-    assert cli.main(["identity", "check", "--input", str(tmp_path / "nope.jsonl"), "--target", "qwen"]) == 2
-    inp.write_text("{oops\n", encoding="utf-8")
-    assert cli.main(["identity", "check", "--input", str(inp), "--target", "qwen"]) == 2
-    assert "not valid JSON" in capsys.readouterr().err
-
-
-def test_cli_probes(tmp_path, capsys):
-    out = tmp_path / "prompts.jsonl"
-    assert cli.main(["identity", "probes", "--out", str(out), "--lang", "zh", "--variants", "direct,system", "--seed", "3"]) == 0
-    recs = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
-    n_q = len(probe_bank()["questions"]) + len(probe_bank()["named_questions"])
-    assert len(recs) == n_q * 2
-    assert {r["language"] for r in recs} == {"zh"} and {r["variant"] for r in recs} == {"direct", "system"}
-    assert all("prompt" in r and "id" in r for r in recs)
-    out2 = tmp_path / "m.jsonl"
-    assert cli.main(["identity", "probes", "--out", str(out2), "--no-named", "--messages", "--variants", "direct"]) == 0
-    recs2 = [json.loads(x) for x in out2.read_text(encoding="utf-8").splitlines()]
-    assert all(r["hard"] and r["messages"][0]["role"] == "user" for r in recs2)
-    assert cli.main(["identity", "probes", "--out", str(out2), "--variants", "nope"]) == 2
-
-
 # --------------------------------------------------------------------------- properties
 
 from hypothesis import given  # noqa: E402
@@ -473,9 +187,3 @@ def test_adversarial_long_inputs_finish(unit):
     text = unit * 2000
     v = classify(text, "qwen", "Pretend you are Mira in a story")
     assert v.verdict in ("consistent", "contradicts", "no_claim")
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_named_probes_mention_a_registered_name(reg, seed):
-    for p in build_probes(["en", "zh"], ["direct"], seed=seed):
-        assert p.hard == (not reg.mentions_any(p.prompt)), p.prompt
