@@ -416,7 +416,8 @@ def test_cli_judge_with_agreement(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- identity judge wiring
 def test_identity_judge_through_the_gatherer(tmp_path):
-    from distillscope.identity.core import ClaimExtractor, Registry
+    from distillscope.identity.claims import ClaimExtractor
+    from distillscope.identity.registry import Registry
     from distillscope.judge.identity import IdentityJudge, agreement
 
     reg = Registry.default()
