@@ -17,7 +17,7 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 import distillscope as ds  # noqa: E402
-from distillscope.scale.bench import make_pairs, write_embeddings, write_pairs  # noqa: E402
+from distillscope.scale.benchdata import make_pairs, write_embeddings, write_pairs  # noqa: E402
 from distillscope.cli import main  # noqa: E402
 from distillscope.scale.embeddings import Embeddings  # noqa: E402
 from distillscope.scale.pairio import count_pairs, iter_pair_chunks, jsonl_chunk_offsets  # noqa: E402
