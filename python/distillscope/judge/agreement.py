@@ -93,6 +93,36 @@ def _combined_series(table: "ScoreTable") -> np.ndarray | None:
         return np.where(den > 0, num / den, np.nan)
 
 
+def _matched_items(
+    result: JudgeResult, scores: "ScoreTable"
+) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """The judged items (raw, ``ok``) that ``scores`` covers, with their model A, model B and prompt indices."""
+    ppos = {p: i for i, p in enumerate(scores.prompt_ids or ())}
+    mpos = {m: i for i, m in enumerate(scores.models)}
+    sel = [i for i in range(len(result)) if result.kind[i] == "raw" and result.status[i] == "ok"
+           and result.model_a[i] in mpos and result.model_b[i] in mpos and result.prompt_id[i] in ppos]
+    ia = np.array([mpos[result.model_a[i]] for i in sel], dtype=np.int64)
+    ib = np.array([mpos[result.model_b[i]] for i in sel], dtype=np.int64)
+    ip = np.array([ppos[result.prompt_id[i]] for i in sel], dtype=np.int64)
+    return sel, ia, ib, ip
+
+
+def _judge_free(scores: "ScoreTable", g: str, ia: np.ndarray, ib: np.ndarray, ip: np.ndarray) -> np.ndarray | None:
+    """The judge-free score of granularity ``g`` for the matched items (None when ``scores`` lacks it)."""
+    if g == "combined":
+        t = _combined_series(scores)
+    elif g in scores.scores:
+        t = np.asarray(scores.tensor(g))
+    else:
+        return None
+    if t is None:
+        return None
+    # the judge is symmetric; a judge-free metric need not be: average both directions
+    x, y = t[ia, ib, ip], t[ib, ia, ip]
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(x) & np.isfinite(y), 0.5 * (x + y), np.where(np.isfinite(x), x, y))
+
+
 def agreement_report(
     result: JudgeResult,
     scores: "ScoreTable",
@@ -123,28 +153,11 @@ def agreement_report(
                         f"{type(scores).__name__}")
     if scores.prompt_ids is None:
         raise ValueError("scores has no prompt_ids; build it with response_similarity() so items can be matched")
-    ppos = {p: i for i, p in enumerate(scores.prompt_ids)}
-    mpos = {m: i for i, m in enumerate(scores.models)}
-    sel = [i for i in range(len(result)) if result.kind[i] == "raw" and result.status[i] == "ok"
-           and result.model_a[i] in mpos and result.model_b[i] in mpos and result.prompt_id[i] in ppos]
-    ia = np.array([mpos[result.model_a[i]] for i in sel], dtype=np.int64)
-    ib = np.array([mpos[result.model_b[i]] for i in sel], dtype=np.int64)
-    ip = np.array([ppos[result.prompt_id[i]] for i in sel], dtype=np.int64)
+    sel, ia, ib, ip = _matched_items(result, scores)
     rows = np.array(sel, dtype=np.int64)
 
     def free(g: str) -> np.ndarray | None:
-        if g == "combined":
-            t = _combined_series(scores)
-        elif g in scores.scores:
-            t = np.asarray(scores.tensor(g))
-        else:
-            return None
-        if t is None:
-            return None
-        # the judge is symmetric; a judge-free metric need not be: average both directions
-        x, y = t[ia, ib, ip], t[ib, ia, ip]
-        with np.errstate(invalid="ignore"):
-            return np.where(np.isfinite(x) & np.isfinite(y), 0.5 * (x + y), np.where(np.isfinite(x), x, y))
+        return _judge_free(scores, g, ia, ib, ip)
 
     wanted = list(AGREEMENT_GRANULARITIES if granularities is None else granularities)
     out: dict[str, Any] = {"judge": result.judge, "signature": result.signature, "n_items": len(sel),

@@ -264,17 +264,30 @@ def _scaled(fn: Callable[[int], Any], n_sub: int, n: int) -> tuple[float, Any, i
     return time.perf_counter() - t0, out, n_sub
 
 
-def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed: int) -> tuple[list[str], list[str]]:
-    from ..text.lexical import bleu_scores, chrf_scores, lexical_scores, rouge_scores
-    from ..text.tokenize import token_strings
+_ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 
-    n, rep, m = cfg["pairs"], cfg["repeat"], min(cfg["peer_pairs"], cfg["pairs"])
+
+def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed: int) -> tuple[list[str], list[str]]:
+    n = cfg["pairs"]
     tbl = make_pairs(n, seed=seed)
     cands = tbl.column("candidate").to_pylist()
     refs = tbl.column("reference").to_pylist()
     w = max(threads)
-    types = ("rouge1", "rouge2", "rougeL")
-    rs_rate = chrf_rate = 0.0
+    want, rs_rate = _bench_rouge(res, cfg, cands, refs, w)
+    _bench_lcs(res, cfg, cands, refs, w)
+    chrf_rate = _bench_sacrebleu(res, cfg, cands, refs)
+    _bench_combined(res, cfg, cands, refs, w, want, rs_rate, chrf_rate)
+    return cands, refs
+
+
+def _bench_rouge(res: Results, cfg: dict[str, int], cands: list[str], refs: list[str],
+                 w: int) -> tuple[np.ndarray, float]:
+    """ROUGE-1/2/L against rouge-score and rouge-score-rs; returns our F-measures and rouge-score-rs' rate."""
+    from ..text.lexical import rouge_scores
+
+    n, rep, m = cfg["pairs"], cfg["repeat"], min(cfg["peer_pairs"], cfg["pairs"])
+    types = _ROUGE_TYPES
+    rs_rate = 0.0
 
     # ROUGE with rouge-score's tokenizer, so every peer computes the same thing
     task = f"ROUGE-1/2/L, {n:,} pairs of 50-300 words"
@@ -308,7 +321,14 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
                 res.check(task, "rouge-score-rs", arr, want, 1e-9), threads=os.cpu_count() or 1)
     except ImportError:
         res.skip("rouge-score-rs", "not installed (pip install rouge-score-rs)")
+    return want, rs_rate
 
+
+def _bench_lcs(res: Results, cfg: dict[str, int], cands: list[str], refs: list[str], w: int) -> None:
+    from ..text.lexical import rouge_scores
+    from ..text.tokenize import token_strings
+
+    n, rep = cfg["pairs"], cfg["repeat"]
     # ROUGE-L as a token LCS: rapidfuzz's LCSseq over the same token lists
     task = f"ROUGE-L (token LCS), {n:,} pairs"
     sec, o = _best(lambda: rouge_scores(cands, refs, rouge_types=("rougeL",), tokenizer="rouge", workers=w), rep)
@@ -329,6 +349,13 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
     except ImportError:
         res.skip("rapidfuzz", "not installed (pip install rapidfuzz)")
 
+
+def _bench_sacrebleu(res: Results, cfg: dict[str, int], cands: list[str], refs: list[str]) -> float:
+    """Sentence BLEU and chrF against sacrebleu; returns sacrebleu chrF's rate (0 when not installed)."""
+    from ..text.lexical import bleu_scores, chrf_scores
+
+    n, rep, m = cfg["pairs"], cfg["repeat"], min(cfg["peer_pairs"], cfg["pairs"])
+    chrf_rate = 0.0
     # sentence BLEU and chrF against sacrebleu
     try:
         import sacrebleu
@@ -355,7 +382,15 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
         chrf_rate = k / sec
         res.add(task, f"sacrebleu {sacrebleu_version} (on {k:,} pairs)", sec, k, "pairs/s",
                 res.check(task, "sacrebleu chrF", np.array(got), oc.score[:k], 1e-9))
+    return chrf_rate
 
+
+def _bench_combined(res: Results, cfg: dict[str, int], cands: list[str], refs: list[str], w: int, want: np.ndarray,
+                    rs_rate: float, chrf_rate: float) -> None:
+    from ..text.lexical import lexical_scores
+
+    n, rep = cfg["pairs"], cfg["repeat"]
+    types = _ROUGE_TYPES
     # the combined call score-pairs uses, against the sum of the fastest peers
     task = f"ROUGE-1/2/L + chrF in one call, {n:,} pairs"
     metrics = ("rouge1", "rouge2", "rougeL", "chrf")
@@ -365,7 +400,6 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
         agree = res.check(task, "combined", np.stack([both[t] for t in types], 1), want, 0.0)
         res.add(task, "rouge-score-rs (all cores) then sacrebleu chrF: time added", n / rs_rate + n / chrf_rate, n,
                 "pairs/s", agree, threads=w)
-    return cands, refs
 
 
 def _bench_embed(res: Results) -> None:

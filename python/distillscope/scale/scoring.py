@@ -236,6 +236,56 @@ def _progress_line(done: int, total: int | None, t0: float, stream: Any) -> None
     stream.flush()
 
 
+def _check_paths(path: str | os.PathLike[str], out: str | os.PathLike[str], chunk_size: int) -> tuple[Path, Path]:
+    """The input and output paths of :func:`score_pairs`, checked (the output folder is created)."""
+    require_pyarrow()
+    src = Path(path)
+    if not src.is_file():
+        raise FileNotFoundError(f"pair file {str(src)!r} does not exist")
+    file_format(src)
+    dst = Path(out)
+    if not dst.name.lower().endswith((".parquet", ".pq")):
+        raise ValueError(f"out must be a Parquet file name ending in .parquet; got {str(dst)!r}")
+    if dst.resolve() == src.resolve():
+        raise ValueError("out must differ from the input file")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be >= 1; got {chunk_size}")
+    return src, dst
+
+
+def _embedding_signatures(emb_a: Any, emb_b: Any, cosine: bool) -> list[dict[str, Any]] | None:
+    """The checkpoint signatures of the two embedding files (None without embeddings)."""
+    emb = _open_embeddings(emb_a, emb_b, cosine)
+    if emb is None:
+        return None
+    sig = [emb[0].signature(), emb[1].signature()]
+    emb[0].close()
+    emb[1].close()
+    return sig
+
+
+def _chunk_results(
+    src: Path, metric_list: list[str], scheduler: Any, *, emb_a: Any, emb_b: Any, chunk_size: int,
+    columns: tuple[str, str], keep: Sequence[str], tokenizer: str, workers: int, start_row: int,
+    start_offset: int | None,
+) -> Iterable[tuple[Any, int, int | None]]:
+    """``(table, start_row, next_offset)`` per chunk, in input order: on the Dask ``scheduler`` or locally."""
+    if scheduler is not None:
+        score = functools.partial(score_rows, metrics=metric_list, tokenizer=tokenizer)
+        return iter_remote_chunks(
+            scheduler, src, score, emb_a=emb_a, emb_b=emb_b, chunk_size=int(chunk_size), columns=columns,
+            keep=keep, start_row=start_row, start_offset=start_offset,
+        )
+    return (
+        (tbl, chunk.start, chunk.next_offset)
+        for tbl, chunk in iter_scored_chunks(
+            src, metric_list, emb_a=emb_a, emb_b=emb_b, chunk_size=chunk_size, columns=columns, keep=keep,
+            tokenizer=tokenizer, workers=workers, start_row=start_row, start_offset=start_offset,
+        )
+    )
+
+
 def score_pairs(
     path: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -265,29 +315,11 @@ def score_pairs(
     ``on_chunk(rows_done)`` is called after every committed chunk.
     """
     t0 = time.perf_counter()
-    require_pyarrow()
-    src = Path(path)
-    if not src.is_file():
-        raise FileNotFoundError(f"pair file {str(src)!r} does not exist")
-    file_format(src)
-    dst = Path(out)
-    if not dst.name.lower().endswith((".parquet", ".pq")):
-        raise ValueError(f"out must be a Parquet file name ending in .parquet; got {str(dst)!r}")
-    if dst.resolve() == src.resolve():
-        raise ValueError("out must differ from the input file")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if int(chunk_size) < 1:
-        raise ValueError(f"chunk_size must be >= 1; got {chunk_size}")
+    src, dst = _check_paths(path, out, chunk_size)
     lexical, cosine = parse_metrics(metrics)
     metric_list = [*lexical, *(["cosine"] if cosine else [])]
     keep = [k for k in keep if k not in columns]
-    emb = _open_embeddings(emb_a, emb_b, cosine)
-    if emb is not None:
-        emb_sig = [emb[0].signature(), emb[1].signature()]
-        emb[0].close()
-        emb[1].close()
-    else:
-        emb_sig = None
+    emb_sig = _embedding_signatures(emb_a, emb_b, cosine)
     total: int | None = None
     if file_format(src) == "parquet":
         total = count_pairs(src)
@@ -300,20 +332,9 @@ def score_pairs(
     resumed_from = ckpt.rows_done
     stream = sys.stderr
     n_chunks = 0
-    if scheduler is not None:
-        score = functools.partial(score_rows, metrics=metric_list, tokenizer=tokenizer)
-        results: Iterable[tuple[Any, int, int | None]] = iter_remote_chunks(
-            scheduler, src, score, emb_a=emb_a, emb_b=emb_b, chunk_size=int(chunk_size), columns=columns,
-            keep=keep, start_row=ckpt.rows_done, start_offset=ckpt.offset,
-        )
-    else:
-        results = (
-            (tbl, chunk.start, chunk.next_offset)
-            for tbl, chunk in iter_scored_chunks(
-                src, metric_list, emb_a=emb_a, emb_b=emb_b, chunk_size=chunk_size, columns=columns, keep=keep,
-                tokenizer=tokenizer, workers=workers, start_row=ckpt.rows_done, start_offset=ckpt.offset,
-            )
-        )
+    results = _chunk_results(src, metric_list, scheduler, emb_a=emb_a, emb_b=emb_b, chunk_size=chunk_size,
+                             columns=columns, keep=keep, tokenizer=tokenizer, workers=workers,
+                             start_row=ckpt.rows_done, start_offset=ckpt.offset)
     for tbl, start, next_offset in results:
         ckpt.commit(tbl, start, next_offset)
         n_chunks += 1
