@@ -295,8 +295,6 @@ async def _execute(
     prog = progress if isinstance(progress, Progress) else Progress(p.todo, mode=progress)
     prog.total = p.todo
     try:
-        if st.repaired_bytes:
-            log.warning("store %s: removed a half-written last line (%d bytes)", p.store, st.repaired_bytes)
         run = _Run(st, prog, seed)
         run.secrets = secrets
         total_conc = sum(mp.model.concurrency for mp in p.models if mp.todo)
