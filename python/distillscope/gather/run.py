@@ -57,7 +57,7 @@ from .limits import (
     parse_completion,
     parse_retry_after,
 )
-from .plan import ModelPlan, Plan, plan, plan_jobs
+from .plan import ModelPlan, Plan, count_plan, plan, plan_jobs
 from .progress import Progress
 from .prompts import RequestSpec, last_user_text, params_hash, request_params
 
@@ -350,11 +350,11 @@ async def gather_async(
     """Run (or with ``dry_run`` only plan) a gather config inside a running loop."""
     cfg = config if isinstance(config, GatherConfig) else load_config(config)
     if dry_run:
-        p = plan(cfg, retry_failed=retry_failed)
+        p = count_plan(cfg, retry_failed=retry_failed)
         rep = GatherReport(store=p.store, planned=p.planned, already_done=sum(m.done for m in p.models), dry_run=True)
         rep.requested = p.todo
         for mp in p.models:
-            rep.models[mp.model.name] = ModelReport(mp.model.name, mp.planned, mp.done, len(mp.todo))
+            rep.models[mp.model.name] = ModelReport(mp.model.name, mp.planned, mp.done, mp.n_todo)
         return rep
     return await _execute(
         lambda: plan(cfg, retry_failed=retry_failed),
