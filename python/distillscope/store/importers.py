@@ -107,22 +107,16 @@ class PromptIndex:
 # Readers
 # --------------------------------------------------------------------------
 def _load_json_or_jsonl(path: Path) -> list[Any]:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found")
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    from .._io import parse_json, read_text
+
+    text = read_text(path, "input")
     stripped = text.lstrip()
     if stripped.startswith("["):
-        data = json.loads(text)
-        return list(data)
-    rows = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except ValueError as exc:
-                raise ValueError(f"{path}:{i}: invalid JSON ({exc})") from None
-    return rows
+        data = parse_json(text, str(path))
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a JSON list")
+        return data
+    return [parse_json(line, f"{path}:{i}") for i, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
 def read_alpaca_eval(path: str | os.PathLike[str], *, model: str | None = None) -> list[ImportedResponse]:
@@ -457,27 +451,29 @@ def import_table(
 
 def detect_kind(path: str | os.PathLike[str]) -> str:
     """Guess a file's format from its first record."""
+    from .._io import read_text
+
     p = Path(path)
     if p.suffix.lower() in (".csv", ".tsv", ".parquet", ".pq"):
         return "table"
-    with open(p, encoding="utf-8") as f:
-        head = f.read(1 << 16)
+    s = read_text(p, "input").lstrip()
     first: Any = None
-    s = head.lstrip()
     try:
         if s.startswith("["):
-            data = json.loads(Path(p).read_text(encoding="utf-8"))
-            first = data[0] if data else None
+            data = json.loads(s)
+            first = data[0] if isinstance(data, list) and data else None
         else:
             first = json.loads(s.splitlines()[0]) if s else None
-    except (ValueError, IndexError):
-        raise ValueError(f"{p}: cannot read a first JSON record; pass --kind explicitly") from None
+    except (ValueError, IndexError, RecursionError):
+        raise ValueError(f"{p}: cannot read a first JSON record; pass --kind explicitly or fix the file") from None
     if isinstance(first, Mapping):
         if {"instruction", "output"} <= first.keys():
             return "alpaca_eval"
-        if "choices" in first and ("question_id" in first or "uid" in first):
-            t = (first["choices"] or [{}])[0].get("turns", [])
-            return "arena_hard" if t and isinstance(t[0], Mapping) else "mt_bench"
+        choices = first.get("choices")
+        if isinstance(choices, list) and ("question_id" in first or "uid" in first):
+            c0 = choices[0] if choices and isinstance(choices[0], Mapping) else {}
+            t = c0.get("turns", [])
+            return "arena_hard" if isinstance(t, list) and t and isinstance(t[0], Mapping) else "mt_bench"
         if "messages" in first and "uid" in first:
             return "arena_hard"
     return "table"
