@@ -9,6 +9,7 @@ Parquet tables); files without shared prompt ids are joined by prompt text.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
@@ -145,6 +146,26 @@ def run_attribute(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------- report
+_ICE_LEVELS = ("loose", "strict", "hard")
+
+
+def _read_ice(spec: str) -> tuple[str, dict[str, Any]]:
+    """``MODEL=FILE`` -> (model, {loose, strict, hard}) from the JSON of
+    ``distillscope identity check --format json``; one-line errors otherwise."""
+    from .._io import parse_json, read_text
+
+    model, _, path = spec.partition("=")
+    if not model or not path:
+        raise ValueError(f"--ice takes MODEL=FILE, got {spec!r}")
+    data = parse_json(read_text(Path(path), "ICE"), path)
+    rates = data.get("rates", data) if isinstance(data, dict) else None
+    missing = [lvl for lvl in _ICE_LEVELS if not isinstance(rates, dict) or not isinstance(rates.get(lvl), dict)]
+    if missing:
+        raise ValueError(f"--ice {spec}: {path} lacks the {', '.join(missing)} rates; write it with "
+                         "`distillscope identity check --input R.jsonl --target M --format json --out FILE`")
+    return model, {lvl: rates[lvl] for lvl in _ICE_LEVELS}
+
+
 def configure_report(p: argparse.ArgumentParser) -> None:
     _add_common(p)
     p.add_argument("--out", type=Path, required=True, help="report folder to write")
@@ -162,21 +183,23 @@ def run_report(args: argparse.Namespace) -> int:
     from ..analysis.report import write_report
     from ..analysis.similarity import summary_matrix
 
+    # everything the user typed is checked before the scoring starts
+    if args.out.exists() and not args.out.is_dir():
+        raise FileExistsError(f"--out {args.out} is a file; give a folder path (it is created if missing)")
+    ice = {spec: _read_ice(spec) for spec in args.ice}
+    ice = dict(ice.values())
+    figures = not args.no_figures
+    if figures and importlib.util.find_spec("matplotlib") is None:
+        print("note: matplotlib is not installed (pip install 'distillscope[plot]'): the report has tables "
+              "but no figures", file=sys.stderr)
+        figures = False
     st = _score_table(args)
     cfg = DegreeConfig(n_boot=args.bootstrap, seed=args.seed)
     res = compute_degrees(st, config=cfg)
     attr = attribute(st, config=cfg, result=res)
-    ice = {}
-    for spec in args.ice:
-        model, _, path = spec.partition("=")
-        if not path:
-            raise ValueError(f"--ice takes MODEL=FILE, got {spec!r}")
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        rates = data.get("rates", data)
-        ice[model] = {lvl: rates[lvl] for lvl in ("loose", "strict", "hard")}
     mats = {"degree": res.matrix(), **{f"raw_{g}": summary_matrix(st, g) for g in st.granularities
                                         if g in ("lexical", "semantic", "structural", "style")}}
     files = write_report(args.out, models=list(st.models), matrices=mats, attribution=attr, ice=ice or None,
-                         signatures=dict(st.signatures), title=args.title, figures=not args.no_figures)
+                         signatures=dict(st.signatures), title=args.title, figures=figures)
     print(f"wrote {len(files)} files to {args.out} (open {args.out / 'index.html'})", file=sys.stderr)
     return 0

@@ -60,6 +60,8 @@ def run_identity(args: argparse.Namespace) -> int:
         return 0
     if not 0 < args.confidence < 1:
         raise ValueError(f"--confidence must be in (0, 1), got {args.confidence}")
+    if Path(args.input).is_dir():
+        raise IsADirectoryError(f"--input {args.input} is a folder; give the JSONL file of responses")
     records = read_jsonl(args.input)
     result = check_records(records, args.target, registry=reg, confidence=args.confidence)
     if args.format == "json":

@@ -74,7 +74,17 @@ _FSYNC_POLICIES = ("always", "interval", "never")
 
 
 def record_key(rec: Mapping[str, Any]) -> Key:
-    return (str(rec["model"]), str(rec["prompt_id"]), int(rec["sample"]))
+    s = rec["sample"]
+    try:
+        if isinstance(s, (bool, float)):
+            raise ValueError
+        sample = int(s)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"record (model={str(rec['model'])[:40]!r}, prompt_id={str(rec['prompt_id'])[:40]!r}): "
+            f"sample must be an integer >= 0, got {s!r}; fix the record"
+        ) from None
+    return (str(rec["model"]), str(rec["prompt_id"]), sample)
 
 
 def make_record(
@@ -105,7 +115,7 @@ def _encode(rec: Mapping[str, Any]) -> bytes:
     return line.encode("utf-8") + b"\n"
 
 
-def _is_record(raw: bytes) -> bool:
+def is_record_line(raw: bytes) -> bool:
     """Whether one line (without its newline) is a complete store record."""
     try:
         rec = json.loads(raw)
@@ -143,7 +153,7 @@ def check_store_file(path: str | os.PathLike[str]) -> None:
     if not nl:  # a single unfinished line: a torn first record, or not a store at all
         if line.lstrip().startswith(b"{"):
             return
-    elif _is_record(line.strip()) or not line.strip():
+    elif is_record_line(line.strip()) or not line.strip():
         return
     raise ValueError(
         f"{p} exists and is not a response store (its first line is not a record with model, prompt_id, "
@@ -180,7 +190,7 @@ def repair_store(path: str | os.PathLike[str]) -> int:
         last = f.read(search_end - start)
         if not last.strip():
             return 0
-        if _is_record(last):
+        if is_record_line(last):
             if complete:
                 return 0
             f.seek(0, os.SEEK_END)
@@ -351,7 +361,7 @@ def read_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     # The text after the final "\n" is empty, a record that lacks its
     # newline (kept), or a torn line (skipped; repair_store removes it).
     tail = lines.pop()
-    if tail.strip() and _is_record(tail):
+    if tail.strip() and is_record_line(tail):
         lines.append(tail)
         tail = b""
     for i, raw in enumerate(lines, 1):
@@ -385,6 +395,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "StoreLockedError",
     "check_store_file",
+    "is_record_line",
     "latest_records",
     "make_record",
     "read_records",
