@@ -153,10 +153,14 @@ def read_questions(path: str | os.PathLike[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     p = Path(path)
     for i, q in enumerate(_load_json_or_jsonl(p)):
+        if not isinstance(q, Mapping):
+            raise ValueError(f"{p}: question {i} is not an object")
         qid = q.get("question_id", q.get("uid"))
         if qid is None:
             raise ValueError(f"{p}: question {i} has no question_id/uid")
         if "turns" in q:
+            if not isinstance(q["turns"], list):
+                raise ValueError(f"{p}: question {qid}: turns must be a list")
             turns = [_turn_text(t) or "" for t in q["turns"]]
         elif "prompt" in q:
             turns = [str(q["prompt"])]
@@ -186,9 +190,21 @@ def read_fastchat_answers(
         qid = str(qid)
         q_turns = qs.get(qid)
         if "choices" in a:
-            choices = [(int(c.get("index", j)), [_turn_text(t) for t in c.get("turns", [])]) for j, c in enumerate(a["choices"])]
+            choices = []
+            raw_choices = a["choices"]
+            if not isinstance(raw_choices, list) or not all(isinstance(c, Mapping) for c in raw_choices):
+                raise ValueError(f"{p}: line {i + 1}: choices must be a list of objects with turns")
+            for j, c in enumerate(raw_choices):
+                turns, idx = c.get("turns", []), c.get("index", j)
+                if not isinstance(turns, list):
+                    raise ValueError(f"{p}: line {i + 1}: choices[{j}].turns must be a list of answers")
+                if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0:
+                    raise ValueError(f"{p}: line {i + 1}: choices[{j}].index must be an integer >= 0, got {idx!r}")
+                choices.append((idx, [_turn_text(t) for t in turns]))
         elif "messages" in a:  # Arena-Hard v2
             msgs = a["messages"]
+            if not isinstance(msgs, list) or not all(isinstance(m, Mapping) for m in msgs):
+                raise ValueError(f"{p}: line {i + 1}: messages must be a list of {{role, content}} objects")
             users = [_turn_text(m) for m in msgs if m.get("role") == "user"]
             asst = [_turn_text(m) for m in msgs if m.get("role") == "assistant"]
             if q_turns is None and users:
@@ -454,8 +470,11 @@ def detect_kind(path: str | os.PathLike[str]) -> str:
     from .._io import read_text
 
     p = Path(path)
-    if p.suffix.lower() in (".csv", ".tsv", ".parquet", ".pq"):
+    suf = p.suffix.lower()
+    if suf in (".csv", ".tsv", ".parquet", ".pq"):
         return "table"
+    if suf not in (".json", ".jsonl", ".ndjson"):
+        raise ValueError(f"{p}: unsupported file type {suf!r}; use .jsonl, .json, .csv, .tsv or .parquet")
     s = read_text(p, "input").lstrip()
     first: Any = None
     try:

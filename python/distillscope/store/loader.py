@@ -43,6 +43,8 @@ def table_columns(path: Path) -> dict[str, str | None]:
 
     rows = read_rows(path, what="table")
     cols = set(rows[0]) if rows else set()
+    if not rows:
+        return {"model": None, "prompt": None, "response": None, "id": None}
 
     def pick(names: tuple[str, ...]) -> str | None:
         return next((c for c in names if c in cols), None)
@@ -80,9 +82,12 @@ def load_inputs(paths: Sequence[str | Path]) -> ResponseTable:
             kind = detect_kind(p)
             store = Path(tmp) / f"import-{i}.jsonl"
             if kind == "table":
+                if not p.read_bytes().strip():
+                    continue  # an empty file holds no responses
                 c = table_columns(p)
-                import_table(p, store, model_column=c["model"], prompt_column=c["prompt"],
-                             response_column=c["response"] or "response", id_column=c["id"])
+                if c["model"] is not None:
+                    import_table(p, store, model_column=c["model"], prompt_column=c["prompt"],
+                                 response_column=c["response"] or "response", id_column=c["id"])
             else:
                 fn = {"alpaca_eval": import_alpaca_eval, "arena_hard": import_arena_hard,
                       "mt_bench": import_mt_bench}[kind]
