@@ -82,6 +82,8 @@ def read_rows(path: Path, what: str = "prompt") -> list[dict[str, Any]]:
     names the file, the line where it can, and the fix.
     """
     suf = path.suffix.lower()
+    if path.is_dir():
+        raise IsADirectoryError(f"{what} file {path} is a folder; give a file")
     if suf in (".parquet", ".pq"):
         if not path.is_file():
             raise FileNotFoundError(f"{what} file {path} not found")

@@ -251,6 +251,8 @@ def _load_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path}: invalid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not a UTF-8 TOML file; save the config as UTF-8 text") from None
 
 
 _MODEL_KEYS = {f for f in ModelConfig.__dataclass_fields__} | {"timeout"}
