@@ -113,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     top = _top_parser()
     if not argv:
         top.print_help(sys.stderr)
+        print("distillscope: error: give a command (see the list above)", file=sys.stderr)
         return 2  # no command is a usage error
     if argv[0].startswith("-"):
         top.parse_args(argv)  # --help / --version exit here; anything else is a usage error

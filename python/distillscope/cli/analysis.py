@@ -39,9 +39,20 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the shuffled-prompt null and the bootstrap")
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """The numeric options, checked before any file is read."""
+    if args.max_samples is not None and args.max_samples < 1:
+        raise ValueError(f"--max-samples must be >= 1 (or left out for all samples), got {args.max_samples}")
+    if args.workers == 0 or args.workers < -1:
+        raise ValueError(f"--workers must be >= 1, or -1 for all cores, got {args.workers}")
+    if getattr(args, "bootstrap", 0) < 0:
+        raise ValueError(f"--bootstrap must be >= 0 (0: no intervals), got {args.bootstrap}")
+
+
 def _score_table(args: argparse.Namespace, extra_models: Sequence[str] = ()) -> Any:
     from ..analysis.similarity import GRANULARITIES, RSEConfig, available_granularities, resolve_encoder, response_similarity
 
+    _check_options(args)
     table = load_inputs(args.files)
     models = _csv_list(args.models)
     if models is not None:
