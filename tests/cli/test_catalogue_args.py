@@ -14,9 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import assert_clean_failure, assert_no_traceback, digest
+from catalogue_support import assert_clean_failure, assert_no_traceback, digest
 
 from distillscope.store.store import ResponseStore, make_record
+
+# a hang is a failure, not a stuck suite
+pytestmark = pytest.mark.timeout(60)
+
 
 REPO = Path(__file__).resolve().parents[2]
 

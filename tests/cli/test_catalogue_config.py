@@ -11,7 +11,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import assert_clean_failure
+from catalogue_support import assert_clean_failure
+
+# a hang is a failure, not a stuck suite
+pytestmark = pytest.mark.timeout(60)
+
 
 PROMPTS = '{"id": "a", "prompt": "hello"}\n{"id": "b", "prompt": "world"}\n'
 

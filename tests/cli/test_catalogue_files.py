@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import assert_clean_failure, assert_no_traceback, digest
+from catalogue_support import assert_clean_failure, assert_no_traceback, digest
 
 from distillscope.store.store import make_record, read_records
+
+# a hang is a failure, not a stuck suite
+pytestmark = pytest.mark.timeout(60)
+
 
 REC = json.dumps(make_record("seed-model", "p0", 0, "an earlier answer")) + "\n"
 

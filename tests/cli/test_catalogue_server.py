@@ -21,6 +21,10 @@ from distillscope import cli
 from distillscope.gather.simserver import FOLLOWED_TEXT, Faults, SimServer
 from distillscope.store.store import read_records
 
+# a hang is a failure, not a stuck suite
+pytestmark = pytest.mark.timeout(60)
+
+
 KEY = "sk-test-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 KEY_ENV = "DS_CATALOGUE_KEY"
 

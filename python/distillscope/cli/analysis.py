@@ -170,7 +170,8 @@ def _read_ice(spec: str) -> tuple[str, dict[str, Any]]:
         raise ValueError(f"--ice takes MODEL=FILE, got {spec!r}")
     data = parse_json(read_text(Path(path), "ICE"), path)
     rates = data.get("rates", data) if isinstance(data, dict) else None
-    missing = [lvl for lvl in _ICE_LEVELS if not isinstance(rates, dict) or not isinstance(rates.get(lvl), dict)]
+    missing = [lvl for lvl in _ICE_LEVELS
+               if not isinstance(rates, dict) or not isinstance(rates.get(lvl), dict) or "rate" not in rates[lvl]]
     if missing:
         raise ValueError(f"--ice {spec}: {path} lacks the {', '.join(missing)} rates; write it with "
                          "`distillscope identity check --input R.jsonl --target M --format json --out FILE`")
