@@ -170,8 +170,9 @@ def _read_ice(spec: str) -> tuple[str, dict[str, Any]]:
         raise ValueError(f"--ice takes MODEL=FILE, got {spec!r}")
     data = parse_json(read_text(Path(path), "ICE"), path)
     rates = data.get("rates", data) if isinstance(data, dict) else None
-    missing = [lvl for lvl in _ICE_LEVELS
-               if not isinstance(rates, dict) or not isinstance(rates.get(lvl), dict) or "rate" not in rates[lvl]]
+    if not isinstance(rates, dict):
+        rates = {}
+    missing = [lvl for lvl in _ICE_LEVELS if not isinstance(rates.get(lvl), dict) or "rate" not in rates[lvl]]
     if missing:
         raise ValueError(f"--ice {spec}: {path} lacks the {', '.join(missing)} rates; write it with "
                          "`distillscope identity check --input R.jsonl --target M --format json --out FILE`")
@@ -198,8 +199,7 @@ def run_report(args: argparse.Namespace) -> int:
     # everything the user typed is checked before the scoring starts
     if args.out.exists() and not args.out.is_dir():
         raise FileExistsError(f"--out {args.out} is a file; give a folder path (it is created if missing)")
-    ice = {spec: _read_ice(spec) for spec in args.ice}
-    ice = dict(ice.values())
+    ice = dict(_read_ice(spec) for spec in args.ice)
     figures = not args.no_figures
     if figures and importlib.util.find_spec("matplotlib") is None:
         print("note: matplotlib is not installed (pip install 'distillscope[plot]'): the report has tables "

@@ -49,8 +49,10 @@ class ModelCount:
 
 @dataclass
 class Plan:
+    """What a run will send: a :class:`ModelPlan` (with its requests) per model."""
+
     store: str
-    models: list[ModelPlan] | list[ModelCount]
+    models: list[ModelPlan]
 
     @property
     def planned(self) -> int:
@@ -61,19 +63,42 @@ class Plan:
         return sum(m.n_todo for m in self.models)
 
     def describe(self) -> str:
-        lines = [f"store: {self.store}"]
-        for mp in self.models:
-            m = mp.model
-            rate = f"{m.requests_per_minute:g} req/min" if m.requests_per_minute else "no req limit"
-            tok = f", {m.tokens_per_minute:g} tok/min" if m.tokens_per_minute else ""
-            lines.append(
-                f"  {m.name:<20} {m.model} @ {m.base_url}  planned {mp.planned}  done {mp.done}  "
-                f"to request {mp.n_todo}  (x{m.samples} samples, concurrency {m.concurrency}, {rate}{tok})"
-            )
-            if mp.failed_kept:
-                lines.append(f"    {mp.failed_kept} recorded failures kept (use --retry-failed to retry them)")
-        lines.append(f"total: {self.planned} planned, {self.todo} requests to send")
-        return "\n".join(lines)
+        return describe_plan(self.store, self.models)
+
+
+@dataclass
+class PlanCount:
+    """The numbers of a :class:`Plan` without its requests (``--dry-run``)."""
+
+    store: str
+    models: list[ModelCount]
+
+    @property
+    def planned(self) -> int:
+        return sum(m.planned for m in self.models)
+
+    @property
+    def todo(self) -> int:
+        return sum(m.n_todo for m in self.models)
+
+    def describe(self) -> str:
+        return describe_plan(self.store, self.models)
+
+
+def describe_plan(store: str, models: Sequence[ModelPlan | ModelCount]) -> str:
+    lines = [f"store: {store}"]
+    for mp in models:
+        m = mp.model
+        rate = f"{m.requests_per_minute:g} req/min" if m.requests_per_minute else "no req limit"
+        tok = f", {m.tokens_per_minute:g} tok/min" if m.tokens_per_minute else ""
+        lines.append(
+            f"  {m.name:<20} {m.model} @ {m.base_url}  planned {mp.planned}  done {mp.done}  "
+            f"to request {mp.n_todo}  (x{m.samples} samples, concurrency {m.concurrency}, {rate}{tok})"
+        )
+        if mp.failed_kept:
+            lines.append(f"    {mp.failed_kept} recorded failures kept (use --retry-failed to retry them)")
+    lines.append(f"total: {sum(m.planned for m in models)} planned, {sum(m.n_todo for m in models)} requests to send")
+    return "\n".join(lines)
 
 
 def plan_jobs(
@@ -147,7 +172,7 @@ def plan(config: GatherConfig, *, retry_failed: bool | None = None) -> Plan:
     )
 
 
-def count_plan(config: GatherConfig, *, retry_failed: bool | None = None) -> Plan:
+def count_plan(config: GatherConfig, *, retry_failed: bool | None = None) -> PlanCount:
     """The numbers of :func:`plan` without building a request per (prompt,
     sample): planned = prompts x samples, and only keys already in the store
     are looked at one by one. Same decisions as :func:`plan_jobs`."""
@@ -156,7 +181,7 @@ def count_plan(config: GatherConfig, *, retry_failed: bool | None = None) -> Pla
     retry = config.retry_failed if retry_failed is None else retry_failed
     policy = config.on_params_change
     latest = latest_records(config.store)
-    out = []
+    counts: list[ModelCount] = []
     for model in config.models:
         planned = len(prompts) * model.samples
         matched = done = to_redo = changed = failed_kept = 0
@@ -184,8 +209,8 @@ def count_plan(config: GatherConfig, *, retry_failed: bool | None = None) -> Pla
                 "parameters; set [run] on_params_change = \"rerun\" (re-ask, newest record wins) or \"keep\" "
                 "(keep old answers), or use a new store"
             )
-        out.append(ModelCount(model, planned, done, planned - matched + to_redo, changed, failed_kept))
-    return Plan(config.store, out)
+        counts.append(ModelCount(model, planned, done, planned - matched + to_redo, changed, failed_kept))
+    return PlanCount(config.store, counts)
 
 
-__all__ = ["ModelCount", "ModelPlan", "Plan", "count_plan", "plan", "plan_jobs"]
+__all__ = ["ModelCount", "ModelPlan", "Plan", "PlanCount", "count_plan", "describe_plan", "plan", "plan_jobs"]

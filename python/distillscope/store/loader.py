@@ -51,7 +51,7 @@ def table_columns(path: Path) -> dict[str, str | None]:
 
     found = {"model": pick(MODEL_COLUMNS), "prompt": pick(PROMPT_COLUMNS),
              "response": pick(RESPONSE_COLUMNS), "id": pick(ID_COLUMNS)}
-    need = [("model", MODEL_COLUMNS), ("response", RESPONSE_COLUMNS)]
+    need: list[tuple[str, tuple[str, ...]]] = [("model", MODEL_COLUMNS), ("response", RESPONSE_COLUMNS)]
     if found["prompt"] is None and found["id"] is None:
         need.append(("prompt", PROMPT_COLUMNS + ID_COLUMNS))
     for field, names in need:

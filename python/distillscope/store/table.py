@@ -153,8 +153,10 @@ def load_table(
         for r in recs:
             u = r.get("usage")
             v = u.get(name) if isinstance(u, Mapping) else None
-            ok_v = isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and 0 <= v < 2**62
-            vals.append(int(v) if ok_v else -1)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and 0 <= v < 2**62:
+                vals.append(int(v))
+            else:
+                vals.append(-1)
         return np.asarray(vals, dtype=np.int64)
 
     def latency(r: Mapping[str, Any]) -> float:
