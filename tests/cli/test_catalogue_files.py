@@ -245,3 +245,30 @@ def test_a_missing_file(command, tmp_path, cli_run):
     res = cli_run(argv)
     assert_clean_failure(res, mentions=("absent.jsonl",))
     assert not (tmp_path / "s.jsonl").exists()
+
+
+@pytest.mark.parametrize("bad", ["csv-unterminated-quote", "jsonl-bad-line", "alpaca-mixed", "parquet-junk"])
+def test_a_bad_file_among_several_leaves_the_store_unchanged(bad, tmp_path, cli_run):
+    good = tmp_path / "good.csv"
+    good.write_text("prompt,response\nfine,answer\n")
+    suffix, data, _ = SOURCES[bad]
+    src = tmp_path / f"bad{suffix}"
+    src.write_bytes(data)
+    store = tmp_path / "store.jsonl"
+    store.write_text(REC)
+    before = digest(store)
+    res = cli_run(["import", good, src, "--store", store, "--model", "m"])
+    assert_clean_failure(res)
+    assert digest(store) == before
+
+
+def test_unmatched_error_in_a_later_file_leaves_the_store_unchanged(tmp_path, cli_run):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"id": "p1", "prompt": "known"}\n')
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("prompt,response\nknown,x\n")
+    b.write_text("prompt,response\nunknown,y\n")
+    store = tmp_path / "store.jsonl"
+    res = cli_run(["import", a, b, "--store", store, "--model", "m", "--prompts", prompts, "--unmatched", "error"])
+    assert_clean_failure(res, mentions=("not in the prompt set",))
+    assert not store.exists()
