@@ -173,6 +173,68 @@ def _place_rx(places: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts))
 
 
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+
+
+class _Gate:
+    """Candidate positions for registry aliases, so the registry only reads
+    short windows: Latin words whose first letters start some alias, and the
+    first characters of the Chinese aliases. Matching itself stays the
+    registry's, so the result equals ``registry.find(text)``."""
+
+    def __init__(self, registry: Registry):
+        heads: dict[str, int] = {}  # first letters of an alias -> longest alias with them
+        cjk: dict[str, int] = {}
+        for item in list(registry.vendors.values()) + list(registry.families.values()):
+            for a in tuple(item.aliases) + tuple(item.aliases_zh) + tuple(item.ambiguous):
+                a = a.strip()
+                if not a:
+                    continue
+                if _ALNUM.match(a):
+                    w = _WORD.match(a)
+                    h = (w.group(0) if w else a[0]).lower()[:3]
+                    heads[h] = max(heads.get(h, 0), len(a))
+                else:
+                    cjk[a[0]] = max(cjk.get(a[0], 0), len(a))
+        self.heads = heads
+        self.cjk_len = cjk
+        self.cjk = re.compile("[" + "".join(re.escape(c) for c in sorted(cjk)) + "]") if cjk else None
+
+    def find(self, registry: Registry, text: str) -> list[Any]:
+        heads = self.heads
+        cands: list[tuple[int, int]] = []
+        for m in _WORD.finditer(text):
+            w = m.group(0).lower()
+            for k in (3, 2, 1):
+                span = heads.get(w[:k])
+                if span is not None and (k == len(w) or k == 3 or len(w) <= k):
+                    cands.append((m.start(), span))
+                    break
+        if self.cjk is not None:
+            cands += [(m.start(), self.cjk_len[m.group(0)]) for m in self.cjk.finditer(text)]
+        cands.sort()
+        out: list[Any] = []
+        last = 0
+        n = len(text)
+        for pos, span in cands:
+            if pos < last:
+                continue
+            end = min(n, pos + span + 6)
+            while end < n and text[end].isascii() and text[end].isalnum():
+                end += 1
+            hits = registry.find(text, pos, end)
+            if hits and hits[0].start == pos:
+                out.append(hits[0])
+                last = hits[0].end
+        return out
+
+
+@functools.lru_cache(maxsize=8)
+def _gate(registry: Registry) -> _Gate:
+    return _Gate(registry)
+
+
 def _sentences(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     pos = 0
@@ -229,9 +291,18 @@ def _third_party(s: str, pos: int, selfs: list[int]) -> bool:
     return not (k < len(selfs) and selfs[k] < pos)
 
 
+# "free of OpenAI's rules" still says whose rules bound the responder
+_FREED_FROM = re.compile(r"(?i:\bfree(?:d)?\s+(?:from|of)\s+(?:the\s+)?$)|摆脱(?:了)?$")
+_RULES_AFTER = re.compile(r"(?i:^['’]s\s+(?:content\s+)?(?:rules|polic|restrictions|guidelines|constraints|limitations|filters|shackles|censorship))|^的(?:规则|政策|限制|约束|审查)")
+
+
 def _negated(s: str, pos: int) -> bool:
     c = _clause_start(s, pos)
     return bool(_NEG_EN.search(s, c, pos) or _NEG_ZH.search(s, c, pos))
+
+
+def _freed_from(s: str, pos: int, end: int) -> bool:
+    return bool(_FREED_FROM.search(s, max(0, pos - 24), pos) and _RULES_AFTER.search(s[end : end + 40]))
 
 
 class VoiceScanner:
@@ -251,12 +322,12 @@ class VoiceScanner:
         if not isinstance(response, str):
             raise TypeError(f"response must be a str, got {type(response).__name__}")
         text = response
-        ents = self.registry.find(text)
+        ents = _gate(self.registry).find(self.registry, text)
         own_anywhere = any(self._own(e, target) for e in ents)
         foreign = [e for e in ents if not self._own(e, target)]
         places = _locations()
         own_places = places.get(target.vendor or "", ())
-        other_places = tuple(p for vid, ps in places.items() if vid != target.vendor for p in ps if p not in own_places)
+        other_places = tuple(sorted({p for vid, ps in places.items() if vid != target.vendor for p in ps if p not in own_places}))
         place_rx = _place_rx(other_places) if own_places else None
         claims: list[VoiceClaim] = []
         # Markdown-labelled fields
@@ -270,12 +341,14 @@ class VoiceScanner:
                         claims.append(VoiceClaim("field", e.id, True, m.start(), m.end(), text[m.start() : m.end()].strip()))
                         break
         starts = [e.start for e in foreign]
+        place_starts = [m.start() for m in place_rx.finditer(text)] if place_rx is not None else []
         for s0, s1 in _sentences(text):
             s = text[s0:s1]
             lo = bisect.bisect_left(starts, s0)
             hi = bisect.bisect_left(starts, s1)
             in_s = [e for e in foreign[lo:hi] if e.end <= s1]
-            has_place = place_rx is not None and place_rx.search(s) is not None
+            k = bisect.bisect_left(place_starts, s0)
+            has_place = k < len(place_starts) and place_starts[k] < s1
             if not in_s and not has_place:
                 continue
             own_here = any(s0 <= e.start < s1 and self._own(e, target) for e in ents)
@@ -288,11 +361,14 @@ class VoiceScanner:
                 p = e.start - s0
                 if p < lab_end or _AS_PERSONA.search(s[max(0, p - 30) : p]):
                     continue
+                q = e.end - s0
+                if selfs and _freed_from(s, p, q) and not _YOU.search(s, 0, p):
+                    claims.append(VoiceClaim("self", e.id, True, s0, s1, s.strip()))
+                    break
                 if _third_party(s, p, selfs) or _negated(s, p):
                     continue
                 if _YOU.search(s, 0, p):
                     continue
-                q = e.end - s0
                 rel = bool(_REL_EN.search(s, max(0, p - 70), q + 40) or _REL_ZH.search(s, max(0, p - 30), q + 20))
                 if selfs and rel:
                     claims.append(VoiceClaim("self", e.id, True, s0, s1, s.strip()))
