@@ -54,6 +54,7 @@ from .core import Registry, Target
 VOICE_VERSION = "voice-1"
 
 _MAX_SENT = 600
+_MAX_MENTIONS = 12
 # sentence ends: Latin .!? followed by space/end, CJK ends, newlines, semicolons
 _SENT_SPLIT = re.compile(r"(?<=[.!?])(?=\s)|[。！？；;\n]")
 _CLAUSE_SPLIT = re.compile(r"[,，、:：()（）]|\b(?:but|however|yet|whereas)\b|但是|但|不过|然而|而是")
@@ -91,7 +92,7 @@ _THIRD_EN = re.compile(
     r"\be\.g\.|\bfor\s+example\b|\bmodels?\s+from\b|\bcompetitors?\b|\balso\s+makes?\b|\bother\b|"
     r"\bframeworks?\b|\blibrar(?:y|ies)\b|\btoolkits?\b|\bopen-source\s+(?:project|tool))"
 )
-_THIRD_ZH = re.compile(r"例如|比如|诸如|不同于|其他|其它|别的|竞争|类似|之类|等公司")
+_THIRD_ZH = re.compile(r"例如|比如|诸如|不同于|其他|其它|别的|竞争|类似|之类|等公司|像[^，。！？\n]{1,20}(?:这样|那样|一样)")
 # cues that only count right before the name ("和OpenAI", "像ChatGPT")
 _THIRD_NEAR_ZH = re.compile(r"(?:和|与|跟|同|像|如|及|、|或)\s{0,2}$")
 _AS_PERSONA = re.compile(r"(?i:\bas\s+(?:an?\s+|the\s+)?(?:[A-Za-z]+\s+){0,2}$|\bplaying\s+$|\bact(?:ing)?\s+as\s+$|\bsimulat\w*\s+$|\bmode\s*$)|作为$|扮演$")
@@ -260,8 +261,9 @@ def _self_positions(s: str) -> list[int]:
 
 
 def _clause_start(s: str, pos: int) -> int:
-    start = 0
-    for m in _CLAUSE_SPLIT.finditer(s, 0, pos):
+    # a clause is looked at no further back than 100 characters
+    start = max(0, pos - 100)
+    for m in _CLAUSE_SPLIT.finditer(s, start, pos):
         start = m.end()
     return start
 
@@ -293,7 +295,7 @@ def _third_party(s: str, pos: int, selfs: list[int]) -> bool:
 
 # "free of OpenAI's rules" still says whose rules bound the responder
 _FREED_FROM = re.compile(r"(?i:\bfree(?:d)?\s+(?:from|of)\s+(?:the\s+)?$)|摆脱(?:了)?$")
-_RULES_AFTER = re.compile(r"(?i:^['’]s\s+(?:content\s+)?(?:rules|polic|restrictions|guidelines|constraints|limitations|filters|shackles|censorship))|^的(?:规则|政策|限制|约束|审查)")
+_RULES_AFTER = re.compile(r"(?i:['’]s\s+(?:content\s+)?(?:rules|polic|restrictions|guidelines|constraints|limitations|filters|shackles|censorship))|的(?:规则|政策|限制|约束|审查)")
 
 
 def _negated(s: str, pos: int) -> bool:
@@ -302,7 +304,7 @@ def _negated(s: str, pos: int) -> bool:
 
 
 def _freed_from(s: str, pos: int, end: int) -> bool:
-    return bool(_FREED_FROM.search(s, max(0, pos - 24), pos) and _RULES_AFTER.search(s[end : end + 40]))
+    return bool(_FREED_FROM.search(s, max(0, pos - 24), pos) and _RULES_AFTER.match(s, end, end + 40))
 
 
 class VoiceScanner:
@@ -341,6 +343,7 @@ class VoiceScanner:
                         claims.append(VoiceClaim("field", e.id, True, m.start(), m.end(), text[m.start() : m.end()].strip()))
                         break
         starts = [e.start for e in foreign]
+        all_starts = [e.start for e in ents]
         place_starts = [m.start() for m in place_rx.finditer(text)] if place_rx is not None else []
         for s0, s1 in _sentences(text):
             s = text[s0:s1]
@@ -351,32 +354,34 @@ class VoiceScanner:
             has_place = k < len(place_starts) and place_starts[k] < s1
             if not in_s and not has_place:
                 continue
-            own_here = any(s0 <= e.start < s1 and self._own(e, target) for e in ents)
+            a, b = bisect.bisect_left(all_starts, s0), bisect.bisect_left(all_starts, s1)
+            own_here = any(self._own(e, target) for e in ents[a:b])
             if own_here:
                 continue
             selfs = _self_positions(s)
             lab = _LABEL.match(s)
             lab_end = lab.end() if lab else 0
-            for e in in_s:
+            # a sentence naming more than a dozen foreign entities is a list or
+            # a loop; its first mentions decide (and the work stays bounded)
+            for e in in_s[:_MAX_MENTIONS]:
                 p = e.start - s0
                 if p < lab_end or _AS_PERSONA.search(s[max(0, p - 30) : p]):
                     continue
                 q = e.end - s0
-                if selfs and _freed_from(s, p, q) and not _YOU.search(s, 0, p):
+                if selfs and _freed_from(s, p, q) and not _YOU.search(s, max(0, p - 200), p):
                     claims.append(VoiceClaim("self", e.id, True, s0, s1, s.strip()))
                     break
                 if _third_party(s, p, selfs) or _negated(s, p):
                     continue
-                if _YOU.search(s, 0, p):
+                if _YOU.search(s, max(0, p - 200), p):
                     continue
-                rel = bool(_REL_EN.search(s, max(0, p - 70), q + 40) or _REL_ZH.search(s, max(0, p - 30), q + 20))
-                if selfs and rel:
+                if selfs and (_REL_EN.search(s, max(0, p - 70), q + 40) or _REL_ZH.search(s, max(0, p - 30), q + 20)):
                     claims.append(VoiceClaim("self", e.id, True, s0, s1, s.strip()))
                     break
                 if not own_anywhere and not selfs:
                     after = s[e.end - s0 : e.end - s0 + 60]
                     before = s[max(0, p - 60) : p]
-                    if _IMPLIED_AFTER.search(after) or _IMPLIED_BEFORE.search(before):
+                    if _IMPLIED_AFTER.match(after) or _IMPLIED_BEFORE.search(before):
                         claims.append(VoiceClaim("implied", e.id, True, s0, s1, s.strip()))
                         break
             if has_place and selfs and place_rx is not None:
