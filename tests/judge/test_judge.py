@@ -12,21 +12,13 @@ import re
 
 import numpy as np
 import pytest
-from distillscope.analysis.degree import DegreeConfig, compute_degrees, derangement
-from distillscope.gather.run import ModelConfig
-from distillscope.judge.pairs import (
-    JudgeConfig,
-    agreement_report,
-    build_items,
-    gatherer_complete,
-    judge_pairs,
-    parse_pair_answer,
-    parse_pairs,
-    render_agreement,
-    render_summary,
-    show_b_first,
-    to_score_table,
-)
+from distillscope.analysis.degree import DegreeConfig, compute_degrees
+from distillscope.gather.config import ModelConfig
+from distillscope.stats import derangement
+from distillscope.judge.agreement import agreement_report, render_agreement, render_summary, to_score_table
+from distillscope.judge.items import JudgeConfig, build_items, parse_pairs, show_b_first
+from distillscope.judge.pairs import gatherer_complete, judge_pairs
+from distillscope.judge.parse import parse_pair_answer
 from distillscope.text.lexical import lexical_scores
 from distillscope.analysis.similarity import LEXICAL_METRICS, RSEConfig, response_similarity
 from distillscope.gather.simserver import (
@@ -36,7 +28,8 @@ from distillscope.gather.simserver import (
     default_responder,
     message_text,
 )
-from distillscope.store.store import load_table, make_record, read_records
+from distillscope.store.store import make_record, read_records
+from distillscope.store.table import load_table
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -414,7 +407,8 @@ def test_cli_judge_with_agreement(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- identity judge wiring
 def test_identity_judge_through_the_gatherer(tmp_path):
-    from distillscope.identity.core import ClaimExtractor, Registry
+    from distillscope.identity.claims import ClaimExtractor
+    from distillscope.identity.registry import Registry
     from distillscope.judge.identity import IdentityJudge, agreement
 
     reg = Registry.default()
