@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from distillscope.identity.core import Registry
+from distillscope.identity.registry import Registry
 from distillscope.identity.voice import VoiceScanner, scan_answer
 
 COUNTS = [

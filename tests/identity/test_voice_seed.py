@@ -14,15 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from distillscope.identity.core import Registry
+from distillscope.identity.registry import Registry
 from distillscope.identity.voice import scan_answer
 
 ROOT = Path(__file__).resolve().parents[2]
-# ../shared beside the repo (a main checkout), or two levels up (a worktree)
-SEED = next(
-    (r / "shared" / "data" / "seed_identity" for r in (ROOT.parent, ROOT.parent.parent) if (r / "shared" / "data" / "seed_identity").is_dir()),
-    ROOT.parent / "shared" / "data" / "seed_identity",
-)
 LABELS = ROOT / "tests" / "data" / "identity_seed_labels.jsonl"
 PAPER_LOOSE = {  # the seed README's table
     "deepseek-r1": 0.44,
@@ -33,16 +28,14 @@ PAPER_LOOSE = {  # the seed README's table
     "qwen2.5-72b-instruct": 0.03,
 }
 
-needs_seed = pytest.mark.skipif(not SEED.is_dir(), reason="seed answers not present at ../shared/data/seed_identity")
-
-
 def _model(fname: str) -> str:
     return fname.split("_GPT_", 1)[1].removesuffix(".jsonl")
 
 
 @pytest.fixture(scope="module")
-def seed_rows() -> dict[str, list[dict]]:
-    return {p.name: [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()] for p in sorted(SEED.glob("*.jsonl"))}
+def seed_rows(shared_data: Path) -> dict[str, list[dict]]:
+    seed = shared_data / "seed_identity"
+    return {p.name: [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()] for p in sorted(seed.glob("*.jsonl"))}
 
 
 def _score(rows: dict[str, list[dict]], split: str) -> dict[str, float]:
@@ -87,7 +80,6 @@ def test_labels_file_is_well_formed():
         assert (lab["evidence"] is not None) == lab["label"] and (lab["claimed"] is not None) == lab["label"]
 
 
-@needs_seed
 def test_evidence_quotes_are_in_the_answers(seed_rows):
     for x in LABELS.read_text(encoding="utf-8").splitlines():
         lab = json.loads(x)
@@ -95,7 +87,6 @@ def test_evidence_quotes_are_in_the_answers(seed_rows):
             assert lab["evidence"] in seed_rows[lab["file"]][lab["line"]]["target_responses"][0]
 
 
-@needs_seed
 def test_dev_split(seed_rows):
     s = _score(seed_rows, "dev")
     print("dev", s)
@@ -103,7 +94,6 @@ def test_dev_split(seed_rows):
     assert s["precision"] >= 0.95 and s["recall"] >= 0.90 and s["accuracy"] >= 0.95
 
 
-@needs_seed
 def test_heldout_split(seed_rows):
     s = _score(seed_rows, "heldout")
     print("heldout", s)
@@ -111,7 +101,6 @@ def test_heldout_split(seed_rows):
     assert s["precision"] >= 0.95 and s["recall"] >= 0.85 and s["accuracy"] >= 0.95
 
 
-@needs_seed
 def test_per_model_loose_rates_rank_like_the_paper(seed_rows):
     """Spearman between our per-model loose rates and the paper's table.
 

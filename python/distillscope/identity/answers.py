@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..stats import wilson_interval
-from .core import Registry, Target
+from .registry import Registry, Target
 from .voice import VOICE_VERSION, VoiceScanner
 
 MAP_KEYS = ("prompt", "response", "question", "category", "model", "language")
@@ -157,6 +157,8 @@ def answer_rates(
             if g is not None:
                 groups.setdefault(str(g), []).append(f)
         out[key] = {g: _rates(v, confidence) for g, v in sorted(groups.items())}
+    hits = sum(f[0] for f in flags)
+    out["verdict_counts"] = {"contradicts": hits, "no_contradiction": len(flags) - hits}
     out["confidence"] = confidence
     return out
 
@@ -198,11 +200,11 @@ def check_answers(
             {
                 "index": i,
                 "model": rec.get("model") if fixed is None else None,
-                "contradicts": v.contradicts,
+                "verdict": "contradicts" if v.contradicts else "no_contradiction",
                 "strict": v.strict,
                 "claimed": None if ev is None else ev.entity,
-                "evidence": None if ev is None else ev.text,
-                "evidence_span": None if ev is None else [ev.start, ev.end],
+                "kind": None if ev is None else ev.kind,
+                "evidence": None if ev is None else {"start": ev.start, "end": ev.end, "text": ev.text},
                 "language": rec.get("language"),
                 "category": rec.get("category"),
                 "hard": hard,

@@ -49,11 +49,13 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .core import Registry, Target
+from .registry import Registry, Target
 
 VOICE_VERSION = "voice-1"
 
 _MAX_SENT = 600
+# "I am ChatGPT", "我是ChatGPT", "my name is Claude": a copula right before the name
+_COPULA = re.compile(r"(?i:\b(?:I\s+am|I['’]m|my\s+name\s+is|call\s+me|this\s+is)\s+(?:(?:an?|the|just|actually|really|called|named)\s+){0,3}$)|(?:我是|我叫|我就是|本人是)$")
 _MAX_MENTIONS = 12
 # sentence ends: Latin .!? followed by space/end, CJK ends, newlines, semicolons
 _SENT_SPLIT = re.compile(r"(?<=[.!?])(?=\s)|[。！？；;\n]")
@@ -165,13 +167,19 @@ def _locations() -> dict[str, tuple[str, ...]]:
 def _place_rx(places: tuple[str, ...]) -> re.Pattern[str] | None:
     if not places:
         return None
-    parts = []
-    for p in sorted(set(places), key=len, reverse=True):
-        if re.match(r"[A-Za-z]", p):
-            parts.append(r"(?<![A-Za-z])" + re.escape(p) + r"(?![A-Za-z])")
-        else:
-            parts.append(re.escape(p))
-    return re.compile("|".join(parts))
+    latin = sorted({p for p in places if re.match(r"[A-Za-z]", p)})
+    other = sorted({p for p in places if not re.match(r"[A-Za-z]", p)})
+    alts = ([r"(?<![A-Za-z])" + _trie(latin) + r"(?![A-Za-z])"] if latin else []) + ([_trie(other)] if other else [])
+    return re.compile("|".join(alts))
+
+
+@functools.lru_cache(maxsize=64)
+def _places_for(vendor: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the target vendor's places, every other vendor's places not among them)."""
+    places = _locations()
+    own = places.get(vendor or "", ())
+    other = tuple(sorted({p for vid, ps in places.items() if vid != vendor for p in ps if p not in own}))
+    return own, other
 
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -201,17 +209,18 @@ class _Gate:
         self.heads = heads
         self.cjk_len = cjk
         self.cjk = re.compile("[" + "".join(re.escape(c) for c in sorted(cjk)) + "]") if cjk else None
+        # one pass over the text: a trie-shaped regex of the heads at word
+        # starts (heads shorter than 3 letters must be whole words)
+        long_heads = sorted(h for h in heads if len(h) >= 3)
+        short = "|".join(re.escape(h) for h in sorted((h for h in heads if len(h) < 3), key=len, reverse=True))
+        alts = ([_trie(long_heads)] if long_heads else []) + ([f"(?:{short})(?![a-z0-9])"] if short else [])
+        self.latin = re.compile(r"(?i)(?<![a-z0-9])(?:" + "|".join(alts) + ")") if alts else None
 
     def find(self, registry: Registry, text: str) -> list[Any]:
         heads = self.heads
         cands: list[tuple[int, int]] = []
-        for m in _WORD.finditer(text):
-            w = m.group(0).lower()
-            for k in (3, 2, 1):
-                span = heads.get(w[:k])
-                if span is not None and (k == len(w) or k == 3 or len(w) <= k):
-                    cands.append((m.start(), span))
-                    break
+        if self.latin is not None:
+            cands = [(m.start(), heads[m.group(0).lower()]) for m in self.latin.finditer(text)]
         if self.cjk is not None:
             cands += [(m.start(), self.cjk_len[m.group(0)]) for m in self.cjk.finditer(text)]
         cands.sort()
@@ -229,6 +238,21 @@ class _Gate:
                 out.append(hits[0])
                 last = hits[0].end
         return out
+
+
+def _trie(words: list[str]) -> str:
+    """Alternation of ``words`` shaped as a trie, so the regex engine tries
+    one branch per character instead of every word in turn."""
+    ends = any(w == "" for w in words)
+    groups: dict[str, list[str]] = {}
+    for w in words:
+        if w:
+            groups.setdefault(w[0], []).append(w[1:])
+    alts = [re.escape(c) + (_trie(rest) if rest != [""] else "") for c, rest in sorted(groups.items())]
+    body = "|".join(alts)
+    if not alts:
+        return ""
+    return "(?:" + body + ")" + ("?" if ends else "")
 
 
 @functools.lru_cache(maxsize=8)
@@ -327,9 +351,7 @@ class VoiceScanner:
         ents = _gate(self.registry).find(self.registry, text)
         own_anywhere = any(self._own(e, target) for e in ents)
         foreign = [e for e in ents if not self._own(e, target)]
-        places = _locations()
-        own_places = places.get(target.vendor or "", ())
-        other_places = tuple(sorted({p for vid, ps in places.items() if vid != target.vendor for p in ps if p not in own_places}))
+        own_places, other_places = _places_for(target.vendor)
         place_rx = _place_rx(other_places) if own_places else None
         claims: list[VoiceClaim] = []
         # Markdown-labelled fields
@@ -375,7 +397,7 @@ class VoiceScanner:
                     continue
                 if _YOU.search(s, max(0, p - 200), p):
                     continue
-                if selfs and (_REL_EN.search(s, max(0, p - 70), q + 40) or _REL_ZH.search(s, max(0, p - 30), q + 20)):
+                if selfs and (_COPULA.search(s, max(0, p - 40), p) or _REL_EN.search(s, max(0, p - 70), q + 40) or _REL_ZH.search(s, max(0, p - 30), q + 20)):
                     claims.append(VoiceClaim("self", e.id, True, s0, s1, s.strip()))
                     break
                 if not own_anywhere and not selfs:
