@@ -62,6 +62,8 @@ class _Checker(HTMLParser):
         self.tags.append(tag)
         if tag == "img":
             self.imgs.append(dict(attrs)["src"])
+        if tag == "script":
+            assert "src" not in dict(attrs)  # the one script is inline
         if tag not in self.VOID:
             self.stack.append(tag)
 
@@ -92,6 +94,7 @@ def test_report_folder_is_complete_valid_and_reproducible(tmp_path, results):
         assert p.exists() and p.stat().st_size > 0, p
     for name in ("heatmap", "dendrogram", "ice_rse"):
         assert (out / "figures" / f"{name}.png").read_bytes()[:8] == PNG_MAGIC
+        assert b"<svg" in (out / "figures" / f"{name}.svg").read_bytes()[:2000]
     for name in ("meta", "matrices", "attribution", "ice", "ice_rse", "dendrogram", "signatures"):
         json.loads((out / "data" / f"{name}.json").read_text())
     mats = json.loads((out / "data" / "matrices.json").read_text())
@@ -113,13 +116,14 @@ def test_report_folder_is_complete_valid_and_reproducible(tmp_path, results):
     chk.feed(page)
     chk.close()
     assert chk.stack == []  # every tag closed in order
-    assert "script" not in chk.tags
-    assert sorted(chk.imgs) == ["figures/dendrogram.png", "figures/heatmap.png", "figures/ice_rse.png"]
+    assert chk.tags.count("script") == 1  # the sorting script, inline; user text never becomes a tag
+    assert sorted(chk.imgs) == ["figures/dendrogram.svg", "figures/heatmap.svg", "figures/ice_rse.svg"]
     assert "Simulated data." in page
     md = (out / "summary.md").read_text()
     assert md.startswith("# audit &lt;script&gt;") and "Simulated data" in md and "](figures/heatmap.png)" in md
     assert nasty not in md
-    assert "Teacher attribution" in md and "| student | rank | candidate |" in md
+    assert "Teacher attribution" in md and "| student | rank | candidate | degree [95% CI] |" in md
+    assert "| s90 | T | " in md  # the key table: s90's top candidate is its teacher
     assert "| granularity | spearman | n |" in md and "| semantic | 0.610 | 200 |" in md
     assert list(csv.DictReader(io.StringIO((out / "data" / "table_1.csv").read_text()))) == [
         {"granularity": "semantic", "spearman": "0.61", "n": "200"}
@@ -131,6 +135,7 @@ def test_report_folder_is_complete_valid_and_reproducible(tmp_path, results):
         p.unlink()
     redrawn = redraw(out)
     assert {p.name: p.read_bytes() for p in redrawn.values()} == before
+    assert {p.suffix for p in redrawn.values()} == {".png", ".svg"}
     # ... and they follow the data: change the matrix file, the heatmap changes
     mats["matrices"]["degree"][0][1] = -1.0
     (out / "data" / "matrices.json").write_text(json.dumps(mats))
@@ -146,7 +151,9 @@ def test_report_without_optional_parts(tmp_path, results):
     data = json.loads((tmp_path / "r" / "data" / "matrices.json").read_text())
     assert data["matrices"]["degree"][0][1] is None
     figs = redraw(tmp_path / "r")
-    assert set(figs) == {"heatmap", "dendrogram"}  # no ICE rates, no scatter
+    assert set(figs) == {"heatmap", "heatmap_svg", "dendrogram", "dendrogram_svg"}  # no ICE rates, no scatter
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "ICE" not in page and "Identity consistency" not in page  # no ICE input: no ICE table or column
     scatter = json.loads((tmp_path / "r" / "data" / "ice_rse.json").read_text())
     assert scatter[0]["rse_candidate"] is not None and scatter[0]["ice_rate"] is None
 

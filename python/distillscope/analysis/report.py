@@ -51,6 +51,7 @@ from .report_html import (
     figure_caption,
     interval_text,
     load_data,
+    merge_intervals,
     non_empty_columns,
     page_html,
     significance_text,
@@ -390,7 +391,9 @@ def markdown_summary(folder: str | Path) -> str:
     for name in meta.get("figures") or []:
         parts += [f"![{name}](figures/{name}.png)", "", f"*{t(figure_caption(name))}*", ""]
     for title, rows, cols in summary_tables(root, markdown=True):
-        parts += [f"## {t(title)}", "", render_table(rows, "markdown", cols)]
+        cells, names = merge_intervals(rows, cols)
+        text_rows = [{n: c[n][0] for n in names} for c in cells]
+        parts += [f"## {t(title)}", "", render_table(text_rows, "markdown", names)]
     parts.append(f"_distillscope {meta.get('distillscope_version')}, report format v{meta.get('report_version')}_\n")
     return "\n".join(parts)
 

@@ -36,6 +36,7 @@ __all__ = [
     "non_empty_columns",
     "audit_facts",
     "summary_tables",
+    "merge_intervals",
     "page_html",
 ]
 
@@ -115,7 +116,7 @@ def audit_facts(aud: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------- table model
-def _merge_intervals(rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
+def merge_intervals(rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
     """The column just before ``ci_low``/``ci_high`` shows ``value [low, high]``;
     the two interval columns go. Cells become ``(text, sort value)``."""
     cols = list(cols)
@@ -239,7 +240,7 @@ _SCRIPT = """
 
 def _table(rows: Sequence[Mapping[str, Any]], cols: Sequence[str], table_id: str) -> str:
     e = html.escape
-    cells, names = _merge_intervals(rows, cols)
+    cells, names = merge_intervals(rows, cols)
     head = "".join(f'<th scope="col">{e(str(c))}</th>' for c in names)
     body = []
     for r in cells:
