@@ -248,3 +248,49 @@ def test_average_linkage_edges():
         average_linkage(np.array([[0, np.nan], [np.nan, 0]]))
     with pytest.raises(ValueError, match="square"):
         average_linkage(np.zeros((2, 3)))
+
+
+# ----------------------------------------------------------------- readability pieces
+def test_report_without_matplotlib_still_builds(tmp_path, results, monkeypatch):
+    import sys
+
+    for name in [k for k in sys.modules if k == "matplotlib" or k.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    w = write_report(tmp_path / "r", models=results["models"], matrices={"degree": results["degree"]},
+                     attribution=results["attr"])
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "Figures are not included" in page and "pip install &#x27;distillscope[plot]&#x27;" in page
+    assert "<img" not in page and not (tmp_path / "r" / "figures").exists()
+    assert "Key result" in page and "Teacher attribution" in page  # the tables are all there
+    assert "index" in w and "heatmap" not in w
+
+
+def test_spread_distance_spreads_merges_and_keeps_the_tree():
+    from distillscope.analysis.cluster import similarity_to_distance, spread_distance
+
+    rng = np.random.default_rng(3)
+    s = rng.uniform(-0.05, 0.15, (7, 7))  # calibrated degrees: all near 0
+    old = average_linkage(similarity_to_distance(s))
+    new = average_linkage(spread_distance(s))
+    assert old[:, 2].max() - old[:, 2].min() < 0.2  # squashed
+    np.testing.assert_array_equal(old[:, [0, 1, 3]], new[:, [0, 1, 3]])  # same tree
+    assert new[0, 2] == pytest.approx(0.0) and new[:, 2].max() > 0.5  # merges use the height
+    assert leaf_order(old, 7) == leaf_order(new, 7)
+
+
+def test_repel_labels_leaves_no_overlap():
+    from distillscope.analysis.figures import repel_labels
+
+    anchors = np.array([[100.0, 100.0], [102.0, 101.0], [101.0, 99.0], [300.0, 50.0], [103.0, 103.0]])
+    sizes = np.array([[60.0, 9.0]] * 5)
+    boxes = repel_labels(anchors, sizes)
+    for i in range(5):
+        for j in range(i + 1, 5):
+            ox = min(boxes[i, 0] + 60, boxes[j, 0] + 60) - max(boxes[i, 0], boxes[j, 0])
+            oy = min(boxes[i, 1] + 9, boxes[j, 1] + 9) - max(boxes[i, 1], boxes[j, 1])
+            assert ox <= 0 or oy <= 0, (i, j, boxes)
+        for p in anchors:  # no label hides a point
+            inside = boxes[i, 0] < p[0] < boxes[i, 0] + 60 and boxes[i, 1] < p[1] < boxes[i, 1] + 9
+            assert not inside
+    np.testing.assert_allclose(boxes[3], anchors[3] + [5.0, 4.0])  # a lone label stays put

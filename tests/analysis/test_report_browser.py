@@ -184,3 +184,24 @@ def test_report_in_headless_chromium(report, browser, tmp_path):
     assert drv.save_screenshot(str(shot))
     assert shot.stat().st_size > 50_000
     assert drv.get_log("browser") == [] or all(e.get("level") != "SEVERE" for e in drv.get_log("browser"))
+
+
+def test_report_markdown_summary_for_a_paper(shared_data, tmp_path, capsys):
+    files = []
+    for m in MODELS[:3]:
+        items = json.loads((shared_data / "alpaca_eval" / f"{m}.json").read_text(encoding="utf-8"))
+        p = tmp_path / f"{m}.json"
+        p.write_text(json.dumps(items[:40]), encoding="utf-8")
+        files.append(str(p))
+    assert main(["report", *files, "--encoder", "none", "--bootstrap", "100", "--format", "markdown"]) == 0
+    md = capsys.readouterr().out
+    assert "**Distillation degree.** " + DEGREE_DEFINITION in md
+    lines = md.splitlines()
+    head = lines.index("| student | top candidate | degree [95% CI] | runner-up | runner-up degree | beats runner-up "
+                       "| prompts |")
+    key = lines[head + 2:head + 5]
+    assert len(key) == 3 and all(re.search(r"\| -?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\] \|", r) for r in key), key
+    assert "*ceiling*:" in md and "Only 40 prompts" in md
+    assert "figures/" not in md  # no folder asked for: no figures promised
+    assert main(["report", *files, "--encoder", "none"]) == 2  # html needs --out: one-line usage error
+    assert "--out DIR is required" in capsys.readouterr().err
