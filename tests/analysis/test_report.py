@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_degree import simulate
 
 from distillscope.analysis.attribution import attribute
-from distillscope.analysis.degree import DegreeConfig, compute_degrees
 from distillscope.analysis.cluster import average_linkage, leaf_order
+from distillscope.analysis.degree import DegreeConfig, compute_degrees
 from distillscope.analysis.report import redraw, write_report
 from distillscope.analysis.tables import (
     attribution_rows,
@@ -23,8 +24,6 @@ from distillscope.analysis.tables import (
     render_matrix,
     render_table,
 )
-
-from test_degree import simulate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

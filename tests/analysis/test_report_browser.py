@@ -9,14 +9,12 @@ import json
 import re
 import shutil
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
+from conftest import IN_CI
 from distillscope.analysis.tables import DEGREE_DEFINITION
 from distillscope.cli import main
-
-from conftest import IN_CI
 
 MODELS = ("gpt4_1106_preview", "gpt4_1106_preview_concise", "Yi-34B-Chat", "zephyr-7b-beta")
 N_PROMPTS = 60

@@ -38,9 +38,9 @@ clustering in :mod:`distillscope.analysis.cluster`.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +62,6 @@ from .tables import (
     DEGREE_DEFINITION,
     GLOSSARY,
     ICE_LEVELS,
-    KEY_COLUMNS,
     best_rows,
     check_attribution,
     check_matrix,

@@ -12,8 +12,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _score_table(args: argparse.Namespace, extra_models: Sequence[str] = (), table: Any = None) -> Any:
-    from ..analysis.similarity import GRANULARITIES, RSEConfig, available_granularities, resolve_encoder, response_similarity
+    from ..analysis.similarity import (
+        GRANULARITIES,
+        RSEConfig,
+        available_granularities,
+        resolve_encoder,
+        response_similarity,
+    )
 
     table = load_inputs(args.files) if table is None else table
     models = _csv_list(args.models)
@@ -75,8 +82,8 @@ def configure_score(p: argparse.ArgumentParser) -> None:
 
 def run_score(args: argparse.Namespace) -> int:
     from .._io import clean_json
-    from ..analysis.tables import render_matrix
     from ..analysis.similarity import summary_matrix
+    from ..analysis.tables import render_matrix
 
     st = _score_table(args)
     grans = [g for g in st.granularities if g in ("lexical", "semantic", "structural", "style")]
@@ -123,9 +130,9 @@ def configure_attribute(p: argparse.ArgumentParser) -> None:
 
 
 def run_attribute(args: argparse.Namespace) -> int:
+    from .._io import clean_json
     from ..analysis.attribution import attribute
     from ..analysis.degree import DegreeConfig
-    from .._io import clean_json
     from ..analysis.tables import render_attribution
 
     students, candidates = _csv_list(args.students) or [], _csv_list(args.candidates) or []
