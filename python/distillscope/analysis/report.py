@@ -337,8 +337,8 @@ def redraw(folder: str | Path) -> dict[str, Path]:
         mat = np.array([[_nan(v) for v in row] for row in mats["matrices"][key]], dtype=np.float64)
         gran = "combined" if name == "heatmap" else key[len("degree_"):] if key.startswith("degree_") else key
         limit = shared_limit if key.startswith("degree") else None
-        save(F.heatmap(mpl, mat[np.ix_(order, order)], labels, title=f"{key}: {gran}{sim}",
-                       colorbar=f"{key} (0 = no closer than the population)", limit=limit), name)
+        save(F.heatmap(mpl, mat[np.ix_(order, order)], labels, title=f"degree: {gran}{sim}" if key.startswith("degree") else f"{key}{sim}",
+                       colorbar="degree (0 = as the population predicts)" if key.startswith("degree") else key, limit=limit), name)
     save(F.dendrogram(mpl, np.array(dend["linkage"]), order, labels, title="clustering of the models" + sim,
                       ylabel="relative distance\n(0 = closest pair, 1 = farthest)"), "dendrogram")
     rows = load_data(root, "ice_rse.json") or []
