@@ -65,12 +65,12 @@ def _is_seed_file(path: str) -> bool:
     p = Path(path)
     if not p.is_file():
         return False
-    with p.open(encoding="utf-8") as fh:
+    with p.open("rb") as fh:
         for line in fh:
             if line.strip():
                 try:
                     rec = json.loads(line)
-                except json.JSONDecodeError:
+                except ValueError:  # not JSON, or not UTF-8: not a seed file
                     return False
                 return isinstance(rec, dict) and "target_responses" in rec
     return False
