@@ -188,3 +188,49 @@ def test_a_missing_key_variable_is_a_usage_error_and_writes_nothing(server, tmp_
     err = capsys.readouterr().err
     assert rc == 2 and KEY_ENV in err and "Traceback" not in err
     assert not (tmp_path / "responses.jsonl").exists()
+
+
+def test_two_models_with_two_keys_both_echoed_neither_leaks(server, tmp_path, monkeypatch, capsys, caplog):
+    key2 = "sk-second-aaaabbbbccccddddeeeeffff0000"
+    monkeypatch.setenv(KEY_ENV, KEY)
+    monkeypatch.setenv("DS_CATALOGUE_KEY2", key2)
+    with SimServer(faults=Faults(sticky={"<<echo_auth>>": "echo_auth"}), api_key=key2) as other:
+        cfg = _config(tmp_path, server.url, ["<<echo_auth>> x", "<<echo_auth_error>> y"])
+        cfg.write_text(cfg.read_text() + f"""
+[[models]]
+name = "sim2"
+base_url = "{other.url}"
+model = "b"
+api_key_env = "DS_CATALOGUE_KEY2"
+timeout_s = 2
+max_retries = 0
+""")
+        rc, text = _run_gather(cfg, capsys, caplog)
+    assert rc == 1  # the echo_auth_error prompt fails for sim (sim2 answers it)
+    recs = list(read_records(tmp_path / "responses.jsonl"))
+    assert {r["model"] for r in recs} == {"sim", "sim2"} and len(recs) == 4
+    _no_key_anywhere(tmp_path, text, KEY)
+    _no_key_anywhere(tmp_path, text, key2)
+
+
+def test_an_unexpected_error_in_one_request_is_recorded_and_the_run_goes_on(
+    server, tmp_path, monkeypatch, capsys, caplog
+):
+    import distillscope.gather.run as run_mod
+
+    real = run_mod.parse_completion
+
+    def flaky(raw, redact=None):
+        if b"<<boom>>" in raw:
+            raise KeyError("a reply shape nobody foresaw")
+        return real(raw, redact)
+
+    monkeypatch.setattr(run_mod, "parse_completion", flaky)
+    monkeypatch.setenv(KEY_ENV, KEY)
+    cfg = _config(tmp_path, server.url, ["<<boom>> please", "fine one", "fine two"])
+    rc, text = _run_gather(cfg, capsys, caplog)
+    assert rc == 1
+    recs = {r["prompt_id"]: r for r in read_records(tmp_path / "responses.jsonl")}
+    assert recs["q0"]["error_kind"] == "internal_error" and "KeyError" in recs["q0"]["error"]
+    assert recs["q1"]["response"] and recs["q2"]["response"]
+    _no_key_anywhere(tmp_path, text)

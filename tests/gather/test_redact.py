@@ -42,7 +42,7 @@ def test_a_masked_echo_of_the_key_is_redacted():
 
 def test_api_key_headers_are_secrets_too():
     m = ModelConfig("m", "http://127.0.0.1:1/v1", "a", headers={"api-key": "azure-secret-value-123"})
-    r = Redactor.for_model(m, None)
+    r = Redactor.for_models([m])
     assert "azure-secret-value-123" not in r("echo azure-secret-value-123")
 
 

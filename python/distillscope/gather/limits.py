@@ -53,9 +53,15 @@ class Redactor:
         self.secrets = sorted(vals, key=len, reverse=True)
 
     @classmethod
-    def for_model(cls, model: ModelConfig, key: str | None) -> "Redactor":
-        vals = [key] if key else []
-        vals += [str(v) for k, v in model.headers.items() if k.lower() in SECRET_HEADERS or "key" in k.lower()]
+    def for_models(cls, models: Iterable[ModelConfig]) -> "Redactor":
+        """Every key and credential header value of ``models`` (a run
+        redacts all of them everywhere: one server may echo another's key)."""
+        vals: list[str] = []
+        for m in models:
+            key = m.api_key()
+            if key is not None:
+                vals.append(key.get())
+            vals += [str(v) for k, v in m.headers.items() if k.lower() in SECRET_HEADERS or "key" in k.lower()]
         return cls(vals)
 
     def __call__(self, text: str) -> str:

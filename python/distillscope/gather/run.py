@@ -260,14 +260,23 @@ class _Run:
         key = model.api_key()
         if key is not None:
             headers["Authorization"] = f"Bearer {key.get()}"
-        redact = Redactor.for_model(model, None if key is None else key.get())
+        redact = self.redact
         limiter = Limiter(model)
         timeout = aiohttp.ClientTimeout(total=model.timeout_s)
         it = iter(mp.todo)
 
         async def worker() -> None:
             for spec in it:  # shared iterator: each spec goes to one worker
-                rec = await self.one(session, model, headers, limiter, spec, rep, timeout, redact)
+                t0, started = time.monotonic(), time.time()
+                try:
+                    rec = await self.one(session, model, headers, limiter, spec, rep, timeout, redact)
+                except Exception as exc:  # noqa: BLE001 - one request's surprise must not end the run
+                    msg = redact.excerpt(f"{type(exc).__name__}: {exc}", 300)
+                    log.warning("model=%s id=%s sample=%d: unexpected %s; recorded as a failure",
+                                model.name, spec.custom_id, spec.sample, msg)
+                    rep.failures["internal_error"] = rep.failures.get("internal_error", 0) + 1
+                    rec = self._record(model, spec, params_hash(model, spec), None,
+                                       f"{msg} (unexpected; please report it)", "internal_error", None, 1, started, t0)
                 self.store.append(rec)
                 ok = rec["error"] is None
                 if ok:
@@ -320,6 +329,7 @@ async def _execute(
     prog.total = p.todo
     try:
         run = _Run(st, prog, seed)
+        run.redact = Redactor.for_models(mp.model for mp in p.models if mp.todo)
         total_conc = sum(mp.model.concurrency for mp in p.models if mp.todo)
         connector = aiohttp.TCPConnector(limit=total_conc, limit_per_host=0, ttl_dns_cache=300)
         try:
