@@ -41,7 +41,7 @@ def test_score_reads_a_parquet_table_with_other_column_names(tmp_path, capsys):
                   "output": [r["response"] for r in ROWS]})
     pq.write_table(t, tmp_path / "t.parquet")
     assert table_columns(tmp_path / "t.parquet") == {"model": "generator", "prompt": "instruction",
-                                                     "response": "output", "id": None}
+                                                     "response": "output", "id": None, "sample": None}
     table = load_inputs([tmp_path / "t.parquet"])
     assert list(table.models) == ["a", "b"] and len(table.prompt_ids) == 2
 
@@ -52,3 +52,17 @@ def test_a_table_without_a_model_column_names_the_fix(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2
     assert "no model column" in err and "--map model=COLUMN" in err and "model_column" not in err
+
+
+def test_a_sample_column_keeps_every_sample(tmp_path):
+    import csv
+
+    with open(tmp_path / "t.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["model", "prompt", "response", "sample"])
+        for m in ("a", "b"):
+            for p in ("q1", "q2"):
+                for s in (0, 1):
+                    w.writerow([m, p, f"{m} {p} {s}", s])
+    table = load_inputs([tmp_path / "t.csv"])
+    assert len(table.sample) == 8 and set(table.sample.tolist()) == {0, 1}

@@ -22,6 +22,7 @@ MODEL_COLUMNS = ("model", "model_id", "model_name", "generator")
 PROMPT_COLUMNS = ("prompt", "instruction", "question", "input")
 RESPONSE_COLUMNS = ("response", "output", "answer", "completion")
 ID_COLUMNS = ("prompt_id", "question_id", "uid", "id")
+SAMPLE_COLUMNS = ("sample", "sample_index")
 
 
 def is_store(path: Path) -> bool:
@@ -44,13 +45,13 @@ def table_columns(path: Path) -> dict[str, str | None]:
     rows = read_rows(path, what="table")
     cols = set(rows[0]) if rows else set()
     if not rows:
-        return {"model": None, "prompt": None, "response": None, "id": None}
+        return {"model": None, "prompt": None, "response": None, "id": None, "sample": None}
 
     def pick(names: tuple[str, ...]) -> str | None:
         return next((c for c in names if c in cols), None)
 
     found = {"model": pick(MODEL_COLUMNS), "prompt": pick(PROMPT_COLUMNS),
-             "response": pick(RESPONSE_COLUMNS), "id": pick(ID_COLUMNS)}
+             "response": pick(RESPONSE_COLUMNS), "id": pick(ID_COLUMNS), "sample": pick(SAMPLE_COLUMNS)}
     need: list[tuple[str, tuple[str, ...]]] = [("model", MODEL_COLUMNS), ("response", RESPONSE_COLUMNS)]
     if found["prompt"] is None and found["id"] is None:
         need.append(("prompt", PROMPT_COLUMNS + ID_COLUMNS))
@@ -87,7 +88,8 @@ def load_inputs(paths: Sequence[str | Path]) -> ResponseTable:
                 c = table_columns(p)
                 if c["model"] is not None:
                     import_table(p, store, model_column=c["model"], prompt_column=c["prompt"],
-                                 response_column=c["response"] or "response", id_column=c["id"])
+                                 response_column=c["response"] or "response", id_column=c["id"],
+                                 sample_column=c["sample"])
             else:
                 fn = {"alpaca_eval": import_alpaca_eval, "arena_hard": import_arena_hard,
                       "mt_bench": import_mt_bench}[kind]
@@ -98,4 +100,4 @@ def load_inputs(paths: Sequence[str | Path]) -> ResponseTable:
     return load_table(records)
 
 
-__all__ = ["ID_COLUMNS", "MODEL_COLUMNS", "PROMPT_COLUMNS", "RESPONSE_COLUMNS", "is_store", "load_inputs", "table_columns"]
+__all__ = ["ID_COLUMNS", "MODEL_COLUMNS", "PROMPT_COLUMNS", "RESPONSE_COLUMNS", "SAMPLE_COLUMNS", "is_store", "load_inputs", "table_columns"]
