@@ -25,10 +25,9 @@ def configure_serve_sim(p: argparse.ArgumentParser) -> None:
 
 
 def run_serve_sim(args: argparse.Namespace) -> int:
+    import math
     import os
     import sys
-
-    import math
 
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be in 0..65535 (0: pick a free one), got {args.port}")

@@ -16,7 +16,6 @@ from .importers import detect_kind, import_alpaca_eval, import_arena_hard, impor
 from .store import is_record_line, read_records
 from .table import ResponseTable, load_table
 
-
 # Column names tried, in order, when a table names no mapping.
 MODEL_COLUMNS = ("model", "model_id", "model_name", "generator")
 PROMPT_COLUMNS = ("prompt", "instruction", "question", "input")
