@@ -28,6 +28,7 @@ def tiny_int8(tmp_path, monkeypatch):
 
 def _force(monkeypatch, value: str) -> None:
     monkeypatch.setenv("DISTILLSCOPE_INT8_DOT", value)
+    precision.cpu_int8_dot.cache_clear()
 
 
 def test_auto_picks_int8_only_with_int8_dot_products(tiny_int8, monkeypatch):
