@@ -68,6 +68,9 @@ class RSEConfig:
     align_threshold: cosine above which a reference unit counts as covered.
     null_seed: seed of the shuffled-prompt derangement.
     max_samples: use at most this many samples per model and prompt.
+    max_prompts: use a seeded sample of this many prompts
+        (:func:`sample_prompts`; recorded in the signatures).
+    sample_seed: seed of that sample.
     units: how sentence / paragraph vectors are made: ``"late"`` (default:
         pooled from the token states of the response's own forward pass,
         windows for long responses; the response vectors of ``semantic``
@@ -84,6 +87,8 @@ class RSEConfig:
     align_threshold: float = 0.5
     null_seed: int = 0
     max_samples: int | None = None
+    max_prompts: int | None = None
+    sample_seed: int = 0
     units: str = "late"
     chunk: int = 50_000
     workers: int = 1
@@ -98,6 +103,8 @@ class RSEConfig:
             raise ValueError(f"level must be 'sentence' or 'paragraph', got {self.level!r}")
         if self.units not in ("late", "separate"):
             raise ValueError(f"units must be 'late' or 'separate', got {self.units!r}")
+        if self.max_prompts is not None and self.max_prompts < 2:
+            raise ValueError(f"max_prompts must be >= 2 or None, got {self.max_prompts}")
         if self.max_samples is not None and self.max_samples < 1:
             raise ValueError(f"max_samples must be >= 1 or None, got {self.max_samples}")
         if self.chunk < 1:
@@ -149,10 +156,26 @@ def _cross(a_start: np.ndarray, a_cnt: np.ndarray, b_start: np.ndarray, b_cnt: n
     return g, a_start[g] + k // b_cnt[g], b_start[g] + k % b_cnt[g]
 
 
+def sample_prompts(prompt_ids: Sequence[str], n: int, seed: int = 0) -> np.ndarray:
+    """Sorted positions of a seeded sample of ``n`` prompts.
+
+    Each prompt id gets a key BLAKE2b(seed, id) and the ``n`` smallest keys
+    win, so the sample depends only on the ids and the seed (not on file
+    order), and a larger ``n`` gives a superset of a smaller one.
+    """
+    import hashlib
+
+    keys = [hashlib.blake2b(f"{seed}\0{p}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+            for p in prompt_ids]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return np.sort(np.asarray(order[:n], dtype=np.int64))
+
+
 class _Layout:
     """Responses of each model laid out contiguously by prompt slot."""
 
-    def __init__(self, table: "ResponseTable", models: Sequence[str], max_samples: int | None) -> None:
+    def __init__(self, table: "ResponseTable", models: Sequence[str], max_samples: int | None,
+                 max_prompts: int | None = None, sample_seed: int = 0) -> None:
         code_of = {str(m): i for i, m in enumerate(table.models)}
         missing = [m for m in models if m not in code_of]
         if missing:
@@ -166,6 +189,9 @@ class _Layout:
         rows = np.nonzero(keep)[0]
         # one prompt slot per prompt that at least one selected model answered
         used = np.unique(table.prompt_code[rows])
+        if max_prompts is not None and max_prompts < len(used):
+            used = used[sample_prompts([str(table.prompt_ids[c]) for c in used], max_prompts, sample_seed)]
+            rows = rows[np.isin(table.prompt_code[rows], used)]
         slot_of = np.full(len(table.prompt_ids), -1, dtype=np.int64)
         slot_of[used] = np.arange(len(used))
         self.prompt_ids = tuple(str(p) for p in table.prompt_ids[used])
@@ -428,7 +454,7 @@ def response_similarity(
     names = [str(m) for m in (table.models if models is None else models)]
     if len(names) < 2:
         raise ValueError(f"need at least 2 models to compare, got {names}")
-    lay = _Layout(table, names, cfg.max_samples)
+    lay = _Layout(table, names, cfg.max_samples, cfg.max_prompts, cfg.sample_seed)
     P, M = lay.n_prompts, len(names)
     if P < 2:
         raise ValueError(f"need at least 2 prompts with responses, got {P}")
@@ -506,6 +532,8 @@ def signatures(cfg: RSEConfig, encoder: Any = None) -> dict[str, str]:
 
         out["style"] = STYLE_SIGNATURE
     out["null"] = f"shuffled-prompt derangement seed={cfg.null_seed}"
+    if cfg.max_prompts is not None:
+        out["prompts"] = f"sample of {cfg.max_prompts} prompts: smallest blake2b(seed, prompt_id), seed={cfg.sample_seed}"
     return out
 
 
