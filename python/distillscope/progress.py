@@ -12,18 +12,20 @@ JSON / CSV results).
 
 from __future__ import annotations
 
+import math
 import sys
 import time
-from typing import IO, Callable
+from collections.abc import Callable
+from typing import IO
 
 __all__ = ["Progress", "format_duration"]
 
 
 def format_duration(seconds: float) -> str:
     """``75`` → ``'1:15'``, ``3725`` → ``'1:02:05'``; unknown → ``'?'``."""
-    if seconds != seconds or seconds < 0 or seconds == float("inf"):
+    if math.isnan(seconds) or seconds < 0 or math.isinf(seconds):
         return "?"
-    s = int(round(seconds))
+    s = round(seconds)
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
@@ -62,7 +64,7 @@ class Progress:
         self._last = -float("inf")
         self._shown = False
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:  # noqa: PYI034 (no typing_extensions dependency)
         return self
 
     def __exit__(self, *exc: object) -> None:

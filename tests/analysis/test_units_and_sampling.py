@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from distillscope.analysis.similarity import RSEConfig, response_similarity, sample_prompts
+from distillscope.analysis.similarity import (
+    RSEConfig,
+    response_similarity,
+    sample_prompts,
+)
 from distillscope.cli.demo import POPULATION, Simulation
 from distillscope.store.store import load_table
 

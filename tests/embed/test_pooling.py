@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from distillscope._ragged import Ragged
 from distillscope.embed import onnx_builder as ob
 from distillscope.embed.encoder import Encoder
-from distillscope.embed.pooling import owned_tokens, plan_windows, pool_runs, span_token_index
+from distillscope.embed.pooling import (
+    owned_tokens,
+    plan_windows,
+    pool_runs,
+    span_token_index,
+)
 from distillscope.text.segment import segment
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @settings(max_examples=300, deadline=None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from distillscope.embed import onnx_builder as ob
 from distillscope.embed import precision
 from distillscope.embed.encoder import Encoder
@@ -40,7 +39,7 @@ def test_auto_picks_int8_only_with_int8_dot_products(tiny_int8, monkeypatch):
     want = "int8" if e.int8_guard["mean_cosine"] >= precision.GUARD_MIN_MEAN else "fp32"
     assert e.precision == want
     stored = json.loads(precision.guard_path().read_text())
-    assert list(stored.values())[0]["mean_cosine"] == e.int8_guard["mean_cosine"]
+    assert next(iter(stored.values()))["mean_cosine"] == e.int8_guard["mean_cosine"]
 
 
 def test_guard_failure_falls_back_to_fp32(tiny_int8, monkeypatch):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plan_windows", "owned_tokens", "span_token_index", "pool_runs", "default_margin"]
+__all__ = ["default_margin", "owned_tokens", "plan_windows", "pool_runs", "span_token_index"]
 
 
 def default_margin(width: int) -> int:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .models import home
 
-__all__ = ["GUARD_MIN_MEAN", "cpu_int8_dot", "guard_sentences", "guard_path", "read_guard", "write_guard"]
+__all__ = ["GUARD_MIN_MEAN", "cpu_int8_dot", "guard_path", "guard_sentences", "read_guard", "write_guard"]
 
 GUARD_MIN_MEAN = 0.99
 _X86_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
