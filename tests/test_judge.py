@@ -12,8 +12,9 @@ import re
 
 import numpy as np
 import pytest
-from distillscope.analysis.degree import DegreeConfig, compute_degrees, derangement
-from distillscope.gather.run import ModelConfig
+from distillscope.analysis.degree import DegreeConfig, compute_degrees
+from distillscope.stats import derangement
+from distillscope.gather.config import ModelConfig
 from distillscope.judge.pairs import (
     JudgeConfig,
     agreement_report,
@@ -36,7 +37,8 @@ from distillscope.gather.simserver import (
     default_responder,
     message_text,
 )
-from distillscope.store.store import load_table, make_record, read_records
+from distillscope.store.store import make_record, read_records
+from distillscope.store.table import load_table
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

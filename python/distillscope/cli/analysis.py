@@ -11,56 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from ..store.loader import load_inputs
+
 
 # ----------------------------------------------------------------- inputs
-def _is_store(path: Path) -> bool:
-    if path.suffix.lower() not in (".jsonl", ".ndjson"):
-        return False
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    return False
-                return isinstance(rec, dict) and {"model", "prompt_id", "sample"} <= rec.keys()
-    return False
-
-
-def load_inputs(paths: Sequence[str | Path]) -> Any:
-    """One :class:`~distillscope.store.ResponseTable` from stores and importable files."""
-    from ..store import importers
-    from ..store.store import load_table, read_records
-
-    if not paths:
-        raise ValueError("give at least one input file (a response store or an importable file)")
-    records: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="distillscope-import-") as tmp:
-        for i, raw in enumerate(paths):
-            p = Path(raw)
-            if not p.is_file():
-                raise FileNotFoundError(f"input {p} does not exist")
-            if _is_store(p):
-                records.extend(read_records(p))
-                continue
-            kind = importers.detect_kind(p)
-            store = Path(tmp) / f"import-{i}.jsonl"
-            fn = {"alpaca_eval": importers.import_alpaca_eval, "arena_hard": importers.import_arena_hard,
-                  "mt_bench": importers.import_mt_bench, "table": importers.import_table}[kind]
-            fn(p, store)
-            records.extend(read_records(store))
-    if not records:
-        raise ValueError(f"no responses found in {list(map(str, paths))}")
-    return load_table(records)
-
-
 def _csv_list(s: str | None) -> list[str] | None:
     return [x.strip() for x in s.split(",") if x.strip()] if s else None
 
@@ -115,7 +75,7 @@ def configure_score(p: argparse.ArgumentParser) -> None:
 
 def run_score(args: argparse.Namespace) -> int:
     from .._io import clean_json
-    from ..analysis.report import render_matrix
+    from ..analysis.tables import render_matrix
     from ..analysis.similarity import summary_matrix
 
     st = _score_table(args)
@@ -163,9 +123,10 @@ def configure_attribute(p: argparse.ArgumentParser) -> None:
 
 
 def run_attribute(args: argparse.Namespace) -> int:
-    from ..analysis.degree import DegreeConfig, attribute
+    from ..analysis.attribution import attribute
+    from ..analysis.degree import DegreeConfig
     from .._io import clean_json
-    from ..analysis.report import render_attribution
+    from ..analysis.tables import render_attribution
 
     students, candidates = _csv_list(args.students) or [], _csv_list(args.candidates) or []
     st = _score_table(args, extra_models=[*students, *candidates])
@@ -194,7 +155,8 @@ def configure_report(p: argparse.ArgumentParser) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from ..analysis.degree import DegreeConfig, attribute, compute_degrees
+    from ..analysis.attribution import attribute
+    from ..analysis.degree import DegreeConfig, compute_degrees
     from ..analysis.report import write_report
     from ..analysis.similarity import summary_matrix
 

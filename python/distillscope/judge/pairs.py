@@ -51,9 +51,10 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..analysis.degree import ScoreTable
-    from ..gather.run import ModelConfig, RequestSpec
-    from ..store.store import ResponseTable
+    from ..analysis.table import ScoreTable
+    from ..gather.config import ModelConfig
+    from ..gather.prompts import RequestSpec
+    from ..store.table import ResponseTable
 
 JUDGE_PROMPT_VERSION = "rse-judge-1"
 ASPECTS = ("style", "structure", "content")
@@ -460,7 +461,7 @@ class JudgeItem:
         return (self.model_b, self.model_a) if b_first else (self.model_a, self.model_b)
 
     def request(self, order: int, cfg: JudgeConfig) -> "RequestSpec":
-        from ..gather.run import RequestSpec
+        from ..gather.prompts import RequestSpec
 
         first, _ = self.shown(order)
         texts = (self.answer_b, self.answer_a) if first == self.model_b else (self.answer_a, self.answer_b)
@@ -492,7 +493,7 @@ def build_items(
     table: "ResponseTable", pairs: Sequence[tuple[str, str]], config: JudgeConfig | None = None
 ) -> tuple[list[JudgeItem], tuple[str, ...]]:
     """The items to judge and the shared prompt index (sorted ids) they cover."""
-    from ..analysis.degree import derangement
+    from ..stats import derangement
 
     cfg = config or JudgeConfig()
     answers, prompt_text = _answers(table, cfg.sample)
@@ -744,7 +745,8 @@ def judge_pairs(
     ``on_params_change`` is the gatherer's policy for recorded items whose
     request text changed (``"rerun"``: ask again, newest wins).
     """
-    from ..gather.run import ModelConfig, run_requests
+    from ..gather.config import ModelConfig
+    from ..gather.run import run_requests
 
     if not isinstance(judge_model, ModelConfig):
         raise TypeError(f"judge_model must be a distillscope.gather.ModelConfig, got {type(judge_model).__name__}")
@@ -778,7 +780,7 @@ def to_score_table(
     scores). ``aspects=True`` adds ``<granularity>_style``, ``_structure``
     and ``_content`` granularities.
     """
-    from ..analysis.degree import ScoreTable
+    from ..analysis.table import ScoreTable
 
     if not isinstance(result, JudgeResult):
         raise TypeError(f"result must be a JudgeResult, got {type(result).__name__}")
@@ -856,7 +858,8 @@ def agreement_report(
     judge-free counterpart (style ↔ style, structure ↔ structural,
     content ↔ semantic, else lexical).
     """
-    from ..analysis.degree import ScoreTable, judge_agreement
+    from ..analysis.agreement import judge_agreement
+    from ..analysis.table import ScoreTable
 
     if not isinstance(result, JudgeResult):
         raise TypeError(f"result must be a JudgeResult, got {type(result).__name__}")
@@ -941,7 +944,7 @@ def render_agreement(report: Mapping[str, Any], fmt: str = "markdown") -> str:
 def render_summary(result: JudgeResult, fmt: str = "markdown", *, items: bool = False) -> str:
     """Per-pair summary (or, with ``items``, every item) as json, csv or markdown."""
     from .._io import clean_json
-    from ..analysis.report import render_table
+    from ..analysis.tables import render_table
 
     if fmt == "json":
         return json.dumps(clean_json(result.to_dict(items=items)), indent=2, ensure_ascii=False, allow_nan=False)
@@ -980,7 +983,9 @@ def gatherer_complete(
     is sent to the same endpoint with that model name. Failed requests give
     None.
     """
-    from ..gather.run import ModelConfig, RequestSpec, run_requests
+    from ..gather.config import ModelConfig
+    from ..gather.prompts import RequestSpec
+    from ..gather.run import run_requests
 
     if not isinstance(model, ModelConfig):
         raise TypeError(f"model must be a distillscope.gather.ModelConfig, got {type(model).__name__}")
@@ -1010,7 +1015,8 @@ def gatherer_complete(
 
 # --------------------------------------------------------------------------- CLI
 def _load_inputs(files: Sequence[str]) -> "ResponseTable":
-    from ..store.store import latest_records, load_table
+    from ..store.store import latest_records
+    from ..store.table import load_table
 
     recs: list[dict[str, Any]] = []
     for f in files:
@@ -1050,7 +1056,7 @@ def configure_judge(p: argparse.ArgumentParser) -> None:
 
 
 def run_judge(args: argparse.Namespace) -> int:
-    from ..gather.run import ModelConfig
+    from ..gather.config import ModelConfig
 
     table = _load_inputs(args.files)
     judge_model = ModelConfig(

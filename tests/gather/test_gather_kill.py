@@ -115,13 +115,14 @@ def test_resume_after_a_torn_last_line(tmp_path):
     with SimServer() as srv:
         cfg = _setup(tmp_path, srv.url)
         store = tmp_path / "responses.jsonl"
-        from distillscope.gather.run import gather, load_config
+        from distillscope.gather.config import load_config
+        from distillscope.gather.run import gather
 
         c = load_config(cfg)
         # a run that "crashed" after 5 records, mid-way through the 6th line
         from dataclasses import replace
 
-        from distillscope.gather.run import PromptSource
+        from distillscope.gather.config import PromptSource
 
         small = replace(c, prompts=(PromptSource(c.prompts[0].file, limit=3),))
         gather(small)

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from distillscope.analysis.degree import DegreeConfig, attribute, compute_degrees
+from distillscope.analysis.attribution import attribute
+from distillscope.analysis.degree import DegreeConfig, compute_degrees
 from distillscope.cli import main
-from distillscope.cli.demo import POPULATION, Simulation
+from distillscope.cli.demo_sim import POPULATION, Simulation
 from distillscope.analysis.similarity import RSEConfig, response_similarity, summary_matrix
-from distillscope.store.store import load_table
+from distillscope.store.table import load_table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "alpaca_eval"
 
@@ -186,7 +187,7 @@ def test_semantic_series_equal_the_pairwise_definition(sim_table, tmp_path, unit
     """
     from distillscope import _reference as ref
     from distillscope._ragged import Ragged
-    from distillscope.analysis.degree import derangement
+    from distillscope.stats import derangement
     from distillscope.embed.encoder import Encoder
 
     names, table = sim_table

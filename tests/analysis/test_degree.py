@@ -10,19 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from distillscope.analysis.degree import (
-    DegreeConfig,
-    ScoreTable,
-    attribute,
-    bootstrap_counts,
-    bootstrap_indices,
-    compute_degrees,
-    degree_matrix,
-    derangement,
-    judge_agreement,
-    spearman_rows,
-)
-from distillscope.stats import spearman
+from distillscope.analysis.agreement import judge_agreement, spearman_rows
+from distillscope.analysis.attribution import attribute, degree_matrix
+from distillscope.analysis.degree import DegreeConfig, compute_degrees
+from distillscope.analysis.table import ScoreTable
+from distillscope.stats import bootstrap_counts, bootstrap_indices, derangement, spearman
 
 FAST = DegreeConfig(n_boot=200, seed=3)
 

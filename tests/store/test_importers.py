@@ -20,11 +20,12 @@ from distillscope.store.importers import (
     read_fastchat_answers,
     text_id,
 )
-from distillscope.store.store import load_table, read_records
+from distillscope.store.store import read_records
+from distillscope.store.table import load_table
 
 
 def _shared_data() -> Path | None:
-    cand = Path(__file__).resolve().parents[2] / "shared" / "data"
+    cand = Path(__file__).resolve().parents[3] / "shared" / "data"
     if cand.is_dir():
         return cand
     env = os.environ.get("DISTILLSCOPE_SHARED_DATA")

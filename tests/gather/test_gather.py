@@ -8,28 +8,17 @@ import json
 import logging
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from distillscope import cli
-from distillscope.gather.run import (
-    GatherConfig,
-    ModelConfig,
-    Progress,
-    PromptSource,
-    RequestSpec,
-    TokenBucket,
-    config_from_dict,
-    gather,
-    load_config,
-    params_hash,
-    parse_retry_after,
-    plan,
-    run_requests,
-)
+from distillscope.gather.config import GatherConfig, ModelConfig, PromptSource, load_config
+from distillscope.gather.plan import plan
+from distillscope.gather.progress import Progress
+from distillscope.gather.prompts import RequestSpec
+from distillscope.gather.run import gather, run_requests
 from distillscope.gather.simserver import FAULT_KINDS, Faults, SimServer, default_responder, message_text
 from distillscope.store.store import read_records
 
@@ -84,98 +73,6 @@ def test_minimal_config_from_the_issue_loads(tmp_path):
     assert (m.name, m.model, m.samples, m.concurrency, m.requests_per_minute) == ("sim-a", "a", 1, 64, 6000)
     p = plan(cfg)
     assert p.planned == 3 and p.todo == 3
-
-
-def test_config_sampling_keys_defaults_and_errors(tmp_path):
-    data = {
-        "run": {"store": "s.jsonl"},
-        "prompts": [{"file": "p.jsonl", "system": "be brief"}],
-        "model_defaults": {"temperature": 0.7, "timeout": 9},
-        "models": [
-            {"name": "x", "base_url": "http://h/v1", "model": "mx", "max_tokens": 64, "params": {"top_p": 0.9}},
-            {"name": "y", "base_url": "http://h/v1", "model": "my", "temperature": 0.0},
-        ],
-    }
-    cfg = config_from_dict(data, tmp_path)
-    assert cfg.models[0].params == {"temperature": 0.7, "top_p": 0.9, "max_tokens": 64}
-    assert cfg.models[0].timeout_s == 9.0
-    assert cfg.models[1].params == {"temperature": 0.0}
-    bad = json.loads(json.dumps(data))
-    bad["models"][0]["temprature"] = 1
-    with pytest.raises(ValueError, match="unknown key 'temprature'"):
-        config_from_dict(bad, tmp_path)
-    with pytest.raises(ValueError, match="unique"):
-        config_from_dict({**data, "models": [data["models"][0], data["models"][0]]}, tmp_path)
-    with pytest.raises(ValueError, match=r"\[run\] needs store"):
-        config_from_dict({**data, "run": {}}, tmp_path)
-    with pytest.raises(ValueError, match="concurrency must be an integer >= 1"):
-        ModelConfig(name="z", base_url="http://h/v1", model="m", concurrency=0)
-    with pytest.raises(ValueError, match="base_url"):
-        ModelConfig(name="z", base_url="h/v1", model="m")
-    with pytest.raises(ValueError, match="api_key_env"):
-        ModelConfig(name="z", base_url="http://h/v1", model="m", headers={"Authorization": "Bearer x"})
-    (tmp_path / "bad.toml").write_text("[run\nstore=")
-    with pytest.raises(ValueError, match="invalid TOML"):
-        load_config(tmp_path / "bad.toml")
-
-
-def test_prompt_files_jsonl_csv_parquet_and_messages(tmp_path):
-    from distillscope.gather.run import load_prompts
-
-    (tmp_path / "a.jsonl").write_text(
-        json.dumps({"id": 1, "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"},
-                                          {"role": "user", "content": "again"}]}) + "\n"
-    )
-    ps = load_prompts(PromptSource(str(tmp_path / "a.jsonl"), system="sys"))
-    assert ps[0].id == "1" and len(ps[0].messages) == 4 and ps[0].messages[0]["role"] == "system"
-    (tmp_path / "b.csv").write_text("qid,text\nq1,hello there\nq2,\"multi, comma\"\n")
-    ps = load_prompts(PromptSource(str(tmp_path / "b.csv"), id_field="qid", prompt_field="text", id_prefix="c/"))
-    assert [p.id for p in ps] == ["c/q1", "c/q2"] and ps[1].messages[0]["content"] == "multi, comma"
-    pa = pytest.importorskip("pyarrow")
-    import pyarrow.parquet as pq
-
-    pq.write_table(pa.table({"id": ["a", "b"], "prompt": ["x", "y"]}), tmp_path / "c.parquet")
-    assert [p.id for p in load_prompts(PromptSource(str(tmp_path / "c.parquet")))] == ["a", "b"]
-    (tmp_path / "d.jsonl").write_text('{"id": 1, "prompt": "a"}\n{"id": 1, "prompt": "b"}\n')
-    with pytest.raises(ValueError, match="duplicate prompt id"):
-        load_prompts(PromptSource(str(tmp_path / "d.jsonl")))
-    (tmp_path / "e.jsonl").write_text('{"id": 1, "question": "a"}\n')
-    with pytest.raises(ValueError, match="prompt_field"):
-        load_prompts(PromptSource(str(tmp_path / "e.jsonl")))
-
-
-def test_params_hash_tracks_what_determines_the_answer():
-    m = ModelConfig(name="n", base_url="http://h:1/v1", model="a", params={"temperature": 0.5, "seed": 10})
-    s = RequestSpec("p1", [{"role": "user", "content": "hi"}])
-    h = params_hash(m, s)
-    assert h == params_hash(replace(m, base_url="http://other:2/v1", concurrency=3), s)  # endpoint moves keep records
-    assert h != params_hash(replace(m, params={"temperature": 0.6, "seed": 10}), s)
-    assert h != params_hash(m, RequestSpec("p1", [{"role": "user", "content": "hi!"}]))
-    assert h != params_hash(m, RequestSpec("p1", [{"role": "user", "content": "hi"}], sample=1))
-
-
-def test_parse_retry_after():
-    assert parse_retry_after("3") == 3.0
-    assert parse_retry_after("0.25") == 0.25
-    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
-    from email.utils import formatdate
-
-    s = parse_retry_after(formatdate(time.time() + 30, usegmt=True))
-    assert 25 <= s <= 31
-
-
-def test_token_bucket_rate_and_debt():
-    async def go():
-        b = TokenBucket(rate_per_s=50.0, capacity=5.0)
-        t0 = time.monotonic()
-        for _ in range(15):
-            await b.acquire(1)
-        return time.monotonic() - t0
-
-    el = asyncio.run(go())
-    assert el >= (15 - 5) / 50 * 0.9  # the first 5 burst, the next 10 pay 20 ms each
-    with pytest.raises(ValueError):
-        TokenBucket(0, 1)
 
 
 # --------------------------------------------------------------------------
@@ -571,29 +468,6 @@ def test_random_fault_rates_all_recover(tmp_path):
         n_faults = sum(1 for e in srv.events if e["fault"] is not None)
     assert rep.succeeded == 30 and rep.failed == 0
     assert n_faults >= 5 and rep.attempts == 30 + n_faults
-
-
-@pytest.mark.parametrize(
-    ("payload", "kind", "retryable"),
-    [
-        (b"<html>bad gateway</html>", "malformed_json", True),
-        (b"[1, 2]", "malformed_json", True),
-        (b'{"choices": []}', "empty_choices", True),
-        (b'{"choices": [{"index": 0}]}', "malformed_json", True),
-        (b'{"choices": [{"message": {"content": null}, "finish_reason": "content_filter"}]}', "no_content", False),
-    ],
-)
-def test_response_classification(payload, kind, retryable):
-    from distillscope.gather.run import _parse_completion, classify_status
-
-    res, fail = _parse_completion(payload)
-    assert res is None and fail.kind == kind and fail.retryable is retryable
-    ok, none = _parse_completion(
-        b'{"choices": [{"message": {"content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},'
-        b' "finish_reason": "stop"}], "usage": {"prompt_tokens": 2, "completion_tokens": 1, "total_tokens": 3}}'
-    )
-    assert none is None and ok["response"] == "ab" and ok["usage"]["total_tokens"] == 3
-    assert [classify_status(s) for s in (429, 500, 503, 504, 408, 400, 401, 403, 404, 422)] == [True] * 5 + [False] * 5
 
 
 def test_import_distillscope_stays_light_and_help_lists_commands():

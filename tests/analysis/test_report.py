@@ -12,20 +12,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from distillscope.analysis.degree import DegreeConfig, attribute, compute_degrees
-from distillscope.analysis.report import (
+from distillscope.analysis.attribution import attribute
+from distillscope.analysis.degree import DegreeConfig, compute_degrees
+from distillscope.analysis.cluster import average_linkage, leaf_order
+from distillscope.analysis.report import redraw, write_report
+from distillscope.analysis.tables import (
     attribution_rows,
-    average_linkage,
-    leaf_order,
-    redraw,
     render_attribution,
     render_ice,
     render_matrix,
     render_table,
-    write_report,
 )
 
-from test_calibrate import simulate
+from test_degree import simulate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

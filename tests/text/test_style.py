@@ -184,7 +184,7 @@ def test_real_alpacaeval_answers_run_and_look_sane():
     import json
     from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     # ../shared from the main checkout, ../../shared from a worktree under wt/
     roots = [repo.parent / "shared" / "data" / "alpaca_eval", repo.parent.parent / "shared" / "data" / "alpaca_eval"]
     path = next((r for r in roots if (r / "gpt4_1106_preview.json").exists()), None)
