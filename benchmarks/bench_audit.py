@@ -44,16 +44,9 @@ SIX = ("gpt4_1106_preview", "gpt4_1106_preview_concise", "Meta-Llama-3-70B-Instr
 
 
 def load(data: Path, models: list[str]):
-    from distillscope.store.importers import import_alpaca_eval
-    from distillscope.store.store import load_table, read_records
+    from distillscope.store.loader import load_inputs
 
-    recs: list[dict] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, m in enumerate(models):
-            out = Path(tmp) / f"{i}.jsonl"
-            import_alpaca_eval(data / f"{m}.json", out)
-            recs.extend(read_records(out))
-    return load_table(recs)
+    return load_inputs([data / f"{m}.json" for m in models])
 
 
 def responses(table, models: list[str], n_prompts: int | None, seed: int) -> list[str]:
@@ -67,7 +60,8 @@ def responses(table, models: list[str], n_prompts: int | None, seed: int) -> lis
 
 
 def audit(table, models, cfg, encoder, n_boot: int, seed: int, progress: bool) -> tuple[float, dict, object, dict]:
-    from distillscope.analysis.degree import DegreeConfig, attribute
+    from distillscope.analysis.attribution import attribute
+    from distillscope.analysis.degree import DegreeConfig
     from distillscope.analysis.similarity import response_similarity
 
     stages: dict[str, float] = {}

@@ -9,8 +9,8 @@ from distillscope.analysis.similarity import (
     response_similarity,
     sample_prompts,
 )
-from distillscope.cli.demo import POPULATION, Simulation
-from distillscope.store.store import load_table
+from distillscope.cli.demo_sim import POPULATION, Simulation
+from distillscope.store.table import load_table
 
 
 @pytest.fixture(scope="module")
