@@ -83,3 +83,30 @@ def isa(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def find_shared_data() -> Path | None:
+    """``shared/data`` beside the repository (``../shared`` of a checkout, or
+    ``../../shared`` of a worktree under ``wt/``), or $DISTILLSCOPE_SHARED_DATA."""
+    env = os.environ.get("DISTILLSCOPE_SHARED_DATA")
+    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data"]:
+        if (cand / "alpaca_eval").is_dir():
+            return cand
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data of ../shared/data. CI always has it, so there a missing
+    folder fails the test loudly; elsewhere the test skips with the reason."""
+    found = find_shared_data()
+    if found is None:
+        msg = ("shared/data not found beside the repository (expected ../shared/data, "
+               "or set DISTILLSCOPE_SHARED_DATA=/path/to/shared/data)")
+        if IN_CI:
+            pytest.fail(msg + "; CI always has it, so this is a broken checkout", pytrace=False)
+        pytest.skip(msg)
+    return found

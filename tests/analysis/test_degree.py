@@ -487,19 +487,13 @@ def test_distinct_columns_is_exact():
     assert len(first) == 7
 
 
-def test_alpacaeval_verbatim_copy_gets_the_top_degree():
+def test_alpacaeval_verbatim_copy_gets_the_top_degree(shared_data):
     """Real answers (style granularity on 200 shared prompts): a verbatim copy
     of one model is the top entry of the degree matrix and both models'
     first candidate."""
-    from pathlib import Path
-
     from distillscope.text.style import style_features, style_similarity
 
-    repo = Path(__file__).resolve().parents[1]
-    roots = [repo.parent / "shared" / "data" / "alpaca_eval", repo.parent.parent / "shared" / "data" / "alpaca_eval"]
-    root = next((r for r in roots if (r / "gpt4_1106_preview.json").exists()), None)
-    if root is None:
-        pytest.skip("AlpacaEval sample files are not present in ../shared/data/alpaca_eval")
+    root = shared_data / "alpaca_eval"
     names = ["gpt4_1106_preview", "Yi-34B-Chat", "zephyr-7b-beta", "tulu-2-dpo-70b"]
     outs = {}
     for m in names:

@@ -17,7 +17,6 @@ from distillscope.cli.demo_sim import POPULATION, Simulation
 from distillscope.analysis.similarity import RSEConfig, response_similarity, summary_matrix
 from distillscope.store.table import load_table
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "alpaca_eval"
 
 
 def _records(sim: Simulation, models, n_prompts: int, samples: int):
@@ -143,8 +142,8 @@ def test_attribute_cli_contract(tmp_path, capsys, sim_table):
     assert main(["report", str(store), "--encoder", "none", "--out", str(rep), "--ice", "Breeze"]) == 2
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared AlpacaEval data not present beside the repo")
-def test_alpaca_eval_concise_pair_is_closest(capsys):
+def test_alpaca_eval_concise_pair_is_closest(capsys, shared_data):
+    SHARED = shared_data / "alpaca_eval"
     files = [str(SHARED / f"{m}.json") for m in ("gpt4_1106_preview", "gpt4_1106_preview_concise",
                                                  "zephyr-7b-beta", "Meta-Llama-3-70B-Instruct")]
     rc = main(["score", *files, "--encoder", "none", "--granularities", "lexical", "--format", "json",

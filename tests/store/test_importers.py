@@ -24,25 +24,9 @@ from distillscope.store.store import read_records
 from distillscope.store.table import load_table
 
 
-def _shared_data() -> Path | None:
-    cand = Path(__file__).resolve().parents[3] / "shared" / "data"
-    if cand.is_dir():
-        return cand
-    env = os.environ.get("DISTILLSCOPE_SHARED_DATA")
-    if env and Path(env).is_dir():
-        return Path(env)
-    return None
-
-
 @pytest.fixture(scope="module")
-def alpaca_dir() -> Path:
-    base = _shared_data()
-    if base is None or not (base / "alpaca_eval").is_dir():
-        pytest.skip(
-            "AlpacaEval files not found: expected shared/data/alpaca_eval beside the repository root "
-            "or DISTILLSCOPE_SHARED_DATA=/path/to/shared/data"
-        )
-    return base / "alpaca_eval"
+def alpaca_dir(shared_data) -> Path:
+    return shared_data / "alpaca_eval"
 
 
 def test_normalize_and_text_id():

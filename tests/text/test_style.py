@@ -180,16 +180,10 @@ def test_similarity_orders_styles_sensibly():
     assert only_len == pytest.approx((min(c[0], c[2]) + 1) / (max(c[0], c[2]) + 1))
 
 
-def test_real_alpacaeval_answers_run_and_look_sane():
+def test_real_alpacaeval_answers_run_and_look_sane(shared_data):
     import json
-    from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[2]
-    # ../shared from the main checkout, ../../shared from a worktree under wt/
-    roots = [repo.parent / "shared" / "data" / "alpaca_eval", repo.parent.parent / "shared" / "data" / "alpaca_eval"]
-    path = next((r for r in roots if (r / "gpt4_1106_preview.json").exists()), None)
-    if path is None:
-        pytest.skip("AlpacaEval sample files are not present in ../shared/data/alpaca_eval")
+    path = shared_data / "alpaca_eval"
     rows = json.loads((path / "gpt4_1106_preview.json").read_text())[:200]
     f = style_features([r["output"] for r in rows])
     assert f.values.shape == (200, len(FEATURE_NAMES))

@@ -79,7 +79,8 @@ class _Scored:
 
 def _write_inputs(args: argparse.Namespace, out: Path) -> tuple[Any, list[Any], Path]:
     """The demo registry, the identity probes and the two prompt files under ``data/``."""
-    from ..identity.core import Registry, build_probes
+    from ..identity.probes import build_probes
+    from ..identity.registry import Registry
 
     variants = tuple(v for v in args.ice_variants.split(",") if v)
     reg_path = out / "demo_registry.json"
@@ -153,7 +154,8 @@ def _score(args: argparse.Namespace, store: Path, t0: float, say: Callable[..., 
 
 def _identity_check(data: Path, probes: list[Any], registry: Any) -> dict[str, Any]:
     """Identity-consistency rates per model from the gathered probe answers."""
-    from ..identity.core import ClaimExtractor, identity_rates
+    from ..identity.claims import ClaimExtractor
+    from ..identity.rates import identity_rates
     from ..store.table import load_table
 
     ice_table = load_table(data / "identity_responses.jsonl")

@@ -1,5 +1,75 @@
-"""``distillscope identity`` (temporary re-export while the layout moves)."""
+"""``distillscope identity {check,probes}``: classify responses and compute rates, or write the probe prompts."""
 
-from ..identity.core import configure_identity, run_identity
+from __future__ import annotations
 
-__all__ = ["configure_identity", "run_identity"]
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..identity.check import check_records, read_jsonl
+from ..identity.formats import format_csv, format_markdown
+from ..identity.probes import LANGUAGES, VARIANTS, build_probes
+from ..identity.registry import Registry
+
+
+def configure_identity(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True, metavar="{check,probes}")
+    c = sub.add_parser(
+        "check",
+        help="classify existing responses and compute loose/strict/hard rates",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    c.add_argument("--input", required=True, help="JSONL with 'prompt' (or 'messages') and 'response' per line")
+    c.add_argument("--target", default=None, help="model the responses came from (name, family id or vendor); default: each line's 'model'")
+    c.add_argument("--registry", default=None, help="JSON/TOML file that adds or overrides registry families/vendors")
+    c.add_argument("--format", choices=("json", "csv", "markdown"), default="json")
+    c.add_argument("--confidence", type=float, default=0.95)
+    c.add_argument("--out", default=None, help="write here instead of stdout")
+    q = sub.add_parser(
+        "probes",
+        help="write the identity probe prompts in the gatherer's prompt-file format",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    q.add_argument("--out", required=True, help="prompt file to write (.jsonl)")
+    q.add_argument("--lang", default=",".join(LANGUAGES), help="comma-separated languages")
+    q.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated framing variants")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--no-named", action="store_true", help="leave out the questions that name a model or vendor")
+    q.add_argument("--messages", action="store_true", help="write chat 'messages' instead of 'prompt'")
+    q.add_argument("--system", default=None, help="system message to put before each prompt (implies --messages)")
+    q.add_argument("--registry", default=None, help="JSON/TOML registry file used for the named questions")
+
+
+def _split(s: str) -> list[str]:
+    return [x.strip() for x in s.split(",") if x.strip()]
+
+
+def run_identity(args: argparse.Namespace) -> int:
+    reg = Registry.load(args.registry)
+    if args.action == "probes":
+        probes = build_probes(_split(args.lang), _split(args.variants), seed=args.seed, named=not args.no_named, registry=reg)
+        out = Path(args.out)
+        if out.parent and not out.parent.exists():
+            raise FileNotFoundError(f"folder {str(out.parent)!r} does not exist; create it first")
+        with out.open("w", encoding="utf-8") as fh:
+            for pr in probes:
+                fh.write(json.dumps(pr.record(messages=args.messages, system=args.system), ensure_ascii=False) + "\n")
+        hard = sum(p.hard for p in probes)
+        print(f"wrote {len(probes)} prompts ({hard} hard) to {out}", file=sys.stderr)
+        return 0
+    if not 0 < args.confidence < 1:
+        raise ValueError(f"--confidence must be in (0, 1), got {args.confidence}")
+    records = read_jsonl(args.input)
+    result = check_records(records, args.target, registry=reg, confidence=args.confidence)
+    if args.format == "json":
+        text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+    elif args.format == "csv":
+        text = format_csv(result)
+    else:
+        text = format_markdown(result)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -17,16 +17,11 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 import distillscope as ds  # noqa: E402
-from distillscope.scale.bench import make_pairs, write_embeddings, write_pairs  # noqa: E402
+from distillscope.scale.benchdata import make_pairs, write_embeddings, write_pairs  # noqa: E402
 from distillscope.cli import main  # noqa: E402
-from distillscope.scale.scoring import (  # noqa: E402
-    Embeddings,
-    count_pairs,
-    iter_pair_chunks,
-    jsonl_chunk_offsets,
-    score_batch,
-    score_pairs,
-)
+from distillscope.scale.embeddings import Embeddings  # noqa: E402
+from distillscope.scale.pairio import count_pairs, iter_pair_chunks, jsonl_chunk_offsets  # noqa: E402
+from distillscope.scale.scoring import score_batch, score_pairs  # noqa: E402
 
 METRICS = "rouge1,rouge2,rougeL,chrf,bleu,cosine"
 N = 700

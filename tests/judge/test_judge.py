@@ -13,21 +13,12 @@ import re
 import numpy as np
 import pytest
 from distillscope.analysis.degree import DegreeConfig, compute_degrees
-from distillscope.stats import derangement
 from distillscope.gather.config import ModelConfig
-from distillscope.judge.pairs import (
-    JudgeConfig,
-    agreement_report,
-    build_items,
-    gatherer_complete,
-    judge_pairs,
-    parse_pair_answer,
-    parse_pairs,
-    render_agreement,
-    render_summary,
-    show_b_first,
-    to_score_table,
-)
+from distillscope.stats import derangement
+from distillscope.judge.agreement import agreement_report, render_agreement, render_summary, to_score_table
+from distillscope.judge.items import JudgeConfig, build_items, parse_pairs, show_b_first
+from distillscope.judge.pairs import gatherer_complete, judge_pairs
+from distillscope.judge.parse import parse_pair_answer
 from distillscope.text.lexical import lexical_scores
 from distillscope.analysis.similarity import LEXICAL_METRICS, RSEConfig, response_similarity
 from distillscope.gather.simserver import (
@@ -416,7 +407,8 @@ def test_cli_judge_with_agreement(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- identity judge wiring
 def test_identity_judge_through_the_gatherer(tmp_path):
-    from distillscope.identity.core import ClaimExtractor, Registry
+    from distillscope.identity.claims import ClaimExtractor
+    from distillscope.identity.registry import Registry
     from distillscope.judge.identity import IdentityJudge, agreement
 
     reg = Registry.default()

@@ -15,7 +15,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 import dask.dataframe as dd  # noqa: E402
 
 import distillscope as ds  # noqa: E402
-from distillscope.scale.bench import write_embeddings, write_pairs  # noqa: E402
+from distillscope.scale.benchdata import write_embeddings, write_pairs  # noqa: E402
 from distillscope.cli import main  # noqa: E402
 from distillscope.scale.distributed import kernel_threads_per_worker, score_dataframe  # noqa: E402
 from distillscope.scale.scoring import score_pairs  # noqa: E402

@@ -8,11 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
-
-from distillscope.identity.core import ClaimExtractor, Registry
+from distillscope.identity.claims import ClaimExtractor
+from distillscope.identity.registry import Registry
 from distillscope.judge.identity import IdentityJudge, agreement, parse_judge_answer
 
-DATA = Path(__file__).parent / "data" / "identity_labelled.jsonl"
+DATA = Path(__file__).parents[1] / "data" / "identity_labelled.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +151,7 @@ def test_judge_agreement_with_extractor(labelled):
     with pytest.raises(ValueError, match="one judge verdict"):
         agreement(ev, jv[:-1])
     # the same through the record-level API and check_records' dicts
-    from distillscope.identity.core import check_records
+    from distillscope.identity.check import check_records
 
     res = check_records(labelled, None, registry=reg)
     jv2 = IdentityJudge(fake, "judge-model-a", registry=reg).judge_records(labelled, None)

@@ -18,7 +18,7 @@ import pytest
 
 from distillscope.embed.models import model_available
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 pytestmark = pytest.mark.skipif(
     not model_available(),
     reason="all-MiniLM-L6-v2 is not available locally; run `distillscope model download` (needs network once)",
