@@ -22,6 +22,8 @@ What is timed, side by side in one process, with the same threads:
   the semantic and structural scores and the attribution change.
 
 Prompts are a seeded sample (``RSEConfig.max_prompts``), the same in every run.
+Wall times and process CPU seconds are both printed: on a shared machine the
+CPU seconds compare engines more fairly than wall time.
 """
 
 from __future__ import annotations
@@ -74,11 +76,12 @@ def audit(table, models, cfg, encoder, n_boot: int, seed: int, progress: bool) -
         last[0] = now
         print(f"    [{now - t0:6.1f} s] {msg}", file=sys.stderr)
 
+    c0 = time.process_time()
     st = response_similarity(table, models, encoder=encoder, config=cfg, log=log, progress=progress)
     t_sim = time.perf_counter() - t0
     att = attribute(st, models, models, DegreeConfig(n_boot=n_boot, seed=seed))
     total = time.perf_counter() - t0
-    return total, {"similarity": t_sim, "attribute": total - t_sim}, st, att
+    return total, {"similarity": t_sim, "attribute": total - t_sim, "cpu_seconds": time.process_time() - c0}, st, att
 
 
 def peer_embed(texts: list[str], enc_dir: Path, threads: int) -> tuple[str, float, np.ndarray]:
@@ -90,14 +93,16 @@ def peer_embed(texts: list[str], enc_dir: Path, threads: int) -> tuple[str, floa
 
         e = Encoder(enc_dir, precision="fp32", cache=None, threads=threads)
         e.encode(["warm-up"])
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         X = e.encode(texts)
+        print(f"    peer cpu seconds: {time.process_time() - c0:.1f}", file=sys.stderr)
         return "ONNX fp32 response-only pass (sentence-transformers not installed)", time.perf_counter() - t0, X
     torch.set_num_threads(threads)
     model = SentenceTransformer(str(enc_dir), device="cpu")
     model.encode(["warm-up"])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     X = model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+    print(f"    peer cpu seconds: {time.process_time() - c0:.1f}", file=sys.stderr)
     return "sentence-transformers", time.perf_counter() - t0, X
 
 
