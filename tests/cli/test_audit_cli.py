@@ -62,7 +62,7 @@ def test_bad_options_and_paths_fail_before_any_work(store, no_work, tmp_path, ca
     assert main(["score", str(store), "--encoder", "none", "--out", str(afile / "sub")]) == 2
     assert main(["report", str(store), "--encoder", "none", "--out", str(tmp_path / "r"),
                  "--ice", f"{POPULATION[0].name}={tmp_path / 'missing.json'}"]) == 2
-    assert "cannot read" in capsys.readouterr().err
+    assert "does not exist" in capsys.readouterr().err
     assert main(["score", str(store), "--encoder", str(tmp_path / "no-model-here"),
                  "--granularities", "semantic"]) == 2
 

@@ -524,7 +524,7 @@ def signatures(cfg: RSEConfig, encoder: Any = None) -> dict[str, str]:
     late = cfg.units == "late" and hasattr(encoder, "encode_with_segments")
     vec = "vectors:late-chunked" if late else "vectors:separate"
     if "semantic" in cfg.granularities:
-        out["semantic"] = out["cosine"] = f"cosine|{vec}|{enc}|{v}"
+        out["semantic"] = out["cosine"] = f"cosine|{enc}|{vec}|{v}"  # the encoder stays field 1 (report reads it)
     if "structural" in cfg.granularities:
         out["structural"] = (f"structural=½(align_f1+order)|level:{cfg.level}|thr:{cfg.align_threshold:g}|{vec}|"
                              f"{enc}|{v}")

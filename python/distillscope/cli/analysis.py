@@ -12,8 +12,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -140,8 +141,8 @@ def configure_score(p: argparse.ArgumentParser) -> None:
 
 def run_score(args: argparse.Namespace) -> int:
     from .._io import clean_json
-    from ..analysis.tables import render_matrix
     from ..analysis.similarity import summary_matrix
+    from ..analysis.tables import render_matrix
 
     if args.out is not None:
         check_out_dir(args.out, "--out")
@@ -214,50 +215,106 @@ def run_attribute(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------- report
 def configure_report(p: argparse.ArgumentParser) -> None:
     _add_common(p)
-    p.add_argument("--out", type=Path, required=True, help="report folder to write")
+    p.add_argument("--out", type=Path, default=None,
+                   help="report folder to write (required for --format html)")
+    p.add_argument("--format", choices=("html", "markdown"), default="html",
+                   help="html: write the report folder; markdown: also print a summary for a paper draft "
+                        "(key table with intervals and the definitions) to stdout")
     p.add_argument("--ice", action="append", default=[], metavar="MODEL=FILE",
                    help="identity rates of MODEL: the JSON of `distillscope identity check --format json` "
                         "(repeatable)")
     p.add_argument("--bootstrap", type=int, default=1000)
+    p.add_argument("--evidence", type=int, default=3, metavar="N",
+                   help="prompts shown as evidence per student (its top candidate's answers side by side); 0: none")
     p.add_argument("--title", default="distillscope report")
     p.add_argument("--no-figures", action="store_true")
+
+
+def _join_description(files: Sequence[str]) -> str:
+    from ..store.importers import detect_kind
+    from ..store.loader import is_store
+
+    kinds = {"store" if is_store(Path(f)) else detect_kind(f) for f in files}
+    if kinds == {"store"}:
+        return "by prompt id (response stores)"
+    return "by whitespace-normalized prompt text (imported files without shared prompt ids)"
+
+
+def _samples_per_prompt(table: Any, models: Sequence[str]) -> dict[str, int]:
+    """Fewest and most successful samples a model has for a prompt it answered."""
+    code = {str(m): i for i, m in enumerate(table.models)}
+    keep = np.isin(table.model_code, [code[m] for m in models if m in code]) & table.ok
+    if not keep.any():
+        return {"min": 0, "max": 0}
+    key = table.model_code[keep].astype(np.int64) * (len(table.prompt_ids) + 1) + table.prompt_code[keep]
+    _, counts = np.unique(key, return_counts=True)
+    return {"min": int(counts.min()), "max": int(counts.max())}
 
 
 def run_report(args: argparse.Namespace) -> int:
     from ..analysis.attribution import attribute
     from ..analysis.degree import DegreeConfig, compute_degrees
-    from ..analysis.report import write_report
+    from ..analysis.evidence import build_evidence
+    from ..analysis.report import markdown_summary, write_report
     from ..analysis.similarity import summary_matrix
 
-    check_out_dir(args.out, "--out")
+    if args.format == "html" and args.out is None:
+        raise ValueError("--out DIR is required for --format html (the report folder to write)")
+    if args.out is not None:
+        check_out_dir(args.out, "--out")
+    if args.evidence < 0:
+        raise ValueError(f"--evidence must be >= 0, got {args.evidence}")
     if args.bootstrap < 1:
         raise ValueError(f"--bootstrap must be >= 1, got {args.bootstrap}")
     ice = {}
     for spec in args.ice:  # read before any work: a bad file fails in a second, not after the embedding
         model, _, path = spec.partition("=")
-        if not path:
+        if not model or not path:
             raise ValueError(f"--ice takes MODEL=FILE, got {spec!r}")
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"--ice {spec}: {path} does not exist")
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             rates = data.get("rates", data)
             ice[model] = {lvl: rates[lvl] for lvl in ("loose", "strict", "hard")}
-        except OSError as e:
-            raise ValueError(f"--ice {spec}: cannot read {path} ({e.strerror})") from None
         except (ValueError, KeyError, TypeError, AttributeError):
             raise ValueError(f"--ice {spec}: {path} is not the JSON of `distillscope identity check --format json`"
                              " (needs rates loose/strict/hard)") from None
-    audit = _Audit(args)
+    run = _Audit(args)
     if ice:
-        check_models(list(ice), [str(m) for m in audit.table.models], "--ice")
-    st = audit.score_table()
+        check_models(list(ice), [str(m) for m in run.table.models], "--ice")
+    responses = run.table
+    st = run.score_table()
     cfg = DegreeConfig(n_boot=args.bootstrap, seed=args.seed)
-    audit.log(f"degrees and {args.bootstrap:,} bootstrap resamples")
+    run.log(f"degrees and {args.bootstrap:,} bootstrap resamples")
     res = compute_degrees(st, config=cfg)
     attr = attribute(st, config=cfg, result=res)
-    audit.log("writing the report")
-    mats = {"degree": res.matrix(), **{f"raw_{g}": summary_matrix(st, g) for g in st.granularities
-                                        if g in ("lexical", "semantic", "structural", "style")}}
-    files = write_report(args.out, models=list(st.models), matrices=mats, attribution=attr, ice=ice or None,
-                         signatures=dict(st.signatures), title=args.title, figures=not args.no_figures)
-    print(f"wrote {len(files)} files to {args.out} (open {args.out / 'index.html'})", file=sys.stderr)
+    run.log("writing the report")
+    grans = [g for g in st.granularities if g in ("lexical", "semantic", "structural", "style")]
+    mats = {"degree": res.matrix(),
+            **{f"degree_{g}": res.matrix(g) for g in grans if g in res.levels},
+            **{f"raw_{g}": summary_matrix(st, g) for g in grans}}
+    enc_sig = next((v for k, v in st.signatures.items() if k == "semantic"), None)
+    audit = {"n_prompts": int(st.n_prompts), "join": _join_description(args.files),
+             "samples_per_prompt": _samples_per_prompt(responses, st.models), "granularities": grans,
+             "encoder": enc_sig.split("|")[1] if enc_sig else None, "bootstrap": args.bootstrap}
+    evidence = build_evidence(st, responses, attr, per_student=args.evidence)
+    out = args.out
+    tmp = None
+    if out is None:
+        import tempfile
+
+        tmp = tempfile.TemporaryDirectory(prefix="distillscope-report-")
+        out = Path(tmp.name)
+    try:
+        files = write_report(out, models=list(st.models), matrices=mats, attribution=attr, ice=ice or None,
+                             signatures=dict(st.signatures), title=args.title, figures=not args.no_figures and args.out is not None,
+                             audit=audit, evidence=evidence)
+        if args.format == "markdown":
+            print(markdown_summary(out), end="")
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    if args.out is not None:
+        print(f"wrote {len(files)} files to {args.out} (open {args.out / 'index.html'})", file=sys.stderr)
     return 0
