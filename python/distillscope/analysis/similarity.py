@@ -246,7 +246,7 @@ class _Units:
         """Each distinct unit embedded as a text of its own (a second encoder pass)."""
         from ..text.segment import segment
 
-        spans = segment(list(texts), level)
+        spans = segment(list(texts), "paragraph" if level == "paragraph" else "sentence")
         unit_texts: list[str] = []
         for i, t in enumerate(texts):
             for a, b in spans.values[spans.offsets[i] : spans.offsets[i + 1]].tolist():
@@ -284,7 +284,7 @@ def _vectors(texts: Sequence[str], encoder: Any, cfg: RSEConfig, log: Callable[[
         distinct, rows = _distinct(texts)
         what = f"the {cfg.level}s and " if need_units else ""
         log(f"encoding {len(distinct):,} distinct responses (one pass: {what}response vectors)")
-        spans = segment(distinct, cfg.level) if need_units else \
+        spans = segment(distinct, "paragraph" if cfg.level == "paragraph" else "sentence") if need_units else \
             Ragged(np.zeros((0, 2), np.int64), np.zeros(len(distinct) + 1, np.int64))
         resp, segs = encoder.encode_with_segments(distinct, spans, show_progress_bar=progress)
         units = None
@@ -489,7 +489,7 @@ def response_similarity(
         grid = _per_prompt(vals, series, prompt, len(pairs.names), P)
         for sid, (kind, key) in enumerate(pairs.names):
             sinks[kind].setdefault(metric, {})[key] = grid[sid]
-    if "semantic" in cfg.granularities:
+    if "semantic" in cfg.granularities and E is not None:
         for (kind, key), arr in _semantic_series(lay, perm, E, cfg.workers).items():
             sinks[kind].setdefault("semantic", {})[key] = arr
             sinks[kind].setdefault("cosine", {})[key] = arr
