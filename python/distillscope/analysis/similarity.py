@@ -41,8 +41,9 @@ model pair over CSR offsets. Results do not depend on ``workers`` or
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -174,7 +175,7 @@ def sample_prompts(prompt_ids: Sequence[str], n: int, seed: int = 0) -> np.ndarr
 class _Layout:
     """Responses of each model laid out contiguously by prompt slot."""
 
-    def __init__(self, table: "ResponseTable", models: Sequence[str], max_samples: int | None,
+    def __init__(self, table: ResponseTable, models: Sequence[str], max_samples: int | None,
                  max_prompts: int | None = None, sample_seed: int = 0) -> None:
         code_of = {str(m): i for i, m in enumerate(table.models)}
         missing = [m for m in models if m not in code_of]
@@ -242,7 +243,7 @@ class _Units:
         self.rows = rows  # unit k of the flat list → embedding row
 
     @classmethod
-    def separate(cls, texts: Sequence[str], encoder: Any, level: str, progress: bool = False) -> "_Units":
+    def separate(cls, texts: Sequence[str], encoder: Any, level: str, progress: bool = False) -> _Units:
         """Each distinct unit embedded as a text of its own (a second encoder pass)."""
         from ..text.segment import segment
 
@@ -425,14 +426,14 @@ def _per_prompt(values: np.ndarray, series: np.ndarray, prompt: np.ndarray, n_se
 
 
 def response_similarity(
-    table: "ResponseTable",
+    table: ResponseTable,
     models: Sequence[str] | None = None,
     *,
     encoder: Any = None,
     config: RSEConfig | None = None,
     log: Callable[[str], None] | None = None,
     progress: bool = False,
-) -> "ScoreTable":
+) -> ScoreTable:
     """Per-prompt similarity of every ordered model pair, with baselines.
 
     ``table``: a :class:`~distillscope.store.ResponseTable` (``load_table``
@@ -538,7 +539,7 @@ def signatures(cfg: RSEConfig, encoder: Any = None) -> dict[str, str]:
     return out
 
 
-def summary_matrix(table: "ScoreTable", granularity: str) -> np.ndarray:
+def summary_matrix(table: ScoreTable, granularity: str) -> np.ndarray:
     """Mean raw similarity over prompts, models × models (diagonal: self-similarity or 1)."""
     m = table.raw_matrix(granularity).astype(np.float64)
     for i, name in enumerate(table.models):

@@ -193,9 +193,9 @@ def configure_attribute(p: argparse.ArgumentParser) -> None:
 
 
 def run_attribute(args: argparse.Namespace) -> int:
+    from .._io import clean_json
     from ..analysis.attribution import attribute
     from ..analysis.degree import DegreeConfig
-    from .._io import clean_json
     from ..analysis.tables import render_attribution
 
     if args.bootstrap < 1:
