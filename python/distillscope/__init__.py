@@ -49,7 +49,7 @@ _EXPORTS: dict[str, str] = {
     "align_embeddings": "text.align",
     # embeddings
     "Encoder": "embed.encoder",
-    "EmbeddingCache": "embed.encoder",
+    "EmbeddingCache": "embed.cache",
     # gathering
     "run_requests": "gather.run",
     "load_config": "gather.config",
@@ -122,7 +122,8 @@ if TYPE_CHECKING:  # the same table, as imports a type checker can follow
     from .analysis.report import redraw, write_report
     from .analysis.similarity import RSEConfig, response_similarity
     from .analysis.table import ScoreTable
-    from .embed.encoder import EmbeddingCache, Encoder
+    from .embed.cache import EmbeddingCache
+    from .embed.encoder import Encoder
     from .gather.config import GatherConfig, ModelConfig, load_config
     from .gather.prompts import RequestSpec
     from .gather.run import run_requests
