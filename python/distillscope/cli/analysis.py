@@ -169,6 +169,8 @@ def run_score(args: argparse.Namespace) -> int:
 def _write_per_prompt(st: Any, folder: Path) -> None:
     import csv
 
+    from .._io import csv_row
+
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "per_prompt_scores.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -178,8 +180,8 @@ def _write_per_prompt(st: Any, folder: Path) -> None:
                 nul = st.null.get(g, {}).get((s, c))
                 for i, v in enumerate(arr):
                     if np.isfinite(v):
-                        w.writerow([g, s, c, st.prompt_ids[i], f"{v:.6g}",
-                                    "" if nul is None or not np.isfinite(nul[i]) else f"{nul[i]:.6g}"])
+                        w.writerow(csv_row([g, s, c, st.prompt_ids[i], f"{v:.6g}",
+                                            "" if nul is None or not np.isfinite(nul[i]) else f"{nul[i]:.6g}"]))
 
 
 # -------------------------------------------------------------- attribute
