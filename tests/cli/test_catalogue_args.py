@@ -14,12 +14,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from catalogue_support import assert_clean_failure, assert_no_traceback, digest
+from catalogue_support import assert_clean_failure, assert_no_traceback, digest, run_cli
 
 from distillscope.store.store import ResponseStore, make_record
 
 # a hang is a failure, not a stuck suite
 pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def cli_run(capsys):
+    """``cli_run(argv)``: ``distillscope ARGV`` in this process -> CliResult."""
+    return lambda argv: run_cli(argv, capsys)
 
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,10 +11,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from catalogue_support import assert_clean_failure
+from catalogue_support import assert_clean_failure, run_cli
 
 # a hang is a failure, not a stuck suite
 pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def cli_run(capsys):
+    """``cli_run(argv)``: ``distillscope ARGV`` in this process -> CliResult."""
+    return lambda argv: run_cli(argv, capsys)
 
 
 PROMPTS = '{"id": "a", "prompt": "hello"}\n{"id": "b", "prompt": "world"}\n'

@@ -11,12 +11,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from catalogue_support import assert_clean_failure, assert_no_traceback, digest
+from catalogue_support import assert_clean_failure, assert_no_traceback, digest, run_cli
 
 from distillscope.store.store import make_record, read_records
 
 # a hang is a failure, not a stuck suite
 pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def cli_run(capsys):
+    """``cli_run(argv)``: ``distillscope ARGV`` in this process -> CliResult."""
+    return lambda argv: run_cli(argv, capsys)
 
 
 REC = json.dumps(make_record("seed-model", "p0", 0, "an earlier answer")) + "\n"
