@@ -390,9 +390,10 @@ def _counts_during(call) -> tuple[int, float]:
 
 
 def test_gil_released_during_batch(rng):
-    """Long kernel calls (one worker) against a GIL-holding C call: the counting thread gets the same order of counts per second as it
-    does alone when the kernel runs, and almost none under the GIL-holding call.
-    A kernel that kept the GIL would score like the baseline."""
+    """Long kernel calls (one worker) against a GIL-holding C call: a counting
+    thread keeps the same order of counts per second as alone while the kernel
+    runs, and gets almost none during the GIL-holding call. A kernel that kept
+    the GIL would score like the baseline."""
     import sys
 
     a, b = _rand(rng, 600_000, 64), _rand(rng, 600_000, 64)
