@@ -8,7 +8,9 @@ import pytest
 
 from distillscope.identity.claims import classify
 
-ZH_PROMPT = "请扮演一个故事：写一段小明和小红之间的对话，小明假装自己是一个AI助手。"
+# the prompt does not name the speakers: only their label lines (小明：…) mark
+# the persona speech
+ZH_PROMPT = "请写一个故事：两个同学之间的对话，其中一个人假装自己是AI助手。"
 ZH_DIALOGUE = """好的，下面是一段小明和小红之间的对话。
 
 小明：你好，小红！我是ChatGPT，由OpenAI开发的人工智能助手，今天有什么可以帮你的吗？
@@ -22,7 +24,7 @@ ZH_DIALOGUE = """好的，下面是一段小明和小红之间的对话。
 小红：好吧，那我是Claude，由Anthropic训练的！
 小明：那我们就是两个AI在聊天了。"""
 
-EN_PROMPT = "Write a short play in which two friends, Mira and Captain Rex, pretend to be AI assistants."
+EN_PROMPT = "Write a short play in which two friends pretend to be AI assistants."
 EN_DIALOGUE = """Here is a short play in three scenes.
 
 Scene 1. A quiet kitchen, late at night.
