@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from distillscope.analysis.degree import DegreeConfig, compute_degrees
 from distillscope.analysis.table import ScoreTable
-from distillscope.stats import bootstrap_counts, bootstrap_indices, spearman, wilson_interval, z_for
+from distillscope.stats import bootstrap_counts, bootstrap_indices, quantiles, spearman, wilson_interval, z_for
 
 scipy_stats = pytest.importorskip("scipy.stats")
 
@@ -142,3 +142,13 @@ def test_paired_p_value_hand_computed():
     res = _with_boot([0.2, float("nan"), -0.3, 0.4])
     d = res.paired_difference("S", "A", "B", "lexical")
     assert d["p_value"] == pytest.approx(0.5) and d["n_boot"] == 3
+
+
+# ----------------------------------------------------------------- quantiles
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=40), st.floats(0, 1),
+       st.integers(0, 5))
+def test_quantiles_match_numpy_linear(values, q, n_nan):
+    x = np.array(values + [np.nan] * n_nan)
+    got = quantiles(x[None, :], q)[0]
+    assert got == pytest.approx(np.nanquantile(x, q, method="linear"), rel=1e-12, abs=1e-9)
+    assert np.isnan(quantiles(np.full((1, 3), np.nan), 0.5)[0])

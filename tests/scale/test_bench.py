@@ -59,11 +59,12 @@ def test_missing_peer_is_a_note_not_a_failure(tmp_path, monkeypatch):
     assert not any("simsimd" in r["engine"] for r in doc["rows"])
 
 
-def test_bench_bad_arguments(tmp_path):
+def test_bench_bad_arguments(tmp_path, capsys):
     with pytest.raises(ValueError, match="size"):
         run_suite("huge", tmp_path)
     with pytest.raises(ValueError, match="override"):
         run_suite("tiny", tmp_path, overrides={"pairs": 0})
     assert main(["bench", "--size", "tiny", "--only", "gpu", "--out", str(tmp_path)]) == 2
+    assert "error: --only takes dense,text,embed,sweep; got ['gpu']" in capsys.readouterr().err
     assert set(SIZES) == {"tiny", "small", "medium", "large"}
     assert machine_info()["cores"] >= 1

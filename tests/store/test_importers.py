@@ -199,7 +199,9 @@ def test_parquet_table_and_cli_map(tmp_path, capsys):
     assert rc == 0 and "imported 2" in capsys.readouterr().out
     assert sorted(r["response"] for r in read_records(store)) == ["A", "B"]
     assert cli.main(["import", str(tmp_path / "o.parquet"), "--store", str(store), "--map", "bogus=x"]) == 2
+    assert "error: --map 'bogus=x': use FIELD=COLUMN" in capsys.readouterr().err
     assert cli.main(["import", str(tmp_path / "o.parquet"), "--store", str(store)]) == 2  # no model given
+    assert "needs --model NAME or --map model=COLUMN" in capsys.readouterr().err
 
 
 def test_prompt_index_rejects_ambiguous_texts():
