@@ -28,11 +28,11 @@ def _free_port() -> int:
 def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
     proc.send_signal(signal.SIGINT)
     try:
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        pytest.fail("the command did not stop within 30 s of SIGINT")
+        pytest.fail("the command did not stop within 60 s of SIGINT")
     return proc.returncode, err
 
 
