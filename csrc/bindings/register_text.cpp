@@ -211,6 +211,9 @@ py::dict text_lexical(const py::object& cands, const py::object& refs, const std
     py::array_t<double> a(N);
     o.chrf = a.mutable_data();
     d["chrf"] = a;
+    py::array_t<std::int64_t> st({N, static_cast<py::ssize_t>(chrf_char_order + chrf_word_order), py::ssize_t{3}});
+    o.chrf_stats = st.mutable_data();
+    d["chrf_stats"] = st;
   }
   if (bleu) {
     py::array_t<double> a(N), b(N);
@@ -236,6 +239,32 @@ void register_text(py::module_& m) {
         py::arg("chrf_whitespace"), py::arg("bleu"), py::arg("bleu_order"), py::arg("smooth"),
         py::arg("smooth_value"), py::arg("effective_order"), py::arg("workers") = 1,
         "Per-pair n-gram statistics, LCS, chrF and BLEU for a batch (see distillscope.lexical).");
+  m.def(
+      "text_bleu_from_stats",
+      [](py::array_t<std::int64_t, py::array::c_style> correct, py::array_t<std::int64_t, py::array::c_style> total,
+         std::int64_t sys_len, std::int64_t ref_len, const std::string& smooth, double smooth_value,
+         bool effective_order) {
+        if (correct.ndim() != 1 || total.ndim() != 1 || correct.shape(0) != total.shape(0) || correct.shape(0) < 1 ||
+            correct.shape(0) > 64)
+          throw py::value_error("correct and total must be 1-D int64 arrays of the same length (1..64)");
+        double bp = 0.0;
+        const double b = ds::text::bleu_from_stats(correct.data(), total.data(), static_cast<int>(correct.shape(0)),
+                                                   sys_len, ref_len, parse_smooth(smooth), smooth_value,
+                                                   effective_order, &bp);
+        return py::make_tuple(b, bp);
+      },
+      py::arg("correct"), py::arg("total"), py::arg("sys_len"), py::arg("ref_len"), py::arg("smooth"),
+      py::arg("smooth_value"), py::arg("effective_order"),
+      "BLEU (0..100) and brevity penalty from summed statistics, sacrebleu's arithmetic.");
+  m.def(
+      "text_chrf_from_stats",
+      [](py::array_t<std::int64_t, py::array::c_style> stats, double beta, bool eps_smoothing) {
+        if (stats.ndim() != 2 || stats.shape(1) != 3 || stats.shape(0) < 1 || stats.shape(0) > 64)
+          throw py::value_error("stats must be an int64 array of shape (orders, 3) with 1..64 orders");
+        return ds::text::chrf_from_stats(stats.data(), static_cast<int>(stats.shape(0)), beta, eps_smoothing);
+      },
+      py::arg("stats"), py::arg("beta"), py::arg("eps_smoothing"),
+      "chrF (0..100) from summed per-order statistics, sacrebleu's arithmetic.");
   m.def("text_unicode_version", [] { return std::string(ds::text::tables::kUnicodeVersion); });
 }
 

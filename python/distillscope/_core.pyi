@@ -62,4 +62,14 @@ def text_lexical(
     effective_order: bool,
     workers: int = 1,
 ) -> dict[str, np.ndarray]: ...
+def text_bleu_from_stats(
+    correct: npt.NDArray[np.int64],
+    total: npt.NDArray[np.int64],
+    sys_len: int,
+    ref_len: int,
+    smooth: str,
+    smooth_value: float,
+    effective_order: bool,
+) -> tuple[float, float]: ...
+def text_chrf_from_stats(stats: npt.NDArray[np.int64], beta: float, eps_smoothing: bool) -> float: ...
 def text_unicode_version() -> str: ...

@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import _core
 from .._ragged import Ragged
-from .tokenize import check_tokenizer, as_token_ids, unicode_version
+from .tokenize import as_text_list, as_token_ids, check_tokenizer, unicode_version
 
 __all__ = [
     "RougeScore",
@@ -84,7 +84,7 @@ def _inputs(candidates: Any, references: Any) -> tuple[Any, Any, bool]:
                 f"candidates and references must have the same number of rows; got {len(candidates)} and {len(references)}"
             )
         return as_token_ids(candidates, "candidates"), as_token_ids(references, "references"), True
-    return candidates, references, False
+    return as_text_list(candidates, "candidates"), as_text_list(references, "references"), False
 
 
 def _native(
