@@ -250,8 +250,8 @@ class BLEU(_Metric):
         total = np.ascontiguousarray(s[2 + n:], dtype=np.int64)
         score, bp = _core.text_bleu_from_stats(correct, total, int(s[0]), int(s[1]), self.smooth_method,
                                                self._sval(), self.effective_order)
-        return BLEUScore(score, [int(c) for c in correct], [int(t) for t in total],
-                         _precisions(correct, total, self.smooth_method, self._sval()), bp, int(s[0]), int(s[1]))
+        prec, counts, totals = _precisions(correct, total, self.smooth_method, self._sval())
+        return BLEUScore(score, counts, totals, prec, bp, int(s[0]), int(s[1]))
 
     # -- sacrebleu API --------------------------------------------------------
     def corpus_score(self, hypotheses: Sequence[str], references: Optional[Sequence[Sequence[str]]],
@@ -293,24 +293,29 @@ def _closest_len(hyp_len: int, lens: list[int]) -> int:
     return best
 
 
-def _precisions(correct: np.ndarray, total: np.ndarray, method: str, sval: float) -> list[float]:
-    prec = [0.0] * len(correct)
+def _precisions(correct: np.ndarray, total: np.ndarray, method: str, sval: float) -> tuple[list, list, list]:
+    """Precisions as sacrebleu reports them, and its counts/totals (add-k adds k to them in place, so do we)."""
+    counts: list = [int(c) for c in correct]
+    totals: list = [int(t) for t in total]
+    prec = [0.0] * len(counts)
+    if not any(counts):
+        return prec, counts, totals
     smooth_mteval = 1.0
-    for k in range(len(correct)):
-        c, t = float(correct[k]), float(total[k])
+    for k in range(len(counts)):
         if method == "add-k" and k > 0:
-            c, t = c + sval, t + sval
-        if t == 0:
+            counts[k] += sval
+            totals[k] += sval
+        if totals[k] == 0:
             break
-        if c == 0:
+        if counts[k] == 0:
             if method == "exp":
                 smooth_mteval *= 2
-                prec[k] = 100.0 / (smooth_mteval * t)
+                prec[k] = 100.0 / (smooth_mteval * totals[k])
             elif method == "floor":
-                prec[k] = 100.0 * sval / t
+                prec[k] = 100.0 * sval / totals[k]
         else:
-            prec[k] = 100.0 * c / t
-    return prec
+            prec[k] = 100.0 * counts[k] / totals[k]
+    return prec, counts, totals
 
 
 def _peer_tokenizer(name: str) -> Callable[[str], str]:
