@@ -7,6 +7,7 @@
 
 #include "common.hpp"
 #include "register.hpp"
+#include "text_lcs_summary.hpp"
 #include "text_ngram.hpp"
 
 namespace py = pybind11;
@@ -229,7 +230,43 @@ py::dict text_lexical(const py::object& cands, const py::object& refs, const std
   return d;
 }
 
+void check_csr(const std::int64_t* off, std::size_t len, std::int64_t end, const char* name) {
+  if (len < 1 || off[0] != 0 || off[len - 1] != end)
+    throw py::value_error(std::string(name) + " must start at 0 and end at " + std::to_string(end));
+  for (std::size_t i = 1; i < len; ++i)
+    if (off[i] < off[i - 1]) throw py::value_error(std::string(name) + " must be non-decreasing");
+}
+
+py::array_t<std::int64_t> text_lcs_summary_hits(const py::array& ref_ids, const py::array& ref_sent_off,
+                                                const py::array& ref_pair_off, const py::array& cand_ids,
+                                                const py::array& cand_sent_off, const py::array& cand_pair_off,
+                                                int workers) {
+  auto rv = require<std::uint64_t>(ref_ids, "ref_ids", 1), cv = require<std::uint64_t>(cand_ids, "cand_ids", 1);
+  auto rs = require<std::int64_t>(ref_sent_off, "ref_sent_off", 1);
+  auto cs = require<std::int64_t>(cand_sent_off, "cand_sent_off", 1);
+  auto rp = require<std::int64_t>(ref_pair_off, "ref_pair_off", 1);
+  auto cp = require<std::int64_t>(cand_pair_off, "cand_pair_off", 1);
+  const int w = workers_arg(workers);
+  check_csr(rs.data(), static_cast<std::size_t>(rs.shape(0)), rv.shape(0), "ref_sent_off");
+  check_csr(cs.data(), static_cast<std::size_t>(cs.shape(0)), cv.shape(0), "cand_sent_off");
+  check_csr(rp.data(), static_cast<std::size_t>(rp.shape(0)), rs.shape(0) - 1, "ref_pair_off");
+  check_csr(cp.data(), static_cast<std::size_t>(cp.shape(0)), cs.shape(0) - 1, "cand_pair_off");
+  if (rp.shape(0) != cp.shape(0))
+    throw py::value_error("ref_pair_off and cand_pair_off must have the same length (pairs + 1)");
+  const auto n = static_cast<std::size_t>(rp.shape(0) - 1);
+  py::array_t<std::int64_t> out(static_cast<py::ssize_t>(n));
+  std::int64_t* o = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    ds::text::lcs_summary_hits(rv.data(), rs.data(), rp.data(), cv.data(), cs.data(), cp.data(), n, o, w);
+  }
+  return out;
+}
+
 void register_text(py::module_& m) {
+  m.def("text_lcs_summary_hits", &text_lcs_summary_hits, py::arg("ref_ids"), py::arg("ref_sent_off"),
+        py::arg("ref_pair_off"), py::arg("cand_ids"), py::arg("cand_sent_off"), py::arg("cand_pair_off"),
+        py::arg("workers") = 1, "Summary-level LCS hits per pair (ROUGE-Lsum) over sentence-split token ids.");
   m.def("text_tokenize", &text_tokenize, py::arg("texts"), py::arg("tokenizer"), py::arg("workers") = 1,
         py::arg("with_strings") = false,
         "Tokenize texts into stable 64-bit ids: (ids, offsets[, utf8_bytes, string_offsets]).");
