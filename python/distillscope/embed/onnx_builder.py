@@ -147,15 +147,24 @@ class _Graph:
 
 
 def build_bert_onnx(
-    tensors: Mapping[str, np.ndarray], config: Mapping, *, variant: str = "fused"
+    tensors: Mapping[str, np.ndarray], config: Mapping, *, variant: str = "fused", layers: int | None = None
 ) -> "onnx.ModelProto":
-    """The ONNX model of a BERT encoder (see the module docstring)."""
+    """The ONNX model of a BERT encoder (see the module docstring).
+
+    ``layers`` keeps only the first ``layers`` transformer layers, so that
+    ``last_hidden_state`` is the hidden state after layer ``layers`` (what
+    BERTScore's ``num_layers`` selects); ``None`` keeps them all.
+    """
     import onnx
     from onnx import TensorProto, helper
 
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    hidden, heads, layers, inter, eps = _check_config(config)
+    hidden, heads, layers_all, inter, eps = _check_config(config)
+    if layers is None:
+        layers = layers_all
+    elif isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= layers_all:
+        raise ValueError(f"layers must be an int between 1 and the model's {layers_all} layers; got {layers!r}")
     t = _strip_prefix(tensors)
 
     def get(name: str) -> np.ndarray:
@@ -298,16 +307,19 @@ def build_bert_onnx(
     return model
 
 
-def onnx_file_name(variant: str) -> str:
-    return "model.onnx" if variant == "fused" else f"model.{variant}.onnx"
+def onnx_file_name(variant: str, layers: int | None = None) -> str:
+    """``model.onnx`` / ``model.<variant>.onnx``; a truncated graph adds ``.L<layers>``."""
+    base = "model" if variant == "fused" else f"model.{variant}"
+    return f"{base}.L{layers}.onnx" if layers is not None else f"{base}.onnx"
 
 
 def build_onnx_from_dir(model_dir: str | os.PathLike, variant: str = "fused", *, out_dir: str | os.PathLike | None = None,
-                        force: bool = False) -> Path:
+                        force: bool = False, layers: int | None = None) -> Path:
     """Build (once) the ONNX graph of the BERT checkpoint in ``model_dir``.
 
     Reads ``config.json`` and ``model.safetensors``; writes ``model.onnx``
-    (fused), ``model.standard.onnx`` or ``model.int8.onnx`` into ``out_dir``
+    (fused), ``model.standard.onnx`` or ``model.int8.onnx`` (``model.L<n>.onnx``
+    etc. with ``layers=n``) into ``out_dir``
     (default: ``model_dir``) atomically, with a stamp that triggers a rebuild
     when the weights or the builder change. Concurrent builders are safe:
     each writes a temporary file and renames it into place.
@@ -318,11 +330,13 @@ def build_onnx_from_dir(model_dir: str | os.PathLike, variant: str = "fused", *,
     for f in (cfg_path, w_path):
         if not f.is_file():
             raise FileNotFoundError(f"{f} not found: a model directory needs config.json and model.safetensors")
-    target = out_dir / onnx_file_name(variant)
+    target = out_dir / onnx_file_name(variant, layers)
     stamp_path = out_dir / (target.name + ".stamp.json")
     st = w_path.stat()
     stamp = {"builder": BUILDER_VERSION, "variant": variant, "weights_size": st.st_size,
              "weights_mtime_ns": st.st_mtime_ns}
+    if layers is not None:
+        stamp["layers"] = layers
     if not force and target.is_file() and stamp_path.is_file():
         try:
             if json.loads(stamp_path.read_text()) == stamp:
@@ -338,7 +352,7 @@ def build_onnx_from_dir(model_dir: str | os.PathLike, variant: str = "fused", *,
             f"building the ONNX graph of {model_dir} needs the onnx and safetensors packages: "
             "pip install 'distillscope[onnx]'"
         ) from exc
-    model = build_bert_onnx(load_bert_tensors(w_path), config, variant=variant)
+    model = build_bert_onnx(load_bert_tensors(w_path), config, variant=variant, layers=layers)
     atomic_write_bytes(target, model.SerializeToString())
     atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
     return target
