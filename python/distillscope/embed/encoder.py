@@ -437,8 +437,8 @@ class Encoder:
                 raise ImportError("convert_to_tensor=True needs torch (pip install torch); "
                                   "or use the default numpy output") from None
         single = isinstance(texts, str)
-        vecs = self._encode_list([texts] if single else _check_texts(_as_list(texts)), batch_size,
-                                 bool(show_progress_bar))
+        batch = [texts] if isinstance(texts, str) else _check_texts(_as_list(texts))
+        vecs = self._encode_list(batch, batch_size, bool(show_progress_bar))
         out = vecs[0] if single else vecs
         if convert_to_tensor:
             return torch.from_numpy(np.ascontiguousarray(out))

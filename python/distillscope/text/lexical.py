@@ -287,11 +287,12 @@ def rouge_scores(
     if "rougeLsum" in types:
         if isinstance(candidates, Ragged) or isinstance(references, Ragged):
             raise ValueError("rougeLsum splits texts into sentences: pass texts, not Ragged token ids")
-        candidates = as_text_list(candidates, "candidates")
-        references = as_text_list(references, "references")
-        if len(candidates) != len(references):
-            raise ValueError(f"candidates and references must have the same length; got {len(candidates)} and {len(references)}")
-        lsum = _lsum(candidates, references, tokenizer, use_stemmer, split_summaries, workers)
+        c_txt: Sequence[str] = as_text_list(candidates, "candidates")
+        r_txt: Sequence[str] = as_text_list(references, "references")
+        if len(c_txt) != len(r_txt):
+            raise ValueError(f"candidates and references must have the same length; got {len(c_txt)} and {len(r_txt)}")
+        lsum = _lsum(c_txt, r_txt, tokenizer, use_stemmer, split_summaries, workers)
+        candidates, references = c_txt, r_txt
     if use_stemmer:
         if tokenizer != "rouge" or isinstance(candidates, Ragged):
             raise ValueError("use_stemmer=True is only defined for texts with tokenizer='rouge' (rouge-score's)")
