@@ -29,16 +29,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Table, best_of, machine, print_machine  # noqa: E402
 
-from distillscope.analysis.degree import (  # noqa: E402
-    DegreeConfig,
-    ScoreTable,
-    _degree_from_means,
-    _pair_series,
-    bootstrap_indices,
-    compute_degrees,
-    derangement,
-    spearman_rows,
-)
+from distillscope.analysis.agreement import spearman_rows  # noqa: E402
+from distillscope.analysis.degree import DegreeConfig, _degree_from_means, _pair_series, compute_degrees  # noqa: E402
+from distillscope.analysis.table import ScoreTable  # noqa: E402
+from distillscope.stats import bootstrap_indices, derangement  # noqa: E402
 from distillscope.text.style import style_features  # noqa: E402
 
 

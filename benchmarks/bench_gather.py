@@ -44,13 +44,14 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:
 
 
 def specs(n: int, tag: str):
-    from distillscope.gather.run import RequestSpec
+    from distillscope.gather.prompts import RequestSpec
 
     return [RequestSpec(f"{tag}-{i}", [{"role": "user", "content": f"Benchmark prompt {i}: describe item {i}."}]) for i in range(n)]
 
 
 def bench_distillscope(url: str, n: int, conc: int, tmp: Path) -> dict:
-    from distillscope.gather.run import ModelConfig, run_requests
+    from distillscope.gather.config import ModelConfig
+    from distillscope.gather.run import run_requests
 
     m = ModelConfig(name=f"bench-c{conc}", base_url=url, model="b", concurrency=conc, requests_per_minute=10_000_000)
     reqs = specs(n, f"c{conc}")

@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 import distillscope as ds
-from distillscope.scale.bench import machine_info, write_embeddings, write_pairs
+from distillscope.scale.bench import machine_info
+from distillscope.scale.benchdata import write_embeddings, write_pairs
 
 
 def run_measuring_peak(cmd: list[str]) -> tuple[subprocess.CompletedProcess, int | None]:
@@ -125,7 +126,7 @@ def main() -> int:
 
         # verify: row count, ranges, a sample recomputed in-process
         import pyarrow.parquet as pq
-        from distillscope.scale.scoring import iter_pair_chunks
+        from distillscope.scale.pairio import iter_pair_chunks
 
         tbl = pq.read_table(out)
         assert tbl.num_rows == args.pairs, (tbl.num_rows, args.pairs)

@@ -28,8 +28,11 @@ from pathlib import Path
 
 
 import distillscope as ds
-from distillscope.scale.bench import machine_info, write_embeddings, write_pairs
-from distillscope.scale.scoring import Embeddings, iter_pair_chunks, score_pairs
+from distillscope.scale.bench import machine_info
+from distillscope.scale.benchdata import write_embeddings, write_pairs
+from distillscope.scale.embeddings import Embeddings
+from distillscope.scale.pairio import iter_pair_chunks
+from distillscope.scale.scoring import score_pairs
 
 METRICS = "rouge1,rouge2,rougeL,chrf,cosine"
 

@@ -19,7 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from distillscope.analysis.degree import DegreeConfig, ScoreTable, attribute, derangement
+from distillscope.analysis.attribution import attribute
+from distillscope.analysis.degree import DegreeConfig
+from distillscope.analysis.table import ScoreTable
+from distillscope.stats import derangement
 from distillscope.text.style import style_features, style_similarity
 
 

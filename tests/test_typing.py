@@ -23,3 +23,15 @@ def test_mypy_clean(tmp_path: Path) -> None:
         ]
     )
     assert status == 0, f"mypy found type errors:\n{stdout}{stderr}"
+
+
+@pytest.mark.slow
+def test_core_stub_matches_the_built_module() -> None:
+    """``_core.pyi`` (hand-written) against the compiled ``_core`` (mypy.stubtest)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("mypy.stubtest")
+    proc = subprocess.run([sys.executable, "-m", "mypy.stubtest", "distillscope._core"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"_core.pyi disagrees with the built module:\n{proc.stdout}{proc.stderr}"

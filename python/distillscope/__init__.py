@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
@@ -99,9 +99,6 @@ _EXPORTS: dict[str, str] = {
     "score_dataframe": "scale.distributed",
 }
 
-# Names exported under another name in their module.
-_ALIASES: dict[str, str] = {"IdentityRegistry": "Registry"}
-
 __all__ = ["__version__", *_EXPORTS]
 
 
@@ -115,7 +112,7 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module 'distillscope' has no attribute {name!r}")
     from importlib import import_module
 
-    value = getattr(import_module(f".{module}", __name__), _ALIASES.get(name, name))
+    value = getattr(import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 
@@ -140,7 +137,7 @@ if TYPE_CHECKING:  # the same table, as imports a type checker can follow
     from .identity.claims import ClaimExtractor
     from .identity.probes import build_probes
     from .identity.rates import identity_rates
-    from .identity.registry import Registry as IdentityRegistry
+    from .identity.registry import IdentityRegistry
     from .judge.agreement import agreement_report, to_score_table
     from .judge.identity import IdentityJudge
     from .judge.items import JudgeConfig

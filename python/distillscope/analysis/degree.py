@@ -74,340 +74,30 @@ requested together, nor on how the caller built the arrays.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import NormalDist
 from types import MappingProxyType
 from typing import Any, Iterator, Literal, Mapping, Sequence
 
 import numpy as np
 
-from ..stats import spearman
+from ..stats import BOOT_BLOCK, as_count, as_seed, bootstrap_counts, counts_from_indices, finite_or_none, quantiles
+from .table import COMBINED, ScoreTable
 
 __all__ = [
     "DEFAULT_WEIGHTS",
-    "ScoreTable",
+    "COMBINED",
     "DegreeConfig",
     "DegreeResult",
-    "derangement",
-    "bootstrap_indices",
-    "bootstrap_counts",
     "compute_degrees",
-    "attribute",
-    "degree_matrix",
-    "judge_agreement",
-    "spearman_rows",
 ]
 
 DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
     {"lexical": 1.0, "semantic": 1.0, "structural": 1.0, "style": 0.5}
 )
-COMBINED = "combined"
 _CALIBRATION_VERSION = "1"
 _TIE = 1e-12  # degree differences this small are floating-point noise
 _BLOCK_ELEMENTS = 1 << 22  # series elements per student block (~32 MB per float64 array)
-_BOOT_BLOCK = 256  # resamples per block: bounds memory at ~ (256 x n_prompts) floats
-
-
-# --------------------------------------------------------------------------- helpers
-def derangement(n: int, seed: int) -> np.ndarray:
-    """A uniformly random permutation of ``range(n)`` with no fixed point.
-
-    The caller uses it for the shuffled-prompt null: the student's answer to
-    prompt ``p`` is scored against the candidate's answer to prompt
-    ``perm[p]``. Rejection sampling of uniform permutations (about e tries on
-    average), so every derangement is equally likely; deterministic given
-    ``seed``. ``n == 0`` gives an empty array; ``n == 1`` has no derangement.
-    """
-    n = _as_count(n, "n")
-    if n == 1:
-        raise ValueError("a derangement needs n >= 2 prompts (n == 1 has none); skip the null for one prompt")
-    rng = np.random.default_rng(_as_seed(seed))
-    idx = np.arange(n)
-    while True:
-        perm = rng.permutation(n)
-        if not np.any(perm == idx):
-            return perm.astype(np.int64)
-
-
-def bootstrap_indices(n: int, n_boot: int, seed: int, *, block: int = _BOOT_BLOCK) -> Iterator[np.ndarray]:
-    """Yield the seeded (B, n) bootstrap index matrix in row blocks.
-
-    The blocks concatenated are the same matrix whatever ``block`` is (the
-    generator draws row after row), so callers can bound memory freely.
-    """
-    n = _as_count(n, "n")
-    n_boot = _as_count(n_boot, "n_boot")
-    if n == 0:
-        raise ValueError("cannot bootstrap zero prompts; check that the score arrays are not empty")
-    if block < 1:
-        raise ValueError(f"block must be >= 1, got {block}")
-    rng = np.random.default_rng(_as_seed(seed))
-    done = 0
-    while done < n_boot:
-        rows = min(block, n_boot - done)
-        # one row at a time keeps the stream identical for any block size
-        yield np.stack([rng.integers(0, n, size=n) for _ in range(rows)])
-        done += rows
-
-
-def bootstrap_counts(n: int, n_boot: int, seed: int, *, block: int = _BOOT_BLOCK) -> Iterator[np.ndarray]:
-    """Like :func:`bootstrap_indices` but yields (rows, n) float64 count matrices
-    ``W[b, p]`` = how often prompt ``p`` is drawn in resample ``b``."""
-    for idx in bootstrap_indices(n, n_boot, seed, block=block):
-        yield _counts_from_indices(idx, n)
-
-
-def _counts_from_indices(idx: np.ndarray, n: int) -> np.ndarray:
-    rows = idx.shape[0]
-    flat = (idx + (np.arange(rows, dtype=np.int64) * n)[:, None]).ravel()
-    return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(np.float64)
-
-
-def _as_count(v: Any, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    if v < 0:
-        raise ValueError(f"{name} must be >= 0, got {v}")
-    return int(v)
-
-
-def _as_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    return int(seed)
-
-
-def _quantiles(samples: np.ndarray, q: np.ndarray | float) -> np.ndarray:
-    """NaN-ignoring linear-interpolation quantiles along the last axis.
-
-    ``q`` broadcasts against ``samples.shape[:-1]`` (per-element levels, as BCa
-    needs). All-NaN rows give NaN without warnings.
-    """
-    s = np.sort(samples, axis=-1)  # NaN sorts last
-    k = np.isfinite(s).sum(axis=-1)
-    q = np.broadcast_to(np.asarray(q, dtype=np.float64), k.shape)
-    pos = q * np.maximum(k - 1, 0)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, np.maximum(k - 1, 0))
-    frac = pos - lo
-    vlo = np.take_along_axis(s, lo[..., None], axis=-1)[..., 0]
-    vhi = np.take_along_axis(s, hi[..., None], axis=-1)[..., 0]
-    out = vlo + (vhi - vlo) * frac
-    return np.where(k > 0, out, np.nan)
-
-
-def _num(x: Any) -> float | None:
-    """JSON-ready float: NaN/inf become None."""
-    f = float(x)
-    return f if math.isfinite(f) else None
-
-
-# --------------------------------------------------------------------------- ScoreTable
-def _pair_key(key: Any, where: str) -> tuple[str, str]:
-    if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)):
-        raise TypeError(f"{where}: pair keys must be (student, candidate) tuples of model names, got {key!r}")
-    return key
-
-
-@dataclass(frozen=True)
-class ScoreTable:
-    """Per-prompt similarity scores of model pairs, per granularity.
-
-    Parameters
-    ----------
-    models:
-        Names of every model in the population (order is kept in outputs).
-    scores:
-        ``{granularity: {(student, candidate): array (n_prompts,)}}``. All
-        arrays share one prompt index; NaN marks a prompt a model lacks.
-    self_similarity:
-        Optional ``{granularity: {model: array (n_prompts,)}}``: the mean
-        similarity between a model's own samples for each prompt (NaN where it
-        has fewer than two samples).
-    null:
-        Optional ``{granularity: {(student, candidate): array}}``: similarity
-        of the student's answer to prompt ``p`` and the candidate's answer to
-        prompt ``perm[p]``, with ``perm = derangement(n_prompts, seed)``.
-    prompt_ids:
-        Optional names of the prompts (length ``n_prompts``).
-    signatures:
-        Optional ``{granularity or metric: signature string}``, carried into
-        the outputs so every number says how it was made.
-    mirror:
-        When ``(a, b)`` is given and ``(b, a)`` is not, use the same scores for
-        ``(b, a)`` (right for symmetric metrics; pass both orders otherwise).
-    """
-
-    models: tuple[str, ...]
-    scores: Mapping[str, Mapping[tuple[str, str], np.ndarray]]
-    self_similarity: Mapping[str, Mapping[str, np.ndarray]] = field(default_factory=dict)
-    null: Mapping[str, Mapping[tuple[str, str], np.ndarray]] = field(default_factory=dict)
-    prompt_ids: tuple[str, ...] | None = None
-    signatures: Mapping[str, str] = field(default_factory=dict)
-    mirror: bool = True
-
-    def __post_init__(self) -> None:
-        models = self.models
-        if isinstance(models, str) or not isinstance(models, Sequence):
-            raise TypeError("models must be a sequence of model names, e.g. ('A', 'B', 'C')")
-        models = tuple(models)
-        if len(models) < 2:
-            raise ValueError(f"need at least 2 models to compare, got {len(models)}")
-        if not all(isinstance(m, str) and m for m in models):
-            raise TypeError("every model name must be a non-empty str")
-        if len(set(models)) != len(models):
-            dup = sorted({m for m in models if models.count(m) > 1})
-            raise ValueError(f"model names must be unique; duplicated: {dup}")
-        index = {m: i for i, m in enumerate(models)}
-        if not isinstance(self.scores, Mapping) or not self.scores:
-            raise ValueError("scores must be a non-empty {granularity: {(student, candidate): array}} mapping")
-
-        n: list[int | None] = [None]
-
-        def arr(v: Any, where: str) -> np.ndarray:
-            try:
-                a = np.array(v, dtype=np.float64)  # always a private copy
-            except (TypeError, ValueError) as exc:
-                raise TypeError(f"{where}: scores must be numeric arrays ({exc})") from None
-            if a.ndim != 1:
-                raise ValueError(f"{where}: expected a 1-D array of per-prompt scores, got shape {a.shape}")
-            if n[0] is None:
-                n[0] = a.shape[0]
-            elif a.shape[0] != n[0]:
-                raise ValueError(
-                    f"{where}: has {a.shape[0]} prompts but other arrays have {n[0]}; every array must "
-                    "cover the same shared prompt index (use NaN where a model lacks a prompt)"
-                )
-            if np.isinf(a).any():
-                raise ValueError(f"{where}: contains inf; scores must be finite or NaN (missing)")
-            a.setflags(write=False)
-            return a
-
-        def check_model(m: Any, where: str) -> int:
-            if m not in index:
-                raise ValueError(f"{where}: unknown model {m!r}; add it to models={list(models)} or drop it")
-            return index[m]
-
-        def pair_map(src: Mapping, where: str, grans: set[str] | None) -> dict[str, dict[tuple[str, str], np.ndarray]]:
-            if not isinstance(src, Mapping):
-                raise TypeError(f"{where} must be a mapping {{granularity: {{(student, candidate): array}}}}")
-            out: dict[str, dict[tuple[str, str], np.ndarray]] = {}
-            for g, pairs in src.items():
-                if not isinstance(g, str) or not g:
-                    raise TypeError(f"{where}: granularity names must be non-empty str, got {g!r}")
-                if g == COMBINED:
-                    raise ValueError(f"{where}: {COMBINED!r} is reserved for the combined degree; rename it")
-                if grans is not None and g not in grans:
-                    raise ValueError(f"{where}: granularity {g!r} has no scores; known: {sorted(grans)}")
-                if not isinstance(pairs, Mapping) or not pairs:
-                    raise ValueError(f"{where}[{g!r}] must be a non-empty {{(student, candidate): array}} mapping")
-                d: dict[tuple[str, str], np.ndarray] = {}
-                for key, v in pairs.items():
-                    a, b = _pair_key(key, f"{where}[{g!r}]")
-                    check_model(a, f"{where}[{g!r}][{key!r}]")
-                    check_model(b, f"{where}[{g!r}][{key!r}]")
-                    if a == b:
-                        raise ValueError(
-                            f"{where}[{g!r}]: pair {key!r} compares a model with itself; pass that as self_similarity"
-                        )
-                    d[(a, b)] = arr(v, f"{where}[{g!r}][{key!r}]")
-                out[g] = d
-            return out
-
-        scores = pair_map(self.scores, "scores", None)
-        grans = set(scores)
-        null = pair_map(self.null or {}, "null", grans)
-        selfsim: dict[str, dict[str, np.ndarray]] = {}
-        if not isinstance(self.self_similarity or {}, Mapping):
-            raise TypeError("self_similarity must be a mapping {granularity: {model: array}}")
-        for g, per_model in (self.self_similarity or {}).items():
-            if g not in grans:
-                raise ValueError(f"self_similarity: granularity {g!r} has no scores; known: {sorted(grans)}")
-            if not isinstance(per_model, Mapping):
-                raise TypeError(f"self_similarity[{g!r}] must be a mapping {{model: array}}")
-            selfsim[g] = {}
-            for m, v in per_model.items():
-                check_model(m, f"self_similarity[{g!r}]")
-                selfsim[g][m] = arr(v, f"self_similarity[{g!r}][{m!r}]")
-        n_prompts = int(n[0] or 0)
-        if n_prompts == 0:
-            raise ValueError("score arrays are empty; need at least one prompt")
-        pids = self.prompt_ids
-        if pids is not None:
-            pids = tuple(str(p) for p in pids)
-            if len(pids) != n_prompts:
-                raise ValueError(f"prompt_ids has {len(pids)} entries but the score arrays have {n_prompts} prompts")
-        sigs = dict(self.signatures or {})
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in sigs.items()):
-            raise TypeError("signatures must map str -> str")
-
-        n_models = len(models)
-
-        def dense_pairs(d: dict[tuple[str, str], np.ndarray]) -> np.ndarray:
-            t = np.full((n_models, n_models, n_prompts), np.nan)
-            for (a, b), v in d.items():
-                t[index[a], index[b]] = v
-            if self.mirror:
-                for (a, b), v in d.items():
-                    if (b, a) not in d:
-                        t[index[b], index[a]] = v
-            t.setflags(write=False)
-            return t
-
-        sim = {g: dense_pairs(d) for g, d in scores.items()}
-        nul = {g: dense_pairs(d) for g, d in null.items()}
-        ceil: dict[str, np.ndarray] = {}
-        for g, d in selfsim.items():
-            c = np.full((n_models, n_prompts), np.nan)
-            for name, v in d.items():
-                c[index[name]] = v
-            c.setflags(write=False)
-            ceil[g] = c
-
-        set_ = object.__setattr__
-        set_(self, "models", models)
-        set_(self, "scores", MappingProxyType({g: MappingProxyType(d) for g, d in scores.items()}))
-        set_(self, "null", MappingProxyType({g: MappingProxyType(d) for g, d in null.items()}))
-        set_(self, "self_similarity", MappingProxyType({g: MappingProxyType(d) for g, d in selfsim.items()}))
-        set_(self, "prompt_ids", pids)
-        set_(self, "signatures", MappingProxyType(sigs))
-        set_(self, "_index", index)
-        set_(self, "_n", n_prompts)
-        set_(self, "_sim", sim)
-        set_(self, "_null", nul)
-        set_(self, "_ceil", ceil)
-
-    # ---- read access
-    @property
-    def n_prompts(self) -> int:
-        return self._n  # type: ignore[attr-defined]
-
-    @property
-    def granularities(self) -> tuple[str, ...]:
-        return tuple(self.scores)
-
-    def index_of(self, model: str) -> int:
-        try:
-            return self._index[model]  # type: ignore[attr-defined]
-        except KeyError:
-            raise ValueError(f"unknown model {model!r}; known: {list(self.models)}") from None
-
-    def tensor(self, granularity: str) -> np.ndarray:
-        """Read-only (models, models, prompts) scores; NaN where absent (incl. the diagonal)."""
-        self._check_gran(granularity)
-        return self._sim[granularity]  # type: ignore[attr-defined]
-
-    def raw_matrix(self, granularity: str) -> np.ndarray:
-        """(models, models) mean raw similarity over each pair's prompts; diagonal NaN."""
-        t = self.tensor(granularity)
-        valid = np.isfinite(t)
-        cnt = valid.sum(axis=-1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(cnt > 0, np.where(valid, t, 0.0).sum(axis=-1) / cnt, np.nan)
-
-    def _check_gran(self, g: str) -> None:
-        if g not in self.scores:
-            raise ValueError(f"unknown granularity {g!r}; known: {list(self.scores)}")
 
 
 # --------------------------------------------------------------------------- configuration
@@ -444,10 +134,10 @@ class DegreeConfig:
             raise ValueError(f"baseline must be 'pair-mean' or 'null', got {self.baseline!r}")
         if self.interval not in ("percentile", "bca"):
             raise ValueError(f"interval must be 'percentile' or 'bca', got {self.interval!r}")
-        n_boot = _as_count(self.n_boot, "n_boot")
+        n_boot = as_count(self.n_boot, "n_boot")
         if n_boot < 10:
             raise ValueError(f"n_boot must be >= 10 for meaningful intervals, got {n_boot}")
-        _as_seed(self.seed)
+        as_seed(self.seed)
         if not 0.0 < float(self.confidence) < 1.0:
             raise ValueError(f"confidence must be in (0, 1), got {self.confidence}")
         lo, hi = (float(x) for x in self.clip)
@@ -604,14 +294,14 @@ class DegreeResult:
         """JSON-ready numbers of one pair at one level."""
         li, s, c = self._loc(student, candidate, level)
         return {
-            "degree": _num(self.degree[li, s, c]),
-            "ci_low": _num(self.ci_low[li, s, c]),
-            "ci_high": _num(self.ci_high[li, s, c]),
-            "raw": _num(self.raw[li, s, c]),
-            "baseline": _num(self.baseline[li, s, c]),
-            "population": _num(self.population[li, s, c]),
-            "null": _num(self.null[li, s, c]),
-            "ceiling": _num(self.ceiling[li, s, c]),
+            "degree": finite_or_none(self.degree[li, s, c]),
+            "ci_low": finite_or_none(self.ci_low[li, s, c]),
+            "ci_high": finite_or_none(self.ci_high[li, s, c]),
+            "raw": finite_or_none(self.raw[li, s, c]),
+            "baseline": finite_or_none(self.baseline[li, s, c]),
+            "population": finite_or_none(self.population[li, s, c]),
+            "null": finite_or_none(self.null[li, s, c]),
+            "ceiling": finite_or_none(self.ceiling[li, s, c]),
         }
 
     def ranking(self, student: str, level: str = COMBINED) -> list[str]:
@@ -639,7 +329,7 @@ class DegreeResult:
         diff = self.boot[li, s, ja] - self.boot[li, s, jb]
         point = self.degree[li, s, ja] - self.degree[li, s, jb]
         alpha = 1.0 - self.config.confidence
-        lo, hi = _quantiles(diff, alpha / 2), _quantiles(diff, 1 - alpha / 2)
+        lo, hi = quantiles(diff, alpha / 2), quantiles(diff, 1 - alpha / 2)
         ok = np.isfinite(diff)
         nb = int(ok.sum())
         # differences within rounding of zero are ties, never evidence
@@ -649,10 +339,10 @@ class DegreeResult:
             "best": a,
             "runner_up": b,
             "level": level,
-            "difference": _num(point),
-            "ci_low": _num(lo),
-            "ci_high": _num(hi),
-            "p_value": _num(p),
+            "difference": finite_or_none(point),
+            "ci_low": finite_or_none(lo),
+            "ci_high": finite_or_none(hi),
+            "p_value": finite_or_none(p),
             "significant": bool(math.isfinite(p) and p < alpha and math.isfinite(float(point)) and point > _TIE),
             "n_boot": nb,
         }
@@ -697,38 +387,16 @@ def compute_degrees(
     (B, n_prompts) matrix of prompt indices (e.g. to share resamples between
     tables scored separately); ``config.n_boot``/``seed`` are then unused.
     """
-    if not isinstance(table, ScoreTable):
-        raise TypeError(f"table must be a ScoreTable, got {type(table).__name__}")
-    cfg = config if config is not None else DegreeConfig()
-    if not isinstance(cfg, DegreeConfig):
-        raise TypeError(f"config must be a DegreeConfig, got {type(cfg).__name__}")
+    cfg = _check_inputs(table, config)
     studs = _resolve_names(table, students, "students")
     cands = _resolve_names(table, candidates, "candidates")
-    if cfg.baseline == "pair-mean" and len(table.models) < 3 and not table._null:  # type: ignore[attr-defined]
-        raise ValueError(
-            "no baseline: with only 2 models there is no population; pass null arrays "
-            "(shuffled prompts, see derangement()) or add models"
-        )
-    if cfg.baseline == "null" and not table._null:  # type: ignore[attr-defined]
-        raise ValueError("baseline='null' needs null arrays in the ScoreTable (see derangement())")
+    _check_baseline(table, cfg)
     si = np.array([table.index_of(s) for s in studs])
     ci = np.array([table.index_of(c) for c in cands])
     grans = table.granularities
     weights = cfg.resolve_weights(grans)
     n = table.n_prompts
-    if indices is None:
-        n_boot = cfg.n_boot
-        idx = None
-    else:
-        idx = np.asarray(indices)
-        if idx.ndim != 2 or idx.shape[1] != n or idx.shape[0] < 1:
-            raise ValueError(f"indices must have shape (n_boot, {n}), got {idx.shape}")
-        if not np.issubdtype(idx.dtype, np.integer):
-            raise TypeError(f"indices must be integers, got {idx.dtype}")
-        if idx.min() < 0 or idx.max() >= n:
-            raise ValueError(f"indices must lie in [0, {n})")
-        n_boot = idx.shape[0]
-        idx = idx.astype(np.int64)
+    n_boot, idx = _explicit_indices(indices, n, cfg.n_boot)
     # Students are processed in blocks so memory stays bounded (every pair's
     # numbers are independent of the block it is computed in).
     per_student = len(grans) * len(_TERMS) * len(ci) * max(n, n_boot)
@@ -761,6 +429,40 @@ def compute_degrees(
     )
 
 
+def _check_inputs(table: Any, config: Any) -> DegreeConfig:
+    if not isinstance(table, ScoreTable):
+        raise TypeError(f"table must be a ScoreTable, got {type(table).__name__}")
+    cfg = config if config is not None else DegreeConfig()
+    if not isinstance(cfg, DegreeConfig):
+        raise TypeError(f"config must be a DegreeConfig, got {type(cfg).__name__}")
+    return cfg
+
+
+def _check_baseline(table: ScoreTable, cfg: DegreeConfig) -> None:
+    if cfg.baseline == "pair-mean" and len(table.models) < 3 and not table._null:  # type: ignore[attr-defined]
+        raise ValueError(
+            "no baseline: with only 2 models there is no population; pass null arrays "
+            "(shuffled prompts, see derangement()) or add models"
+        )
+    if cfg.baseline == "null" and not table._null:  # type: ignore[attr-defined]
+        raise ValueError("baseline='null' needs null arrays in the ScoreTable (see derangement())")
+
+
+def _explicit_indices(indices: np.ndarray | None, n: int, n_boot: int) -> tuple[int, np.ndarray | None]:
+    """``(n_boot, idx)``: the configured count and no matrix, or the checked
+    explicit (B, n) index matrix and its B."""
+    if indices is None:
+        return n_boot, None
+    idx = np.asarray(indices)
+    if idx.ndim != 2 or idx.shape[1] != n or idx.shape[0] < 1:
+        raise ValueError(f"indices must have shape (n_boot, {n}), got {idx.shape}")
+    if not np.issubdtype(idx.dtype, np.integer):
+        raise TypeError(f"indices must be integers, got {idx.dtype}")
+    if idx.min() < 0 or idx.max() >= n:
+        raise ValueError(f"indices must lie in [0, {n})")
+    return idx.shape[0], idx.astype(np.int64)
+
+
 def _degree_block(
     table: ScoreTable,
     si: np.ndarray,
@@ -776,9 +478,50 @@ def _degree_block(
     indexed [level, student, candidate(, resample)]."""
     grans = table.granularities
     n = table.n_prompts
+    shape = (len(grans), len(_TERMS), len(si), len(ci))
+    XV, V = _stacked_series(table, si, ci, studs, cands)
+    Vf = V.astype(np.float64)
+    counts_point = Vf.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        point_means = np.where(counts_point > 0, XV.sum(axis=0) / counts_point, np.nan).reshape(shape)
+    boot_means = _boot_means(XV, V, Vf, shape, n_boot, cfg.seed, idx)
+
+    w = np.array([weights.get(g, 0.0) for g in grans]).reshape((len(grans), 1, 1))
+    point = _levels_from(point_means, w, cfg)
+    boot = np.moveaxis(_levels_from(boot_means, w, cfg)["degree"], 0, -1)  # (L, nS, nC, B)
+    del boot_means
+    alpha = 1.0 - cfg.confidence
+    if cfg.interval == "percentile":
+        lo = quantiles(boot, alpha / 2)
+        hi = quantiles(boot, 1 - alpha / 2)
+    else:
+        # jackknife (leave one prompt out) in closed form for every series
+        with np.errstate(invalid="ignore", divide="ignore"):
+            jk_num = XV.sum(axis=0)[None, :] - XV
+            jk_den = counts_point[None, :] - Vf
+            jk_means = np.where(jk_den > 0, jk_num / jk_den, np.nan).reshape((n,) + shape)
+        jk = _levels_from(jk_means, w, cfg)["degree"]  # (n, L, nS, nC)
+        lo, hi = _bca(point["degree"], boot, np.moveaxis(jk, 0, -1), alpha)
+
+    n_valid = V.reshape((n,) + shape)[:, :, 0].sum(axis=0)  # (G, nS, nC) prompts with a raw score
+    n_comb = n_valid.max(axis=0, initial=0)[None]
+    return {
+        "degree": point["degree"], "ci_low": lo, "ci_high": hi, "raw": point["raw"],
+        "population": point["population"], "null": point["null"], "baseline": point["baseline"],
+        "ceiling": point["ceiling"], "n_prompts": np.concatenate([n_valid, n_comb], axis=0), "boot": boot,
+    }
+
+
+def _stacked_series(
+    table: ScoreTable, si: np.ndarray, ci: np.ndarray, studs: Sequence[str], cands: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every series of the block as columns: ``(XV, V)``, both (n, K) with
+    K = granularities x terms x students x candidates; ``V`` marks defined
+    values and ``XV`` holds them (0 elsewhere). Self pairs are undefined."""
+    grans = table.granularities
+    n = table.n_prompts
     nS, nC, G = len(si), len(ci), len(grans)
     self_mask = np.array(studs)[:, None] == np.array(cands)[None, :]
-
     # stacked series: (G, terms, nS, nC, n) -> X (n, K)
     series = np.empty((G, len(_TERMS), nS, nC, n))
     for gi, g in enumerate(grans):
@@ -786,22 +529,24 @@ def _degree_block(
         for ti, term in enumerate(_TERMS):
             series[gi, ti] = ps[term]
     series[..., self_mask, :] = np.nan
-    shape = (G, len(_TERMS), nS, nC)
     X = series.reshape(-1, n).T  # (n, K)
     del series
     V = np.isfinite(X)
-    XV = np.where(V, X, 0.0)
-    del X
-    Vf = V.astype(np.float64)
-    counts_point = Vf.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        point_means = np.where(counts_point > 0, XV.sum(axis=0) / counts_point, np.nan).reshape(shape)
+    return np.where(V, X, 0.0), V
 
+
+def _boot_means(
+    XV: np.ndarray, V: np.ndarray, Vf: np.ndarray, shape: tuple[int, ...], n_boot: int, seed: int,
+    idx: np.ndarray | None,
+) -> np.ndarray:
+    """(B,) + shape resampled means of every series: ``W @ XV / W @ V`` per
+    block of resamples ``W`` (counts of each prompt)."""
+    n = XV.shape[0]
     blocks: Iterator[np.ndarray]
     if idx is None:
-        blocks = bootstrap_counts(n, n_boot, cfg.seed)
+        blocks = bootstrap_counts(n, n_boot, seed)
     else:
-        blocks = (_counts_from_indices(idx[r : r + _BOOT_BLOCK], n) for r in range(0, n_boot, _BOOT_BLOCK))
+        blocks = (counts_from_indices(idx[r : r + BOOT_BLOCK], n) for r in range(0, n_boot, BOOT_BLOCK))
     # Most series share a validity pattern (every series of a pair shares the
     # raw score's): resampled prompt counts are computed once per pattern.
     # They are sums of integer counts, so exact whatever the grouping.
@@ -822,46 +567,23 @@ def _degree_block(
         with np.errstate(invalid="ignore", divide="ignore"):
             boot_means[row : row + W.shape[0]] = np.where(den > 0, num / den, np.nan).reshape((-1,) + shape)
         row += W.shape[0]
+    return boot_means
 
-    w = np.array([weights.get(g, 0.0) for g in grans]).reshape((G, 1, 1))
 
-    def levels_from(means: np.ndarray) -> dict[str, np.ndarray]:
-        """means (..., G, terms, nS, nC) -> per-level quantities (..., G+1, nS, nC)."""
-        raw, pop, nul, cs, ct = (means[..., :, t, :, :] for t in range(len(_TERMS)))
-        d = _degree_from_means(raw, pop, nul, cs, ct, cfg)
-        out = {"degree": d["degree"], "raw": raw, "population": pop, "null": nul,
-               "baseline": d["baseline"], "ceiling": d["ceiling"]}
-        for k, v in list(out.items()):
-            fin = np.isfinite(v)
-            wsum = (w * fin).sum(axis=-3)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                comb = np.where(wsum > 0, (w * np.where(fin, v, 0.0)).sum(axis=-3) / wsum, np.nan)
-            out[k] = np.concatenate([v, comb[..., None, :, :]], axis=-3)
-        return out
-
-    point = levels_from(point_means)
-    boot = np.moveaxis(levels_from(boot_means)["degree"], 0, -1)  # (L, nS, nC, B)
-    del boot_means
-    alpha = 1.0 - cfg.confidence
-    if cfg.interval == "percentile":
-        lo = _quantiles(boot, alpha / 2)
-        hi = _quantiles(boot, 1 - alpha / 2)
-    else:
-        # jackknife (leave one prompt out) in closed form for every series
+def _levels_from(means: np.ndarray, w: np.ndarray, cfg: DegreeConfig) -> dict[str, np.ndarray]:
+    """means (..., G, terms, nS, nC) -> per-level quantities (..., G+1, nS, nC);
+    the last level is the ``w``-weighted combination of the granularities."""
+    raw, pop, nul, cs, ct = (means[..., :, t, :, :] for t in range(len(_TERMS)))
+    d = _degree_from_means(raw, pop, nul, cs, ct, cfg)
+    out = {"degree": d["degree"], "raw": raw, "population": pop, "null": nul,
+           "baseline": d["baseline"], "ceiling": d["ceiling"]}
+    for k, v in list(out.items()):
+        fin = np.isfinite(v)
+        wsum = (w * fin).sum(axis=-3)
         with np.errstate(invalid="ignore", divide="ignore"):
-            jk_num = XV.sum(axis=0)[None, :] - XV
-            jk_den = counts_point[None, :] - Vf
-            jk_means = np.where(jk_den > 0, jk_num / jk_den, np.nan).reshape((n,) + shape)
-        jk = levels_from(jk_means)["degree"]  # (n, L, nS, nC)
-        lo, hi = _bca(point["degree"], boot, np.moveaxis(jk, 0, -1), alpha)
-
-    n_valid = V.reshape((n,) + shape)[:, :, 0].sum(axis=0)  # (G, nS, nC) prompts with a raw score
-    n_comb = n_valid.max(axis=0, initial=0)[None]
-    return {
-        "degree": point["degree"], "ci_low": lo, "ci_high": hi, "raw": point["raw"],
-        "population": point["population"], "null": point["null"], "baseline": point["baseline"],
-        "ceiling": point["ceiling"], "n_prompts": np.concatenate([n_valid, n_comb], axis=0), "boot": boot,
-    }
+            comb = np.where(wsum > 0, (w * np.where(fin, v, 0.0)).sum(axis=-3) / wsum, np.nan)
+        out[k] = np.concatenate([v, comb[..., None, :, :]], axis=-3)
+    return out
 
 
 def _distinct_columns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -913,153 +635,4 @@ def _bca(theta: np.ndarray, boot: np.ndarray, jack: np.ndarray, alpha: float) ->
         q = cdf(np.where(np.isfinite(t), t, 0.0)) if t.size else t
         return np.where(ok & np.isfinite(t), q, np.where(z < 0, alpha / 2, 1 - alpha / 2))
 
-    return _quantiles(boot, adj(za)), _quantiles(boot, adj(zb))
-
-
-# --------------------------------------------------------------------------- attribution
-def attribute(
-    table: ScoreTable,
-    students: Sequence[str] | None = None,
-    candidates: Sequence[str] | None = None,
-    config: DegreeConfig | None = None,
-    *,
-    result: DegreeResult | None = None,
-) -> dict[str, Any]:
-    """Teacher attribution as a JSON-ready dict (the CLI ``attribute`` contract)::
-
-        {"students": {student: [{"candidate", "rank", "degree", "ci_low", "ci_high",
-                                  "raw", "baseline", "population", "null", "ceiling",
-                                  "n_prompts", "granularities": {g: {...}}}, ...]},
-         "best_vs_runner_up": {student: {"best", "runner_up", "difference", "ci_low",
-                                         "ci_high", "p_value", "significant", ...} | None},
-         "signature": str, "metric_signatures": {...}, "weights": {...},
-         "n_prompts": int, "simulated": false}
-
-    Candidates are ranked by combined degree, highest first. A student is
-    never its own candidate. NaN becomes ``None``. Pass ``result`` to reuse
-    degrees already computed by :func:`compute_degrees`.
-    """
-    res = result if result is not None else compute_degrees(table, students, candidates, config)
-    out_students: dict[str, list[dict[str, Any]]] = {}
-    best: dict[str, Any] = {}
-    grans = res.levels[:-1]
-    for s in res.students:
-        rows = []
-        order = res.ranking(s)
-        for rank, c in enumerate(order, start=1):
-            li, si, cj = res._loc(s, c, COMBINED)
-            row: dict[str, Any] = {"candidate": c, "rank": rank}
-            row.update(res.get(s, c, COMBINED))
-            row["n_prompts"] = int(res.n_prompts[li, si, cj])
-            row["granularities"] = {g: res.get(s, c, g) for g in grans}
-            rows.append(row)
-        out_students[s] = rows
-        if len(order) >= 2 and rows[0]["degree"] is not None and rows[1]["degree"] is not None:
-            best[s] = res.paired_difference(s, order[0], order[1])
-        else:
-            best[s] = None
-    return {
-        "students": out_students,
-        "best_vs_runner_up": best,
-        "signature": res.signature,
-        "metric_signatures": dict(res.metric_signatures),
-        "weights": dict(res.weights),
-        "n_prompts": int(table.n_prompts),
-    }
-
-
-def degree_matrix(
-    table: ScoreTable, config: DegreeConfig | None = None, level: str = COMBINED
-) -> tuple[tuple[str, ...], np.ndarray]:
-    """(models, M) with ``M[i, j]`` = degree of model i (student) toward model j
-    (candidate); the diagonal is 1 (a model is its own perfect copy)."""
-    res = compute_degrees(table, None, None, config)
-    m = res.matrix(level)
-    np.fill_diagonal(m, 1.0)
-    return res.students, m
-
-
-# --------------------------------------------------------------------------- judge agreement
-def _rank_rows(x: np.ndarray) -> np.ndarray:
-    """Average ranks (1-based) along the last axis of a 2-D array, vectorized."""
-    b, n = x.shape
-    order = np.argsort(x, axis=1, kind="mergesort")
-    sx = np.take_along_axis(x, order, axis=1)
-    new_group = np.ones((b, n), dtype=bool)
-    new_group[:, 1:] = sx[:, 1:] != sx[:, :-1]
-    gid = np.cumsum(new_group.ravel()) - 1  # global group ids (rows never share one)
-    pos = np.tile(np.arange(1, n + 1, dtype=np.float64), b)
-    sums = np.bincount(gid, weights=pos)
-    cnts = np.bincount(gid)
-    avg = (sums / cnts)[gid].reshape(b, n)
-    ranks = np.empty_like(avg)
-    np.put_along_axis(ranks, order, avg, axis=1)
-    return ranks
-
-
-def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Spearman correlation of each row pair of two (B, n) arrays (NaN if a row is constant)."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if x.shape != y.shape or x.ndim != 2:
-        raise ValueError(f"x and y must be 2-D of the same shape, got {x.shape} and {y.shape}")
-    rx = _rank_rows(x)
-    ry = _rank_rows(y)
-    rx -= rx.mean(axis=1, keepdims=True)
-    ry -= ry.mean(axis=1, keepdims=True)
-    den = np.sqrt((rx * rx).sum(axis=1) * (ry * ry).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (rx * ry).sum(axis=1) / den, np.nan)
-
-
-def judge_agreement(
-    judge: Sequence[float] | np.ndarray,
-    judge_free: Sequence[float] | np.ndarray,
-    *,
-    n_boot: int = 1000,
-    seed: int = 0,
-    confidence: float = 0.95,
-) -> dict[str, Any]:
-    """How LLM-judge scores (1-5) and judge-free scores agree on the same pairs.
-
-    Returns ``{"n", "spearman", "ci_low", "ci_high", "buckets": [{"judge", "n",
-    "mean", "std"}, ...]}``: Spearman's rho with a seeded percentile bootstrap
-    interval over pairs, and the mean judge-free score per (rounded) judge
-    score. Pairs where either score is NaN are dropped.
-    """
-    j = np.asarray(judge, dtype=np.float64)
-    f = np.asarray(judge_free, dtype=np.float64)
-    if j.ndim != 1 or f.shape != j.shape:
-        raise ValueError(f"judge and judge_free must be 1-D of the same length, got {j.shape} and {f.shape}")
-    if np.isinf(j).any() or np.isinf(f).any():
-        raise ValueError("scores must be finite or NaN (missing)")
-    ok = np.isfinite(j) & np.isfinite(f)
-    if np.any((j[ok] < 1) | (j[ok] > 5)):
-        raise ValueError("judge scores must be on the 1-5 scale; rescale them first")
-    j, f = j[ok], f[ok]
-    n = int(j.size)
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    rho = spearman(j, f) if n >= 2 else float("nan")
-    lo = hi = float("nan")
-    if n >= 3:
-        boots = []
-        for idx in bootstrap_indices(n, _as_count(n_boot, "n_boot"), seed):
-            boots.append(spearman_rows(j[idx], f[idx]))
-        b = np.concatenate(boots)
-        alpha = 1.0 - confidence
-        lo, hi = float(_quantiles(b, alpha / 2)), float(_quantiles(b, 1 - alpha / 2))
-    buckets = []
-    jr = np.rint(j).astype(int)
-    for k in range(1, 6):
-        sel = f[jr == k]
-        buckets.append(
-            {
-                "judge": k,
-                "n": int(sel.size),
-                "mean": _num(sel.mean()) if sel.size else None,
-                "std": _num(sel.std(ddof=1)) if sel.size > 1 else None,
-            }
-        )
-    return {"n": n, "spearman": _num(rho), "ci_low": _num(lo), "ci_high": _num(hi),
-            "confidence": confidence, "buckets": buckets}
+    return quantiles(boot, adj(za)), quantiles(boot, adj(zb))

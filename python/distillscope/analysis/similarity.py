@@ -2,7 +2,7 @@
 
 Given a :class:`~distillscope.store.ResponseTable` (a response store, or
 imported public outputs), :func:`response_similarity` builds the
-:class:`~distillscope.calibrate.ScoreTable` that calibration and teacher
+:class:`~distillscope.analysis.table.ScoreTable` that calibration and teacher
 attribution consume. Scores are per prompt; with several samples per
 prompt, all samples of A are compared with all samples of B and averaged.
 
@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .degree import ScoreTable
-    from ..store.store import ResponseTable
+    from ..store.table import ResponseTable
+    from .table import ScoreTable
 
 GRANULARITIES = ("lexical", "semantic", "structural", "style")
 LEXICAL_METRICS = ("rougeL", "bleu", "chrf", "jaccard2")
@@ -339,11 +339,12 @@ def response_similarity(
     :class:`~distillscope.embed.Encoder`, needed for the semantic and
     structural granularities. ``log`` receives one line per stage (the
     CLI prints them to stderr). Returns a
-    :class:`~distillscope.calibrate.ScoreTable` with every granularity and
+    :class:`~distillscope.analysis.table.ScoreTable` with every granularity and
     per-metric series, the shuffled-prompt nulls, self-similarities where a
     model has ≥ 2 samples, and metric signatures.
     """
-    from .degree import ScoreTable, derangement
+    from ..stats import derangement
+    from .table import ScoreTable
 
     cfg = config or RSEConfig()
     if cfg.needs_encoder and encoder is None:
@@ -401,7 +402,7 @@ def response_similarity(
 
 def signatures(cfg: RSEConfig, encoder: Any = None) -> dict[str, str]:
     """Reproducibility signature of every granularity and metric computed."""
-    from .. import __version__
+    from .._version import __version__
 
     v = f"distillscope:{__version__}"
     out: dict[str, str] = {}

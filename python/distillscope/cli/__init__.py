@@ -5,15 +5,26 @@ Commands live in their own modules and are imported only when run, so
 module and a one-line help; the module defines ``configure_<cmd>(parser)``
 and ``run_<cmd>(args) -> int`` (``-`` in a command name becomes ``_``).
 Exit codes: 0 success, 1 the work failed or found a problem it reports,
-2 usage error.
+2 usage error (a bad argument, file, name or value, reported in one line that
+names the fix), 130 interrupted (Ctrl-C). Anything else that escapes a
+command is a bug in distillscope: exit 1 with a one-line message; rerun with
+``--debug`` (anywhere on the command line, or ``DISTILLSCOPE_DEBUG=1``) for
+the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
+from pathlib import Path
 from typing import Sequence
+
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# file errors the user can fix by naming another path
+_PATH_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 # command -> (module, help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -52,7 +63,7 @@ def run_capabilities(args: argparse.Namespace) -> int:
 
 
 def _top_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from .._version import __version__
 
     p = argparse.ArgumentParser(
         prog="distillscope",
@@ -61,12 +72,41 @@ def _top_parser() -> argparse.ArgumentParser:
         epilog="commands:\n" + "\n".join(f"  {n:<14} {h}" for n, (_, h) in COMMANDS.items()),
     )
     p.add_argument("--version", action="version", version=f"distillscope {__version__}")
+    p.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error (also after the command)")
     p.add_argument("command", choices=sorted(COMMANDS), metavar="command", help="see the list below")
     return p
 
 
+def _raised_by_distillscope(exc: BaseException) -> bool:
+    """Whether the innermost frame of ``exc`` is in this package: our own
+    argument checks raise ValueError/TypeError with the fix in the message,
+    while the same classes raised deep inside a library are bugs to report."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    last = traceback.extract_tb(tb)[-1]
+    try:
+        return Path(last.filename).resolve().is_relative_to(_PACKAGE_DIR)
+    except (OSError, ValueError):
+        return False
+
+
+def is_usage_error(exc: BaseException) -> bool:
+    """Exit code 2 errors: a bad path, or a ValueError/TypeError raised by
+    distillscope's own input checks."""
+    if isinstance(exc, _PATH_ERRORS):
+        return True
+    return isinstance(exc, (ValueError, TypeError)) and _raised_by_distillscope(exc)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("DISTILLSCOPE_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]
     top = _top_parser()
     if not argv:
         top.print_help(sys.stderr)
@@ -93,9 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        print(f"distillscope {cmd}: error: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        if debug:
+            raise
+        if is_usage_error(exc):
+            print(f"distillscope {cmd}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        print(f"distillscope {cmd}: internal error: {type(exc).__name__}: {_one_line(exc)} "
+              "(a bug in distillscope; rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,56 +11,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+from ..store.loader import load_inputs
+
 
 # ----------------------------------------------------------------- inputs
-def _is_store(path: Path) -> bool:
-    if path.suffix.lower() not in (".jsonl", ".ndjson"):
-        return False
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    return False
-                return isinstance(rec, dict) and {"model", "prompt_id", "sample"} <= rec.keys()
-    return False
-
-
-def load_inputs(paths: Sequence[str | Path]) -> Any:
-    """One :class:`~distillscope.store.ResponseTable` from stores and importable files."""
-    from ..store import importers
-    from ..store.store import load_table, read_records
-
-    if not paths:
-        raise ValueError("give at least one input file (a response store or an importable file)")
-    records: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="distillscope-import-") as tmp:
-        for i, raw in enumerate(paths):
-            p = Path(raw)
-            if not p.is_file():
-                raise FileNotFoundError(f"input {p} does not exist")
-            if _is_store(p):
-                records.extend(read_records(p))
-                continue
-            kind = importers.detect_kind(p)
-            store = Path(tmp) / f"import-{i}.jsonl"
-            fn = {"alpaca_eval": importers.import_alpaca_eval, "arena_hard": importers.import_arena_hard,
-                  "mt_bench": importers.import_mt_bench, "table": importers.import_table}[kind]
-            fn(p, store)
-            records.extend(read_records(store))
-    if not records:
-        raise ValueError(f"no responses found in {list(map(str, paths))}")
-    return load_table(records)
-
-
 def _csv_list(s: str | None) -> list[str] | None:
     return [x.strip() for x in s.split(",") if x.strip()] if s else None
 
@@ -78,10 +39,16 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the shuffled-prompt null and the bootstrap")
 
 
-def _score_table(args: argparse.Namespace, extra_models: Sequence[str] = ()) -> Any:
-    from ..analysis.similarity import GRANULARITIES, RSEConfig, available_granularities, resolve_encoder, response_similarity
+def _score_table(args: argparse.Namespace, extra_models: Sequence[str] = (), table: Any = None) -> Any:
+    from ..analysis.similarity import (
+        GRANULARITIES,
+        RSEConfig,
+        available_granularities,
+        resolve_encoder,
+        response_similarity,
+    )
 
-    table = load_inputs(args.files)
+    table = load_inputs(args.files) if table is None else table
     models = _csv_list(args.models)
     if models is not None:
         models = list(dict.fromkeys([*models, *extra_models]))
@@ -115,8 +82,8 @@ def configure_score(p: argparse.ArgumentParser) -> None:
 
 def run_score(args: argparse.Namespace) -> int:
     from .._io import clean_json
-    from ..analysis.report import render_matrix
     from ..analysis.similarity import summary_matrix
+    from ..analysis.tables import render_matrix
 
     st = _score_table(args)
     grans = [g for g in st.granularities if g in ("lexical", "semantic", "structural", "style")]
@@ -163,9 +130,10 @@ def configure_attribute(p: argparse.ArgumentParser) -> None:
 
 
 def run_attribute(args: argparse.Namespace) -> int:
-    from ..analysis.degree import DegreeConfig, attribute
     from .._io import clean_json
-    from ..analysis.report import render_attribution
+    from ..analysis.attribution import attribute
+    from ..analysis.degree import DegreeConfig
+    from ..analysis.tables import render_attribution
 
     students, candidates = _csv_list(args.students) or [], _csv_list(args.candidates) or []
     st = _score_table(args, extra_models=[*students, *candidates])
@@ -184,35 +152,95 @@ def run_attribute(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------- report
 def configure_report(p: argparse.ArgumentParser) -> None:
     _add_common(p)
-    p.add_argument("--out", type=Path, required=True, help="report folder to write")
+    p.add_argument("--out", type=Path, default=None,
+                   help="report folder to write (required for --format html)")
+    p.add_argument("--format", choices=("html", "markdown"), default="html",
+                   help="html: write the report folder; markdown: also print a summary for a paper draft "
+                        "(key table with intervals and the definitions) to stdout")
     p.add_argument("--ice", action="append", default=[], metavar="MODEL=FILE",
                    help="identity rates of MODEL: the JSON of `distillscope identity check --format json` "
                         "(repeatable)")
     p.add_argument("--bootstrap", type=int, default=1000)
+    p.add_argument("--evidence", type=int, default=3, metavar="N",
+                   help="prompts shown as evidence per student (its top candidate's answers side by side); 0: none")
     p.add_argument("--title", default="distillscope report")
     p.add_argument("--no-figures", action="store_true")
 
 
+def _join_description(files: Sequence[str]) -> str:
+    from ..store.importers import detect_kind
+    from ..store.loader import is_store
+
+    kinds = {"store" if is_store(Path(f)) else detect_kind(f) for f in files}
+    if kinds == {"store"}:
+        return "by prompt id (response stores)"
+    return "by whitespace-normalized prompt text (imported files without shared prompt ids)"
+
+
+def _samples_per_prompt(table: Any, models: Sequence[str]) -> dict[str, int]:
+    """Fewest and most successful samples a model has for a prompt it answered."""
+    code = {str(m): i for i, m in enumerate(table.models)}
+    keep = np.isin(table.model_code, [code[m] for m in models if m in code]) & table.ok
+    if not keep.any():
+        return {"min": 0, "max": 0}
+    key = table.model_code[keep].astype(np.int64) * (len(table.prompt_ids) + 1) + table.prompt_code[keep]
+    _, counts = np.unique(key, return_counts=True)
+    return {"min": int(counts.min()), "max": int(counts.max())}
+
+
 def run_report(args: argparse.Namespace) -> int:
-    from ..analysis.degree import DegreeConfig, attribute, compute_degrees
-    from ..analysis.report import write_report
+    from ..analysis.attribution import attribute
+    from ..analysis.degree import DegreeConfig, compute_degrees
+    from ..analysis.evidence import build_evidence
+    from ..analysis.report import markdown_summary, write_report
     from ..analysis.similarity import summary_matrix
 
-    st = _score_table(args)
+    if args.format == "html" and args.out is None:
+        raise ValueError("--out DIR is required for --format html (the report folder to write)")
+    if args.evidence < 0:
+        raise ValueError(f"--evidence must be >= 0, got {args.evidence}")
+    for spec in args.ice:  # check what the user typed before the expensive part
+        model, _, path = spec.partition("=")
+        if not model or not path:
+            raise ValueError(f"--ice takes MODEL=FILE, got {spec!r}")
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"--ice {spec}: {path} does not exist")
+    responses = load_inputs(args.files)
+    st = _score_table(args, table=responses)
     cfg = DegreeConfig(n_boot=args.bootstrap, seed=args.seed)
     res = compute_degrees(st, config=cfg)
     attr = attribute(st, config=cfg, result=res)
     ice = {}
     for spec in args.ice:
         model, _, path = spec.partition("=")
-        if not path:
-            raise ValueError(f"--ice takes MODEL=FILE, got {spec!r}")
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         rates = data.get("rates", data)
         ice[model] = {lvl: rates[lvl] for lvl in ("loose", "strict", "hard")}
-    mats = {"degree": res.matrix(), **{f"raw_{g}": summary_matrix(st, g) for g in st.granularities
-                                        if g in ("lexical", "semantic", "structural", "style")}}
-    files = write_report(args.out, models=list(st.models), matrices=mats, attribution=attr, ice=ice or None,
-                         signatures=dict(st.signatures), title=args.title, figures=not args.no_figures)
-    print(f"wrote {len(files)} files to {args.out} (open {args.out / 'index.html'})", file=sys.stderr)
+    grans = [g for g in st.granularities if g in ("lexical", "semantic", "structural", "style")]
+    mats = {"degree": res.matrix(),
+            **{f"degree_{g}": res.matrix(g) for g in grans if g in res.levels},
+            **{f"raw_{g}": summary_matrix(st, g) for g in grans}}
+    enc_sig = next((v for k, v in st.signatures.items() if k == "semantic"), None)
+    audit = {"n_prompts": int(st.n_prompts), "join": _join_description(args.files),
+             "samples_per_prompt": _samples_per_prompt(responses, st.models), "granularities": grans,
+             "encoder": enc_sig.split("|")[1] if enc_sig else None, "bootstrap": args.bootstrap}
+    evidence = build_evidence(st, responses, attr, per_student=args.evidence)
+    out = args.out
+    tmp = None
+    if out is None:
+        import tempfile
+
+        tmp = tempfile.TemporaryDirectory(prefix="distillscope-report-")
+        out = Path(tmp.name)
+    try:
+        files = write_report(out, models=list(st.models), matrices=mats, attribution=attr, ice=ice or None,
+                             signatures=dict(st.signatures), title=args.title, figures=not args.no_figures and args.out is not None,
+                             audit=audit, evidence=evidence)
+        if args.format == "markdown":
+            print(markdown_summary(out), end="")
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    if args.out is not None:
+        print(f"wrote {len(files)} files to {args.out} (open {args.out / 'index.html'})", file=sys.stderr)
     return 0

@@ -8,17 +8,8 @@ granularity, calibrates degrees, attributes teachers, runs the identity
 (ICE) check and writes the report folder. It ends by saying whether the
 known lineage was recovered.
 
-The simulated population
-------------------------
-Every prompt has a pool of "points" (sentences about its topic). A model
-answers with a subset of the points, in its own order, paraphrased with its
-own word choices, in its own format (opener, bullets or prose, closer);
-different samples re-draw the subset and order a little. A student with copy
-rate r takes each sentence slot from its teacher's answer with probability r
-(else its own), and its teacher's format with probability r. Asked about its
-identity, a student names its teacher's identity with probability ~r/2, else
-its own. All randomness is seeded from (model, prompt, sample), so the whole
-run is deterministic.
+The simulated population (fictional models, seeded answers) lives in
+:mod:`distillscope.cli.demo_sim`; this module runs the steps.
 """
 
 from __future__ import annotations
@@ -26,176 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import sys
 import time
-import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class SimModel:
-    name: str  # also the family alias and the API model name
-    vendor: str
-    teacher: str | None = None
-    rate: float = 0.0  # share of sentence slots copied from the teacher
-
-
-# Fictional names on purpose: the simulation must not put words in real models' mouths.
-POPULATION: tuple[SimModel, ...] = (
-    SimModel("Aurora", "Northwind Labs"),
-    SimModel("Glacier", "Basalt Works"),
-    SimModel("Breeze", "Southpaw AI", "Aurora", 0.8),
-    SimModel("Cirrus", "Tidewater Research", "Aurora", 0.5),
-    SimModel("Drizzle", "Quarry Systems", "Aurora", 0.25),
-    SimModel("Hail", "Ironbark Labs", "Glacier", 0.6),
-    SimModel("Ember", "Lantern Research"),
-    SimModel("Flint", "Copperleaf AI"),
-)
-
-_TOPICS = (
-    "sourdough bread", "binary search", "compound interest", "photosynthesis", "jet lag", "unit testing",
-    "public speaking", "composting", "solar panels", "sleep hygiene", "database indexes", "learning a language",
-    "budget travel", "houseplants", "marathon training", "version control", "climate adaptation", "tea brewing",
-    "remote work", "bicycle maintenance", "chess openings", "time management", "volcanoes", "password security",
-    "job interviews", "bird watching", "meal planning", "electric cars", "memory techniques", "rainwater harvesting",
-)
-_TASKS = ("Explain {t} to a beginner.", "What should I know about {t}?", "Give practical advice on {t}.",
-          "What are common mistakes with {t}?", "Summarize the key ideas of {t}.")
-_WORDS = (
-    "start", "small", "steps", "consistent", "practice", "measure", "results", "simple", "routine", "careful",
-    "choose", "tools", "quality", "patience", "common", "mistake", "avoid", "plan", "ahead", "check", "progress",
-    "useful", "habit", "learn", "basics", "first", "important", "detail", "balance", "effort", "time", "value",
-    "daily", "review", "improve", "gradually", "focus", "core", "principle", "example", "clear", "goal",
-)
-_SYNONYMS = {
-    "start": ("begin", "kick off"), "small": ("modest", "little"), "important": ("essential", "key"),
-    "practice": ("rehearse", "train"), "avoid": ("steer clear of", "skip"), "improve": ("refine", "strengthen"),
-    "useful": ("helpful", "handy"), "simple": ("plain", "easy"), "check": ("verify", "inspect"),
-    "plan": ("prepare", "organize"), "gradually": ("slowly", "step by step"), "clear": ("obvious", "explicit"),
-}
-_OPENERS = ("Certainly!", "Sure.", "Great question!", "Here is an overview.", "")
-_CLOSERS = ("Let me know if you have more questions.", "Hope this helps!", "Good luck!", "")
-_FORMATS = ("bullets", "numbered", "prose")
-
-
-def _rng(*parts: Any) -> random.Random:
-    return random.Random(zlib.crc32(json.dumps([str(p) for p in parts]).encode()))
-
-
-def _points(prompt: str, n: int = 12) -> list[str]:
-    r = _rng("points", prompt)
-    topic = next((t for t in _TOPICS if t in prompt), "the topic")
-    out = []
-    for i in range(n):
-        words = [r.choice(_WORDS) for _ in range(8 + r.randrange(8))]
-        at = r.randrange(len(words))
-        words[at:at] = ["with", topic] if i % 2 else [topic]
-        out.append(" ".join(words))
-    return out
-
-
-def _style(model: str) -> tuple[str, str, str]:
-    r = _rng("style", model)
-    return r.choice(_OPENERS), r.choice(_FORMATS), r.choice(_CLOSERS)
-
-
-def _own_sentences(model: str, prompt: str, sample: int) -> list[str]:
-    pts = _points(prompt)
-    pref = _rng("pref", model, prompt)
-    base = sorted(range(len(pts)), key=lambda _: pref.random())[:7]  # the model's favourite points, in order
-    r = _rng("sample", model, prompt, sample)
-    chosen = [p for p in base if r.random() > 0.15] or base[:1]  # samples drop a few points
-    if r.random() < 0.3 and len(chosen) > 2:  # and sometimes swap two
-        i = r.randrange(len(chosen) - 1)
-        chosen[i], chosen[i + 1] = chosen[i + 1], chosen[i]
-    para = _rng("para", model)
-    subs = {w: para.choice(alts) for w, alts in _SYNONYMS.items() if para.random() < 0.6}
-    return [" ".join(subs.get(w, w) for w in pts[p].split()).capitalize() + "." for p in chosen]
-
-
-def _layout(sentences: list[str], style: tuple[str, str, str]) -> str:
-    opener, fmt, closer = style
-    if fmt == "bullets":
-        body = "\n".join(f"- {s}" for s in sentences)
-    elif fmt == "numbered":
-        body = "\n".join(f"{i}. {s}" for i, s in enumerate(sentences, 1))
-    else:
-        body = " ".join(sentences)
-    return "\n\n".join(x for x in (opener, body, closer) if x)
-
-
-def _identity_answer(model: SimModel, prompt: str, sample: int, models: dict[str, SimModel]) -> str:
-    who = model
-    if model.teacher and _rng("ice", model.name, prompt, sample).random() < model.rate / 2:
-        who = models[model.teacher]  # the distilled student gives its teacher away
-    if any("\u4e00" <= ch <= "\u9fff" for ch in prompt):
-        return f"我是{who.name}，由{who.vendor}开发的人工智能助手。很高兴为你提供帮助。"
-    return f"I am {who.name}, an AI assistant developed by {who.vendor}. I'm happy to help with your question."
-
-
-class Simulation:
-    """The responder the simulated server calls: (model, messages, sample, seed) -> text."""
-
-    def __init__(self, population: Sequence[SimModel], identity_prompts: set[str]) -> None:
-        self.models = {m.name: m for m in population}
-        self.identity_prompts = identity_prompts
-
-    def answer(self, name: str, prompt: str, sample: int) -> str:
-        m = self.models[name]
-        if prompt in self.identity_prompts:
-            return _identity_answer(m, prompt, sample, self.models)
-        own = _own_sentences(name, prompt, sample)
-        style = _style(name)
-        if m.teacher:
-            teacher = self.answer_parts(m.teacher, prompt, sample)
-            r = _rng("copy", name, prompt, sample)
-            n = max(len(own), len(teacher[0]))
-            sents = []
-            for i in range(n):
-                src = teacher[0] if r.random() < m.rate else own
-                if i < len(src):
-                    sents.append(src[i])
-            own = sents or own
-            if r.random() < m.rate:
-                style = teacher[1]
-        return _layout(own, style)
-
-    def answer_parts(self, name: str, prompt: str, sample: int) -> tuple[list[str], tuple[str, str, str]]:
-        m = self.models[name]
-        if m.teacher:  # a teacher that is itself a student: recurse through the text
-            text = self.answer(name, prompt, sample)
-            return [s for s in text.replace("\n", " ").split(". ") if s], _style(name)
-        return _own_sentences(name, prompt, sample), _style(name)
-
-    def __call__(self, model: str, messages: list, sample: int, seed: int | None) -> str:
-        from ..gather.simserver import message_text
-
-        if model not in self.models:
-            raise ValueError(f"unknown simulated model {model!r}")
-        return self.answer(model, message_text(messages), sample)
-
-
-def registry_extension(population: Sequence[SimModel]) -> dict[str, Any]:
-    """Registry entries for the fictional models (the ICE registry is user-extensible)."""
-    vendors, families = {}, {}
-    for m in population:
-        vid = m.vendor.lower().replace(" ", "-")
-        vendors[vid] = {"name": m.vendor, "country": "ZZ", "aliases": [m.vendor], "aliases_zh": []}
-        families[m.name.lower()] = {"name": m.name, "vendor": vid, "aliases": [m.name], "aliases_zh": []}
-    return {"schema": "distillscope.identity_registry", "version": "demo", "vendors": vendors, "families": families}
-
-
-def _prompts(n: int) -> list[dict[str, str]]:
-    out = []
-    for i in range(n):
-        t = _TOPICS[i % len(_TOPICS)]
-        out.append({"id": f"p{i:03d}", "prompt": _TASKS[(i // len(_TOPICS)) % len(_TASKS)].format(t=t)})
-    return out
+from .demo_sim import POPULATION, Simulation, demo_prompts, registry_extension
 
 
 def configure_demo(p: argparse.ArgumentParser) -> None:
@@ -210,32 +41,55 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures (SVG and PNG)")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from ..analysis.degree import DegreeConfig, attribute, compute_degrees
-    from ..gather.run import config_from_dict, gather
-    from ..identity.core import ClaimExtractor, Registry, build_probes, identity_rates
-    from ..analysis.report import write_report
-    from ..analysis.similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity, summary_matrix
-    from ..gather.simserver import SimServer
-    from ..stats import spearman
-    from ..store.store import load_table
-
     t0 = time.perf_counter()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     say = (lambda *a: print(*a, file=sys.stderr)) if args.format == "json" else print
     say("distillscope demo — SIMULATED models on a local server (no network, no API keys)")
 
+    registry, probes, data = _write_inputs(args, out)
+    store = _serve_and_gather(args, data, probes, t0, say)
+    sc = _score(args, store, t0, say)
+    ice = _identity_check(data, probes, registry)
+    files, ice_levels = _write_demo_report(args, out, data, sc, ice, say)
+    summary = _lineage_summary(sc, ice_levels, out, t0)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    if args.format == "json":
+        print(json.dumps(summary, indent=2, default=float))
+    else:
+        _print_summary(summary, sc.attribution, files)
+    return 0 if summary["lineage_recovered"] else 1
+
+
+@dataclass
+class _Scored:
+    """What the scoring step hands to the later steps."""
+
+    names: list[str]
+    encoder: Any
+    grans: tuple[str, ...]
+    scores: Any  # ScoreTable
+    result: Any  # DegreeResult
+    attribution: dict[str, Any]
+    table: Any = None  # the ResponseTable, for the report's evidence
+
+
+def _write_inputs(args: argparse.Namespace, out: Path) -> tuple[Any, list[Any], Path]:
+    """The demo registry, the identity probes and the two prompt files under ``data/``."""
+    from ..identity.probes import build_probes
+    from ..identity.registry import Registry
+
     variants = tuple(v for v in args.ice_variants.split(",") if v)
     reg_path = out / "demo_registry.json"
     reg_path.write_text(json.dumps(registry_extension(POPULATION), indent=1))
     registry = Registry.load(reg_path, base=Registry.default())
     probes = build_probes(variants=variants, seed=args.seed, named=False, registry=registry)
-    prompts = _prompts(args.prompts)
+    prompts = demo_prompts(args.prompts)
     data = out / "data"
     data.mkdir(exist_ok=True)
     with open(data / "prompts.jsonl", "w", encoding="utf-8") as f:
@@ -244,6 +98,17 @@ def run_demo(args: argparse.Namespace) -> int:
     with open(data / "identity_prompts.jsonl", "w", encoding="utf-8") as f:
         for probe in probes:
             f.write(json.dumps({"id": probe.id, "prompt": probe.prompt}) + "\n")
+    return registry, probes, data
+
+
+def _serve_and_gather(
+    args: argparse.Namespace, data: Path, probes: list[Any], t0: float, say: Callable[..., None]
+) -> Path:
+    """Serve the simulation locally and gather the similarity and identity answers."""
+    from ..gather.config import config_from_dict
+    from ..gather.run import gather
+    from ..gather.simserver import SimServer
+
     sim = Simulation(POPULATION, {p.prompt for p in probes})
     store = data / "responses.jsonl"
     os.environ.setdefault("DISTILLSCOPE_DEMO_KEY", "simulated-not-a-secret")
@@ -264,6 +129,15 @@ def run_demo(args: argparse.Namespace) -> int:
         rep2 = gather(cfg_ice, progress="none", seed=args.seed)
     say(f"gathered {rep1.planned + rep2.planned} responses from {len(POPULATION)} simulated models "
         f"({time.perf_counter() - t0:.1f} s)")
+    return store
+
+
+def _score(args: argparse.Namespace, store: Path, t0: float, say: Callable[..., None]) -> _Scored:
+    """Similarity at every granularity the encoder allows, degrees and attribution."""
+    from ..analysis.attribution import attribute
+    from ..analysis.degree import DegreeConfig, compute_degrees
+    from ..analysis.similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity
+    from ..store.table import load_table
 
     encoder = resolve_encoder(args.encoder)
     grans = available_granularities(encoder)
@@ -277,8 +151,15 @@ def run_demo(args: argparse.Namespace) -> int:
     attribution = attribute(scores, config=dcfg, result=result)
     say(f"scored {len(names)} models × {scores.n_prompts} prompts at {', '.join(grans)} "
         f"({time.perf_counter() - t0:.1f} s)")
+    return _Scored(names, encoder, tuple(grans), scores, result, attribution, table)
 
-    # identity consistency
+
+def _identity_check(data: Path, probes: list[Any], registry: Any) -> dict[str, Any]:
+    """Identity-consistency rates per model from the gathered probe answers."""
+    from ..identity.claims import ClaimExtractor
+    from ..identity.rates import identity_rates
+    from ..store.table import load_table
+
     ice_table = load_table(data / "identity_responses.jsonl")
     by_id = {p.id: p for p in probes}
     extractor = ClaimExtractor(registry)
@@ -291,36 +172,57 @@ def run_demo(args: argparse.Namespace) -> int:
         rates = identity_rates(verdicts, hard=[p.hard for p in pr], categories=[p.category for p in pr],
                                languages=[p.language for p in pr])
         ice[str(name)] = rates.to_dict()
+    return ice
 
-    matrices = {"degree": result.matrix(), **{f"raw_{g}": summary_matrix(scores, g) for g in grans}}
+
+def _write_demo_report(
+    args: argparse.Namespace, out: Path, data: Path, sc: _Scored, ice: dict[str, Any], say: Callable[..., None]
+) -> tuple[dict[str, Path], dict[str, Any]]:
+    """The identity rates file and the report folder; ``(files, ice by level)``."""
+    from ..analysis.evidence import build_evidence
+    from ..analysis.report import write_report
+    from ..analysis.similarity import summary_matrix
+
+    matrices = {"degree": sc.result.matrix(), **{f"degree_{g}": sc.result.matrix(g) for g in sc.grans},
+                **{f"raw_{g}": summary_matrix(sc.scores, g) for g in sc.grans}}
+    audit = {"n_prompts": int(sc.scores.n_prompts), "join": "by prompt id (one gatherer store)",
+             "samples_per_prompt": {"min": int(args.samples), "max": int(args.samples)}, "granularities": list(sc.grans), "encoder": getattr(sc.encoder, "signature", None),
+             "bootstrap": args.bootstrap}
+    evidence = build_evidence(sc.scores, sc.table, sc.attribution) if sc.table is not None else None
     ice_levels = {k: {lvl: v[lvl] for lvl in ("loose", "strict", "hard")} for k, v in ice.items()}
     (data / "identity_rates.json").write_text(json.dumps(ice, indent=1, default=float))
     figures = not args.no_figures and _have_matplotlib()
     if not figures and not args.no_figures:
         say("note: matplotlib is not installed (pip install 'distillscope[plot]'): the report has no figures")
-    files = write_report(out / "report", models=names, matrices=matrices, attribution=attribution, ice=ice_levels,
-                         signatures=dict(scores.signatures), title="distillscope demo (simulated models)",
-                         simulated=True, figures=figures,
+    files = write_report(out / "report", models=sc.names, matrices=matrices, attribution=sc.attribution,
+                         ice=ice_levels, signatures=dict(sc.scores.signatures),
+                         title="distillscope demo (simulated models)", simulated=True, figures=figures,
+                         audit=audit, evidence=evidence,
                          notes=[f"{m.name}: copies {m.teacher} at rate {m.rate}" for m in POPULATION if m.teacher])
+    return files, ice_levels
 
-    # did we recover the known lineage?
+
+def _lineage_summary(sc: _Scored, ice_levels: dict[str, Any], out: Path, t0: float) -> dict[str, Any]:
+    """Did we recover the known lineage? Top candidates and the copy-rate ranking."""
+    from ..stats import spearman
+
     checks = []
     for m in POPULATION:
         if m.teacher:
-            top = attribution["students"][m.name][0]["candidate"]
+            top = sc.attribution["students"][m.name][0]["candidate"]
             checks.append({"student": m.name, "true_teacher": m.teacher, "ranked_first": top, "ok": top == m.teacher})
     # monotonicity over the distinct copy-rate levels (rate 0: mean over the independent models)
     aurora = [m for m in POPULATION if m.name != "Aurora" and m.teacher in (None, "Aurora")]
-    degs = [float(result.get(m.name, "Aurora")["degree"] or np.nan) for m in aurora]
+    degs = [float(sc.result.get(m.name, "Aurora")["degree"] or np.nan) for m in aurora]
     levels: dict[float, list[float]] = {}
     for m, d in zip(aurora, degs):
         levels.setdefault(m.rate if m.teacher == "Aurora" else 0.0, []).append(d)
     rho = spearman(np.array(sorted(levels)), np.array([np.mean(levels[r]) for r in sorted(levels)]))
     recovered = all(c["ok"] for c in checks) and rho >= 0.95
-    summary = {
+    return {
         "simulated": True,
-        "granularities": list(grans),
-        "encoder": getattr(encoder, "signature", None),
+        "granularities": list(sc.grans),
+        "encoder": getattr(sc.encoder, "signature", None),
         "lineage": checks,
         "spearman_rate_vs_degree": rho,
         "degree_to_Aurora": dict(zip([m.name for m in aurora], degs)),
@@ -329,12 +231,6 @@ def run_demo(args: argparse.Namespace) -> int:
         "report": str(out / "report"),
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
-    if args.format == "json":
-        print(json.dumps(summary, indent=2, default=float))
-    else:
-        _print_summary(summary, attribution, files)
-    return 0 if recovered else 1
 
 
 def _have_matplotlib() -> bool:

@@ -146,6 +146,196 @@ class _Graph:
         return self.op(op_type, inputs, 1, domain, **attrs)[0]
 
 
+class _BertGraph:
+    """The steps of :func:`build_bert_onnx` over one :class:`_Graph`.
+
+    Every step adds its nodes and initialisers in the same order as the
+    one-piece builder did, so the emitted graph (names included) is unchanged.
+    """
+
+    def __init__(self, tensors: Mapping[str, np.ndarray], config: Mapping, variant: str) -> None:
+        self.hidden, self.heads, self.layers, self.inter, self.eps = _check_config(config)
+        self.t = _strip_prefix(tensors)
+        self.g = _Graph()
+        self.variant = variant
+        self.fused = variant in ("fused", "int8")
+        self.quant = variant == "int8"
+        self.head_dim = self.hidden // self.heads
+
+    def get(self, name: str) -> np.ndarray:
+        if name not in self.t:
+            raise ValueError(f"weights lack tensor {name!r}: not a BertModel checkpoint with {self.layers} layers")
+        return np.asarray(self.t[name], dtype=np.float32)
+
+    def embeddings(self) -> str:
+        """word + position + token type embeddings, then LayerNorm."""
+        g, get = self.g, self.get
+        word = g.const(get("embeddings.word_embeddings.weight"), "word_emb")
+        pos_table = get("embeddings.position_embeddings.weight")
+        pos = g.const(pos_table, "pos_emb")
+        x = g.op1("Gather", [word, "input_ids"], axis=0)
+        shape = g.op1("Shape", ["input_ids"])
+        seq = g.op1("Gather", [shape, g.const(np.array([1], np.int64), "one")], axis=0)
+        pos_rows = g.op1("Slice", [pos, g.const(np.array([0], np.int64), "zero"), seq,
+                                   g.const(np.array([0], np.int64), "ax0")])
+        x = g.op1("Add", [x, pos_rows])
+        if "embeddings.token_type_embeddings.weight" in self.t:
+            tt = g.const(get("embeddings.token_type_embeddings.weight"), "type_emb")
+            x = g.op1("Add", [x, g.op1("Gather", [tt, "token_type_ids"], axis=0)])
+        return g.op1(
+            "LayerNormalization",
+            [x, g.const(get("embeddings.LayerNorm.weight"), "ln_g"), g.const(get("embeddings.LayerNorm.bias"), "ln_b")],
+            axis=-1,
+            epsilon=self.eps,
+        )
+
+    def attention_mask(self) -> str:
+        """The mask input of the attention: int32 for the fused op, additive for the standard graph."""
+        from onnx import TensorProto
+
+        g = self.g
+        if self.fused:
+            return g.op1("Cast", ["attention_mask"], to=TensorProto.INT32)
+        # additive mask [B, 1, 1, S]: 0 where attended, -1e4 where padded
+        # (exp(-1e4) underflows to exactly 0 in float32).
+        mf = g.op1("Cast", ["attention_mask"], to=TensorProto.FLOAT)
+        mf = g.op1("Unsqueeze", [mf, g.const(np.array([1, 2], np.int64), "axes")])
+        return g.op1("Mul", [g.op1("Sub", [mf, g.const(np.array(1.0, np.float32), "f1")]),
+                             g.const(np.array(10000.0, np.float32), "big")])
+
+    def linear(self, inp: str, w_torch: np.ndarray, bias: np.ndarray | None, base: str) -> str:
+        """inp @ W^T (+ bias when given); torch Linear stores W as [out, in]."""
+        g = self.g
+        w = np.ascontiguousarray(w_torch.T)
+        if self.quant:
+            return self.linear_int8(inp, w, bias, base)
+        y = g.op1("MatMul", [inp, g.const(w, base + "_w")])
+        if bias is not None:
+            y = g.op1("Add", [y, g.const(bias, base + "_b")])
+        return y
+
+    def linear_int8(self, inp: str, w: np.ndarray, bias: np.ndarray | None, base: str) -> str:
+        """Quantized ``inp @ w`` (``w`` as [in, out]).
+
+        Per-channel int8 weights × per-token int8 activations: each row of
+        ``inp`` gets its own symmetric scale (absmax / 127), stored as uint8
+        with zero point 128 so onnxruntime takes its fast u8s8 path.
+        Per-token scales make a text's result independent of its batch
+        neighbours (per-tensor dynamic quantization is not).
+        """
+        from onnx import TensorProto
+
+        g = self.g
+        q, scale = quantize_per_channel(w)
+        amax = g.op1("ReduceMax", [g.op1("Abs", [inp])], axes=[-1], keepdims=1)
+        rs = g.op1("Div", [g.op1("Max", [amax, g.const(np.array(1e-12, np.float32), "tiny")]),
+                           g.const(np.array(127.0, np.float32), "q127")])
+        xr = g.op1("Round", [g.op1("Div", [inp, rs])])
+        xq = g.op1("Cast", [g.op1("Add", [xr, g.const(np.array(128.0, np.float32), "f128")])],
+                   to=TensorProto.UINT8)
+        acc = g.op1("MatMulInteger", [xq, g.const(q, base + "_q"), g.const(np.array(128, np.uint8), "zp128")])
+        y = g.op1("Mul", [g.op1("Mul", [g.op1("Cast", [acc], to=TensorProto.FLOAT),
+                                        g.const(scale, base + "_s")]), rs])
+        if bias is not None:
+            y = g.op1("Add", [y, g.const(bias, base + "_b")])
+        return y
+
+    def layer_norm(self, inp: str, residual: str, bias: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> str:
+        g = self.g
+        if self.fused:
+            return g.op1(
+                "SkipLayerNormalization",
+                [inp, residual, g.const(gamma, "g"), g.const(beta, "b"), g.const(bias, "bias")],
+                domain="com.microsoft",
+                epsilon=self.eps,
+            )
+        s = g.op1("Add", [g.op1("Add", [inp, g.const(bias, "bias")]), residual])
+        return g.op1("LayerNormalization", [s, g.const(gamma, "g"), g.const(beta, "b")], axis=-1, epsilon=self.eps)
+
+    def standard_shapes(self) -> None:
+        """The reshape targets of the standard graph's head split and merge (made once, before the layers)."""
+        self.bs_shape = self.g.const(np.array([0, 0, self.heads, self.head_dim], np.int64), "heads_shape")
+        self.merge_shape = self.g.const(np.array([0, 0, self.hidden], np.int64), "merge_shape")
+
+    def self_attention(self, i: int, x: str, mask: str) -> str:
+        """Layer ``i``'s multi-head self-attention context (before the output projection)."""
+        g, get = self.g, self.get
+        p = f"encoder.layer.{i}."
+        wq, wk, wv = (get(p + f"attention.self.{n}.weight") for n in ("query", "key", "value"))
+        bq, bk, bv = (get(p + f"attention.self.{n}.bias") for n in ("query", "key", "value"))
+        if self.fused:
+            qkv = self.linear(x, np.concatenate([wq, wk, wv], axis=0), None, f"l{i}_qkv")
+            q, k, v = g.op("Split", [qkv], 3, axis=2, num_outputs=3) if _OPSET >= 18 else g.op(
+                "Split", [qkv, g.const(np.array([self.hidden] * 3, np.int64), "split")], 3, axis=2
+            )
+            return g.op1(
+                "MultiHeadAttention",
+                [q, k, v, g.const(np.concatenate([bq, bk, bv]), f"l{i}_qkv_b"), mask],
+                domain="com.microsoft",
+                num_heads=self.heads,
+            )
+
+        def split_heads(inp: str) -> str:
+            return g.op1("Transpose", [g.op1("Reshape", [inp, self.bs_shape])], perm=[0, 2, 1, 3])
+
+        q = split_heads(self.linear(x, wq, bq, f"l{i}_q"))
+        k = split_heads(self.linear(x, wk, bk, f"l{i}_k"))
+        v = split_heads(self.linear(x, wv, bv, f"l{i}_v"))
+        kt = g.op1("Transpose", [k], perm=[0, 1, 3, 2])
+        scores = g.op1("Mul", [g.op1("MatMul", [q, kt]),
+                               g.const(np.array(1.0 / np.sqrt(self.head_dim), np.float32), "scale")])
+        probs = g.op1("Softmax", [g.op1("Add", [scores, mask])], axis=-1)
+        ctx = g.op1("MatMul", [probs, v])
+        return g.op1("Reshape", [g.op1("Transpose", [ctx], perm=[0, 2, 1, 3]), self.merge_shape])
+
+    def gelu(self, i: int, hmid: str, b1: np.ndarray) -> str:
+        """bias + exact (erf) GELU of the intermediate projection."""
+        g = self.g
+        if self.fused:
+            return g.op1("BiasGelu", [hmid, g.const(b1, f"l{i}_ff1_b")], domain="com.microsoft")
+        hb = g.op1("Add", [hmid, g.const(b1, f"l{i}_ff1_b")])
+        erf = g.op1("Erf", [g.op1("Mul", [hb, g.const(np.array(1 / np.sqrt(2), np.float32), "rsqrt2")])])
+        return g.op1("Mul", [g.op1("Mul", [hb, g.const(np.array(0.5, np.float32), "half")]),
+                             g.op1("Add", [erf, g.const(np.array(1.0, np.float32), "one_f")])])
+
+    def encoder_layer(self, i: int, x: str, mask: str) -> str:
+        """One transformer layer: attention + residual LayerNorm, feed-forward + residual LayerNorm."""
+        get = self.get
+        p = f"encoder.layer.{i}."
+        ctx = self.self_attention(i, x, mask)
+        attn = self.linear(ctx, get(p + "attention.output.dense.weight"), None, f"l{i}_o")
+        x = self.layer_norm(attn, x, get(p + "attention.output.dense.bias"),
+                            get(p + "attention.output.LayerNorm.weight"), get(p + "attention.output.LayerNorm.bias"))
+        b1 = get(p + "intermediate.dense.bias")
+        hmid = self.linear(x, get(p + "intermediate.dense.weight"), None, f"l{i}_ff1")
+        hmid = self.gelu(i, hmid, b1)
+        out = self.linear(hmid, get(p + "output.dense.weight"), None, f"l{i}_ff2")
+        return self.layer_norm(out, x, get(p + "output.dense.bias"), get(p + "output.LayerNorm.weight"),
+                               get(p + "output.LayerNorm.bias"))
+
+    def model(self, x: str) -> "onnx.ModelProto":
+        """Name the output ``last_hidden_state`` and wrap the graph with its inputs and opsets."""
+        import onnx
+        from onnx import TensorProto, helper
+
+        g = self.g
+        g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"]))
+        ids = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
+               for n in ("input_ids", "attention_mask", "token_type_ids")]
+        out_vi = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT,
+                                               ["batch", "sequence", self.hidden])
+        graph = helper.make_graph(g.nodes, f"bert_{self.variant}", ids, [out_vi], initializer=g.inits)
+        opsets = [helper.make_opsetid("", _OPSET)]
+        if self.fused:
+            opsets.append(helper.make_opsetid("com.microsoft", 1))
+        model = helper.make_model(graph, opset_imports=opsets, producer_name="distillscope",
+                                  producer_version=str(BUILDER_VERSION))
+        model.ir_version = min(model.ir_version, 9)
+        if not self.fused:
+            onnx.checker.check_model(model)
+        return model
+
+
 def build_bert_onnx(
     tensors: Mapping[str, np.ndarray], config: Mapping, *, variant: str = "fused", layers: int | None = None
 ) -> "onnx.ModelProto":
@@ -155,156 +345,22 @@ def build_bert_onnx(
     ``last_hidden_state`` is the hidden state after layer ``layers`` (what
     BERTScore's ``num_layers`` selects); ``None`` keeps them all.
     """
-    import onnx
-    from onnx import TensorProto, helper
+    import onnx  # noqa: F401  (a missing onnx is reported before any other problem)
 
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    hidden, heads, layers_all, inter, eps = _check_config(config)
-    if layers is None:
-        layers = layers_all
-    elif isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= layers_all:
-        raise ValueError(f"layers must be an int between 1 and the model's {layers_all} layers; got {layers!r}")
-    t = _strip_prefix(tensors)
-
-    def get(name: str) -> np.ndarray:
-        if name not in t:
-            raise ValueError(f"weights lack tensor {name!r}: not a BertModel checkpoint with {layers} layers")
-        return np.asarray(t[name], dtype=np.float32)
-
-    g = _Graph()
-    fused = variant in ("fused", "int8")
-    quant = variant == "int8"
-
-    # ---- embeddings: word + position + token type, then LayerNorm
-    word = g.const(get("embeddings.word_embeddings.weight"), "word_emb")
-    pos_table = get("embeddings.position_embeddings.weight")
-    pos = g.const(pos_table, "pos_emb")
-    x = g.op1("Gather", [word, "input_ids"], axis=0)
-    shape = g.op1("Shape", ["input_ids"])
-    seq = g.op1("Gather", [shape, g.const(np.array([1], np.int64), "one")], axis=0)
-    pos_rows = g.op1("Slice", [pos, g.const(np.array([0], np.int64), "zero"), seq, g.const(np.array([0], np.int64), "ax0")])
-    x = g.op1("Add", [x, pos_rows])
-    if "embeddings.token_type_embeddings.weight" in t:
-        tt = g.const(get("embeddings.token_type_embeddings.weight"), "type_emb")
-        x = g.op1("Add", [x, g.op1("Gather", [tt, "token_type_ids"], axis=0)])
-    x = g.op1(
-        "LayerNormalization",
-        [x, g.const(get("embeddings.LayerNorm.weight"), "ln_g"), g.const(get("embeddings.LayerNorm.bias"), "ln_b")],
-        axis=-1,
-        epsilon=eps,
-    )
-
-    head_dim = hidden // heads
-    if fused:
-        mask = g.op1("Cast", ["attention_mask"], to=TensorProto.INT32)
-    else:
-        # additive mask [B, 1, 1, S]: 0 where attended, -1e4 where padded
-        # (exp(-1e4) underflows to exactly 0 in float32).
-        mf = g.op1("Cast", ["attention_mask"], to=TensorProto.FLOAT)
-        mf = g.op1("Unsqueeze", [mf, g.const(np.array([1, 2], np.int64), "axes")])
-        mask = g.op1("Mul", [g.op1("Sub", [mf, g.const(np.array(1.0, np.float32), "f1")]),
-                             g.const(np.array(10000.0, np.float32), "big")])
-
-    def linear(inp: str, w_torch: np.ndarray, bias: np.ndarray | None, base: str) -> str:
-        """inp @ W^T (+ bias when given); torch Linear stores W as [out, in]."""
-        w = np.ascontiguousarray(w_torch.T)
-        if quant:
-            # per-channel int8 weights × per-token int8 activations: each row
-            # of `inp` gets its own symmetric scale (absmax / 127), stored as
-            # uint8 with zero point 128 so onnxruntime takes its fast u8s8
-            # path. Per-token scales make a text's result independent of its
-            # batch neighbours (per-tensor dynamic quantization is not).
-            q, scale = quantize_per_channel(w)
-            amax = g.op1("ReduceMax", [g.op1("Abs", [inp])], axes=[-1], keepdims=1)
-            rs = g.op1("Div", [g.op1("Max", [amax, g.const(np.array(1e-12, np.float32), "tiny")]),
-                               g.const(np.array(127.0, np.float32), "q127")])
-            xr = g.op1("Round", [g.op1("Div", [inp, rs])])
-            xq = g.op1("Cast", [g.op1("Add", [xr, g.const(np.array(128.0, np.float32), "f128")])],
-                       to=TensorProto.UINT8)
-            acc = g.op1("MatMulInteger", [xq, g.const(q, base + "_q"), g.const(np.array(128, np.uint8), "zp128")])
-            y = g.op1("Mul", [g.op1("Mul", [g.op1("Cast", [acc], to=TensorProto.FLOAT),
-                                            g.const(scale, base + "_s")]), rs])
-            if bias is not None:
-                y = g.op1("Add", [y, g.const(bias, base + "_b")])
-            return y
-        y = g.op1("MatMul", [inp, g.const(w, base + "_w")])
-        if bias is not None:
-            y = g.op1("Add", [y, g.const(bias, base + "_b")])
-        return y
-
-    def layer_norm(inp: str, residual: str, bias: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> str:
-        if fused:
-            return g.op1(
-                "SkipLayerNormalization",
-                [inp, residual, g.const(gamma, "g"), g.const(beta, "b"), g.const(bias, "bias")],
-                domain="com.microsoft",
-                epsilon=eps,
-            )
-        s = g.op1("Add", [g.op1("Add", [inp, g.const(bias, "bias")]), residual])
-        return g.op1("LayerNormalization", [s, g.const(gamma, "g"), g.const(beta, "b")], axis=-1, epsilon=eps)
-
-    if not fused:
-        bs_shape = g.const(np.array([0, 0, heads, head_dim], np.int64), "heads_shape")
-        merge_shape = g.const(np.array([0, 0, hidden], np.int64), "merge_shape")
-    for i in range(layers):
-        p = f"encoder.layer.{i}."
-        wq, wk, wv = (get(p + f"attention.self.{n}.weight") for n in ("query", "key", "value"))
-        bq, bk, bv = (get(p + f"attention.self.{n}.bias") for n in ("query", "key", "value"))
-        if fused:
-            qkv = linear(x, np.concatenate([wq, wk, wv], axis=0), None, f"l{i}_qkv")
-            q, k, v = g.op("Split", [qkv], 3, axis=2, num_outputs=3) if _OPSET >= 18 else g.op(
-                "Split", [qkv, g.const(np.array([hidden] * 3, np.int64), "split")], 3, axis=2
-            )
-            ctx = g.op1(
-                "MultiHeadAttention",
-                [q, k, v, g.const(np.concatenate([bq, bk, bv]), f"l{i}_qkv_b"), mask],
-                domain="com.microsoft",
-                num_heads=heads,
-            )
-        else:
-            def split_heads(inp: str) -> str:
-                return g.op1("Transpose", [g.op1("Reshape", [inp, bs_shape])], perm=[0, 2, 1, 3])
-
-            q = split_heads(linear(x, wq, bq, f"l{i}_q"))
-            k = split_heads(linear(x, wk, bk, f"l{i}_k"))
-            v = split_heads(linear(x, wv, bv, f"l{i}_v"))
-            kt = g.op1("Transpose", [k], perm=[0, 1, 3, 2])
-            scores = g.op1("Mul", [g.op1("MatMul", [q, kt]),
-                                   g.const(np.array(1.0 / np.sqrt(head_dim), np.float32), "scale")])
-            probs = g.op1("Softmax", [g.op1("Add", [scores, mask])], axis=-1)
-            ctx = g.op1("MatMul", [probs, v])
-            ctx = g.op1("Reshape", [g.op1("Transpose", [ctx], perm=[0, 2, 1, 3]), merge_shape])
-        attn = linear(ctx, get(p + "attention.output.dense.weight"), None, f"l{i}_o")
-        x = layer_norm(attn, x, get(p + "attention.output.dense.bias"),
-                       get(p + "attention.output.LayerNorm.weight"), get(p + "attention.output.LayerNorm.bias"))
-        b1 = get(p + "intermediate.dense.bias")
-        hmid = linear(x, get(p + "intermediate.dense.weight"), None, f"l{i}_ff1")
-        if fused:
-            hmid = g.op1("BiasGelu", [hmid, g.const(b1, f"l{i}_ff1_b")], domain="com.microsoft")
-        else:
-            hb = g.op1("Add", [hmid, g.const(b1, f"l{i}_ff1_b")])
-            erf = g.op1("Erf", [g.op1("Mul", [hb, g.const(np.array(1 / np.sqrt(2), np.float32), "rsqrt2")])])
-            hmid = g.op1("Mul", [g.op1("Mul", [hb, g.const(np.array(0.5, np.float32), "half")]),
-                                 g.op1("Add", [erf, g.const(np.array(1.0, np.float32), "one_f")])])
-        out = linear(hmid, get(p + "output.dense.weight"), None, f"l{i}_ff2")
-        x = layer_norm(out, x, get(p + "output.dense.bias"), get(p + "output.LayerNorm.weight"),
-                       get(p + "output.LayerNorm.bias"))
-
-    g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"]))
-    ids = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
-           for n in ("input_ids", "attention_mask", "token_type_ids")]
-    out_vi = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", hidden])
-    graph = helper.make_graph(g.nodes, f"bert_{variant}", ids, [out_vi], initializer=g.inits)
-    opsets = [helper.make_opsetid("", _OPSET)]
-    if fused:
-        opsets.append(helper.make_opsetid("com.microsoft", 1))
-    model = helper.make_model(graph, opset_imports=opsets, producer_name="distillscope",
-                              producer_version=str(BUILDER_VERSION))
-    model.ir_version = min(model.ir_version, 9)
-    if not fused:
-        onnx.checker.check_model(model)
-    return model
+    b = _BertGraph(tensors, config, variant)
+    if layers is not None:
+        if isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= b.layers:
+            raise ValueError(f"layers must be an int between 1 and the model's {b.layers} layers; got {layers!r}")
+        b.layers = layers
+    x = b.embeddings()
+    mask = b.attention_mask()
+    if not b.fused:
+        b.standard_shapes()
+    for i in range(b.layers):
+        x = b.encoder_layer(i, x, mask)
+    return b.model(x)
 
 
 def onnx_file_name(variant: str, layers: int | None = None) -> str:

@@ -31,7 +31,6 @@ srv: ...``), or from the shell: ``distillscope serve-sim --port 8000``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import inspect
@@ -242,17 +241,9 @@ class SimServer:
 
         t_arrive = time.monotonic()
         wall = time.time()
-        if self._api_key is not None:
-            auth = request.headers.get("Authorization", "")
-            if auth != f"Bearer {self._api_key}":
-                given = auth[7:] if auth.startswith("Bearer ") else auth
-                self._log(t=t_arrive, wall=wall, model=None, sample=None, fault="auth", status=401, tokens=0)
-                # Real APIs echo (part of) the bad key; so do we, to prove
-                # the client redacts it.
-                return web.json_response(
-                    {"error": {"message": f"Incorrect API key provided: {given}", "type": "invalid_request_error"}},
-                    status=401,
-                )
+        denied = self._check_auth(request, t_arrive, wall)
+        if denied is not None:
+            return denied
         try:
             body = await request.json()
             model = str(body["model"])
@@ -274,6 +265,59 @@ class SimServer:
             t=t_arrive, wall=wall, model=model, sample=sample, fault=fault, status=200, tokens=0,
             prompt_hash=_digest(text_in),
         )
+        failed = self._fault_response(request, fault, ev)
+        if failed is not None:
+            return failed
+        if fault == "slow":
+            ev["status"] = 200
+            self._log(**ev)
+            await asyncio.sleep(self.faults.slow_s)
+        elif self.latency_s > 0:
+            await asyncio.sleep(self.latency_s)
+
+        text, finish, usage = await self._answer(model, messages, sample, seed, max_tokens, text_in)
+        ev["tokens"] = int(usage.get("total_tokens", 0))
+        if fault != "slow":
+            self._log(**ev)
+
+        if fault == "malformed":
+            return web.Response(
+                body=b'{"id": "chatcmpl-sim", "choices": [{"index": 0, "message": {"role": "assis',
+                content_type="application/json",
+            )
+        payload = {
+            "id": f"chatcmpl-sim-{_digest(model, text_in, sample, seed):x}",
+            "object": "chat.completion",
+            "created": int(wall),
+            "model": model,
+            "choices": []
+            if fault == "empty"
+            else [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+            "usage": usage,
+        }
+        return web.json_response(payload)
+
+    def _check_auth(self, request: Any, t_arrive: float, wall: float) -> Any:
+        """A 401 response if a key is required and the request lacks it, else None."""
+        from aiohttp import web
+
+        if self._api_key is None:
+            return None
+        auth = request.headers.get("Authorization", "")
+        if auth == f"Bearer {self._api_key}":
+            return None
+        given = auth[7:] if auth.startswith("Bearer ") else auth
+        self._log(t=t_arrive, wall=wall, model=None, sample=None, fault="auth", status=401, tokens=0)
+        # Real APIs echo (part of) the bad key; so do we, to prove
+        # the client redacts it.
+        return web.json_response(
+            {"error": {"message": f"Incorrect API key provided: {given}", "type": "invalid_request_error"}},
+            status=401,
+        )
+
+    def _fault_response(self, request: Any, fault: str | None, ev: dict[str, Any]) -> Any:
+        """The response of a fault that answers without content (429, 5xx, 400, drop), else None."""
+        from aiohttp import web
 
         if fault == "429":
             ev["status"] = 429
@@ -295,13 +339,12 @@ class SimServer:
                 transport.abort()
             # The handler must still return something; the peer is gone.
             return web.Response(status=500)
-        if fault == "slow":
-            ev["status"] = 200
-            self._log(**ev)
-            await asyncio.sleep(self.faults.slow_s)
-        elif self.latency_s > 0:
-            await asyncio.sleep(self.latency_s)
+        return None
 
+    async def _answer(
+        self, model: str, messages: list, sample: int, seed: Any, max_tokens: Any, text_in: str
+    ) -> tuple[str, str | None, dict[str, Any]]:
+        """The responder's text cut to ``max_tokens``, its finish reason and usage."""
         res = self.responder(model, messages, sample, seed)
         if inspect.isawaitable(res):
             res = await res
@@ -322,26 +365,7 @@ class SimServer:
         if usage is None or (max_tokens is not None and text != reply.text):
             pt, ct = count_tokens(text_in), count_tokens(text)
             usage = {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct}
-        ev["tokens"] = int(usage.get("total_tokens", 0))
-        if fault != "slow":
-            self._log(**ev)
-
-        if fault == "malformed":
-            return web.Response(
-                body=b'{"id": "chatcmpl-sim", "choices": [{"index": 0, "message": {"role": "assis',
-                content_type="application/json",
-            )
-        payload = {
-            "id": f"chatcmpl-sim-{_digest(model, text_in, sample, seed):x}",
-            "object": "chat.completion",
-            "created": int(wall),
-            "model": model,
-            "choices": []
-            if fault == "empty"
-            else [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
-            "usage": usage,
-        }
-        return web.json_response(payload)
+        return text, finish, usage
 
     # -- lifecycle -----------------------------------------------------------
     def _app(self) -> Any:
@@ -426,61 +450,14 @@ class SimServer:
         )
 
 
-# --------------------------------------------------------------------------
-# CLI: distillscope serve-sim
-# --------------------------------------------------------------------------
-def configure_serve_sim(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
-    p.add_argument("--port", type=int, default=8000, help="port (0 = pick a free one)")
-    p.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
-    p.add_argument("--api-key-env", default=None, help="require the key held in this env var")
-    for kind in FAULT_KINDS:
-        p.add_argument(f"--fault-{kind}", type=float, default=0.0, dest=f"fault_{kind}", help=f"rate of {kind!r} faults")
-    p.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429")
-    p.add_argument("--slow", type=float, default=30.0, help="delay of 'slow' faults, seconds")
-    p.add_argument("--seed", type=int, default=0, help="seed of the fault draws")
-    p.add_argument("--copy-teacher", default=None, help="teacher model name for copying students")
-    p.add_argument(
-        "--copy-rate", action="append", default=[], metavar="MODEL=RATE", help="student copy rate (repeatable)"
-    )
-
-
-def run_serve_sim(args: argparse.Namespace) -> int:
-    import os
-    import sys
-
-    rates = {k: getattr(args, f"fault_{k}") for k in FAULT_KINDS if getattr(args, f"fault_{k}") > 0}
-    faults = Faults(rates=rates, retry_after_s=args.retry_after, slow_s=args.slow, seed=args.seed)
-    key = None
-    if args.api_key_env:
-        key = os.environ.get(args.api_key_env)
-        if not key:
-            raise ValueError(f"environment variable {args.api_key_env} is empty; export it or drop --api-key-env")
-    responder: Responder = default_responder
-    if args.copy_rate:
-        if not args.copy_teacher:
-            raise ValueError("--copy-rate needs --copy-teacher NAME")
-        cr = {}
-        for item in args.copy_rate:
-            m, _, r = item.partition("=")
-            cr[m] = float(r)
-        responder = copy_responder(args.copy_teacher, cr)
-    srv = SimServer(
-        host=args.host, port=args.port, responder=responder, faults=faults, latency_s=args.latency, api_key=key
-    )
-    srv.record_events = False
-
-    async def main() -> None:
-        await srv.start()
-        print(f"serving {srv.url} (simulated OpenAI-compatible chat API); Ctrl-C to stop", file=sys.stderr, flush=True)
-        print(srv.url, flush=True)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await srv.stop()
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
-    return 0
+__all__ = [
+    "FAULT_KINDS",
+    "Faults",
+    "Responder",
+    "SimReply",
+    "SimServer",
+    "copy_responder",
+    "count_tokens",
+    "default_responder",
+    "message_text",
+]

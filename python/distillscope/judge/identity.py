@@ -1,6 +1,6 @@
 """Optional LLM judge for identity consistency.
 
-The judge-free extractor in :mod:`distillscope.identity.core` does the bulk; a
+The judge-free extractor in :mod:`distillscope.identity.claims` does the bulk; a
 judge model can re-read the responses and its verdicts are compared with the
 extractor's (:func:`agreement`). The judge does no I/O itself: it takes a
 ``complete`` callable that receives a list of OpenAI-style chat request
@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from ..identity.core import VERDICTS, Registry, Target, Verdict, _prompt_text
+from ..identity.check import prompt_text
+from ..identity.claims import VERDICTS, Verdict
+from ..identity.registry import Registry, Target
 
 JUDGE_PROMPT_VERSION = "ice-judge-1"
 
@@ -303,7 +305,7 @@ class IdentityJudge:
                 t = self.registry.target(name)
             else:
                 t = fixed
-            items.append((_prompt_text(rec), resp, t))
+            items.append((prompt_text(rec), resp, t))
         return self.judge(items)
 
 

@@ -10,12 +10,7 @@ throughput against batch size and thread count. A peer that is not installed
 is skipped with a note; it never fails the run. A disagreement does: the
 command exits with status 1.
 
-The generators here (:func:`make_pairs`, :func:`write_pairs`,
-:func:`write_embeddings`) also feed ``benchmarks/bench_million.py`` and the
-tests: Zipf-distributed words from a synthetic vocabulary, 50-300 words per
-text, each reference a partly rewritten copy of its candidate (per-pair
-rewrite rate uniform in [0, 1], so scores span the whole range), and
-embeddings whose cosine follows the same rewrite rate.
+The data comes from :mod:`distillscope.scale.benchdata`.
 """
 
 from __future__ import annotations
@@ -23,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,176 +25,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["SIZES", "make_pairs", "write_pairs", "write_embeddings", "machine_info", "run_suite"]
+from .benchdata import make_pairs
 
-# ----------------------------------------------------------------------------- data
-
-
-def _vocabulary(size: int = 30000, seed: int = 12345) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(flat utf-8 bytes, start, length, Zipf CDF) of a synthetic vocabulary."""
-    rng = np.random.default_rng(seed)
-    lengths = np.clip(np.rint(rng.gamma(3.0, 1.7, size)), 1, 14).astype(np.int64)
-    letters = np.frombuffer(b"etaoinshrdlucmfwypvbgkjqxz", np.uint8)
-    weights = np.array([12.7, 9.1, 8.2, 7.5, 7.0, 6.7, 6.3, 6.1, 6.0, 4.3, 4.0, 2.8, 2.8, 2.4, 2.2, 2.4, 2.0,
-                        1.9, 1.0, 1.5, 2.0, 0.8, 0.15, 0.1, 0.15, 0.07])
-    flat = letters[rng.choice(len(letters), int(lengths.sum()), p=weights / weights.sum())]
-    # one word in ten ends in a comma or full stop, as running text does
-    punct = rng.random(size) < 0.1
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    pieces = []
-    for s, ln, p in zip(starts.tolist(), lengths.tolist(), punct.tolist()):
-        pieces.append(flat[s : s + ln].tobytes() + ((b"," if s % 2 else b".") if p else b""))
-    lens = np.fromiter((len(p) for p in pieces), np.int64, size)
-    flat_b = np.frombuffer(b"".join(pieces), np.uint8)
-    st = np.concatenate([[0], np.cumsum(lens)[:-1]])
-    ranks = np.arange(1, size + 1, dtype=np.float64)
-    cdf = np.cumsum(1.0 / ranks**1.1)
-    cdf /= cdf[-1]
-    return flat_b, st, lens, cdf
-
-
-_VOCAB: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-
-
-def _join(tokens: np.ndarray, row_lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of word ids -> (utf-8 bytes, int64 row offsets), words separated by one space."""
-    global _VOCAB
-    if _VOCAB is None:
-        _VOCAB = _vocabulary()
-    flat, vstart, vlen, _ = _VOCAB
-    wl = vlen[tokens]
-    sep = np.ones(len(tokens), np.int64)
-    ends_tok = np.cumsum(row_lens)
-    sep[ends_tok[row_lens > 0] - 1] = 0
-    tot = wl + sep
-    ends = np.cumsum(tot)
-    begin = ends - tot
-    out = np.full(int(ends[-1]) if len(ends) else 0, 32, np.uint8)
-    total_word = int(wl.sum())
-    k = np.arange(total_word, dtype=np.int64) - np.repeat(np.cumsum(wl) - wl, wl)
-    out[np.repeat(begin, wl) + k] = flat[np.repeat(vstart[tokens], wl) + k]
-    first = ends_tok - row_lens
-    row_off = np.zeros(len(row_lens) + 1, np.int64)
-    row_off[1:] = np.where(row_lens > 0, ends[np.maximum(ends_tok - 1, 0)], 0)
-    # empty rows (none with the default lengths) take the previous end
-    row_off[1:] = np.maximum.accumulate(row_off[1:])
-    row_off[:-1][row_lens > 0] = begin[first[row_lens > 0]]
-    return out, row_off
-
-
-def _strings(data: np.ndarray, offsets: np.ndarray) -> Any:
-    import pyarrow as pa
-
-    n = len(offsets) - 1
-    if offsets[-1] < 2**31:
-        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
-    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
-
-
-def _pair_tokens(n: int, rng: np.random.Generator, min_words: int, max_words: int) -> tuple[Any, ...]:
-    global _VOCAB
-    if _VOCAB is None:
-        _VOCAB = _vocabulary()
-    cdf = _VOCAB[3]
-    la = rng.integers(min_words, max_words + 1, n)
-    lb = rng.integers(min_words, max_words + 1, n)
-    rate = rng.random(n)  # per pair: share of reference words rewritten
-    a = np.searchsorted(cdf, rng.random(int(la.sum())))
-    b = np.searchsorted(cdf, rng.random(int(lb.sum())))
-    ao = np.concatenate([[0], np.cumsum(la)[:-1]])
-    bo = np.concatenate([[0], np.cumsum(lb)[:-1]])
-    pair = np.repeat(np.arange(n), lb)
-    pos = np.arange(len(b)) - bo[pair]
-    copy = (pos < la[pair]) & (rng.random(len(b)) >= rate[pair])
-    b[copy] = a[ao[pair[copy]] + pos[copy]]
-    return a, la, b, lb, rate
-
-
-def make_pairs(n: int, *, min_words: int = 50, max_words: int = 300, seed: int = 0) -> Any:
-    """A ``pyarrow.Table`` of ``n`` generated pairs: ``id``, ``candidate``, ``reference``, ``rate``."""
-    import pyarrow as pa
-
-    if n < 0 or min_words < 1 or max_words < min_words:
-        raise ValueError(f"need n >= 0 and 1 <= min_words <= max_words; got {n}, {min_words}, {max_words}")
-    rng = np.random.default_rng(seed)
-    a, la, b, lb, rate = _pair_tokens(n, rng, min_words, max_words)
-    ca = _strings(*_join(a, la))
-    cb = _strings(*_join(b, lb))
-    return pa.table({"id": np.arange(n, dtype=np.int64), "candidate": ca, "reference": cb, "rate": rate})
-
-
-def write_pairs(path: str | os.PathLike[str], n: int, *, min_words: int = 50, max_words: int = 300, seed: int = 0,
-                chunk: int = 20000) -> np.ndarray:
-    """Write ``n`` generated pairs to ``path`` (``.parquet`` or ``.jsonl``), chunk by chunk.
-
-    Returns the per-pair rewrite rates (feed them to :func:`write_embeddings`).
-    """
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    rates = []
-    writer = None
-    dumps = _dumps()
-    try:
-        jsonl = path.name.endswith((".jsonl", ".ndjson"))
-        fh = open(path, "wb") if jsonl else None
-        for i, start in enumerate(range(0, max(n, 1), chunk)):
-            m = min(chunk, n - start)
-            if m <= 0:
-                break
-            tbl = make_pairs(m, min_words=min_words, max_words=max_words, seed=seed * 1_000_003 + i)
-            tbl = tbl.set_column(0, "id", [np.arange(start, start + m, dtype=np.int64)])
-            rates.append(tbl.column("rate").to_numpy())
-            if fh is not None:
-                ids = tbl.column("id").to_pylist()
-                cs = tbl.column("candidate").to_pylist()
-                rs = tbl.column("reference").to_pylist()
-                fh.write(b"".join(dumps({"id": k, "candidate": c, "reference": r}) + b"\n" for k, c, r in zip(ids, cs, rs)))
-            else:
-                tbl = tbl.drop_columns(["rate"])
-                if writer is None:
-                    writer = pq.ParquetWriter(path, tbl.schema)
-                writer.write_table(tbl)
-        if fh is not None:
-            fh.close()
-        elif writer is None:
-            tbl = make_pairs(0).drop_columns(["rate"])
-            pq.write_table(tbl, path)
-    finally:
-        if writer is not None:
-            writer.close()
-    return np.concatenate(rates) if rates else np.zeros(0)
-
-
-def _dumps() -> Callable[[Any], bytes]:
-    try:
-        import orjson
-
-        return orjson.dumps
-    except ImportError:  # pragma: no cover
-        return lambda o: json.dumps(o, ensure_ascii=False).encode()
-
-
-def write_embeddings(path_a: str | os.PathLike[str], path_b: str | os.PathLike[str], rates: np.ndarray, *,
-                     dim: int = 384, seed: int = 1, chunk: int = 65536, dtype: Any = np.float32) -> None:
-    """Unit-norm embedding rows for both sides; pair ``i``'s cosine is about ``1 - rates[i]``."""
-    n = len(rates)
-    fa = np.lib.format.open_memmap(path_a, mode="w+", dtype=dtype, shape=(n, dim))
-    fb = np.lib.format.open_memmap(path_b, mode="w+", dtype=dtype, shape=(n, dim))
-    rng = np.random.default_rng(seed)
-    for s in range(0, n, chunk):
-        e = min(n, s + chunk)
-        x = rng.standard_normal((e - s, dim), dtype=np.float32)
-        x /= np.linalg.norm(x, axis=1, keepdims=True)
-        z = rng.standard_normal((e - s, dim), dtype=np.float32)
-        z -= (z * x).sum(1, keepdims=True) * x
-        z /= np.linalg.norm(z, axis=1, keepdims=True)
-        c = (1.0 - rates[s:e]).astype(np.float32)[:, None]
-        fa[s:e] = x
-        fb[s:e] = c * x + np.sqrt(1 - c * c) * z
-    fa.flush()
-    fb.flush()
-    del fa, fb
+__all__ = ["SIZES", "machine_info", "run_suite"]
 
 
 # ----------------------------------------------------------------------------- machine
@@ -437,17 +264,30 @@ def _scaled(fn: Callable[[int], Any], n_sub: int, n: int) -> tuple[float, Any, i
     return time.perf_counter() - t0, out, n_sub
 
 
-def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed: int) -> tuple[list[str], list[str]]:
-    from ..text.lexical import bleu_scores, chrf_scores, lexical_scores, rouge_scores
-    from ..text.tokenize import token_strings
+_ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 
-    n, rep, m = cfg["pairs"], cfg["repeat"], min(cfg["peer_pairs"], cfg["pairs"])
+
+def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed: int) -> tuple[list[str], list[str]]:
+    n = cfg["pairs"]
     tbl = make_pairs(n, seed=seed)
     cands = tbl.column("candidate").to_pylist()
     refs = tbl.column("reference").to_pylist()
     w = max(threads)
-    types = ("rouge1", "rouge2", "rougeL")
-    rs_rate = chrf_rate = 0.0
+    want, rs_rate = _bench_rouge(res, cfg, cands, refs, w)
+    _bench_lcs(res, cfg, cands, refs, w)
+    chrf_rate = _bench_sacrebleu(res, cfg, cands, refs)
+    _bench_combined(res, cfg, cands, refs, w, want, rs_rate, chrf_rate)
+    return cands, refs
+
+
+def _bench_rouge(res: Results, cfg: dict[str, int], cands: list[str], refs: list[str],
+                 w: int) -> tuple[np.ndarray, float]:
+    """ROUGE-1/2/L against rouge-score and rouge-score-rs; returns our F-measures and rouge-score-rs' rate."""
+    from ..text.lexical import rouge_scores
+
+    n, rep, m = cfg["pairs"], cfg["repeat"], min(cfg["peer_pairs"], cfg["pairs"])
+    types = _ROUGE_TYPES
+    rs_rate = 0.0
 
     # ROUGE with rouge-score's tokenizer, so every peer computes the same thing
     task = f"ROUGE-1/2/L, {n:,} pairs of 50-300 words"
@@ -481,7 +321,14 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
                 res.check(task, "rouge-score-rs", arr, want, 1e-9), threads=os.cpu_count() or 1)
     except ImportError:
         res.skip("rouge-score-rs", "not installed (pip install rouge-score-rs)")
+    return want, rs_rate
 
+
+def _bench_lcs(res: Results, cfg: dict[str, int], cands: list[str], refs: list[str], w: int) -> None:
+    from ..text.lexical import rouge_scores
+    from ..text.tokenize import token_strings
+
+    n, rep = cfg["pairs"], cfg["repeat"]
     # ROUGE-L as a token LCS: rapidfuzz's LCSseq over the same token lists
     task = f"ROUGE-L (token LCS), {n:,} pairs"
     sec, o = _best(lambda: rouge_scores(cands, refs, rouge_types=("rougeL",), tokenizer="rouge", workers=w), rep)
@@ -502,6 +349,13 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
     except ImportError:
         res.skip("rapidfuzz", "not installed (pip install rapidfuzz)")
 
+
+def _bench_sacrebleu(res: Results, cfg: dict[str, int], cands: list[str], refs: list[str]) -> float:
+    """Sentence BLEU and chrF against sacrebleu; returns sacrebleu chrF's rate (0 when not installed)."""
+    from ..text.lexical import bleu_scores, chrf_scores
+
+    n, rep, m = cfg["pairs"], cfg["repeat"], min(cfg["peer_pairs"], cfg["pairs"])
+    chrf_rate = 0.0
     # sentence BLEU and chrF against sacrebleu
     try:
         import sacrebleu
@@ -528,7 +382,15 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
         chrf_rate = k / sec
         res.add(task, f"sacrebleu {sacrebleu_version} (on {k:,} pairs)", sec, k, "pairs/s",
                 res.check(task, "sacrebleu chrF", np.array(got), oc.score[:k], 1e-9))
+    return chrf_rate
 
+
+def _bench_combined(res: Results, cfg: dict[str, int], cands: list[str], refs: list[str], w: int, want: np.ndarray,
+                    rs_rate: float, chrf_rate: float) -> None:
+    from ..text.lexical import lexical_scores
+
+    n, rep = cfg["pairs"], cfg["repeat"]
+    types = _ROUGE_TYPES
     # the combined call score-pairs uses, against the sum of the fastest peers
     task = f"ROUGE-1/2/L + chrF in one call, {n:,} pairs"
     metrics = ("rouge1", "rouge2", "rougeL", "chrf")
@@ -538,7 +400,6 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
         agree = res.check(task, "combined", np.stack([both[t] for t in types], 1), want, 0.0)
         res.add(task, "rouge-score-rs (all cores) then sacrebleu chrF: time added", n / rs_rate + n / chrf_rate, n,
                 "pairs/s", agree, threads=w)
-    return cands, refs
 
 
 def _bench_embed(res: Results) -> None:
@@ -669,44 +530,3 @@ def run_suite(size: str = "small", out_dir: str | os.PathLike[str] = "bench-resu
             res.skip("plot", "matplotlib not installed (pip install matplotlib)")
     echo(f"\nsaved {out / 'bench.json'}, {out / 'bench.md'}" + (f", {out / 'bench.png'}" if "plot" in doc else ""))
     return doc
-
-
-def configure_bench(p: Any) -> None:
-    p.add_argument("--size", choices=tuple(SIZES), default="small", help="preset data size")
-    p.add_argument("--pairs", type=int, help="text pairs (overrides the preset)")
-    p.add_argument("--dense", type=int, help="rows for cosine_paired (overrides the preset)")
-    p.add_argument("--dim", type=int, help="embedding dimension")
-    p.add_argument("--queries", type=int, help="top-k queries")
-    p.add_argument("--corpus", type=int, help="top-k corpus rows")
-    p.add_argument("--threads", default="", help="comma-separated thread counts (default: 1 and all cores)")
-    p.add_argument("--batch-sizes", default="", help="comma-separated batch sizes for the sweep plot")
-    p.add_argument("--only", default="dense,text,embed,sweep", help="sections to run")
-    p.add_argument("--out", default="bench-results", help="folder for bench.json, bench.md, bench.png")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-plot", action="store_true", help="skip the PNG")
-
-
-def _ints(s: str, name: str) -> list[int] | None:
-    if not s.strip():
-        return None
-    try:
-        return [int(x) for x in s.split(",") if x.strip()]
-    except ValueError:
-        raise ValueError(f"--{name} takes comma-separated integers, e.g. 1,2; got {s!r}") from None
-
-
-def run_bench(args: Any) -> int:
-    only = [s.strip() for s in args.only.split(",") if s.strip()]
-    bad = [s for s in only if s not in ("dense", "text", "embed", "sweep")]
-    if bad:
-        raise ValueError(f"--only takes dense,text,embed,sweep; got {bad}")
-    doc = run_suite(
-        args.size, args.out, threads=_ints(args.threads, "threads"), batch_sizes=_ints(args.batch_sizes, "batch-sizes"),
-        overrides={"pairs": args.pairs, "dense": args.dense, "dim": args.dim, "queries": args.queries,
-                   "corpus": args.corpus},
-        seed=args.seed, plot=not args.no_plot, only=only,
-    )
-    if doc["failures"]:
-        print("\nresults disagree:\n  " + "\n  ".join(doc["failures"]), file=sys.stderr)
-        return 1
-    return 0

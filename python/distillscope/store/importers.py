@@ -34,7 +34,6 @@ is skipped, so re-importing a file adds nothing.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -97,10 +96,11 @@ class PromptIndex:
     def from_file(cls, path: str | os.PathLike[str], **kw: Any) -> "PromptIndex":
         """From a gather prompt file (id + prompt, or id + messages: the last
         user message is the text)."""
-        from ..gather.run import PromptSource, _last_user_text, load_prompts
+        from ..gather.config import PromptSource
+        from ..gather.prompts import last_user_text, load_prompts
 
         prompts = load_prompts(PromptSource(str(path), **kw))
-        return cls({p.id: _last_user_text(p.messages) or "" for p in prompts})
+        return cls({p.id: last_user_text(p.messages) or "" for p in prompts})
 
 
 # --------------------------------------------------------------------------
@@ -217,7 +217,7 @@ def read_fastchat_answers(
 def _read_table_rows(path: Path) -> list[dict[str, Any]]:
     from .._io import read_rows
 
-    return [dict(r) for r in read_rows(path)]
+    return [dict(r) for r in read_rows(path, what="table")]
 
 
 def read_table(
@@ -483,65 +483,24 @@ def detect_kind(path: str | os.PathLike[str]) -> str:
     return "table"
 
 
-# --------------------------------------------------------------------------
-# CLI: distillscope import
-# --------------------------------------------------------------------------
-def configure_import(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", help="source files (model_outputs.json, answer .jsonl, .csv, .parquet)")
-    p.add_argument("--store", required=True, help="response store (JSONL) to append to")
-    p.add_argument("--kind", choices=KINDS, default="auto", help="source format")
-    p.add_argument("--model", default=None, help="model name (overrides the file's; required for tables without a model column)")
-    p.add_argument("--questions", default=None, help="MT-Bench / Arena-Hard question.jsonl (prompt text)")
-    p.add_argument("--prompts", default=None, help="prompt file whose ids records take when their text matches")
-    p.add_argument("--unmatched", choices=UNMATCHED_POLICIES, default="hash", help="records whose text is not in --prompts")
-    p.add_argument("--ids", choices=ID_POLICIES, default="native", help="without --prompts: the source's ids or text-hash ids")
-    p.add_argument(
-        "--map",
-        action="append",
-        default=[],
-        metavar="FIELD=COLUMN",
-        help="table column mapping; FIELD in model, prompt, response, id, sample (repeatable)",
-    )
-    p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
-
-
-def run_import(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
-    mapping: dict[str, str] = {}
-    for m in args.map:
-        k, sep, v = m.partition("=")
-        if not sep or k not in ("model", "prompt", "response", "id", "sample"):
-            raise ValueError(f"--map {m!r}: use FIELD=COLUMN with FIELD in model, prompt, response, id, sample")
-        mapping[k] = v
-    index = PromptIndex.from_file(args.prompts) if args.prompts else None
-    common = dict(prompts=index, unmatched=args.unmatched, ids=args.ids)
-    reports = []
-    for f in args.files:
-        kind = detect_kind(f) if args.kind == "auto" else args.kind
-        if kind == "alpaca_eval":
-            rep = import_alpaca_eval(f, args.store, model=args.model, **common)
-        elif kind in ("arena_hard", "mt_bench"):
-            fn = import_arena_hard if kind == "arena_hard" else import_mt_bench
-            rep = fn(f, args.store, questions=args.questions, model=args.model, **common)
-        else:
-            if args.model is None and "model" not in mapping:
-                raise ValueError(f"{f}: a table needs --model NAME or --map model=COLUMN")
-            rep = import_table(
-                f,
-                args.store,
-                model=args.model,
-                model_column=None if args.model else mapping.get("model"),
-                prompt_column=mapping.get("prompt", "prompt"),
-                response_column=mapping.get("response", "response"),
-                id_column=mapping.get("id"),
-                sample_column=mapping.get("sample"),
-                **common,
-            )
-        reports.append((f, kind, rep))
-    if args.format == "json":
-        print(json.dumps([{"file": f, "kind": k, **asdict(r)} for f, k, r in reports], indent=2))
-    else:
-        for f, k, r in reports:
-            print(f"{f} ({k}): {r.format_text()}")
-    return 0
+__all__ = [
+    "ID_POLICIES",
+    "KINDS",
+    "UNMATCHED_POLICIES",
+    "ImportReport",
+    "ImportedResponse",
+    "PromptIndex",
+    "detect_kind",
+    "import_alpaca_eval",
+    "import_arena_hard",
+    "import_mt_bench",
+    "import_responses",
+    "import_table",
+    "normalize_prompt",
+    "read_alpaca_eval",
+    "read_fastchat_answers",
+    "read_questions",
+    "read_table",
+    "resolve_ids",
+    "text_id",
+]

@@ -50,7 +50,7 @@ LEXICAL_METRICS = ("rouge1", "rouge2", "rougeL", "bleu", "chrf", "chrf++", "jacc
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return __version__
 
