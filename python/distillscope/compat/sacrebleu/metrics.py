@@ -34,7 +34,7 @@ _LANG_TOK = {"zh": "zh", "ja": "ja-mecab", "ko": "ko-mecab"}
 
 
 def _version() -> str:
-    from ... import __version__
+    from ..._version import __version__
 
     return f"distillscope-{__version__}"
 
