@@ -10,7 +10,8 @@ a side with no sentence or no token scores 0, as in rouge-score.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

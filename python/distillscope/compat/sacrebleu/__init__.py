@@ -8,7 +8,7 @@ counted by the native kernels; see :mod:`distillscope.compat.sacrebleu.metrics`.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from . import metrics
 from .metrics import BLEU, CHRF, BLEUScore, CHRFScore
@@ -18,7 +18,7 @@ __all__ = ["metrics", "BLEU", "CHRF", "BLEUScore", "CHRFScore", "sentence_bleu",
 
 
 def corpus_bleu(hypotheses: Sequence[str], references: Sequence[Sequence[str]], smooth_method: str = "exp",
-                smooth_value: Optional[float] = None, force: bool = False, lowercase: bool = False,
+                smooth_value: float | None = None, force: bool = False, lowercase: bool = False,
                 tokenize: str = BLEU.TOKENIZER_DEFAULT, use_effective_order: bool = False) -> BLEUScore:
     """Corpus BLEU of ``hypotheses`` against one or more reference streams (``[refs]`` or ``[refs1, refs2]``)."""
     m = BLEU(lowercase=lowercase, force=force, tokenize=tokenize, smooth_method=smooth_method,
@@ -27,7 +27,7 @@ def corpus_bleu(hypotheses: Sequence[str], references: Sequence[Sequence[str]], 
 
 
 def sentence_bleu(hypothesis: str, references: Sequence[str], smooth_method: str = "exp",
-                  smooth_value: Optional[float] = None, lowercase: bool = False,
+                  smooth_value: float | None = None, lowercase: bool = False,
                   tokenize: str = BLEU.TOKENIZER_DEFAULT, use_effective_order: bool = True) -> BLEUScore:
     """BLEU of one sentence against one or more references (a list of str)."""
     m = BLEU(lowercase=lowercase, tokenize=tokenize, smooth_method=smooth_method, smooth_value=smooth_value,

@@ -21,7 +21,8 @@ tokenizer class when sacrebleu is installed, and the counting stays native.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -128,7 +129,7 @@ def _as_texts(x: Any, name: str) -> list[str]:
     return as_text_list(x, name)
 
 
-def _streams(references: Any, n: int) -> list[list[Optional[str]]]:
+def _streams(references: Any, n: int) -> list[list[str | None]]:
     if references is None or isinstance(references, str):
         raise TypeError("references must be a list of reference streams, e.g. [refs] for one reference per segment")
     streams = [list(s) if not isinstance(s, str) else None for s in references]
@@ -149,7 +150,7 @@ class _Metric:
         if isinstance(references, str) or not all(isinstance(r, str) for r in references):
             raise TypeError("references must be a list of str, e.g. [ref]")
 
-    def _record_nrefs(self, streams: list[list[Optional[str]]]) -> None:
+    def _record_nrefs(self, streams: list[list[str | None]]) -> None:
         counts = {sum(s[i] is not None for s in streams) for i in range(len(streams[0]))} if streams[0] else {
             len(streams)}
         if 0 in counts:
@@ -168,10 +169,10 @@ class BLEU(_Metric):
     TOKENIZER_DEFAULT = "13a"
     SMOOTH_DEFAULTS = {"none": None, "floor": 0.1, "add-k": 1, "exp": None}
 
-    def __init__(self, lowercase: bool = False, force: bool = False, tokenize: Optional[str] = None,
-                 smooth_method: str = "exp", smooth_value: Optional[float] = None, max_ngram_order: int = 4,
+    def __init__(self, lowercase: bool = False, force: bool = False, tokenize: str | None = None,
+                 smooth_method: str = "exp", smooth_value: float | None = None, max_ngram_order: int = 4,
                  effective_order: bool = False, trg_lang: str = "",
-                 references: Optional[Sequence[Sequence[str]]] = None) -> None:
+                 references: Sequence[Sequence[str]] | None = None) -> None:
         if smooth_method not in self.SMOOTH_DEFAULTS:
             raise ValueError(f"smooth_method must be one of {tuple(self.SMOOTH_DEFAULTS)}; got {smooth_method!r}")
         if not 1 <= int(max_ngram_order) <= 64:
@@ -182,11 +183,11 @@ class BLEU(_Metric):
         tok = tokenize if tokenize is not None else _LANG_TOK.get(trg_lang, self.TOKENIZER_DEFAULT)
         self.tokenizer_signature = tok
         self._native_tok = _NATIVE_TOK.get(tok)
-        self._py_tok: Optional[Callable[[str], str]] = None if self._native_tok else _peer_tokenizer(tok)
+        self._py_tok: Callable[[str], str] | None = None if self._native_tok else _peer_tokenizer(tok)
         self._refs = None if references is None else references
 
     # -- preprocessing --------------------------------------------------------
-    def _prep(self, texts: list[Optional[str]]) -> tuple[list[str], str]:
+    def _prep(self, texts: list[str | None]) -> tuple[list[str], str]:
         out = [t.lower() if self.lowercase and t is not None else (t if t is not None else "") for t in texts]
         if self._py_tok is not None:
             return [self._py_tok(t.rstrip()) for t in out], "whitespace"
@@ -212,7 +213,7 @@ class BLEU(_Metric):
             return np.concatenate([out["cand_len"][:, None], out["ref_len"][:, None], g[:, :, 2], g[:, :, 0]], axis=1)
         return self._multi_ref_stats(h, tok, streams)
 
-    def _multi_ref_stats(self, h: list[str], tok: str, streams: list[list[Optional[str]]]) -> np.ndarray:
+    def _multi_ref_stats(self, h: list[str], tok: str, streams: list[list[str | None]]) -> np.ndarray:
         n = self.max_ngram_order
         hv, ho = _core.text_tokenize(h, tok, 1, False)
         ref_ids = []
@@ -254,7 +255,7 @@ class BLEU(_Metric):
         return BLEUScore(score, counts, totals, prec, bp, int(s[0]), int(s[1]))
 
     # -- sacrebleu API --------------------------------------------------------
-    def corpus_score(self, hypotheses: Sequence[str], references: Optional[Sequence[Sequence[str]]],
+    def corpus_score(self, hypotheses: Sequence[str], references: Sequence[Sequence[str]] | None,
                      n_bootstrap: int = 1) -> BLEUScore:
         if n_bootstrap != 1:
             raise NotImplementedError("n_bootstrap is not supported by distillscope.compat; use sacrebleu for CIs")
@@ -338,7 +339,7 @@ class CHRF(_Metric):
 
     def __init__(self, char_order: int = CHAR_ORDER, word_order: int = WORD_ORDER, beta: int = BETA,
                  lowercase: bool = False, whitespace: bool = False, eps_smoothing: bool = False,
-                 references: Optional[Sequence[Sequence[str]]] = None) -> None:
+                 references: Sequence[Sequence[str]] | None = None) -> None:
         if char_order < 0 or word_order < 0 or not 1 <= char_order + word_order <= 64:
             raise ValueError(f"char_order and word_order must be >= 0 with a sum in 1..64; got {char_order}, {word_order}")
         self.char_order, self.word_order, self.beta = int(char_order), int(word_order), beta
@@ -371,7 +372,7 @@ class CHRF(_Metric):
         score = _core.text_chrf_from_stats(st, float(self.beta), self.eps_smoothing)
         return CHRFScore(score, self.char_order, self.word_order, self.beta)
 
-    def corpus_score(self, hypotheses: Sequence[str], references: Optional[Sequence[Sequence[str]]],
+    def corpus_score(self, hypotheses: Sequence[str], references: Sequence[Sequence[str]] | None,
                      n_bootstrap: int = 1) -> CHRFScore:
         if n_bootstrap != 1:
             raise NotImplementedError("n_bootstrap is not supported by distillscope.compat; use sacrebleu for CIs")
