@@ -127,7 +127,7 @@ def merge_intervals(rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> t
     out_cols = [c for c in cols if not (est and c in ("ci_low", "ci_high"))]
     out = []
     for r in rows:
-        row = {}
+        row: dict[str, tuple[str, int | float | None]] = {}
         for c in out_cols:
             v = r.get(c)
             if c == est and isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -372,12 +372,12 @@ def page_html(root: Path) -> str:
                  "row = student S, column = candidate T; similarity matrices score S's answer against T's answer "
                  "(some metrics, e.g. BLEU, are asymmetric, so the matrix is too). All values are also in "
                  "<code>data/</code> as JSON and CSV.</p>")
-    for k, (title, rows, cols) in enumerate(summary_tables(root), start=1):
-        table = _table(rows, cols, f"table-{k}")
+    for n, (title, rows, cols) in enumerate(summary_tables(root), start=1):
+        table_html = _table(rows, cols, f"table-{n}")
         if title.startswith("Matrix") or title == "Signatures":
-            parts.append(f"<details><summary>{e(title)}</summary>{table}</details>")
+            parts.append(f"<details><summary>{e(title)}</summary>{table_html}</details>")
         else:
-            parts.append(f"<h3>{e(title)}</h3>{table}")
+            parts.append(f"<h3>{e(title)}</h3>{table_html}")
     parts.append("</section>")
     parts.append(f"<p class=\"muted\">distillscope {e(str(meta.get('distillscope_version')))}, report format "
                  f"v{e(str(meta.get('report_version')))}; data files in <code>data/</code>, figures redrawn from "

@@ -38,7 +38,8 @@ def configure_identity(p: argparse.ArgumentParser) -> None:
         choices=("auto", "claims", "voice"),
         default="auto",
         help="'claims' reads short probe answers (consistent/contradicts/no_claim); 'voice' reads long role-play "
-        "answers (persona lines, think blocks, implied vendors); auto: voice for seed attack results, --map and .csv",
+        "jailbreak answers (persona lines, think blocks, implied vendors); auto: voice for seed attack results, "
+        "--map and .csv, claims for prompt/response JSONL (the gatherer's store); see docs/identity.md",
     )
     c.add_argument("--target", default=None, help="model the responses came from (name, family id or vendor); default: each line's 'model'")
     c.add_argument("--registry", default=None, help="JSON/TOML file that adds or overrides registry families/vendors")
@@ -103,9 +104,10 @@ def run_identity(args: argparse.Namespace) -> int:
         answers = read_answers(args.input, mapping)
         result = check_answers(answers, args.target, registry=reg, confidence=args.confidence)
     else:
-        if mapping:
-            raise ValueError("--map reads columns for the 'voice' extractor; drop --map or use --extractor voice")
-        records = read_jsonl(args.input)
+        # the input format and the extractor are independent: seed attack
+        # results, --map columns and CSV are read the same way for both
+        plain = not (mapping or str(args.input).lower().endswith(".csv") or _is_seed_file(args.input))
+        records = read_jsonl(args.input) if plain else read_answers(args.input, mapping)
         result = check_records(records, args.target, registry=reg, confidence=args.confidence)
     if args.format == "json":
         text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
