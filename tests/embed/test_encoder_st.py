@@ -19,7 +19,7 @@ def enc(tmp_path_factory) -> Encoder:
     return Encoder(d, cache=None, threads=1, batch_size=2)
 
 
-def test_single_string_and_keywords(enc, capsys):
+def test_single_string_and_keywords(enc, capsys, monkeypatch):
     full = enc.encode(TEXTS)
     one = enc.encode(TEXTS[0])
     assert one.shape == (enc.dim,) and one.dtype == np.float32
@@ -30,8 +30,19 @@ def test_single_string_and_keywords(enc, capsys):
     assert isinstance(rows, list) and len(rows) == 4
     np.testing.assert_array_equal(np.stack(rows), full)
     np.testing.assert_allclose(np.linalg.norm(full, axis=1), 1.0, atol=1e-6)
-    enc.encode(TEXTS, show_progress_bar=True)
-    assert "encoded 4/4 texts" in capsys.readouterr().err
+    # the shared progress display (silent for stages under min_seconds: made 0 here)
+    import functools
+
+    from distillscope import progress as progress_mod
+
+    monkeypatch.setattr(progress_mod.Progress, "__init__",
+                        functools.partialmethod(progress_mod.Progress.__init__, min_seconds=0.0))
+    capsys.readouterr()
+    enc.encode([t + " (not cached yet)" for t in TEXTS], show_progress_bar=True)
+    err = capsys.readouterr().err
+    assert "embedding texts" in err and "4/4" in err
+    enc.encode([t + " (quiet)" for t in TEXTS], show_progress_bar=False)
+    assert capsys.readouterr().err == ""
     np.testing.assert_array_equal(enc.encode(tuple(TEXTS)), full)
     np.testing.assert_array_equal(enc.encode(np.array(TEXTS, dtype=object)), full)
 
