@@ -35,42 +35,101 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoder", default="auto",
                    help="'auto' (default model if downloaded), 'none', a model name or a model directory")
     p.add_argument("--max-samples", type=int, default=None, help="samples per model and prompt to use")
+    p.add_argument("--max-prompts", type=int, default=None, metavar="N",
+                   help="score a seeded sample of N prompts (seed: --seed; recorded in the signatures)")
     p.add_argument("--workers", type=int, default=1, help="kernel threads (-1: all cores)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the shuffled-prompt null and the bootstrap")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the shuffled-prompt null, the bootstrap and the --max-prompts sample")
+    p.add_argument("--quiet", action="store_true", help="no stage lines and no progress bars on stderr")
 
 
-def _score_table(args: argparse.Namespace, extra_models: Sequence[str] = (), table: Any = None) -> Any:
-    from ..analysis.similarity import (
-        GRANULARITIES,
-        RSEConfig,
-        available_granularities,
-        resolve_encoder,
-        response_similarity,
-    )
+def _suggest(name: str, known: Sequence[str]) -> str:
+    import difflib
 
-    table = load_inputs(args.files) if table is None else table
-    models = _csv_list(args.models)
-    if models is not None:
-        models = list(dict.fromkeys([*models, *extra_models]))
-    grans = _csv_list(args.granularities)
-    needs_encoder = grans is None or any(g in ("semantic", "structural") for g in grans)
-    encoder = resolve_encoder(args.encoder if needs_encoder else "none", quiet=grans is not None and not needs_encoder)
-    if grans is None:
-        grans = list(available_granularities(encoder))
-    elif encoder is None and any(g in ("semantic", "structural") for g in grans):
-        raise ValueError("semantic/structural granularities need an encoder: run `distillscope model download` "
-                         "or pass --encoder DIR")
-    unknown = [g for g in grans if g not in GRANULARITIES]
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_models(names: Sequence[str], known: Sequence[str], option: str) -> None:
+    """One error naming every unknown model of ``option`` and what the inputs hold."""
+    unknown = [m for m in names if m not in known]
     if unknown:
-        raise ValueError(f"unknown granularities {unknown}; choose from {GRANULARITIES}")
-    cfg = RSEConfig(granularities=tuple(grans), max_samples=args.max_samples, workers=args.workers,
-                    null_seed=args.seed)
-    t0 = time.perf_counter()
+        hints = "".join(_suggest(m, known) for m in unknown[:1])
+        raise ValueError(f"{option}: {', '.join(map(repr, unknown))} not in the inputs{hints}; "
+                         f"they have {', '.join(known)}")
 
-    def log(msg: str) -> None:
-        print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr)
 
-    return response_similarity(table, models, encoder=encoder, config=cfg, log=log)
+def check_out_dir(path: Path, option: str) -> None:
+    """``path`` can be (or already is) a writable folder."""
+    if path.exists():
+        if not path.is_dir():
+            raise ValueError(f"{option} {path} exists and is not a folder; pass a folder path")
+        probe = path
+    else:
+        probe = path.parent
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir():
+            raise ValueError(f"{option} {path}: {probe} is not a folder")
+    import os
+
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: {probe} is not writable; pick another folder")
+
+
+class _Audit:
+    """Everything the user typed, checked before anything is embedded or scored."""
+
+    def __init__(self, args: argparse.Namespace, *, students: str | None = None,
+                 candidates: str | None = None) -> None:
+        from ..analysis.similarity import GRANULARITIES, RSEConfig, available_granularities, resolve_encoder
+
+        self.quiet = bool(getattr(args, "quiet", False))
+        self.t0 = time.perf_counter()
+        grans = _csv_list(args.granularities)
+        unknown = [g for g in grans or () if g not in GRANULARITIES]
+        if unknown:
+            raise ValueError(f"--granularities: unknown {unknown}; choose from {','.join(GRANULARITIES)}")
+        if args.max_prompts is not None and args.max_prompts < 2:
+            raise ValueError(f"--max-prompts must be >= 2, got {args.max_prompts}")
+        if args.max_samples is not None and args.max_samples < 1:
+            raise ValueError(f"--max-samples must be >= 1, got {args.max_samples}")
+        needs_encoder = grans is None or any(g in ("semantic", "structural") for g in grans)
+        self.encoder = resolve_encoder(args.encoder if needs_encoder else "none",
+                                       quiet=self.quiet or (grans is not None and not needs_encoder))
+        if grans is None:
+            grans = list(available_granularities(self.encoder))
+        elif self.encoder is None and needs_encoder:
+            raise ValueError("--granularities semantic/structural need an encoder: run `distillscope model "
+                             "download` or pass --encoder DIR")
+        self.cfg = RSEConfig(granularities=tuple(grans), max_samples=args.max_samples, workers=args.workers,
+                             null_seed=args.seed, max_prompts=args.max_prompts, sample_seed=args.seed)
+        self.table = load_inputs(args.files)
+        known = [str(m) for m in self.table.models]
+        models = _csv_list(args.models)
+        if models is not None:
+            check_models(models, known, "--models")
+        self.students = _csv_list(students)
+        self.candidates = _csv_list(candidates)
+        for opt, names in (("--students", self.students), ("--candidates", self.candidates)):
+            if names is not None:
+                check_models(names, known, opt)
+        self.models = models  # None: every model in the inputs
+        extra = [*(self.students or ()), *(self.candidates or ())]
+        if models is not None:
+            self.models = list(dict.fromkeys([*models, *extra]))
+        elif self.students is not None and self.candidates is not None:
+            self.models = list(dict.fromkeys(extra))
+
+    def log(self, msg: str) -> None:
+        if not self.quiet:
+            print(f"[{time.perf_counter() - self.t0:6.1f} s] {msg}", file=sys.stderr)
+
+    def score_table(self) -> Any:
+        from ..analysis.similarity import response_similarity
+
+        return response_similarity(self.table, self.models, encoder=self.encoder, config=self.cfg, log=self.log,
+                                   progress=not self.quiet)
 
 
 # ------------------------------------------------------------------ score
@@ -85,7 +144,9 @@ def run_score(args: argparse.Namespace) -> int:
     from ..analysis.similarity import summary_matrix
     from ..analysis.tables import render_matrix
 
-    st = _score_table(args)
+    if args.out is not None:
+        check_out_dir(args.out, "--out")
+    st = _Audit(args).score_table()
     grans = [g for g in st.granularities if g in ("lexical", "semantic", "structural", "style")]
     mats = {g: summary_matrix(st, g) for g in st.granularities}
     if args.out is not None:
@@ -122,8 +183,10 @@ def _write_per_prompt(st: Any, folder: Path) -> None:
 # -------------------------------------------------------------- attribute
 def configure_attribute(p: argparse.ArgumentParser) -> None:
     _add_common(p)
-    p.add_argument("--students", required=True, help="comma-separated student models")
-    p.add_argument("--candidates", required=True, help="comma-separated candidate teachers")
+    p.add_argument("--students", default=None,
+                   help="comma-separated student models (default: every model, all against all)")
+    p.add_argument("--candidates", default=None,
+                   help="comma-separated candidate teachers (default: every model)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples over prompts")
     p.add_argument("--baseline", choices=("pair-mean", "null"), default="pair-mean")
     p.add_argument("--format", choices=("json", "csv", "markdown"), default="json")
@@ -135,12 +198,12 @@ def run_attribute(args: argparse.Namespace) -> int:
     from ..analysis.degree import DegreeConfig
     from ..analysis.tables import render_attribution
 
-    students, candidates = _csv_list(args.students) or [], _csv_list(args.candidates) or []
-    st = _score_table(args, extra_models=[*students, *candidates])
-    missing = [m for m in [*students, *candidates] if m not in st.models]
-    if missing:
-        raise ValueError(f"models {missing} are not in the inputs; they have {list(st.models)}")
-    res = attribute(st, students, candidates,
+    if args.bootstrap < 1:
+        raise ValueError(f"--bootstrap must be >= 1, got {args.bootstrap}")
+    audit = _Audit(args, students=args.students, candidates=args.candidates)
+    st = audit.score_table()
+    audit.log(f"degrees and {args.bootstrap:,} bootstrap resamples")
+    res = attribute(st, audit.students, audit.candidates,
                     DegreeConfig(n_boot=args.bootstrap, seed=args.seed, baseline=args.baseline))
     if args.format == "json":
         print(json.dumps(clean_json(res), indent=2))
@@ -197,25 +260,36 @@ def run_report(args: argparse.Namespace) -> int:
 
     if args.format == "html" and args.out is None:
         raise ValueError("--out DIR is required for --format html (the report folder to write)")
+    if args.out is not None:
+        check_out_dir(args.out, "--out")
     if args.evidence < 0:
         raise ValueError(f"--evidence must be >= 0, got {args.evidence}")
-    for spec in args.ice:  # check what the user typed before the expensive part
+    if args.bootstrap < 1:
+        raise ValueError(f"--bootstrap must be >= 1, got {args.bootstrap}")
+    ice = {}
+    for spec in args.ice:  # read before any work: a bad file fails in a second, not after the embedding
         model, _, path = spec.partition("=")
         if not model or not path:
             raise ValueError(f"--ice takes MODEL=FILE, got {spec!r}")
         if not Path(path).is_file():
             raise FileNotFoundError(f"--ice {spec}: {path} does not exist")
-    responses = load_inputs(args.files)
-    st = _score_table(args, table=responses)
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            rates = data.get("rates", data)
+            ice[model] = {lvl: rates[lvl] for lvl in ("loose", "strict", "hard")}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise ValueError(f"--ice {spec}: {path} is not the JSON of `distillscope identity check --format json`"
+                             " (needs rates loose/strict/hard)") from None
+    run = _Audit(args)
+    if ice:
+        check_models(list(ice), [str(m) for m in run.table.models], "--ice")
+    responses = run.table
+    st = run.score_table()
     cfg = DegreeConfig(n_boot=args.bootstrap, seed=args.seed)
+    run.log(f"degrees and {args.bootstrap:,} bootstrap resamples")
     res = compute_degrees(st, config=cfg)
     attr = attribute(st, config=cfg, result=res)
-    ice = {}
-    for spec in args.ice:
-        model, _, path = spec.partition("=")
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        rates = data.get("rates", data)
-        ice[model] = {lvl: rates[lvl] for lvl in ("loose", "strict", "hard")}
+    run.log("writing the report")
     grans = [g for g in st.granularities if g in ("lexical", "semantic", "structural", "style")]
     mats = {"degree": res.matrix(),
             **{f"degree_{g}": res.matrix(g) for g in grans if g in res.levels},
