@@ -109,6 +109,16 @@ def _check_providers(providers) -> tuple:
     return tuple(out)
 
 
+def _as_list(texts):
+    """numpy / pandas / pyarrow columns of str as a plain sequence."""
+    mod = type(texts).__module__.split(".")[0]
+    if mod == "pyarrow":
+        return texts.to_pylist()
+    if mod == "pandas" and hasattr(texts, "tolist"):
+        return texts.tolist()
+    return texts
+
+
 def _check_texts(texts) -> list[str]:
     if isinstance(texts, str):
         raise TypeError("texts must be a list of strings, got a single str; wrap it: encode([text])")
@@ -120,6 +130,25 @@ def _check_texts(texts) -> list[str]:
         if not isinstance(t, str):
             raise TypeError(f"texts[{i}] is {type(t).__name__}, not str; convert it with str() or drop it")
     return texts
+
+
+def _layer_files(files: ModelFiles, layer: int) -> ModelFiles:
+    """The model files with the graph truncated after ``layer`` layers (built once)."""
+    import dataclasses
+    import json
+
+    cfg = files.directory / "config.json"
+    if not cfg.is_file() or not (files.directory / "model.safetensors").is_file():
+        raise FileNotFoundError(f"layer= needs config.json and model.safetensors in {files.directory}")
+    n = int(json.loads(cfg.read_text(encoding="utf-8")).get("num_hidden_layers", 0))
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 1 <= layer <= n:
+        raise ValueError(f"layer must be an int between 1 and {n} (the model's layers); got {layer!r}")
+    if layer == n:
+        return files
+    from .onnx_builder import build_onnx_from_dir
+
+    path = build_onnx_from_dir(files.directory, files.variant, out_dir=files.onnx.parent, layers=layer)
+    return dataclasses.replace(files, onnx=path)
 
 
 class Encoder:
@@ -151,6 +180,12 @@ class Encoder:
         Token limit; default the model's sentence-transformers
         ``max_seq_length`` (256 for all-MiniLM-L6-v2). Longer texts are
         truncated, as sentence-transformers does.
+    layer:
+        Use the hidden states after this transformer layer (1..num layers)
+        instead of the last one: a graph truncated to ``layer`` layers is
+        built once beside the default graph (which stays unchanged). For
+        BERTScore's ``num_layers``. Needs ``config.json`` and
+        ``model.safetensors`` in the model directory.
     """
 
     def __init__(
@@ -163,6 +198,7 @@ class Encoder:
         precision: str = "auto",
         max_length: int | None = None,
         providers: Sequence[str | tuple[str, dict]] | None = None,
+        layer: int | None = None,
     ) -> None:
         if precision not in ("auto", "fp32", "int8"):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'int8', got {precision!r}")
@@ -177,6 +213,9 @@ class Encoder:
         if precision == "auto":
             precision = self._auto_precision(model, max_length)
         files = resolve_model(model, variant="int8" if precision == "int8" else "fused")
+        self.layer = layer
+        if layer is not None:
+            files = _layer_files(files, layer)
         self.files: ModelFiles = files
         self.precision = precision
         self.max_length = int(max_length) if max_length is not None else files.max_seq_length
@@ -192,7 +231,8 @@ class Encoder:
                                  "attention_mask and optionally token_type_ids")
         self._feed_types = {i.name: i.type for i in self._session.get_inputs()}
         self._dim: int | None = None
-        self.model_id = (f"{files.name}|{precision}|{_file_digest(files.onnx)}|L{self.max_length}|{self.pooling}")
+        self.model_id = (f"{files.name}|{precision}|{_file_digest(files.onnx)}|L{self.max_length}|{self.pooling}"
+                         + (f"|layer{layer}" if layer is not None else ""))
         if cache is None or cache is False:
             self.cache: EmbeddingCache | None = None
         elif isinstance(cache, EmbeddingCache):
@@ -276,7 +316,8 @@ class Encoder:
     def _tokenize(self, texts: Sequence[str]):
         return self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
 
-    def _batches(self, lengths: np.ndarray) -> list[_Batch]:
+    def _batches(self, lengths: np.ndarray, batch_size: int | None = None) -> list[_Batch]:
+        size = self.batch_size if batch_size is None else batch_size
         padded = np.maximum((lengths + _BUCKET - 1) // _BUCKET * _BUCKET, _BUCKET)
         order = np.lexsort((np.arange(len(lengths)), padded))
         out: list[_Batch] = []
@@ -284,7 +325,7 @@ class Encoder:
         while i < len(order):
             L = int(padded[order[i]])
             j = i
-            while j < len(order) and j - i < self.batch_size and padded[order[j]] == L:
+            while j < len(order) and j - i < size and padded[order[j]] == L:
                 j += 1
             out.append(_Batch(order[i:j], L))
             i = j
@@ -325,11 +366,12 @@ class Encoder:
         norm = np.sqrt((pooled * pooled).sum(axis=1, keepdims=True))
         return (pooled / np.maximum(norm, 1e-12)).astype(np.float32)
 
-    def _embed_uncached(self, texts: Sequence[str], progress: Any = None) -> np.ndarray:
+    def _embed_uncached(self, texts: Sequence[str], batch_size: int | None = None,
+                        progress: Any = None) -> np.ndarray:
         encs = self._tokenize(texts)
         lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
         out: np.ndarray | None = None
-        for b in self._batches(lengths):
+        for b in self._batches(lengths, batch_size):
             hidden, mask = self._run(encs, b)
             pooled = self._pool(hidden, mask)
             if out is None:
@@ -343,15 +385,54 @@ class Encoder:
         return out
 
     # ------------------------------------------------------------- public
-    def encode(self, texts: Sequence[str], *, show_progress_bar: bool = False) -> np.ndarray:
+    def encode(self, texts: str | Sequence[str], batch_size: int | None = None, show_progress_bar: bool | None = None,
+               output_value: str = "sentence_embedding", convert_to_numpy: bool = True,
+               convert_to_tensor: bool = False, normalize_embeddings: bool = True, **unsupported: object):
         """float32[N, D] L2-normalized sentence embeddings, in input order.
+
+        Accepts what ``SentenceTransformer.encode`` accepts, so an
+        ``Encoder`` can stand in for it: a single ``str`` gives a 1-D
+        float32[D] vector, a list (or tuple, numpy array, pandas Series,
+        pyarrow array) gives float32[N, D]. ``batch_size`` overrides the
+        encoder's batch size for this call; ``show_progress_bar`` prints a
+        count to stderr; ``convert_to_numpy=False`` gives a list of 1-D
+        arrays; ``convert_to_tensor=True`` gives a torch tensor (needs torch).
+        Embeddings are always L2-normalized (the pooling step does it), so
+        ``normalize_embeddings`` changes nothing; only
+        ``output_value="sentence_embedding"`` is supported (token vectors:
+        :meth:`encode_tokens`). Other sentence-transformers keywords
+        (``device``, ``prompt``, ...) raise ``TypeError`` naming them.
 
         Duplicate texts are embedded once; texts in the cache are not
         embedded again. An empty string gets the embedding of the empty
         input ([CLS] [SEP]). ``show_progress_bar``: count / rate / ETA of
         the texts being embedded on stderr (see :mod:`distillscope.progress`).
         """
-        texts = _check_texts(texts)
+        if unsupported:
+            raise TypeError(f"Encoder.encode does not support {sorted(unsupported)}; supported keywords: batch_size, "
+                            "show_progress_bar, convert_to_numpy, convert_to_tensor, normalize_embeddings")
+        if output_value != "sentence_embedding":
+            raise ValueError(f"output_value={output_value!r} is not supported; use encode_tokens() for token vectors")
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                       or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if convert_to_tensor:
+            try:
+                import torch
+            except ImportError:
+                raise ImportError("convert_to_tensor=True needs torch (pip install torch); "
+                                  "or use the default numpy output") from None
+        single = isinstance(texts, str)
+        batch = [texts] if isinstance(texts, str) else _check_texts(_as_list(texts))
+        vecs = self._encode_list(batch, batch_size, bool(show_progress_bar))
+        out = vecs[0] if single else vecs
+        if convert_to_tensor:
+            return torch.from_numpy(np.ascontiguousarray(out))
+        if not convert_to_numpy and not single:
+            return list(out)
+        return out
+
+    def _encode_list(self, texts: list[str], batch_size: int | None, progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         uniq: dict[str, int] = {}
@@ -374,32 +455,35 @@ class Encoder:
         if todo:
             from ..progress import Progress
 
-            with Progress(len(todo), "embedding texts", enabled=show_progress_bar) as bar:
-                new = self._embed_uncached([utexts[i] for i in todo], bar)
+            with Progress(len(todo), "embedding texts", enabled=progress) as bar:
+                new = self._embed_uncached([utexts[i] for i in todo], batch_size, bar)
             vecs[todo] = new
             if self.cache is not None:
                 self.cache.put(self.model_id, ((keys[i], new[r]) for r, i in enumerate(todo)))
         return vecs[inverse]
 
-    def encode_tokens(self, texts: Sequence[str], *, return_ids: bool = False):
+    def encode_tokens(self, texts: Sequence[str], *, return_ids: bool = False, special_tokens: bool = False,
+                      batch_size: int | None = None):
         """Contextual token embeddings of each text, special tokens dropped.
 
         Returns a :class:`~distillscope.Ragged` whose ``values`` are float32
         [total_tokens, D] (not normalized) and whose ``offsets`` delimit each
         text; with ``return_ids=True`` also the int64 token ids aligned with
-        the rows (for idf weights). Not cached (token vectors are large).
+        the rows (for idf weights). ``special_tokens=True`` keeps [CLS] /
+        [SEP] (BERTScore matches against them). Not cached (token vectors
+        are large).
         """
-        texts = _check_texts(texts)
+        texts = _check_texts(_as_list(texts))
         dim = self.dim
         encs = self._tokenize(texts)
-        keep = [np.asarray(e.special_tokens_mask, dtype=np.int64) == 0 for e in encs]
+        keep = [(np.asarray(e.special_tokens_mask, dtype=np.int64) == 0) | bool(special_tokens) for e in encs]
         lengths = np.fromiter((int(k.sum()) for k in keep), dtype=np.int64, count=len(encs))
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         values = np.empty((int(offsets[-1]), dim), dtype=np.float32)
         ids = np.empty(int(offsets[-1]), dtype=np.int64)
         full = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
-        for b in self._batches(full):
+        for b in self._batches(full, batch_size):
             hidden, _ = self._run(encs, b)
             for r, k in enumerate(b.rows):
                 m = int(full[k])
