@@ -80,7 +80,7 @@ void align_one(const float* a, std::size_t na, const float* wa, const float* b, 
   const double r = wb_sum > 0 ? r_num / wb_sum : 0.0;
   o.precision[g] = static_cast<float>(p);
   o.recall[g] = static_cast<float>(r);
-  o.f1[g] = (p + r) == 0.0 ? 0.0f : static_cast<float>(2.0 * p * r / (p + r));
+  o.f1[g] = static_cast<float>(detail::harmonic_f1(p, r));
   o.coverage[g] = wb_sum > 0 ? static_cast<float>(cov / wb_sum) : 0.0f;
   const double denom = 0.5 * (wa_sum + wb_sum);
   double ord = denom > 0 ? dp[nb] / denom : 0.0;

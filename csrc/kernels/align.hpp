@@ -6,7 +6,7 @@
 // From S, in one pass over the strips:
 //   precision  Σ_i wa_i · max_j S_ij / Σ_i wa_i           (greedy, BERTScore P)
 //   recall     Σ_j wb_j · max_i S_ij / Σ_j wb_j           (greedy, BERTScore R)
-//   f1         2PR / (P + R)                               (0 when P + R == 0)
+//   f1         2PR / (P + R) when P, R have the same sign, else 0 (no pole)
 //   order      best *monotone* alignment: the DP
 //                M[i][j] = max(M[i-1][j], M[i][j-1], M[i-1][j-1] + gain_ij),
 //                gain_ij = max(S_ij, 0) · (wa_i + wb_j) / 2,

@@ -632,7 +632,7 @@ struct GroupReducer {
         if (reduce == GroupReduce::precision) return static_cast<float>(pp);
         if (reduce == GroupReduce::recall) return static_cast<float>(rr);
         if (std::isnan(pp) || std::isnan(rr)) return nan;
-        return (pp + rr) == 0.0 ? 0.0f : static_cast<float>(2.0 * pp * rr / (pp + rr));
+        return static_cast<float>(detail::harmonic_f1(pp, rr));
       }
     }
   }

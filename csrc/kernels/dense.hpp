@@ -79,6 +79,12 @@ struct DotTable {
 const DotTable& dot_table(Isa isa) noexcept;
 inline const DotTable& dot_table() noexcept { return dot_table(active_isa()); }
 
+// 2PR/(P+R) when P and R have the same sign, else 0 (with opposite signs
+// P+R can be ~0: the plain formula has a pole there). NaN in -> NaN out.
+inline double harmonic_f1(double p, double r) noexcept {
+  if (p != p || r != r) return p + r;
+  return ((p > 0 && r > 0) || (p < 0 && r < 0)) ? 2.0 * p * r / (p + r) : 0.0;
+}
 // Cosine from accumulated products, with the degenerate cases decided here.
 float finish_cosine(double dot, double na, double nb) noexcept;
 // 1/|x| (0 for a zero row, NaN for a NaN row).

@@ -15,7 +15,7 @@ Score definitions (per pair; S = cosine matrix of candidate units × reference
 units, weights w default to 1):
 
 * ``precision`` = Σᵢ wᵢ maxⱼ Sᵢⱼ / Σᵢ wᵢ; ``recall`` likewise over reference
-  units; ``f1`` = 2PR/(P+R).
+  units; ``f1`` = 2PR/(P+R) (0 when P and R differ in sign).
 * ``order``: the best alignment whose matches do not cross (dynamic
   programming, gain max(Sᵢⱼ, 0)·(wᵢ+wⱼ)/2), divided by (Σw_cand+Σw_ref)/2.
   It equals f1-like agreement when the answer presents the same points in
