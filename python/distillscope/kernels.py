@@ -105,7 +105,7 @@ def as_float32(x, name: str, *, allow_f16: bool) -> np.ndarray:
             raise TypeError(f"{name} must be a numpy array, got None")
         try:
             x = np.asarray(x, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise TypeError(f"{name} must be a float32 array-like: {exc}") from None
     if x.dtype == np.float16 and not allow_f16:
         x = x.astype(np.float32)
@@ -155,10 +155,11 @@ def cosine_paired(a, b, *, workers: int = 1) -> np.ndarray:
         raise TypeError(f"a and b must have the same dtype, got {a.dtype} and {b.dtype}")
     if a.ndim != 2 or b.ndim != 2 or a.shape != b.shape:
         raise ValueError(f"a and b must be 2-D arrays of the same shape (N, D); got {a.shape} and {b.shape}")
-    return _core.cosine_paired(a, b, workers=workers)
+    return _core.cosine_paired(a, b, workers=check_workers(workers))
 
 
 Reduce = Literal["mean", "max", "precision", "recall", "f1"]
+_REDUCES = ("mean", "max", "precision", "recall", "f1")
 
 
 def cosine_grouped(a, a_offsets, b, b_offsets, *, reduce: Reduce = "mean", workers: int = 1) -> np.ndarray:
@@ -182,8 +183,11 @@ def cosine_grouped(a, a_offsets, b, b_offsets, *, reduce: Reduce = "mean", worke
     b = as_float32(b, "b", allow_f16=False)
     check_2d(a, "a")
     check_2d(b, "b")
+    if not isinstance(reduce, str) or reduce not in _REDUCES:
+        raise ValueError(f"reduce must be one of {_REDUCES}; got {reduce!r}")
     return _core.cosine_grouped(
-        a, as_offsets(a_offsets, "a_offsets"), b, as_offsets(b_offsets, "b_offsets"), reduce=reduce, workers=workers
+        a, as_offsets(a_offsets, "a_offsets"), b, as_offsets(b_offsets, "b_offsets"), reduce=reduce,
+        workers=check_workers(workers),
     )
 
 
@@ -196,7 +200,14 @@ def l2_normalize(x, *, workers: int = 1) -> np.ndarray:
     """
     x = as_float32(x, "x", allow_f16=False)
     check_2d(x, "x")
-    return _core.l2_normalize(x, workers=workers)
+    return _core.l2_normalize(x, workers=check_workers(workers))
+
+
+# Below this many multiply-adds per call the native blocked kernel wins
+# (no index build, no BLAS start-up, no normalized copies); above it faiss's
+# BLAS sgemm + heap wins. Measured in benchmarks/bench_dense.py.
+_NATIVE_TOPK_MAX_WORK = 1 << 26
+Method = Literal["auto", "native", "faiss", "hnsw"]
 
 
 # Below this many multiply-adds per call the native blocked kernel wins
@@ -217,12 +228,18 @@ def check_int(value: Any, name: str, lo: int, hi: int | None = None, hint: str =
     return v
 
 
+MAX_WORKERS = 4096
+
+
 def check_workers(workers: Any) -> int:
+    """``workers`` as an int: -1 (all cores) or 1..MAX_WORKERS threads."""
     if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, (int, np.integer)):
         raise TypeError(f"workers must be an int (>= 1, or -1 for all cores), got {type(workers).__name__}")
     w = int(workers)
     if w != -1 and w < 1:
         raise ValueError(f"workers must be >= 1, or -1 for all cores; got {w}")
+    if w > MAX_WORKERS:
+        raise ValueError(f"workers must be at most {MAX_WORKERS} (or -1 for all cores); got {w}")
     return w
 
 
@@ -295,8 +312,9 @@ def _faiss_threads(workers: int) -> int:
 
 # faiss stores HNSW sizes in C ints; m < 2 breaks its level generator
 # (m = 0 aborts the interpreter, m = 1 builds an unusable graph, m < 0 hangs).
+# ef sizes faiss's per-query heaps (8 bytes a slot): 2**31 would ask for 16 GB.
 _HNSW_MAX_M = 1024
-_INT32_MAX = 2**31 - 1
+_HNSW_MAX_EF = 100_000
 
 
 class CosineIndex:
@@ -304,8 +322,9 @@ class CosineIndex:
 
     ``kind="flat"`` is exact (``IndexFlatIP``); ``kind="hnsw"`` is an
     approximate graph index (``IndexHNSWFlat`` with inner-product metric,
-    ``m`` links per node in [2, 1024], ``ef_construction`` >= 1 candidates
-    while building, ``ef_search`` >= 1 candidates per query) for corpora of
+    ``m`` links per node in [2, 1024], ``ef_construction`` candidates
+    while building and ``ef_search`` candidates per query, both in
+    [1, 100000]) for corpora of
     millions. Build once, then :meth:`search` many query batches.
 
     Rows are normalized by :func:`l2_normalize` (double precision for rows
@@ -326,8 +345,9 @@ class CosineIndex:
         workers = check_workers(workers)
         if kind == "hnsw":
             m = check_int(m, "m", 2, _HNSW_MAX_M, " (HNSW links per node; 16-64 is typical)")
-            ef_search = check_int(ef_search, "ef_search", 1, _INT32_MAX)
-            ef_construction = check_int(ef_construction, "ef_construction", 1, _INT32_MAX)
+            hint = " (candidates per HNSW search; for exact search use kind='flat')"
+            ef_search = check_int(ef_search, "ef_search", 1, _HNSW_MAX_EF, hint)
+            ef_construction = check_int(ef_construction, "ef_construction", 1, _HNSW_MAX_EF, hint)
         c = as_float32(corpus, "corpus", allow_f16=False)
         check_2d(c, "corpus")
         if c.shape[0] == 0:

@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import _core
 from .._ragged import Ragged
+from ..kernels import check_workers
 from .tokenize import check_tokenizer, as_token_ids, unicode_version
 
 __all__ = [
@@ -108,7 +109,7 @@ def _native(
     b_order, smooth, sval, eff = bleu if bleu is not None else (4, "exp", 0.0, True)
     out = _core.text_lexical(
         c, r, tok, int(word_n), bool(distinct), bool(lcs), int(co), int(wo), float(beta), bool(eps), bool(ws),
-        bleu is not None, int(b_order), smooth, float(sval), bool(eff), int(workers),
+        bleu is not None, int(b_order), smooth, float(sval), bool(eff), check_workers(workers),
     )
     return out, ids
 
@@ -338,6 +339,7 @@ def bleu_scores(
     smoothing, effective order. Smoothing: ``exp`` (NIST), ``floor``
     (default 0.1), ``add-k`` (default 1), ``none``.
     """
+    max_ngram_order = _int_option(max_ngram_order, "max_ngram_order")
     sval, smooth_sig = _smooth_value(smooth_method, smooth_value)
     if not 1 <= int(max_ngram_order) <= 64:
         raise ValueError(f"max_ngram_order must be between 1 and 64; got {max_ngram_order}")
