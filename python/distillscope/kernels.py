@@ -141,6 +141,32 @@ def as_offsets(off, name: str) -> np.ndarray:
     return np.ascontiguousarray(off)
 
 
+def check_int(value: Any, name: str, lo: int, hi: int | None = None, hint: str = "") -> int:
+    """``value`` as an int in [lo, hi]; Python and numpy ints only (no bools, no floats)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}{hint}")
+    v = int(value)
+    if v < lo or (hi is not None and v > hi):
+        bound = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+        raise ValueError(f"{name} must be {bound}, got {v}{hint}")
+    return v
+
+
+MAX_WORKERS = 4096
+
+
+def check_workers(workers: Any) -> int:
+    """``workers`` as an int: -1 (all cores) or 1..MAX_WORKERS threads."""
+    if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, (int, np.integer)):
+        raise TypeError(f"workers must be an int (>= 1, or -1 for all cores), got {type(workers).__name__}")
+    w = int(workers)
+    if w != -1 and w < 1:
+        raise ValueError(f"workers must be >= 1, or -1 for all cores; got {w}")
+    if w > MAX_WORKERS:
+        raise ValueError(f"workers must be at most {MAX_WORKERS} (or -1 for all cores); got {w}")
+    return w
+
+
 def cosine_paired(a, b, *, workers: int = 1) -> np.ndarray:
     """Cosine similarity of row ``i`` of ``a`` with row ``i`` of ``b``.
 
@@ -201,46 +227,6 @@ def l2_normalize(x, *, workers: int = 1) -> np.ndarray:
     x = as_float32(x, "x", allow_f16=False)
     check_2d(x, "x")
     return _core.l2_normalize(x, workers=check_workers(workers))
-
-
-# Below this many multiply-adds per call the native blocked kernel wins
-# (no index build, no BLAS start-up, no normalized copies); above it faiss's
-# BLAS sgemm + heap wins. Measured in benchmarks/bench_dense.py.
-_NATIVE_TOPK_MAX_WORK = 1 << 26
-Method = Literal["auto", "native", "faiss", "hnsw"]
-
-
-# Below this many multiply-adds per call the native blocked kernel wins
-# (no index build, no BLAS start-up, no normalized copies); above it faiss's
-# BLAS sgemm + heap wins. Measured in benchmarks/bench_dense.py.
-_NATIVE_TOPK_MAX_WORK = 1 << 26
-Method = Literal["auto", "native", "faiss", "hnsw"]
-
-
-def check_int(value: Any, name: str, lo: int, hi: int | None = None, hint: str = "") -> int:
-    """``value`` as an int in [lo, hi]; Python and numpy ints only (no bools, no floats)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}{hint}")
-    v = int(value)
-    if v < lo or (hi is not None and v > hi):
-        bound = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-        raise ValueError(f"{name} must be {bound}, got {v}{hint}")
-    return v
-
-
-MAX_WORKERS = 4096
-
-
-def check_workers(workers: Any) -> int:
-    """``workers`` as an int: -1 (all cores) or 1..MAX_WORKERS threads."""
-    if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, (int, np.integer)):
-        raise TypeError(f"workers must be an int (>= 1, or -1 for all cores), got {type(workers).__name__}")
-    w = int(workers)
-    if w != -1 and w < 1:
-        raise ValueError(f"workers must be >= 1, or -1 for all cores; got {w}")
-    if w > MAX_WORKERS:
-        raise ValueError(f"workers must be at most {MAX_WORKERS} (or -1 for all cores); got {w}")
-    return w
 
 
 # Below this many multiply-adds per call the native blocked kernel wins

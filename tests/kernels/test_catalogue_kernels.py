@@ -11,6 +11,7 @@ outcome, so an abort fails only the entries it reached and never pytest.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -26,7 +27,15 @@ from distillscope.text.align import align_embeddings
 from distillscope.text.lexical import bleu_scores, chrf_scores, lexical_scores, ngram_overlap, rouge_scores
 from distillscope.text.tokenize import tokenize
 
-PYTHON_DIR = Path(__file__).resolve().parents[2] / "python"
+
+def _child_env() -> dict[str, str]:
+    # The child imports the same distillscope as this process (the source
+    # tree, an installed wheel or the sanitizer build) and inherits the rest
+    # of the environment (LD_PRELOAD of the sanitizer run included).
+    env = dict(os.environ)
+    pkg_parent = str(Path(ds.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH", "")) if p)
+    return env
 
 _rng = np.random.default_rng(1234)
 A = _rng.standard_normal((6, 5)).astype(np.float32)
@@ -487,7 +496,7 @@ def risky_outcomes() -> tuple[dict[str, dict], str]:
     payload = json.dumps([(cid, code) for cid, code, _, _ in RISKY])
     try:
         proc = subprocess.run([sys.executable, "-c", _CHILD], input=payload, capture_output=True, text=True,
-                              timeout=180, env={"PYTHONPATH": str(PYTHON_DIR), "PATH": "/usr/bin:/bin"})
+                              timeout=180, env=_child_env())
         stdout, stderr, rc = proc.stdout, proc.stderr, proc.returncode
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")

@@ -3,6 +3,7 @@ hangs and unbounded memory in the dense kernels, faiss paths and chrF)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,15 @@ from distillscope import _reference as ref
 from distillscope.text.align import align_embeddings
 from distillscope.text.lexical import bleu_scores, chrf_scores
 
-PYTHON_DIR = Path(__file__).resolve().parents[2] / "python"
+
+def _child_env() -> dict[str, str]:
+    # The child imports the same distillscope as this process (the source
+    # tree, an installed wheel or the sanitizer build) and inherits the rest
+    # of the environment (LD_PRELOAD of the sanitizer run included).
+    env = dict(os.environ)
+    pkg_parent = str(Path(ds.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH", "")) if p)
+    return env
 
 
 def _rows(rng, n, d, scale=1.0):
@@ -154,7 +163,7 @@ def test_hnsw_m_zero_and_negative_run_safely_in_a_subprocess():
         """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={"PYTHONPATH": str(PYTHON_DIR), "PATH": "/usr/bin:/bin"})
+                         env=_child_env())
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.count("ValueError") == 3
 
@@ -288,7 +297,7 @@ def test_grouped_and_alignment_memory_is_bounded_by_a_strip():
     # One 4000 x 4000 group: the whole cosine block would be 61 MiB; the
     # streamed reductions hold one strip (<= 256 KiB) plus O(na + nb).
     out = subprocess.run([sys.executable, "-c", _PEAK_RSS_CHILD], capture_output=True, text=True, timeout=300,
-                         env={"PYTHONPATH": str(PYTHON_DIR), "PATH": "/usr/bin:/bin"})
+                         env=_child_env())
     assert out.returncode == 0, out.stderr[-2000:]
     extra_mb = float(out.stdout.strip().splitlines()[-1])
     assert extra_mb < 8.0, f"peak RSS grew by {extra_mb:.1f} MiB for one 4000x4000 group"
