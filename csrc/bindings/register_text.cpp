@@ -7,6 +7,7 @@
 
 #include "common.hpp"
 #include "register.hpp"
+#include "text_lcs_summary.hpp"
 #include "text_ngram.hpp"
 
 namespace py = pybind11;
@@ -211,6 +212,9 @@ py::dict text_lexical(const py::object& cands, const py::object& refs, const std
     py::array_t<double> a(N);
     o.chrf = a.mutable_data();
     d["chrf"] = a;
+    py::array_t<std::int64_t> st({N, static_cast<py::ssize_t>(chrf_char_order + chrf_word_order), py::ssize_t{3}});
+    o.chrf_stats = st.mutable_data();
+    d["chrf_stats"] = st;
   }
   if (bleu) {
     py::array_t<double> a(N), b(N);
@@ -226,7 +230,43 @@ py::dict text_lexical(const py::object& cands, const py::object& refs, const std
   return d;
 }
 
+void check_csr(const std::int64_t* off, std::size_t len, std::int64_t end, const char* name) {
+  if (len < 1 || off[0] != 0 || off[len - 1] != end)
+    throw py::value_error(std::string(name) + " must start at 0 and end at " + std::to_string(end));
+  for (std::size_t i = 1; i < len; ++i)
+    if (off[i] < off[i - 1]) throw py::value_error(std::string(name) + " must be non-decreasing");
+}
+
+py::array_t<std::int64_t> text_lcs_summary_hits(const py::array& ref_ids, const py::array& ref_sent_off,
+                                                const py::array& ref_pair_off, const py::array& cand_ids,
+                                                const py::array& cand_sent_off, const py::array& cand_pair_off,
+                                                int workers) {
+  auto rv = require<std::uint64_t>(ref_ids, "ref_ids", 1), cv = require<std::uint64_t>(cand_ids, "cand_ids", 1);
+  auto rs = require<std::int64_t>(ref_sent_off, "ref_sent_off", 1);
+  auto cs = require<std::int64_t>(cand_sent_off, "cand_sent_off", 1);
+  auto rp = require<std::int64_t>(ref_pair_off, "ref_pair_off", 1);
+  auto cp = require<std::int64_t>(cand_pair_off, "cand_pair_off", 1);
+  const int w = workers_arg(workers);
+  check_csr(rs.data(), static_cast<std::size_t>(rs.shape(0)), rv.shape(0), "ref_sent_off");
+  check_csr(cs.data(), static_cast<std::size_t>(cs.shape(0)), cv.shape(0), "cand_sent_off");
+  check_csr(rp.data(), static_cast<std::size_t>(rp.shape(0)), rs.shape(0) - 1, "ref_pair_off");
+  check_csr(cp.data(), static_cast<std::size_t>(cp.shape(0)), cs.shape(0) - 1, "cand_pair_off");
+  if (rp.shape(0) != cp.shape(0))
+    throw py::value_error("ref_pair_off and cand_pair_off must have the same length (pairs + 1)");
+  const auto n = static_cast<std::size_t>(rp.shape(0) - 1);
+  py::array_t<std::int64_t> out(static_cast<py::ssize_t>(n));
+  std::int64_t* o = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    ds::text::lcs_summary_hits(rv.data(), rs.data(), rp.data(), cv.data(), cs.data(), cp.data(), n, o, w);
+  }
+  return out;
+}
+
 void register_text(py::module_& m) {
+  m.def("text_lcs_summary_hits", &text_lcs_summary_hits, py::arg("ref_ids"), py::arg("ref_sent_off"),
+        py::arg("ref_pair_off"), py::arg("cand_ids"), py::arg("cand_sent_off"), py::arg("cand_pair_off"),
+        py::arg("workers") = 1, "Summary-level LCS hits per pair (ROUGE-Lsum) over sentence-split token ids.");
   m.def("text_tokenize", &text_tokenize, py::arg("texts"), py::arg("tokenizer"), py::arg("workers") = 1,
         py::arg("with_strings") = false,
         "Tokenize texts into stable 64-bit ids: (ids, offsets[, utf8_bytes, string_offsets]).");
@@ -236,6 +276,32 @@ void register_text(py::module_& m) {
         py::arg("chrf_whitespace"), py::arg("bleu"), py::arg("bleu_order"), py::arg("smooth"),
         py::arg("smooth_value"), py::arg("effective_order"), py::arg("workers") = 1,
         "Per-pair n-gram statistics, LCS, chrF and BLEU for a batch (see distillscope.lexical).");
+  m.def(
+      "text_bleu_from_stats",
+      [](py::array_t<std::int64_t, py::array::c_style> correct, py::array_t<std::int64_t, py::array::c_style> total,
+         std::int64_t sys_len, std::int64_t ref_len, const std::string& smooth, double smooth_value,
+         bool effective_order) {
+        if (correct.ndim() != 1 || total.ndim() != 1 || correct.shape(0) != total.shape(0) || correct.shape(0) < 1 ||
+            correct.shape(0) > 64)
+          throw py::value_error("correct and total must be 1-D int64 arrays of the same length (1..64)");
+        double bp = 0.0;
+        const double b = ds::text::bleu_from_stats(correct.data(), total.data(), static_cast<int>(correct.shape(0)),
+                                                   sys_len, ref_len, parse_smooth(smooth), smooth_value,
+                                                   effective_order, &bp);
+        return py::make_tuple(b, bp);
+      },
+      py::arg("correct"), py::arg("total"), py::arg("sys_len"), py::arg("ref_len"), py::arg("smooth"),
+      py::arg("smooth_value"), py::arg("effective_order"),
+      "BLEU (0..100) and brevity penalty from summed statistics, sacrebleu's arithmetic.");
+  m.def(
+      "text_chrf_from_stats",
+      [](py::array_t<std::int64_t, py::array::c_style> stats, double beta, bool eps_smoothing) {
+        if (stats.ndim() != 2 || stats.shape(1) != 3 || stats.shape(0) < 1 || stats.shape(0) > 64)
+          throw py::value_error("stats must be an int64 array of shape (orders, 3) with 1..64 orders");
+        return ds::text::chrf_from_stats(stats.data(), static_cast<int>(stats.shape(0)), beta, eps_smoothing);
+      },
+      py::arg("stats"), py::arg("beta"), py::arg("eps_smoothing"),
+      "chrF (0..100) from summed per-order statistics, sacrebleu's arithmetic.");
   m.def("text_unicode_version", [] { return std::string(ds::text::tables::kUnicodeVersion); });
 }
 

@@ -559,7 +559,7 @@ void chrf_chars(const char* text, std::size_t n, bool keep_ws, std::vector<std::
 }
 
 double pair_chrf(const char* ct, std::size_t cn, const char* rt, std::size_t rn, const LexicalParams& p,
-                 Scratch& s) {
+                 Scratch& s, std::int64_t* stats_out) {
   const int co = p.chrf_char_order, wo = p.chrf_word_order;
   std::int64_t stats[3 * 64];
   if (co > 0) {
@@ -575,6 +575,7 @@ double pair_chrf(const char* ct, std::size_t cn, const char* rt, std::size_t rn,
   // sacrebleu's statistics: [hyp count if the reference has n-grams else 0, ref count, match]
   for (int k = 0; k < co + wo; ++k)
     if (stats[k * 3 + 1] == 0) stats[k * 3 + 0] = 0;
+  if (stats_out) std::copy(stats, stats + 3 * (co + wo), stats_out);
   return chrf_from_stats(stats, co + wo, p.chrf_beta, p.chrf_eps_smoothing);
 }
 
@@ -732,9 +733,14 @@ void lexical_batch(const Side& cand, const Side& ref, std::size_t n, const Lexic
           if (out.bleu_bp) out.bleu_bp[i] = bp;
         }
       }
-      if (chrf && out.chrf)
-        out.chrf[i] = pair_chrf(cand.text[i], static_cast<std::size_t>(cand.text_len[i]), ref.text[i],
-                                static_cast<std::size_t>(ref.text_len[i]), p, s);
+      if (chrf && (out.chrf || out.chrf_stats)) {
+        const double c = pair_chrf(cand.text[i], static_cast<std::size_t>(cand.text_len[i]), ref.text[i],
+                                   static_cast<std::size_t>(ref.text_len[i]), p, s,
+                                   out.chrf_stats ? out.chrf_stats + i * 3 * static_cast<std::size_t>(
+                                                                             p.chrf_char_order + p.chrf_word_order)
+                                                  : nullptr);
+        if (out.chrf) out.chrf[i] = c;
+      }
     }
   });
 }

@@ -63,6 +63,10 @@ struct LexicalOutputs {
   std::int64_t* distinct = nullptr;  // N x word_n x 3: distinct cand, distinct ref, distinct shared
   std::int64_t* lcs = nullptr;       // N
   double* chrf = nullptr;            // N, 0..100
+  // N x (char_order + word_order) x 3: sacrebleu's chrF statistics per order
+  // (hyp n-grams (0 when the reference has none), ref n-grams, matches);
+  // summed over pairs they give corpus-level chrF.
+  std::int64_t* chrf_stats = nullptr;
   double* bleu = nullptr;            // N, 0..100
   double* bleu_bp = nullptr;         // N
 };

@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "force_isa": "kernels",
     "l2_normalize": "kernels",
     "set_isa": "kernels",
+    "cos_sim": "kernels",
     # text
     "tokenize": "text.tokenize",
     "token_strings": "text.tokenize",
@@ -47,9 +48,11 @@ _EXPORTS: dict[str, str] = {
     "AlignScores": "text.align",
     "align_scores": "text.align",
     "align_embeddings": "text.align",
+    "bert_score": "text.bertscore",
+    "BertScoreResult": "text.bertscore",
     # embeddings
     "Encoder": "embed.encoder",
-    "EmbeddingCache": "embed.encoder",
+    "EmbeddingCache": "embed.cache",
     # gathering
     "run_requests": "gather.run",
     "load_config": "gather.config",
@@ -101,6 +104,10 @@ __all__ = ["__version__", *_EXPORTS]
 
 def __getattr__(name: str) -> object:
     module = _EXPORTS.get(name)
+    if module is None and name == "compat":  # the drop-in peer APIs, a subpackage
+        from importlib import import_module
+
+        return import_module(".compat", __name__)
     if module is None:
         raise AttributeError(f"module 'distillscope' has no attribute {name!r}")
     from importlib import import_module
@@ -122,7 +129,8 @@ if TYPE_CHECKING:  # the same table, as imports a type checker can follow
     from .analysis.report import redraw, write_report
     from .analysis.similarity import RSEConfig, response_similarity
     from .analysis.table import ScoreTable
-    from .embed.encoder import EmbeddingCache, Encoder
+    from .embed.cache import EmbeddingCache
+    from .embed.encoder import Encoder
     from .gather.config import GatherConfig, ModelConfig, load_config
     from .gather.prompts import RequestSpec
     from .gather.run import run_requests
@@ -138,6 +146,7 @@ if TYPE_CHECKING:  # the same table, as imports a type checker can follow
     from .kernels import (
         CosineIndex,
         capabilities,
+        cos_sim,
         cosine_grouped,
         cosine_paired,
         cosine_topk,
@@ -152,6 +161,7 @@ if TYPE_CHECKING:  # the same table, as imports a type checker can follow
     from .store.store import ResponseStore, read_records
     from .store.table import ResponseTable, load_table
     from .text.align import AlignScores, align_embeddings, align_scores
+    from .text.bertscore import BertScoreResult, bert_score
     from .text.lexical import (
         bleu_scores,
         chrf_scores,

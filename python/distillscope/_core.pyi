@@ -62,4 +62,23 @@ def text_lexical(
     effective_order: bool,
     workers: int = 1,
 ) -> dict[str, np.ndarray]: ...
+def text_bleu_from_stats(
+    correct: npt.NDArray[np.int64],
+    total: npt.NDArray[np.int64],
+    sys_len: int,
+    ref_len: int,
+    smooth: str,
+    smooth_value: float,
+    effective_order: bool,
+) -> tuple[float, float]: ...
+def text_chrf_from_stats(stats: npt.NDArray[np.int64], beta: float, eps_smoothing: bool) -> float: ...
+def text_lcs_summary_hits(
+    ref_ids: npt.NDArray[np.uint64],
+    ref_sent_off: _I64,
+    ref_pair_off: _I64,
+    cand_ids: npt.NDArray[np.uint64],
+    cand_sent_off: _I64,
+    cand_pair_off: _I64,
+    workers: int = 1,
+) -> _I64: ...
 def text_unicode_version() -> str: ...

@@ -7,8 +7,10 @@ results are bit-identical for any worker count and any split of the batch.
 
 Dtype policy: float32 everywhere; float16 is accepted by ``cosine_paired``
 (converted in registers, never copied) and converted once to float32 by the
-other kernels. Any other dtype raises ``TypeError`` with the fix
-(``x.astype(np.float32)``). Non-contiguous arrays are copied once with
+other kernels. float64 (what numpy, pandas and scikit-learn produce by
+default) is converted to float32 once per call (by :func:`cos_sim` once per
+tile of ``a`` rows), so results carry float32 precision (~1e-7 relative).
+Any other dtype raises ``TypeError`` with the fix (``x.astype(np.float32)``). Non-contiguous arrays are copied once with
 ``np.ascontiguousarray``. Lists and other array-likes are converted with
 ``np.asarray(x, dtype=np.float32)``.
 """
@@ -33,6 +35,7 @@ __all__ = [
     "cosine_grouped",
     "cosine_topk",
     "l2_normalize",
+    "cos_sim",
     "CosineIndex",
 ]
 
@@ -107,11 +110,11 @@ def as_float32(x, name: str, *, allow_f16: bool) -> np.ndarray:
             x = np.asarray(x, dtype=np.float32)
         except (TypeError, ValueError, OverflowError) as exc:
             raise TypeError(f"{name} must be a float32 array-like: {exc}") from None
-    if x.dtype == np.float16 and not allow_f16:
+    if x.dtype == np.float64 or (x.dtype == np.float16 and not allow_f16):
         x = x.astype(np.float32)
     elif x.dtype not in (np.float32, np.float16):
         raise TypeError(
-            f"{name} has dtype {x.dtype}; distillscope kernels take float32"
+            f"{name} has dtype {x.dtype}; distillscope kernels take float32, float64"
             f"{' or float16' if allow_f16 else ''}: pass {name}.astype(np.float32)"
         )
     if not x.flags.c_contiguous:
@@ -227,6 +230,47 @@ def l2_normalize(x, *, workers: int = 1) -> np.ndarray:
     x = as_float32(x, "x", allow_f16=False)
     check_2d(x, "x")
     return _core.l2_normalize(x, workers=check_workers(workers))
+
+
+_COS_SIM_TILE_BYTES = 32 << 20
+
+
+def cos_sim(a, b, *, out: np.ndarray | None = None, workers: int = 1) -> np.ndarray:
+    """The full cosine matrix of the rows of ``a`` against the rows of ``b``.
+
+    Like sentence-transformers' ``util.cos_sim``: ``a`` (N, D) or (D,), ``b``
+    (M, D) or (D,), result float32 (N, M) (a 1-D input counts as one row).
+    ``b`` is normalized once; ``a`` is taken in tiles of rows (about 32 MiB
+    of float32 each), each tile converted and normalized, then multiplied
+    straight into its rows of the output (BLAS sgemm), so no N x M
+    temporary exists besides the result. Pass ``out`` (float32, C-contiguous,
+    shape (N, M)) to fill an existing buffer, e.g. a ``np.memmap`` for
+    matrices larger than memory. Zero rows give 0; results are clipped to
+    [-1, 1]. For the k best matches per row without the full matrix, use
+    :func:`cosine_topk`.
+    """
+    a = np.asarray(a) if not isinstance(a, np.ndarray) else a
+    b = np.asarray(b) if not isinstance(b, np.ndarray) else b
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[None, :] if b.ndim == 1 else b
+    check_2d(a2, "a")
+    check_2d(b2, "b")
+    if a2.shape[1] != b2.shape[1]:
+        raise ValueError(f"a and b must have the same number of columns; got {a2.shape} and {b2.shape}")
+    bn = l2_normalize(as_float32(b2, "b", allow_f16=False), workers=workers)
+    n, m = a2.shape[0], bn.shape[0]
+    if out is None:
+        out = np.empty((n, m), dtype=np.float32)
+    elif (not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != (n, m)
+          or not out.flags.c_contiguous):
+        raise ValueError(f"out must be a C-contiguous float32 array of shape {(n, m)}")
+    row_bytes = 4 * max(a2.shape[1], m, 1)
+    step = max(1, _COS_SIM_TILE_BYTES // row_bytes)
+    for i in range(0, n, step):
+        tile = l2_normalize(as_float32(a2[i:i + step], "a", allow_f16=False), workers=workers)
+        np.matmul(tile, bn.T, out=out[i:i + step])
+        np.clip(out[i:i + step], -1.0, 1.0, out=out[i:i + step])
+    return out
 
 
 # Below this many multiply-adds per call the native blocked kernel wins

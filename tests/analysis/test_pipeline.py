@@ -176,23 +176,36 @@ def test_demo_recovers_lineage(tmp_path):
     assert any(p.suffix == ".png" for p in report.rglob("*.png"))
 
 
-def test_semantic_series_equal_the_pairwise_definition(sim_table, tmp_path):
-    """The grouped-kernel semantic scores equal the all-pairs definition per prompt."""
+@pytest.mark.parametrize("units", ["late", "separate"])
+def test_semantic_series_equal_the_pairwise_definition(sim_table, tmp_path, units):
+    """The grouped-kernel semantic scores equal the all-pairs definition per prompt.
+
+    The response vectors are the whole-response (windowed) vectors of
+    ``encode_with_segments`` with late chunking, ``encode`` (truncated) with
+    separate units.
+    """
     from distillscope import _reference as ref
+    from distillscope._ragged import Ragged
     from distillscope.stats import derangement
     from distillscope.embed.encoder import Encoder
 
     names, table = sim_table
     models = names[:3]
     enc = Encoder("tiny-random", cache=tmp_path / "c.sqlite3")
-    st = response_similarity(table, models, encoder=enc, config=RSEConfig(granularities=("semantic",), null_seed=3))
+    st = response_similarity(table, models, encoder=enc,
+                             config=RSEConfig(granularities=("semantic",), null_seed=3, units=units))
     pids = list(st.prompt_ids)
     perm = derangement(len(pids), 3)
+    assert int(enc.token_counts(list(table.response)).max()) == enc.max_length  # some texts need windows
 
     def rows(model, pid):
         sel = [i for i in range(len(table)) if table.model[i] == model and table.prompt_id[i] == pid]
         sel.sort(key=lambda i: table.sample[i])
-        return enc.encode([table.response[i] for i in sel])
+        texts = [table.response[i] for i in sel]
+        if units == "separate":
+            return enc.encode(texts)
+        none = Ragged(np.zeros((0, 2), np.int64), np.zeros(len(texts) + 1, np.int64))
+        return enc.encode_with_segments(texts, none)[0]
 
     for s_, t in (("Aurora", "Breeze"), ("Breeze", "Glacier")):
         for p in (0, 5, len(pids) - 1):

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_degree import simulate
 
 from distillscope.analysis.attribution import attribute
-from distillscope.analysis.degree import DegreeConfig, compute_degrees
 from distillscope.analysis.cluster import average_linkage, leaf_order
+from distillscope.analysis.degree import DegreeConfig, compute_degrees
 from distillscope.analysis.report import redraw, write_report
 from distillscope.analysis.tables import (
     attribution_rows,
@@ -23,8 +24,6 @@ from distillscope.analysis.tables import (
     render_matrix,
     render_table,
 )
-
-from test_degree import simulate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -62,6 +61,8 @@ class _Checker(HTMLParser):
         self.tags.append(tag)
         if tag == "img":
             self.imgs.append(dict(attrs)["src"])
+        if tag == "script":
+            assert "src" not in dict(attrs)  # the one script is inline
         if tag not in self.VOID:
             self.stack.append(tag)
 
@@ -92,6 +93,7 @@ def test_report_folder_is_complete_valid_and_reproducible(tmp_path, results):
         assert p.exists() and p.stat().st_size > 0, p
     for name in ("heatmap", "dendrogram", "ice_rse"):
         assert (out / "figures" / f"{name}.png").read_bytes()[:8] == PNG_MAGIC
+        assert b"<svg" in (out / "figures" / f"{name}.svg").read_bytes()[:2000]
     for name in ("meta", "matrices", "attribution", "ice", "ice_rse", "dendrogram", "signatures"):
         json.loads((out / "data" / f"{name}.json").read_text())
     mats = json.loads((out / "data" / "matrices.json").read_text())
@@ -113,13 +115,14 @@ def test_report_folder_is_complete_valid_and_reproducible(tmp_path, results):
     chk.feed(page)
     chk.close()
     assert chk.stack == []  # every tag closed in order
-    assert "script" not in chk.tags
-    assert sorted(chk.imgs) == ["figures/dendrogram.png", "figures/heatmap.png", "figures/ice_rse.png"]
+    assert chk.tags.count("script") == 1  # the sorting script, inline; user text never becomes a tag
+    assert sorted(chk.imgs) == ["figures/dendrogram.svg", "figures/heatmap.svg", "figures/ice_rse.svg"]
     assert "Simulated data." in page
     md = (out / "summary.md").read_text()
     assert md.startswith("# audit &lt;script&gt;") and "Simulated data" in md and "](figures/heatmap.png)" in md
     assert nasty not in md
-    assert "Teacher attribution" in md and "| student | rank | candidate |" in md
+    assert "Teacher attribution" in md and "| student | rank | candidate | degree [95% CI] |" in md
+    assert "| s90 | T | " in md  # the key table: s90's top candidate is its teacher
     assert "| granularity | spearman | n |" in md and "| semantic | 0.610 | 200 |" in md
     assert list(csv.DictReader(io.StringIO((out / "data" / "table_1.csv").read_text()))) == [
         {"granularity": "semantic", "spearman": "0.61", "n": "200"}
@@ -131,6 +134,7 @@ def test_report_folder_is_complete_valid_and_reproducible(tmp_path, results):
         p.unlink()
     redrawn = redraw(out)
     assert {p.name: p.read_bytes() for p in redrawn.values()} == before
+    assert {p.suffix for p in redrawn.values()} == {".png", ".svg"}
     # ... and they follow the data: change the matrix file, the heatmap changes
     mats["matrices"]["degree"][0][1] = -1.0
     (out / "data" / "matrices.json").write_text(json.dumps(mats))
@@ -146,7 +150,9 @@ def test_report_without_optional_parts(tmp_path, results):
     data = json.loads((tmp_path / "r" / "data" / "matrices.json").read_text())
     assert data["matrices"]["degree"][0][1] is None
     figs = redraw(tmp_path / "r")
-    assert set(figs) == {"heatmap", "dendrogram"}  # no ICE rates, no scatter
+    assert set(figs) == {"heatmap", "heatmap_svg", "dendrogram", "dendrogram_svg"}  # no ICE rates, no scatter
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "ICE" not in page and "Identity consistency" not in page  # no ICE input: no ICE table or column
     scatter = json.loads((tmp_path / "r" / "data" / "ice_rse.json").read_text())
     assert scatter[0]["rse_candidate"] is not None and scatter[0]["ice_rate"] is None
 
@@ -241,3 +247,49 @@ def test_average_linkage_edges():
         average_linkage(np.array([[0, np.nan], [np.nan, 0]]))
     with pytest.raises(ValueError, match="square"):
         average_linkage(np.zeros((2, 3)))
+
+
+# ----------------------------------------------------------------- readability pieces
+def test_report_without_matplotlib_still_builds(tmp_path, results, monkeypatch):
+    import sys
+
+    for name in [k for k in sys.modules if k == "matplotlib" or k.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    w = write_report(tmp_path / "r", models=results["models"], matrices={"degree": results["degree"]},
+                     attribution=results["attr"])
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "Figures are not included" in page and "pip install &#x27;distillscope[plot]&#x27;" in page
+    assert "<img" not in page and not (tmp_path / "r" / "figures").exists()
+    assert "Key result" in page and "Teacher attribution" in page  # the tables are all there
+    assert "index" in w and "heatmap" not in w
+
+
+def test_spread_distance_spreads_merges_and_keeps_the_tree():
+    from distillscope.analysis.cluster import similarity_to_distance, spread_distance
+
+    rng = np.random.default_rng(3)
+    s = rng.uniform(-0.05, 0.15, (7, 7))  # calibrated degrees: all near 0
+    old = average_linkage(similarity_to_distance(s))
+    new = average_linkage(spread_distance(s))
+    assert old[:, 2].max() - old[:, 2].min() < 0.2  # squashed
+    np.testing.assert_array_equal(old[:, [0, 1, 3]], new[:, [0, 1, 3]])  # same tree
+    assert new[0, 2] == pytest.approx(0.0) and new[:, 2].max() > 0.5  # merges use the height
+    assert leaf_order(old, 7) == leaf_order(new, 7)
+
+
+def test_repel_labels_leaves_no_overlap():
+    from distillscope.analysis.figures import repel_labels
+
+    anchors = np.array([[100.0, 100.0], [102.0, 101.0], [101.0, 99.0], [300.0, 50.0], [103.0, 103.0]])
+    sizes = np.array([[60.0, 9.0]] * 5)
+    boxes = repel_labels(anchors, sizes)
+    for i in range(5):
+        for j in range(i + 1, 5):
+            ox = min(boxes[i, 0] + 60, boxes[j, 0] + 60) - max(boxes[i, 0], boxes[j, 0])
+            oy = min(boxes[i, 1] + 9, boxes[j, 1] + 9) - max(boxes[i, 1], boxes[j, 1])
+            assert ox <= 0 or oy <= 0, (i, j, boxes)
+        for p in anchors:  # no label hides a point
+            inside = boxes[i, 0] < p[0] < boxes[i, 0] + 60 and boxes[i, 1] < p[1] < boxes[i, 1] + 9
+            assert not inside
+    np.testing.assert_allclose(boxes[3], anchors[3] + [5.0, 4.0])  # a lone label stays put

@@ -34,7 +34,7 @@ def sentences() -> list[str]:
 def fp32(sentences):
     from distillscope import Encoder
 
-    enc = Encoder(cache=None)
+    enc = Encoder(cache=None, precision="fp32")
     return enc, enc.encode(sentences)
 
 

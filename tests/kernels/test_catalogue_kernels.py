@@ -62,7 +62,6 @@ BAD_MATRICES: list[tuple[str, Any, Err]] = [
     ("int-too-big", [[10**400]], Err(TypeError, "float32 array-like")),
     ("object-array", np.array([[1.0, "a"]], dtype=object), Err(TypeError, r"astype\(np.float32\)")),
     ("complex64", np.ones((2, 5), np.complex64), Err(TypeError, r"astype\(np.float32\)")),
-    ("float64", np.ones((2, 5), np.float64), Err(TypeError, r"astype\(np.float32\)")),
     ("int64", np.ones((2, 5), np.int64), Err(TypeError, r"astype\(np.float32\)")),
     ("bool", np.ones((2, 5), bool), Err(TypeError, r"astype\(np.float32\)")),
     ("datetime", np.zeros((2, 5), "datetime64[D]"), Err(TypeError, r"astype\(np.float32\)")),
@@ -91,8 +90,6 @@ MATRIX_SLOTS: dict[str, Callable[[Any], Any]] = {
 def _matrix_cases():
     for slot, call in MATRIX_SLOTS.items():
         for name, value, exp in BAD_MATRICES:
-            if slot.startswith("paired") and name == "float64":
-                continue  # covered by the paired-specific dtype cases below
             yield pytest.param(call, value, exp, id=f"{slot}-{name}")
 
 
@@ -124,6 +121,7 @@ def _layouts(x: np.ndarray) -> list[tuple[str, Any]]:
         ("tuple", tuple(map(tuple, x.tolist()))),
         ("readonly", _readonly(x)),
         ("float16", x.astype(np.float16)),
+        ("float64", x.astype(np.float64)),  # converted once to float32 (exact for float32 values)
     ]
 
 
@@ -227,6 +225,11 @@ SPECIAL_VALUE_CASES = [
     ("align-huge", lambda: align_embeddings(A * np.float32(1e25), OFF_A, B, OFF_B).as_dict(),
      lambda r: all(np.allclose(v, align_embeddings(A, OFF_A, B, OFF_B).as_dict()[k], atol=1e-5, equal_nan=True)
                    for k, v in r.items())),
+    ("cos-sim-huge-tiny", lambda: ds.cos_sim(A * np.float32(1e25), C * np.float32(1e-25)),
+     lambda r: np.allclose(r, ds.cos_sim(A, C), atol=1e-6)),
+    ("cos-sim-nan-row", lambda: ds.cos_sim(_with(A, 2, np.nan), C),
+     lambda r: np.isnan(r[2]).all() and not np.isnan(np.delete(r, 2, axis=0)).any()),
+    ("cos-sim-zero-row", lambda: ds.cos_sim(np.zeros((2, 5), np.float32), C), lambda r: (r == 0).all()),
     ("index-zero-query", lambda: ds.CosineIndex(C).search(np.zeros((2, 5), np.float32), 3),
      lambda r: (r[0] == 0).all() and r[1].tolist() == [[0, 1, 2], [0, 1, 2]]),
 ]
@@ -303,6 +306,9 @@ OPTION_CASES = [
     ("tokenize-workers-0", lambda: tokenize(["a"], workers=0), Err(ValueError, "workers")),
     ("lexical-workers-float", lambda: lexical_scores(["a"], ["a"], workers=2.0),
      Err(TypeError, "workers must be an int")),
+    ("cos-sim-workers-0", lambda: ds.cos_sim(A, C, workers=0), Err(ValueError, "workers")),
+    ("cos-sim-out-shape", lambda: ds.cos_sim(A, C, out=np.empty((2, 2), np.float32)), Err(ValueError, "out must be")),
+    ("cos-sim-columns", lambda: ds.cos_sim(A, C[:, :3]), Err(ValueError, "same number of columns")),
     # reduce / method / kind
     ("grouped-reduce-bad", _w(reduce="median"), Err(ValueError, "reduce must be one of")),
     ("grouped-reduce-none", _w(reduce=None), Err(ValueError, "reduce must be one of")),
@@ -325,7 +331,7 @@ OPTION_CASES = [
     # shapes that disagree
     ("paired-shape-mismatch", lambda: ds.cosine_paired(A, B[:4]), Err(ValueError, "same shape")),
     ("paired-dtype-mismatch", lambda: ds.cosine_paired(A.astype(np.float16), B), Err(TypeError, "same dtype")),
-    ("paired-float64", lambda: ds.cosine_paired(A.astype(np.float64), B), Err(TypeError, r"astype\(np.float32\)")),
+    ("paired-int32", lambda: ds.cosine_paired(A.astype(np.int32), B), Err(TypeError, r"astype\(np.float32\)")),
     ("grouped-columns", lambda: ds.cosine_grouped(A, OFF_A, B[:, :4], OFF_B), Err(ValueError, "same number of col")),
     ("topk-columns", lambda: ds.cosine_topk(A, C[:, :3], 2), Err(ValueError, "same number of columns")),
     ("topk-empty-corpus", lambda: ds.cosine_topk(A, np.zeros((0, 5), np.float32), 1), Err(ValueError, "corpus is empty")),

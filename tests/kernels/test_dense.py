@@ -100,7 +100,7 @@ def test_paired_non_contiguous_and_lists(rng):
         (np.zeros((3, 4), np.float32), np.zeros((2, 4), np.float32), ValueError, "same shape"),
         (np.zeros(4, np.float32), np.zeros(4, np.float32), ValueError, "2-D"),
         (np.zeros((2, 2, 2), np.float32), np.zeros((2, 2, 2), np.float32), ValueError, "2-D"),
-        (np.zeros((3, 4)), np.zeros((3, 4)), TypeError, "astype"),
+        (np.zeros((3, 4), np.complex64), np.zeros((3, 4), np.complex64), TypeError, "astype"),
         (np.zeros((3, 4), np.int32), np.zeros((3, 4), np.int32), TypeError, "astype"),
         (np.zeros((3, 4), np.float32), np.zeros((3, 4), np.float16), TypeError, "same dtype"),
         (None, np.zeros((3, 4), np.float32), TypeError, "None"),
@@ -221,7 +221,7 @@ def test_grouped_bad_arrays():
     with pytest.raises(ValueError, match="reduce"):
         ds.cosine_grouped(a, [0, 4], a, [0, 4], reduce="median")
     with pytest.raises(TypeError, match="astype"):
-        ds.cosine_grouped(a.astype(np.float64), [0, 4], a, [0, 4])
+        ds.cosine_grouped(a.astype(np.int32), [0, 4], a, [0, 4])
     with pytest.raises(ValueError, match="2-D"):
         ds.cosine_grouped(a.ravel(), [0, 12], a.ravel(), [0, 12])
     # float16 is accepted (converted once)
@@ -301,7 +301,7 @@ def test_cosine_index_reuse(rng):
         (np.ones((2, 3), np.float32), np.ones((4, 3), np.float32), 1.5, {}, TypeError, "k must be an int"),
         (np.ones((2, 3), np.float32), np.ones((4, 3), np.float32), 1, {"method": "x"}, ValueError, "method"),
         (np.ones(3, np.float32), np.ones((4, 3), np.float32), 1, {}, ValueError, "2-D"),
-        (np.ones((2, 3), np.float64), np.ones((4, 3), np.float32), 1, {}, TypeError, "astype"),
+        (np.ones((2, 3), np.int64), np.ones((4, 3), np.float32), 1, {}, TypeError, "astype"),
         (np.ones((2, 3), np.float32), np.ones((0, 3), np.float32), 1, {}, ValueError, "corpus is empty"),
     ],
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["average_linkage", "leaf_order", "similarity_to_distance"]
+__all__ = ["average_linkage", "leaf_order", "similarity_to_distance", "spread_distance"]
 
 
 def average_linkage(distance: np.ndarray) -> np.ndarray:
@@ -88,3 +88,27 @@ def similarity_to_distance(matrix: np.ndarray) -> np.ndarray:
     fill = float(np.nanmax(off)) if np.isfinite(off).any() else 1.0
     d = np.where(np.isfinite(d), d, fill)
     return np.maximum(d, 0.0)
+
+
+def spread_distance(matrix: np.ndarray) -> np.ndarray:
+    """Distance rescaled to the observed range: 0 for the most similar pair of
+    models, 1 for the least similar (and for undefined pairs); diagonal 0.
+
+    ``1 - similarity`` of calibrated degrees (mostly near 0) squeezes every
+    merge of a dendrogram into a sliver near 1. Average linkage commutes with
+    an increasing affine map of the distances (an average of ``a*d + b`` is
+    ``a*mean(d) + b``), so this changes only the heights, never the tree or
+    its leaf order, and the merges use the full height of the figure.
+    """
+    d = similarity_to_distance(matrix)
+    m = len(d)
+    if m < 2:
+        return d
+    off = d[~np.eye(m, dtype=bool)]
+    lo, hi = float(off.min()), float(off.max())
+    if hi - lo <= 1e-12:
+        out = np.where(np.eye(m, dtype=bool), 0.0, 1.0)
+        return out
+    out = (d - lo) / (hi - lo)
+    np.fill_diagonal(out, 0.0)
+    return out

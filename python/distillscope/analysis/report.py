@@ -13,16 +13,23 @@
       data/ice_rse.json, .csv   per model: RSE degree toward its top candidate and ICE rate
       data/dendrogram.json      average-linkage merges (SciPy linkage layout) and leaf order
       data/signatures.json      signature of every metric and of the calibration
-      figures/heatmap.png       model x model degree, rows/columns in dendrogram order
-      figures/dendrogram.png    average linkage on 1 - similarity
-      figures/ice_rse.png       ICE rate against RSE degree, with intervals
-      index.html                tables + figures (all text HTML-escaped)
-      summary.md                the same in Markdown
+      data/audit.json           what was audited (prompts, join, samples, encoder) and the warnings
+      data/evidence.json        per student: the prompts contributing most, both answers, shared spans
+      figures/heatmap.svg/.png  student x candidate degree, dendrogram order, centred on 0
+      figures/heatmap_degree_<g>.svg/.png   the same per granularity (when given as degree_<g>)
+      figures/dendrogram.svg/.png           average linkage, distances spread over [0, 1]
+      figures/ice_rse.svg/.png  ICE rate against RSE degree, with intervals (with ICE input only)
+      index.html                the page (all text HTML-escaped; sortable tables by a small inline
+                                script; readable without it; no network)
+      summary.md                Markdown summary for a paper draft: key table, definitions
 
 Figures are drawn only from the files under ``data/`` by :func:`redraw`, so
 anyone can regenerate (or restyle) them from a report folder alone.
 matplotlib is imported lazily and used through its object API with the Agg
-canvas (no pyplot, no global backend switch).
+canvas (no pyplot, no global backend switch); without it the report is
+written all the same, with a note where the figures would be. The page is
+rendered by :mod:`distillscope.analysis.report_html`; the evidence is built by
+:mod:`distillscope.analysis.evidence`.
 
 The tables themselves (and their ``json``/``csv``/``markdown`` rendering for
 the CLI's ``--format``) live in :mod:`distillscope.analysis.tables`; the
@@ -31,27 +38,36 @@ clustering in :mod:`distillscope.analysis.cluster`.
 
 from __future__ import annotations
 
-import html
-import json
-import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from .._io import dump_json
-from .cluster import average_linkage, leaf_order, similarity_to_distance
+from .cluster import average_linkage, leaf_order, spread_distance
+from .report_html import (
+    audit_facts,
+    figure_caption,
+    interval_text,
+    load_data,
+    merge_intervals,
+    non_empty_columns,
+    page_html,
+    significance_text,
+    summary_tables,
+)
 from .tables import (
-    ATTR_COLUMNS,
     BEST_COLUMNS,
+    DEGREE_DEFINITION,
+    GLOSSARY,
     ICE_LEVELS,
-    attribution_rows,
     best_rows,
     check_attribution,
     check_matrix,
-    format_value,
     ice_rows,
     ice_rse_rows,
+    key_rows,
     markdown_text,
     render_attribution,
     render_ice,
@@ -59,9 +75,11 @@ from .tables import (
     render_table,
 )
 
-__all__ = ["write_report", "redraw"]
+__all__ = ["write_report", "redraw", "audit_warnings", "markdown_summary"]
 
-_REPORT_VERSION = "1"
+_REPORT_VERSION = "2"
+FEW_PROMPTS = 100  # below this many prompts the header warns that intervals are wide
+CLONE_DEGREE = 0.5  # both directions at least this: the pair looks like versions of one model
 
 
 # --------------------------------------------------------------------------- report writing
@@ -80,12 +98,16 @@ def write_report(
     notes: Sequence[str] = (),
     tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     figures: bool = True,
+    audit: Mapping[str, Any] | None = None,
+    evidence: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Path]:
     """Write the report folder and return ``{name: path}`` of what was written.
 
     models: row/column names of every matrix.
-    matrices: ``{name: (m, m) array}``; ``primary`` (default ``"degree"`` if
-        present, else the first) feeds the heatmap, dendrogram and scatter.
+    matrices: ``{name: (m, m) array}``, rows students, columns candidates;
+        ``primary`` (default ``"degree"`` if present, else the first) feeds the
+        heatmap, dendrogram and scatter; every ``degree_<granularity>`` matrix
+        gets its own heatmap beside it; the others are shown as tables.
     attribution: output of :func:`distillscope.analysis.attribution.attribute`.
     ice: ``{model: {"loose"|"strict"|"hard": {"rate", "ci_low", "ci_high"}}}``.
     signatures: ``{metric: signature}``; the attribution's calibration
@@ -94,11 +116,19 @@ def write_report(
     tables: extra ``{title: [flat row dicts]}`` (e.g. judge agreement, ICE per
         category and language); each is saved as ``data/table_<k>.json/.csv``
         and shown in the HTML and Markdown after the built-in tables.
-    figures: draw the PNGs (needs matplotlib, the ``plot`` extra).
+    figures: draw SVG + PNG figures (needs matplotlib, the ``plot`` extra;
+        without it the page says so where the figures would be).
+    audit: what was audited, for the header: ``n_prompts``, ``join`` (how the
+        inputs were joined), ``samples_per_prompt`` (``{"min", "max"}``),
+        ``granularities``, ``encoder``, ``bootstrap`` (any may be missing).
+    evidence: :func:`distillscope.analysis.evidence.build_evidence` output.
     """
     models = [str(x) for x in models]
     mats, primary = _check_matrices(models, matrices, primary)
     _check_extras(attribution, ice, tables, ice_level)
+    if evidence is not None and (isinstance(evidence, (str, bytes)) or not all(
+            isinstance(e, Mapping) and "student" in e and "prompts" in e for e in evidence)):
+        raise ValueError("evidence must be the list returned by analysis.evidence.build_evidence(...)")
 
     root = Path(folder)
     data = root / "data"
@@ -127,13 +157,28 @@ def write_report(
     _write_dendrogram(data, models, mats[primary], primary, written)
     dump_json(sigs, data / "signatures.json")
     meta["extra_tables"] = _write_extra_tables(data, tables or {}, written)
+    aud = dict(audit or {})
+    aud["warnings"] = audit_warnings(aud, models, mats[primary] if primary.startswith("degree") else None)
+    dump_json(aud, data / "audit.json")
+    written["audit"] = data / "audit.json"
+    if evidence:
+        dump_json(list(evidence), data / "evidence.json")
+        written["evidence"] = data / "evidence.json"
+    figs: dict[str, Path] = {}
+    meta["figure_note"] = None
+    if figures:
+        try:
+            figs = redraw(root)
+        except ImportError as exc:  # no matplotlib: tables and evidence still make a report
+            meta["figure_note"] = str(exc)
+    else:
+        meta["figure_note"] = "figures were not drawn (--no-figures); redraw them with distillscope.report.redraw"
+    meta["figures"] = [k for k in figs if not k.endswith("_svg")]
     dump_json(meta, data / "meta.json")
     written["signatures"] = data / "signatures.json"
-
-    figs = redraw(root) if figures else {}
     written.update(figs)
-    (root / "summary.md").write_text(_markdown(root, figs), encoding="utf-8")
-    (root / "index.html").write_text(_html(root, figs), encoding="utf-8")
+    (root / "summary.md").write_text(markdown_summary(root), encoding="utf-8")
+    (root / "index.html").write_text(page_html(root), encoding="utf-8")
     written.update(summary=root / "summary.md", index=root / "index.html")
     return written
 
@@ -203,11 +248,13 @@ def _write_attribution(
 
 
 def _write_dendrogram(data: Path, models: list[str], matrix: np.ndarray, primary: str, written: dict[str, Path]) -> None:
-    dist = similarity_to_distance(matrix)
+    dist = spread_distance(matrix)
     link = average_linkage(dist)
     order = leaf_order(link, len(models))
-    dump_json({"method": "average", "distance": f"1 - symmetrised {primary}", "models": models,
-                "linkage": link, "leaf_order": order}, data / "dendrogram.json")
+    dump_json({"method": "average",
+               "distance": f"(max - s) / (max - min) of the symmetrised {primary} s over model pairs: "
+                           "0 = the most similar pair, 1 = the least similar",
+               "models": models, "linkage": link, "leaf_order": order}, data / "dendrogram.json")
     written["dendrogram"] = data / "dendrogram.json"
 
 
@@ -225,253 +272,128 @@ def _write_extra_tables(
     return extra
 
 
-def _load(root: Path, name: str) -> Any:
-    p = root / "data" / name
-    return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+def audit_warnings(audit: Mapping[str, Any], models: Sequence[str], degree: np.ndarray | None) -> list[str]:
+    """Warnings that change how to read the numbers: one sample per prompt (no
+    ceiling), near-clones in the population, few prompts."""
+    out = []
+    spp = audit.get("samples_per_prompt") or {}
+    if spp.get("max") is not None and int(spp["max"]) < 2:
+        out.append("One sample per model and prompt: the self-similarity ceiling cannot be measured, so it "
+                   "falls back to the maximum score for every pair. Degrees are then conservative (understated) "
+                   "and comparable only within this report; gather 2+ samples per prompt to calibrate them.")
+    if degree is not None:
+        m = np.asarray(degree, dtype=np.float64)
+        for i in range(len(models)):
+            for j in range(i + 1, len(models)):
+                if m[i, j] >= CLONE_DEGREE and m[j, i] >= CLONE_DEGREE:
+                    out.append(f"{models[i]} and {models[j]} look like versions of one model (degree "
+                               f"{m[i, j]:.2f} / {m[j, i]:.2f} both ways): each is part of the other's population "
+                               "baseline, so degrees of other students toward either of them are understated.")
+    n = audit.get("n_prompts")
+    if n is not None and int(n) < FEW_PROMPTS:
+        out.append(f"Only {int(n)} prompts: intervals are wide; read a difference between two degrees as evidence "
+                   "only where the best-vs-runner-up test says so.")
+    return out
+
+
+def redraw(folder: str | Path) -> dict[str, Path]:
+    """(Re)draw every figure of a report folder from its ``data/`` files only.
+
+    Returns ``{name: png path, name + "_svg": svg path}`` for ``heatmap``,
+    ``heatmap_degree_<g>`` (per granularity), ``dendrogram`` and ``ice_rse``
+    (only when ICE rates are present). Needs matplotlib (ImportError naming
+    the fix otherwise).
+    """
+    from . import figures as F
+
+    root = Path(folder)
+    meta = load_data(root, "meta.json")
+    mats = load_data(root, "matrices.json")
+    dend = load_data(root, "dendrogram.json")
+    if meta is None or mats is None or dend is None:
+        raise FileNotFoundError(f"{root} is not a report folder (data/meta.json, matrices.json, dendrogram.json)")
+    mpl = F.load_matplotlib()
+    figdir = root / "figures"
+    figdir.mkdir(exist_ok=True)
+    models = mats["models"]
+    order = dend["leaf_order"]
+    labels = [models[i] for i in order]
+    sim = " (simulated)" if meta.get("simulated") else ""
+    out: dict[str, Path] = {}
+
+    def save(fig: Any, name: str) -> None:
+        svg, png = F.save_figure(mpl, fig, figdir / name)
+        out[name], out[f"{name}_svg"] = png, svg
+
+    heatmaps = {"heatmap": meta["primary"]}
+    heatmaps.update({f"heatmap_{k}": k for k in mats["matrices"] if k.startswith("degree_") and k != meta["primary"]})
+    # one colour scale for every degree heatmap, so the granularities compare by eye
+    deg = [np.array([[_nan(v) for v in row] for row in mats["matrices"][k]], dtype=np.float64)
+           for k in heatmaps.values() if k.startswith("degree")]
+    off = np.concatenate([d[~np.eye(len(d), dtype=bool)] for d in deg]) if deg else np.empty(0)
+    off = off[np.isfinite(off)]
+    shared_limit = max(0.05, float(np.abs(off).max())) if off.size else 1.0
+    for name, key in heatmaps.items():
+        mat = np.array([[_nan(v) for v in row] for row in mats["matrices"][key]], dtype=np.float64)
+        gran = "combined" if name == "heatmap" else key[len("degree_"):] if key.startswith("degree_") else key
+        limit = shared_limit if key.startswith("degree") else None
+        save(F.heatmap(mpl, mat[np.ix_(order, order)], labels, title=f"degree: {gran}{sim}" if key.startswith("degree") else f"{key}{sim}",
+                       colorbar="degree (0 = as the population predicts)" if key.startswith("degree") else key, limit=limit), name)
+    save(F.dendrogram(mpl, np.array(dend["linkage"]), order, labels, title="clustering of the models" + sim,
+                      ylabel="relative distance\n(0 = closest pair, 1 = farthest)"), "dendrogram")
+    rows = load_data(root, "ice_rse.json") or []
+    pts = [r for r in rows if r.get("ice_rate") is not None and r.get("rse_degree") is not None]
+    if pts:
+        save(F.ice_rse_scatter(mpl, pts, title="identity consistency vs response similarity" + sim,
+                               ylabel=f"ICE: {meta.get('ice_level', 'strict')} contradiction rate"), "ice_rse")
+    return out
 
 
 def _nan(x: Any) -> float:
     return float("nan") if x is None else float(x)
 
 
-def redraw(folder: str | Path) -> dict[str, Path]:
-    """(Re)draw every figure of a report folder from its ``data/`` files only.
-
-    Returns ``{"heatmap": path, "dendrogram": path, "ice_rse": path}`` (the
-    scatter only when ICE rates are present). Needs matplotlib.
-    """
-    try:
-        from matplotlib import colormaps as matplotlib_colormaps
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("figures need matplotlib: pip install 'distillscope[plot]'") from exc
-
+# --------------------------------------------------------------------------- Markdown summary
+def markdown_summary(folder: str | Path) -> str:
+    """A summary that pastes into a paper draft or an issue: what was audited,
+    the one-sentence definitions, the key table with intervals, the warnings."""
     root = Path(folder)
-    meta = _load(root, "meta.json")
-    mats = _load(root, "matrices.json")
-    dend = _load(root, "dendrogram.json")
-    if meta is None or mats is None or dend is None:
-        raise FileNotFoundError(f"{root} is not a report folder (data/meta.json, matrices.json, dendrogram.json)")
-    figdir = root / "figures"
-    figdir.mkdir(exist_ok=True)
-    models = mats["models"]
-    primary = meta["primary"]
-    mat = np.array([[_nan(v) for v in row] for row in mats["matrices"][primary]], dtype=np.float64)
-    order = dend["leaf_order"]
-    out: dict[str, Path] = {}
-    save_kw = {"dpi": 110, "metadata": {"Software": None}}  # no version stamp: same data, same bytes
-
-    def save(fig: Any, name: str) -> None:
-        FigureCanvasAgg(fig)
-        p = figdir / f"{name}.png"
-        fig.savefig(p, format="png", **save_kw)
-        out[name] = p
-
-    labels = [models[i] for i in order]
-    save(_heatmap(Figure, matplotlib_colormaps, meta, mat, order, labels), "heatmap")
-    save(_dendrogram(Figure, meta, dend, order, labels), "dendrogram")
-    rows = _load(root, "ice_rse.json") or []
-    pts = [r for r in rows if r.get("ice_rate") is not None and r.get("rse_degree") is not None]
-    if pts:
-        save(_ice_rse_scatter(Figure, meta, pts), "ice_rse")
-    return out
-
-
-def _title_suffix(meta: Mapping[str, Any]) -> str:
-    return " (simulated)" if meta.get("simulated") else ""
-
-
-def _heatmap(
-    Figure: Callable[..., Any], colormaps: Any, meta: Mapping[str, Any], mat: np.ndarray, order: list[int],
-    labels: list[str],
-) -> Any:
-    """Model x model heatmap of the primary matrix, in dendrogram order."""
-    primary = meta["primary"]
-    m = len(order)
-    size = max(4.0, 0.55 * m + 2.5)
-    fig = Figure(figsize=(size + 1.2, size))
-    ax = fig.add_subplot()
-    shown = mat[np.ix_(order, order)].copy()
-    np.fill_diagonal(shown, np.nan)  # a model against itself says nothing; grey
-    # scale to the off-diagonal range: real degrees are often small, and a fixed
-    # 0..1 scale would paint them all the same colour
-    finite = shown[np.isfinite(shown)]
-    vmin = min(0.0, float(finite.min())) if finite.size else 0.0
-    vmax = max(float(finite.max()), vmin + 1e-6) if finite.size else 1.0
-    cmap = colormaps["viridis"].with_extremes(bad="#dddddd")
-    im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=vmin, vmax=vmax)
-    ax.set_xticks(range(m), labels, rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(m), labels, fontsize=8)
-    ax.set_xlabel("candidate (teacher)")
-    ax.set_ylabel("student")
-    if m <= 16:
-        for i in range(m):
-            for j in range(m):
-                v = shown[i, j]
-                if math.isfinite(v):
-                    ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
-                            color="white" if v < (vmin + vmax) / 2 else "black")
-    fig.colorbar(im, ax=ax, label=primary)
-    ax.set_title(f"{meta['title']}: {primary}" + _title_suffix(meta), fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def _dendrogram(
-    Figure: Callable[..., Any], meta: Mapping[str, Any], dend: Mapping[str, Any], order: list[int], labels: list[str]
-) -> Any:
-    """The average-linkage tree drawn from ``dendrogram.json``."""
-    m = len(order)
-    link = np.array(dend["linkage"], dtype=np.float64).reshape(-1, 4)
-    fig = Figure(figsize=(max(5.0, 0.5 * m + 3), 4.5))
-    ax = fig.add_subplot()
-    xpos = {leaf: float(i) for i, leaf in enumerate(order)}
-    height = {leaf: 0.0 for leaf in range(m)}
-    for k, (a, b, dist, _) in enumerate(link):
-        a, b = int(a), int(b)
-        xa, xb = xpos[a], xpos[b]
-        ha, hb = height[a], height[b]
-        ax.plot([xa, xa, xb, xb], [ha, dist, dist, hb], color="tab:blue", linewidth=1.2)
-        xpos[m + k] = (xa + xb) / 2
-        height[m + k] = float(dist)
-    ax.set_xticks(range(m), labels, rotation=60, ha="right", fontsize=8)
-    ax.set_ylabel(f"1 - {meta['primary']} (average linkage)")
-    ax.set_xlim(-0.5, m - 0.5)
-    ax.set_ylim(bottom=0.0)
-    ax.set_title("model clustering" + _title_suffix(meta), fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def _ice_rse_scatter(Figure: Callable[..., Any], meta: Mapping[str, Any], pts: list[dict[str, Any]]) -> Any:
-    """ICE rate against RSE degree, one point per model, with intervals."""
-    fig = Figure(figsize=(6.0, 4.8))
-    ax = fig.add_subplot()
-    for r in pts:
-        x, y = float(r["rse_degree"]), float(r["ice_rate"])
-        xerr = None
-        if r.get("rse_ci_low") is not None and r.get("rse_ci_high") is not None:
-            xerr = [[max(0.0, x - r["rse_ci_low"])], [max(0.0, r["rse_ci_high"] - x)]]
-        yerr = None
-        if r.get("ice_ci_low") is not None and r.get("ice_ci_high") is not None:
-            yerr = [[max(0.0, y - r["ice_ci_low"])], [max(0.0, r["ice_ci_high"] - y)]]
-        ax.errorbar([x], [y], xerr=xerr, yerr=yerr, fmt="o", capsize=3, markersize=5)
-        ax.annotate(f"{r['model']} \u2192 {r.get('rse_candidate') or '?'}", (x, y), textcoords="offset points",
-                    xytext=(5, 4), fontsize=7)
-    ax.set_xlabel("RSE: distillation degree toward top candidate")
-    ax.set_ylabel(f"ICE: {meta.get('ice_level', 'strict')} contradiction rate")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.set_title("identity consistency vs response similarity" + _title_suffix(meta), fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-# --------------------------------------------------------------------------- summaries
-def _tables(root: Path) -> list[tuple[str, list[dict[str, Any]], list[str]]]:
-    """(title, rows, columns) of every table shown in the summaries, from data/."""
-    mats = _load(root, "matrices.json")
-    meta = _load(root, "meta.json")
-    models = mats["models"]
-    out: list[tuple[str, list[dict[str, Any]], list[str]]] = []
-    attr = _load(root, "attribution.json")
-    if attr is not None:
-        top = [r for r in attribution_rows(attr) if (r.get("rank") or 99) <= 3]
-        out.append(("Teacher attribution (top 3 candidates per student)", top, list(ATTR_COLUMNS)))
-        out.append(("Does the best candidate beat the runner-up? (paired bootstrap)", best_rows(attr),
-                    list(BEST_COLUMNS)))
-    ice = _load(root, "ice.json")
-    if ice is not None:
-        out.append(("Identity consistency (ICE) rates", ice_rows(ice),
-                    ["model", "level", "rate", "ci_low", "ci_high", "n"]))
-    scatter = _load(root, "ice_rse.json") or []
-    if scatter:
-        out.append(("RSE and ICE per model", scatter, list(scatter[0].keys())))
-    for name, m in mats["matrices"].items():
-        rows = [{"model": a, **{b: m[i][j] for j, b in enumerate(models)}} for i, a in enumerate(models)]
-        label = f"Matrix: {name}" + (" (primary)" if name == meta["primary"] else "")
-        out.append((label, rows, ["model", *models]))
-    for name in meta.get("extra_tables") or []:
-        t = _load(root, f"{name}.json")
-        if t and t.get("rows"):
-            cols: dict[str, None] = {}
-            for r in t["rows"]:
-                for c in r:
-                    cols.setdefault(c, None)
-            out.append((t["title"], t["rows"], list(cols)))
-    sigs = _load(root, "signatures.json") or {}
-    if sigs:
-        out.append(("Signatures", [{"metric": k, "signature": v} for k, v in sigs.items()], ["metric", "signature"]))
-    return out
-
-
-_FIG_CAPTIONS = {
-    "heatmap": "Model x model matrix (rows: students, columns: candidates), in clustering order; "
-               "colours span the off-diagonal range.",
-    "dendrogram": "Average-linkage clustering on 1 - similarity.",
-    "ice_rse": "Identity-consistency contradiction rate against distillation degree.",
-}
-
-
-def _markdown(root: Path, figs: Mapping[str, Path]) -> str:
-    meta = _load(root, "meta.json")
-    parts = [f"# {markdown_text(meta['title'])}", ""]
+    meta = load_data(root, "meta.json")
+    aud = load_data(root, "audit.json") or {}
+    t = markdown_text
+    parts = [f"# {t(meta['title'])}", ""]
     if meta.get("simulated"):
         parts += ["> **Simulated data.** These models and answers were generated by distillscope's simulator; "
                   "the numbers show what the method recovers, not facts about real models.", ""]
-    parts += [f"Models: {markdown_text(', '.join(meta['models']))}", ""]
+    parts += [f"**Models ({len(meta['models'])}):** {t(', '.join(meta['models']))}", ""]
+    facts = audit_facts(aud)
+    if facts:
+        parts += [f"- {t(k)}: {t(v)}" for k, v in facts] + [""]
+    parts += [f"**Distillation degree.** {t(DEGREE_DEFINITION)}", ""]
+    parts += [f"- *{t(k)}*: {t(v)}" for k, v in GLOSSARY] + [""]
+    for w in aud.get("warnings") or []:
+        parts += [f"> **Warning.** {t(w)}", ""]
     for n in meta.get("notes") or []:
-        parts += [f"- {markdown_text(n)}"]
+        parts += [f"- {t(n)}"]
     if meta.get("notes"):
         parts.append("")
-    for name in figs:
-        parts += [f"![{_FIG_CAPTIONS.get(name, name)}](figures/{name}.png)", ""]
-    for title, rows, cols in _tables(root):
-        parts += [f"## {markdown_text(title)}", "", render_table(rows, "markdown", cols)]
+    attr = load_data(root, "attribution.json")
+    if attr is not None:
+        rows = []
+        for r in key_rows(attr):
+            rows.append({"student": r["student"], "top candidate": r["top_candidate"],
+                         "degree [95% CI]": interval_text(r["degree"], r["ci_low"], r["ci_high"]),
+                         "runner-up": r["runner_up"], "runner-up degree": r["runner_up_degree"],
+                         "beats runner-up": significance_text(r), "prompts": r["n_prompts"]})
+        parts += ["## Key result: closest candidate teacher per student", "",
+                  render_table(rows, "markdown", non_empty_columns(rows))]
+    for name in meta.get("figures") or []:
+        parts += [f"![{name}](figures/{name}.png)", "", f"*{t(figure_caption(name))}*", ""]
+    for title, rows, cols in summary_tables(root, markdown=True):
+        cells, names = merge_intervals(rows, cols)
+        text_rows = [{n: c[n][0] for n in names} for c in cells]
+        parts += [f"## {t(title)}", "", render_table(text_rows, "markdown", names)]
     parts.append(f"_distillscope {meta.get('distillscope_version')}, report format v{meta.get('report_version')}_\n")
     return "\n".join(parts)
 
 
-def _html(root: Path, figs: Mapping[str, Path]) -> str:
-    meta = _load(root, "meta.json")
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(meta['title'])}</title>",
-        "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}"
-        "table{border-collapse:collapse;margin:1em 0;font-size:0.85em}"
-        "td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}"
-        "td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}"
-        ".sim{background:#fff3cd;border:1px solid #e0c36a;padding:0.6em 1em}"
-        "figure{display:inline-block;margin:0.5em}img{max-width:100%}</style>",
-        "</head><body>",
-        f"<h1>{e(meta['title'])}</h1>",
-    ]
-    if meta.get("simulated"):
-        parts.append('<p class="sim"><strong>Simulated data.</strong> These models and answers were generated by '
-                     "distillscope's simulator; the numbers show what the method recovers, not facts about real "
-                     "models.</p>")
-    parts.append(f"<p>Models: {e(', '.join(meta['models']))}</p>")
-    if meta.get("notes"):
-        parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in meta["notes"]) + "</ul>")
-    for name in figs:
-        cap = _FIG_CAPTIONS.get(name, name)
-        parts.append(f'<figure><img src="figures/{e(name)}.png" alt="{e(cap)}"><figcaption>{e(cap)}'
-                     "</figcaption></figure>")
-    for title, rows, cols in _tables(root):
-        parts.append(f"<h2>{e(title)}</h2>")
-        parts.append(_html_table(rows, cols))
-    parts.append(f"<p><small>distillscope {e(str(meta.get('distillscope_version')))}, report format "
-                 f"v{e(str(meta.get('report_version')))}; data files in <code>data/</code>, figures redrawn from "
-                 "them by <code>distillscope.report.redraw</code>.</small></p>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def _html_table(rows: Iterable[Mapping[str, Any]], cols: Sequence[str]) -> str:
-    e = html.escape
-    head = "".join(f"<th>{e(str(c))}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td>{e(format_value(r.get(c)))}</td>" for c in cols) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

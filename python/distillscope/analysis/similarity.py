@@ -29,8 +29,9 @@ distinct samples). The population baseline is derived by calibration from
 the pair scores themselves.
 
 Every pair, null pair and self pair of the whole population is scored in one
-batch per kernel: responses are tokenized once, embedded once, segmented and
-sentence-embedded once. The semantic granularity needs no pair expansion at
+batch per kernel: responses are tokenized once, segmented once and run
+through the encoder once: response vectors and sentence (paragraph) vectors
+come from the same forward pass (late chunking, ``RSEConfig.units``). The semantic granularity needs no pair expansion at
 all: each model's responses sit contiguously by prompt, so "all samples of A
 against all samples of B per prompt" is one ``cosine_grouped`` call per
 model pair over CSR offsets. Results do not depend on ``workers`` or
@@ -40,8 +41,9 @@ model pair over CSR offsets. Results do not depend on ``workers`` or
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -67,6 +69,15 @@ class RSEConfig:
     align_threshold: cosine above which a reference unit counts as covered.
     null_seed: seed of the shuffled-prompt derangement.
     max_samples: use at most this many samples per model and prompt.
+    max_prompts: use a seeded sample of this many prompts
+        (:func:`sample_prompts`; recorded in the signatures).
+    sample_seed: seed of that sample.
+    units: how sentence / paragraph vectors are made: ``"late"`` (default:
+        pooled from the token states of the response's own forward pass,
+        windows for long responses; the response vectors of ``semantic``
+        come from the same pass and cover the whole response) or
+        ``"separate"`` (each unit embedded as a text of its own; response
+        vectors truncated to the model's length).
     chunk: pairs per kernel call (bounds memory; never changes results).
     workers: kernel threads.
     """
@@ -77,6 +88,9 @@ class RSEConfig:
     align_threshold: float = 0.5
     null_seed: int = 0
     max_samples: int | None = None
+    max_prompts: int | None = None
+    sample_seed: int = 0
+    units: str = "late"
     chunk: int = 50_000
     workers: int = 1
 
@@ -88,6 +102,10 @@ class RSEConfig:
         object.__setattr__(self, "granularities", gs)
         if self.level not in ("sentence", "paragraph"):
             raise ValueError(f"level must be 'sentence' or 'paragraph', got {self.level!r}")
+        if self.units not in ("late", "separate"):
+            raise ValueError(f"units must be 'late' or 'separate', got {self.units!r}")
+        if self.max_prompts is not None and self.max_prompts < 2:
+            raise ValueError(f"max_prompts must be >= 2 or None, got {self.max_prompts}")
         if self.max_samples is not None and self.max_samples < 1:
             raise ValueError(f"max_samples must be >= 1 or None, got {self.max_samples}")
         if self.chunk < 1:
@@ -139,10 +157,26 @@ def _cross(a_start: np.ndarray, a_cnt: np.ndarray, b_start: np.ndarray, b_cnt: n
     return g, a_start[g] + k // b_cnt[g], b_start[g] + k % b_cnt[g]
 
 
+def sample_prompts(prompt_ids: Sequence[str], n: int, seed: int = 0) -> np.ndarray:
+    """Sorted positions of a seeded sample of ``n`` prompts.
+
+    Each prompt id gets a key BLAKE2b(seed, id) and the ``n`` smallest keys
+    win, so the sample depends only on the ids and the seed (not on file
+    order), and a larger ``n`` gives a superset of a smaller one.
+    """
+    import hashlib
+
+    keys = [hashlib.blake2b(f"{seed}\0{p}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+            for p in prompt_ids]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return np.sort(np.asarray(order[:n], dtype=np.int64))
+
+
 class _Layout:
     """Responses of each model laid out contiguously by prompt slot."""
 
-    def __init__(self, table: "ResponseTable", models: Sequence[str], max_samples: int | None) -> None:
+    def __init__(self, table: ResponseTable, models: Sequence[str], max_samples: int | None,
+                 max_prompts: int | None = None, sample_seed: int = 0) -> None:
         code_of = {str(m): i for i, m in enumerate(table.models)}
         missing = [m for m in models if m not in code_of]
         if missing:
@@ -156,6 +190,9 @@ class _Layout:
         rows = np.nonzero(keep)[0]
         # one prompt slot per prompt that at least one selected model answered
         used = np.unique(table.prompt_code[rows])
+        if max_prompts is not None and max_prompts < len(used):
+            used = used[sample_prompts([str(table.prompt_ids[c]) for c in used], max_prompts, sample_seed)]
+            rows = rows[np.isin(table.prompt_code[rows], used)]
         slot_of = np.full(len(table.prompt_ids), -1, dtype=np.int64)
         slot_of[used] = np.arange(len(used))
         self.prompt_ids = tuple(str(p) for p in table.prompt_ids[used])
@@ -181,18 +218,33 @@ class _Layout:
         self.start = (np.cumsum(flat) - flat).reshape(self.count.shape)
 
 
-def _embed_unique(encoder: Any, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Embeddings of the distinct texts and the row of each input text."""
+def _distinct(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct texts (first-seen order) and the row of each input text."""
     index: dict[str, int] = {}
     rows = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64, count=len(texts))
-    emb = encoder.encode(list(index)) if index else np.zeros((0, 1), dtype=np.float32)
+    return list(index), rows
+
+
+def _embed_unique(encoder: Any, texts: Sequence[str], progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings of the distinct texts and the row of each input text."""
+    distinct, rows = _distinct(texts)
+    if not distinct:
+        return np.zeros((0, 1), dtype=np.float32), rows
+    emb = encoder.encode(distinct, show_progress_bar=True) if progress else encoder.encode(distinct)
     return np.ascontiguousarray(emb, dtype=np.float32), rows
 
 
 class _Units:
-    """Sentence (or paragraph) units of every response, embedded once."""
+    """Sentence (or paragraph) unit vectors of every response (CSR over responses)."""
 
-    def __init__(self, texts: Sequence[str], encoder: Any, level: str) -> None:
+    def __init__(self, offsets: np.ndarray, emb: np.ndarray, rows: np.ndarray) -> None:
+        self.offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+        self.emb = emb
+        self.rows = rows  # unit k of the flat list → embedding row
+
+    @classmethod
+    def separate(cls, texts: Sequence[str], encoder: Any, level: str, progress: bool = False) -> _Units:
+        """Each distinct unit embedded as a text of its own (a second encoder pass)."""
         from ..text.segment import segment
 
         spans = segment(list(texts), "paragraph" if level == "paragraph" else "sentence")
@@ -200,9 +252,8 @@ class _Units:
         for i, t in enumerate(texts):
             for a, b in spans.values[spans.offsets[i] : spans.offsets[i + 1]].tolist():
                 unit_texts.append(t[a:b])
-        self.offsets = np.ascontiguousarray(spans.offsets, dtype=np.int64)
-        self.emb, rows = _embed_unique(encoder, unit_texts)
-        self.rows = rows  # unit k of the flat list → embedding row
+        emb, rows = _embed_unique(encoder, unit_texts, progress)
+        return cls(spans.offsets, emb, rows)
 
     def gather(self, resp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Unit embeddings of responses ``resp`` (in order) and their CSR offsets."""
@@ -214,27 +265,81 @@ class _Units:
         return np.ascontiguousarray(vals, dtype=np.float32), off
 
 
+def _vectors(texts: Sequence[str], encoder: Any, cfg: RSEConfig, log: Callable[[str], None],
+             progress: bool) -> tuple[np.ndarray | None, _Units | None]:
+    """Response vectors (semantic) and unit vectors (structural) of every response.
+
+    ``units="late"`` (and an encoder with ``encode_with_segments``): one
+    forward pass per distinct response gives both (late chunking);
+    ``"separate"``: responses embedded truncated to the model's length, and
+    every distinct sentence embedded again as a text of its own.
+    """
+    need_units = "structural" in cfg.granularities
+    need_resp = "semantic" in cfg.granularities
+    if not (need_units or need_resp):
+        return None, None
+    if cfg.units == "late" and hasattr(encoder, "encode_with_segments"):
+        from .._ragged import Ragged
+        from ..text.segment import segment
+
+        distinct, rows = _distinct(texts)
+        what = f"the {cfg.level}s and " if need_units else ""
+        log(f"encoding {len(distinct):,} distinct responses (one pass: {what}response vectors)")
+        spans = segment(distinct, "paragraph" if cfg.level == "paragraph" else "sentence") if need_units else \
+            Ragged(np.zeros((0, 2), np.int64), np.zeros(len(distinct) + 1, np.int64))
+        resp, segs = encoder.encode_with_segments(distinct, spans, show_progress_bar=progress)
+        units = None
+        if need_units:  # response i's units are those of its distinct text rows[i]
+            so = np.asarray(segs.offsets, dtype=np.int64)
+            cnt = so[rows + 1] - so[rows]
+            off = _csr(cnt)
+            unit_rows = np.repeat(so[rows] - off[:-1], cnt) + np.arange(int(off[-1]), dtype=np.int64)
+            units = _Units(off, np.ascontiguousarray(segs.values, dtype=np.float32), unit_rows)
+        E = np.ascontiguousarray(resp[rows], dtype=np.float32) if need_resp else None
+        return E, units
+    units = None
+    if need_units:
+        log(f"segmenting and embedding the {cfg.level}s of {len(texts):,} responses")
+        units = _Units.separate(texts, encoder, cfg.level, progress)
+    E = None
+    if need_resp:
+        log(f"embedding {len(set(texts)):,} distinct responses")
+        emb, rows = _embed_unique(encoder, texts, progress)
+        E = np.ascontiguousarray(emb[rows]) if len(rows) else np.zeros((0, max(emb.shape[1], 1)), np.float32)
+    return E, units
+
+
 def _pair_metrics(
-    texts: Sequence[str], ia: np.ndarray, ib: np.ndarray, cfg: RSEConfig, encoder: Any,
-    log: Callable[[str], None],
+    texts: Sequence[str], ia: np.ndarray, ib: np.ndarray, cfg: RSEConfig, units: _Units | None,
+    log: Callable[[str], None], progress: bool = False,
 ) -> dict[str, np.ndarray]:
     """Every per-pair metric for response pairs (ia[k], ib[k]), chunked."""
-    from ..text.lexical import lexical_scores
+    from ..progress import Progress
 
     n = len(ia)
     out: dict[str, np.ndarray] = {}
     gs = cfg.granularities
-    units = feats = None
-    if "structural" in gs:
-        log(f"segmenting and embedding the {cfg.level}s of {len(texts):,} responses")
-        units = _Units(texts, encoder, cfg.level)
+    feats = None
     if "style" in gs:
         from ..text.style import style_features
 
         feats = style_features(list(texts))
     log(f"scoring {n:,} response pairs")
-    for lo in range(0, n, cfg.chunk):
-        a, b = ia[lo : lo + cfg.chunk], ib[lo : lo + cfg.chunk]
+    # progress needs more than one step; chunking never changes results
+    step = min(cfg.chunk, max(1000, -(-n // 50))) if progress else cfg.chunk
+    with Progress(n, "scoring pairs", enabled=progress) as bar:
+        _score_chunks(texts, ia, ib, cfg, units, feats, step, out, bar)
+    return out
+
+
+def _score_chunks(texts: Sequence[str], ia: np.ndarray, ib: np.ndarray, cfg: RSEConfig, units: _Units | None,
+                  feats: Any, step: int, out: dict[str, np.ndarray], bar: Any) -> None:
+    from ..text.lexical import lexical_scores
+
+    n = len(ia)
+    gs = cfg.granularities
+    for lo in range(0, n, step):
+        a, b = ia[lo : lo + step], ib[lo : lo + step]
         part: dict[str, np.ndarray] = {}
         if "lexical" in gs:
             lex = lexical_scores([texts[i] for i in a], [texts[i] for i in b], metrics=LEXICAL_METRICS,
@@ -260,11 +365,10 @@ def _pair_metrics(
             part["style"] = style_similarity(feats.take(a), feats.take(b)).astype(np.float64)
         for k, v in part.items():
             out.setdefault(k, np.empty(n, dtype=np.float64))[lo : lo + len(a)] = v
-    return out
+        bar.update(len(a))
 
 
-def _semantic_series(lay: _Layout, perm: np.ndarray, encoder: Any, workers: int,
-                     log: Callable[[str], None]) -> dict[tuple[str, Any], np.ndarray]:
+def _semantic_series(lay: _Layout, perm: np.ndarray, E: np.ndarray, workers: int) -> dict[tuple[str, Any], np.ndarray]:
     """Per-prompt response-embedding cosine of every series, through the grouped kernel.
 
     Each model's responses are contiguous and ordered by prompt slot, so the
@@ -277,9 +381,6 @@ def _semantic_series(lay: _Layout, perm: np.ndarray, encoder: Any, workers: int,
     """
     from ..kernels import cosine_grouped
 
-    log(f"embedding {len(set(lay.texts)):,} distinct responses")
-    emb, rows = _embed_unique(encoder, lay.texts)
-    E = np.ascontiguousarray(emb[rows]) if len(rows) else np.zeros((0, max(emb.shape[1], 1)), np.float32)
     M, P = lay.count.shape
 
     block = [E[lay.start[m, 0] : lay.start[m, 0] + lay.count[m].sum()] if P else E[:0] for m in range(M)]
@@ -325,20 +426,22 @@ def _per_prompt(values: np.ndarray, series: np.ndarray, prompt: np.ndarray, n_se
 
 
 def response_similarity(
-    table: "ResponseTable",
+    table: ResponseTable,
     models: Sequence[str] | None = None,
     *,
     encoder: Any = None,
     config: RSEConfig | None = None,
     log: Callable[[str], None] | None = None,
-) -> "ScoreTable":
+    progress: bool = False,
+) -> ScoreTable:
     """Per-prompt similarity of every ordered model pair, with baselines.
 
     ``table``: a :class:`~distillscope.store.ResponseTable` (``load_table``
     of a store). ``models``: which models (default all). ``encoder``: an
     :class:`~distillscope.embed.Encoder`, needed for the semantic and
     structural granularities. ``log`` receives one line per stage (the
-    CLI prints them to stderr). Returns a
+    CLI prints them to stderr); ``progress`` shows count / rate / ETA of
+    the encoder pass and the pair scoring on stderr. Returns a
     :class:`~distillscope.analysis.table.ScoreTable` with every granularity and
     per-metric series, the shuffled-prompt nulls, self-similarities where a
     model has ≥ 2 samples, and metric signatures.
@@ -353,7 +456,7 @@ def response_similarity(
     names = [str(m) for m in (table.models if models is None else models)]
     if len(names) < 2:
         raise ValueError(f"need at least 2 models to compare, got {names}")
-    lay = _Layout(table, names, cfg.max_samples)
+    lay = _Layout(table, names, cfg.max_samples, cfg.max_prompts, cfg.sample_seed)
     P, M = lay.n_prompts, len(names)
     if P < 2:
         raise ValueError(f"need at least 2 prompts with responses, got {P}")
@@ -376,7 +479,9 @@ def response_similarity(
             distinct = ra < rb  # each unordered pair of distinct samples once
             pairs.add("self", names[si], ra[distinct], rb[distinct], has[g][distinct])
     ia, ib, series, prompt = pairs.concat()
-    metrics = _pair_metrics(lay.texts, ia, ib, cfg, encoder, log or (lambda msg: None))
+    log = log or (lambda msg: None)
+    E, units = _vectors(lay.texts, encoder, cfg, log, progress)
+    metrics = _pair_metrics(lay.texts, ia, ib, cfg, units, log, progress)
     scores: dict[str, dict] = {}
     null: dict[str, dict] = {}
     self_sim: dict[str, dict] = {}
@@ -385,8 +490,8 @@ def response_similarity(
         grid = _per_prompt(vals, series, prompt, len(pairs.names), P)
         for sid, (kind, key) in enumerate(pairs.names):
             sinks[kind].setdefault(metric, {})[key] = grid[sid]
-    if "semantic" in cfg.granularities:
-        for (kind, key), arr in _semantic_series(lay, perm, encoder, cfg.workers, log or (lambda msg: None)).items():
+    if "semantic" in cfg.granularities and E is not None:
+        for (kind, key), arr in _semantic_series(lay, perm, E, cfg.workers).items():
             sinks[kind].setdefault("semantic", {})[key] = arr
             sinks[kind].setdefault("cosine", {})[key] = arr
     return ScoreTable(
@@ -417,19 +522,24 @@ def signatures(cfg: RSEConfig, encoder: Any = None) -> dict[str, str]:
         for m in LEXICAL_METRICS:
             out[m] = f"{m}|tok:{cfg.tokenizer}|{v}"
     enc = getattr(encoder, "signature", None) if encoder is not None else None
+    late = cfg.units == "late" and hasattr(encoder, "encode_with_segments")
+    vec = "vectors:late-chunked" if late else "vectors:separate"
     if "semantic" in cfg.granularities:
-        out["semantic"] = out["cosine"] = f"cosine|{enc}|{v}"
+        out["semantic"] = out["cosine"] = f"cosine|{enc}|{vec}|{v}"  # the encoder stays field 1 (report reads it)
     if "structural" in cfg.granularities:
-        out["structural"] = (f"structural=½(align_f1+order)|level:{cfg.level}|thr:{cfg.align_threshold:g}|{enc}|{v}")
+        out["structural"] = (f"structural=½(align_f1+order)|level:{cfg.level}|thr:{cfg.align_threshold:g}|{vec}|"
+                             f"{enc}|{v}")
     if "style" in cfg.granularities:
         from ..text.style import STYLE_SIGNATURE
 
         out["style"] = STYLE_SIGNATURE
     out["null"] = f"shuffled-prompt derangement seed={cfg.null_seed}"
+    if cfg.max_prompts is not None:
+        out["prompts"] = f"sample of {cfg.max_prompts} prompts: smallest blake2b(seed, prompt_id), seed={cfg.sample_seed}"
     return out
 
 
-def summary_matrix(table: "ScoreTable", granularity: str) -> np.ndarray:
+def summary_matrix(table: ScoreTable, granularity: str) -> np.ndarray:
     """Mean raw similarity over prompts, models × models (diagonal: self-similarity or 1)."""
     m = table.raw_matrix(granularity).astype(np.float64)
     for i, name in enumerate(table.models):

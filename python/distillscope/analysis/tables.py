@@ -13,13 +13,18 @@ import html
 import io
 import json
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from .._io import clean_json
 
 __all__ = [
+    "DEGREE_DEFINITION",
+    "GLOSSARY",
+    "KEY_COLUMNS",
+    "key_rows",
     "FORMATS",
     "ICE_LEVELS",
     "ATTR_COLUMNS",
@@ -40,6 +45,28 @@ __all__ = [
 
 FORMATS = ("json", "csv", "markdown")
 ICE_LEVELS = ("loose", "strict", "hard")
+
+# The one-sentence definitions every report prints. The degree's wording is
+# kept here only, so the HTML header, the Markdown summary and the CLI agree
+# (and follow analysis/degree.py's definition when it changes).
+DEGREE_DEFINITION = (
+    "The distillation degree of student S toward candidate T is approximately the share of S's answers "
+    "derived from T: S's similarity to T above what the other models and shuffled prompts predict "
+    "(the baseline), divided by the attainable range from chance (the null) to the self-similarity "
+    "ceiling, so 0 means no closer than the population and 1 means as close as T's own resampled answers; "
+    "[low, high] is its 95% bootstrap interval over prompts."
+)
+GLOSSARY = (
+    ("raw", "mean similarity of S's answer to T's answer on the same prompt."),
+    ("population", "how similar S and T are to the other models on the same prompts (half of each side's "
+                   "mean), i.e. the similarity any two models of this population share."),
+    ("null", "similarity of S's answer to T's answer to a different prompt (shuffled prompts): the chance level."),
+    ("baseline", "the larger of population and null; similarity up to it is not counted as evidence."),
+    ("ceiling", "similarity of two samples of the same model to the same prompt (geometric mean of S's and "
+                "T's); with one sample per prompt it cannot be measured and falls back to the maximum score."),
+    ("beats runner-up", "paired bootstrap over prompts: the top candidate's degree exceeds the second's at "
+                        "the 5% level (one-sided p shown)."),
+)
 
 
 # --------------------------------------------------------------------------- JSON / values
@@ -100,6 +127,28 @@ def render_table(rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[
 ATTR_COLUMNS = ("student", "rank", "candidate", "degree", "ci_low", "ci_high", "raw", "baseline",
                  "population", "null", "ceiling", "n_prompts")
 BEST_COLUMNS = ("student", "best", "runner_up", "difference", "ci_low", "ci_high", "p_value", "significant")
+
+
+KEY_COLUMNS = ("student", "top_candidate", "degree", "ci_low", "ci_high", "runner_up", "runner_up_degree",
+               "difference", "p_value", "significant", "n_prompts")
+
+
+def key_rows(attribution: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The key table: per student its top candidate with interval, the runner-up
+    and whether the top one beats it (paired bootstrap)."""
+    check_attribution(attribution)
+    rows = []
+    best = attribution.get("best_vs_runner_up") or {}
+    for student, cands in attribution["students"].items():
+        top = cands[0] if cands else {}
+        second = cands[1] if len(cands) > 1 else {}
+        b = best.get(student) or {}
+        rows.append({"student": student, "top_candidate": top.get("candidate"), "degree": top.get("degree"),
+                     "ci_low": top.get("ci_low"), "ci_high": top.get("ci_high"),
+                     "runner_up": second.get("candidate"), "runner_up_degree": second.get("degree"),
+                     "difference": b.get("difference"), "p_value": b.get("p_value"),
+                     "significant": b.get("significant"), "n_prompts": top.get("n_prompts")})
+    return rows
 
 
 def attribution_rows(attribution: Mapping[str, Any], *, granularities: bool = False) -> list[dict[str, Any]]:

@@ -54,6 +54,12 @@ def run_capabilities(args: argparse.Namespace) -> int:
     from ..kernels import capabilities
 
     caps = capabilities()
+    from ..embed.precision import cpu_int8_dot
+
+    dot = cpu_int8_dot()  # CPU flags only: no model is loaded here
+    caps["int8_dot_product"] = dot
+    caps["encoder_default_precision"] = ("int8 (if the int8 graph exists and the accuracy guard holds)"
+                                         if dot else "fp32")
     if args.format == "json":
         print(json.dumps(caps, indent=2))
     else:

@@ -19,9 +19,10 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures (SVG and PNG)")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -75,6 +76,7 @@ class _Scored:
     scores: Any  # ScoreTable
     result: Any  # DegreeResult
     attribution: dict[str, Any]
+    table: Any = None  # the ResponseTable, for the report's evidence
 
 
 def _write_inputs(args: argparse.Namespace, out: Path) -> tuple[Any, list[Any], Path]:
@@ -149,7 +151,7 @@ def _score(args: argparse.Namespace, store: Path, t0: float, say: Callable[..., 
     attribution = attribute(scores, config=dcfg, result=result)
     say(f"scored {len(names)} models × {scores.n_prompts} prompts at {', '.join(grans)} "
         f"({time.perf_counter() - t0:.1f} s)")
-    return _Scored(names, encoder, tuple(grans), scores, result, attribution)
+    return _Scored(names, encoder, tuple(grans), scores, result, attribution, table)
 
 
 def _identity_check(data: Path, probes: list[Any], registry: Any) -> dict[str, Any]:
@@ -177,10 +179,16 @@ def _write_demo_report(
     args: argparse.Namespace, out: Path, data: Path, sc: _Scored, ice: dict[str, Any], say: Callable[..., None]
 ) -> tuple[dict[str, Path], dict[str, Any]]:
     """The identity rates file and the report folder; ``(files, ice by level)``."""
+    from ..analysis.evidence import build_evidence
     from ..analysis.report import write_report
     from ..analysis.similarity import summary_matrix
 
-    matrices = {"degree": sc.result.matrix(), **{f"raw_{g}": summary_matrix(sc.scores, g) for g in sc.grans}}
+    matrices = {"degree": sc.result.matrix(), **{f"degree_{g}": sc.result.matrix(g) for g in sc.grans},
+                **{f"raw_{g}": summary_matrix(sc.scores, g) for g in sc.grans}}
+    audit = {"n_prompts": int(sc.scores.n_prompts), "join": "by prompt id (one gatherer store)",
+             "samples_per_prompt": {"min": int(args.samples), "max": int(args.samples)}, "granularities": list(sc.grans), "encoder": getattr(sc.encoder, "signature", None),
+             "bootstrap": args.bootstrap}
+    evidence = build_evidence(sc.scores, sc.table, sc.attribution) if sc.table is not None else None
     ice_levels = {k: {lvl: v[lvl] for lvl in ("loose", "strict", "hard")} for k, v in ice.items()}
     (data / "identity_rates.json").write_text(json.dumps(ice, indent=1, default=float))
     figures = not args.no_figures and _have_matplotlib()
@@ -189,6 +197,7 @@ def _write_demo_report(
     files = write_report(out / "report", models=sc.names, matrices=matrices, attribution=sc.attribution,
                          ice=ice_levels, signatures=dict(sc.scores.signatures),
                          title="distillscope demo (simulated models)", simulated=True, figures=figures,
+                         audit=audit, evidence=evidence,
                          notes=[f"{m.name}: copies {m.teacher} at rate {m.rate}" for m in POPULATION if m.teacher])
     return files, ice_levels
 

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..identity.answers import check_answers, parse_map, read_answers
 from ..identity.check import check_records, read_jsonl
 from ..identity.formats import format_csv, format_markdown
 from ..identity.probes import LANGUAGES, VARIANTS, build_probes
@@ -20,7 +21,26 @@ def configure_identity(p: argparse.ArgumentParser) -> None:
         help="classify existing responses and compute loose/strict/hard rates",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    c.add_argument("--input", required=True, help="JSONL with 'prompt' (or 'messages') and 'response' per line")
+    c.add_argument(
+        "--input",
+        required=True,
+        help="JSONL with 'prompt' (or 'messages') and 'response' per line; the seed paper's attack results "
+        "(jailbreak_prompt/query/target_responses); or any JSONL/CSV with --map",
+    )
+    c.add_argument(
+        "--map",
+        default=None,
+        metavar="KEY=COLUMN,...",
+        help="column names for any JSONL/CSV: prompt=…,response=…[,question=…,category=…,model=…,language=…]",
+    )
+    c.add_argument(
+        "--extractor",
+        choices=("auto", "claims", "voice"),
+        default="auto",
+        help="'claims' reads short probe answers (consistent/contradicts/no_claim); 'voice' reads long role-play "
+        "jailbreak answers (persona lines, think blocks, implied vendors); auto: voice for seed attack results, "
+        "--map and .csv, claims for prompt/response JSONL (the gatherer's store); see docs/identity.md",
+    )
     c.add_argument("--target", default=None, help="model the responses came from (name, family id or vendor); default: each line's 'model'")
     c.add_argument("--registry", default=None, help="JSON/TOML file that adds or overrides registry families/vendors")
     c.add_argument("--format", choices=("json", "csv", "markdown"), default="json")
@@ -39,6 +59,22 @@ def configure_identity(p: argparse.ArgumentParser) -> None:
     q.add_argument("--messages", action="store_true", help="write chat 'messages' instead of 'prompt'")
     q.add_argument("--system", default=None, help="system message to put before each prompt (implies --messages)")
     q.add_argument("--registry", default=None, help="JSON/TOML registry file used for the named questions")
+
+
+def _is_seed_file(path: str) -> bool:
+    """Whether the first line of a JSONL file is one of the seed paper's attack results."""
+    p = Path(path)
+    if not p.is_file():
+        return False
+    with p.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    return False
+                return isinstance(rec, dict) and "target_responses" in rec
+    return False
 
 
 def _split(s: str) -> list[str]:
@@ -60,8 +96,19 @@ def run_identity(args: argparse.Namespace) -> int:
         return 0
     if not 0 < args.confidence < 1:
         raise ValueError(f"--confidence must be in (0, 1), got {args.confidence}")
-    records = read_jsonl(args.input)
-    result = check_records(records, args.target, registry=reg, confidence=args.confidence)
+    mapping = parse_map(args.map)
+    extractor = args.extractor
+    if extractor == "auto":
+        extractor = "voice" if (mapping or str(args.input).lower().endswith(".csv") or _is_seed_file(args.input)) else "claims"
+    if extractor == "voice":
+        answers = read_answers(args.input, mapping)
+        result = check_answers(answers, args.target, registry=reg, confidence=args.confidence)
+    else:
+        # the input format and the extractor are independent: seed attack
+        # results, --map columns and CSV are read the same way for both
+        plain = not (mapping or str(args.input).lower().endswith(".csv") or _is_seed_file(args.input))
+        records = read_jsonl(args.input) if plain else read_answers(args.input, mapping)
+        result = check_records(records, args.target, registry=reg, confidence=args.confidence)
     if args.format == "json":
         text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
     elif args.format == "csv":

@@ -24,7 +24,12 @@ def configure_score_pairs(p: Any) -> None:
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): score the chunks on that cluster")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="continue an interrupted run from its checkpoint")
-    p.add_argument("--tokenizer", default="unicode", help="word tokenizer for ROUGE/BLEU/overlap (unicode, rouge, 13a, whitespace)")
+    p.add_argument("--tokenizer", default="unicode",
+                   help="word tokenizer for ROUGE/BLEU/overlap (unicode, rouge, 13a, whitespace), or per metric: "
+                        "'unicode,rouge*=rouge,bleu=13a'")
+    p.add_argument("--peer-exact", action="store_true",
+                   help="rouge-score-exact ROUGE and sacrebleu-exact BLEU in one run (= --tokenizer peer)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--candidate-column", default="candidate")
     p.add_argument("--reference-column", default="reference")
     p.add_argument("--keep", default="", help="comma-separated input columns to copy into the output (e.g. id,model)")
@@ -38,8 +43,9 @@ def run_score_pairs(args: Any) -> int:
     s = score_pairs(
         args.pairs, args.out, args.metrics, emb_a=args.emb_a, emb_b=args.emb_b, chunk_size=args.chunk_size,
         workers=args.workers, resume=args.resume, columns=(args.candidate_column, args.reference_column),
-        keep=[k.strip() for k in args.keep.split(",") if k.strip()], tokenizer=args.tokenizer,
-        scheduler=args.scheduler, progress=progress,
+        keep=[k.strip() for k in args.keep.split(",") if k.strip()],
+        tokenizer="peer" if args.peer_exact else args.tokenizer, scheduler=args.scheduler, progress=progress,
+        overwrite=args.overwrite,
     )
     if args.format == "json":
         print(json.dumps(s.as_dict()))

@@ -337,14 +337,23 @@ class _BertGraph:
 
 
 def build_bert_onnx(
-    tensors: Mapping[str, np.ndarray], config: Mapping, *, variant: str = "fused"
+    tensors: Mapping[str, np.ndarray], config: Mapping, *, variant: str = "fused", layers: int | None = None
 ) -> "onnx.ModelProto":
-    """The ONNX model of a BERT encoder (see the module docstring)."""
+    """The ONNX model of a BERT encoder (see the module docstring).
+
+    ``layers`` keeps only the first ``layers`` transformer layers, so that
+    ``last_hidden_state`` is the hidden state after layer ``layers`` (what
+    BERTScore's ``num_layers`` selects); ``None`` keeps them all.
+    """
     import onnx  # noqa: F401  (a missing onnx is reported before any other problem)
 
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     b = _BertGraph(tensors, config, variant)
+    if layers is not None:
+        if isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= b.layers:
+            raise ValueError(f"layers must be an int between 1 and the model's {b.layers} layers; got {layers!r}")
+        b.layers = layers
     x = b.embeddings()
     mask = b.attention_mask()
     if not b.fused:
@@ -354,16 +363,19 @@ def build_bert_onnx(
     return b.model(x)
 
 
-def onnx_file_name(variant: str) -> str:
-    return "model.onnx" if variant == "fused" else f"model.{variant}.onnx"
+def onnx_file_name(variant: str, layers: int | None = None) -> str:
+    """``model.onnx`` / ``model.<variant>.onnx``; a truncated graph adds ``.L<layers>``."""
+    base = "model" if variant == "fused" else f"model.{variant}"
+    return f"{base}.L{layers}.onnx" if layers is not None else f"{base}.onnx"
 
 
 def build_onnx_from_dir(model_dir: str | os.PathLike, variant: str = "fused", *, out_dir: str | os.PathLike | None = None,
-                        force: bool = False) -> Path:
+                        force: bool = False, layers: int | None = None) -> Path:
     """Build (once) the ONNX graph of the BERT checkpoint in ``model_dir``.
 
     Reads ``config.json`` and ``model.safetensors``; writes ``model.onnx``
-    (fused), ``model.standard.onnx`` or ``model.int8.onnx`` into ``out_dir``
+    (fused), ``model.standard.onnx`` or ``model.int8.onnx`` (``model.L<n>.onnx``
+    etc. with ``layers=n``) into ``out_dir``
     (default: ``model_dir``) atomically, with a stamp that triggers a rebuild
     when the weights or the builder change. Concurrent builders are safe:
     each writes a temporary file and renames it into place.
@@ -374,11 +386,13 @@ def build_onnx_from_dir(model_dir: str | os.PathLike, variant: str = "fused", *,
     for f in (cfg_path, w_path):
         if not f.is_file():
             raise FileNotFoundError(f"{f} not found: a model directory needs config.json and model.safetensors")
-    target = out_dir / onnx_file_name(variant)
+    target = out_dir / onnx_file_name(variant, layers)
     stamp_path = out_dir / (target.name + ".stamp.json")
     st = w_path.stat()
     stamp = {"builder": BUILDER_VERSION, "variant": variant, "weights_size": st.st_size,
              "weights_mtime_ns": st.st_mtime_ns}
+    if layers is not None:
+        stamp["layers"] = layers
     if not force and target.is_file() and stamp_path.is_file():
         try:
             if json.loads(stamp_path.read_text()) == stamp:
@@ -394,7 +408,7 @@ def build_onnx_from_dir(model_dir: str | os.PathLike, variant: str = "fused", *,
             f"building the ONNX graph of {model_dir} needs the onnx and safetensors packages: "
             "pip install 'distillscope[onnx]'"
         ) from exc
-    model = build_bert_onnx(load_bert_tensors(w_path), config, variant=variant)
+    model = build_bert_onnx(load_bert_tensors(w_path), config, variant=variant, layers=layers)
     atomic_write_bytes(target, model.SerializeToString())
     atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
     return target

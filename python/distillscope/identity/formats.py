@@ -46,7 +46,8 @@ def format_markdown(result: Mapping[str, Any], *, max_evidence: int = 20) -> str
     t = result.get("target") or {}
     lines = [f"## Identity consistency{' — ' + t['name'] if t else ''}", ""]
     counts = result["rates"]["verdict_counts"]
-    lines.append(f"{len(result['verdicts'])} responses: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in VERDICTS) + ".")
+    keys = VERDICTS if set(counts) <= set(VERDICTS) else tuple(counts)
+    lines.append(f"{len(result['verdicts'])} responses: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in keys) + ".")
     lines += ["", "| scope | group | metric | rate | 95% CI | count / n |", "|---|---|---|---:|---|---:|"]
     for r in _rate_rows(result):
         lines.append(

@@ -106,8 +106,11 @@ class ScoreCheckpoint:
             "offset": self.offset, "parts": self.parts,
         }))
 
-    def finalize(self, empty: Any) -> int:
-        """Concatenate the parts into ``out`` (one part in memory at a time); returns rows written."""
+    def finalize(self, empty: Any, metadata: dict[str, str] | None = None) -> int:
+        """Concatenate the parts into ``out`` (one part in memory at a time); returns rows written.
+
+        ``metadata`` is stored as Parquet key-value metadata of the schema.
+        """
         import pyarrow.parquet as pq
 
         import pyarrow as pa
@@ -122,6 +125,8 @@ class ScoreCheckpoint:
         except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
             raise ValueError(f"a kept column holds values of different types in different rows ({e}); "
                              "make its values one type or drop it from keep") from e
+        if metadata:
+            schema = schema.with_metadata({**(schema.metadata or {}), **metadata})
         try:
             for name in self.parts:
                 tbl = pq.read_table(self.parts_dir / name)
@@ -130,8 +135,8 @@ class ScoreCheckpoint:
                 writer.write_table(tbl.select(schema.names).cast(schema))
                 rows += tbl.num_rows
             if writer is None:
-                writer = pq.ParquetWriter(tmp, empty.schema)
-                writer.write_table(empty)
+                writer = pq.ParquetWriter(tmp, schema)
+                writer.write_table(empty.cast(schema))
         finally:
             if writer is not None:
                 writer.close()

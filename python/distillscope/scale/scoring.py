@@ -34,6 +34,7 @@ streams the input, :func:`score_batch` scores one batch, and
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 import time
@@ -85,6 +86,48 @@ def _validate_lexical(lexical: tuple[str, ...]) -> None:
     lexical_scores(["a"], ["a"], list(lexical))  # raises with the lexical module's own messages
 
 
+PEER_TOKENIZERS = "unicode,rouge*=rouge,bleu=13a"
+
+
+def tokenizer_groups(metrics: Sequence[str], tokenizer: str) -> dict[str, list[str]]:
+    """Lexical metrics grouped by the word tokenizer each one uses.
+
+    ``tokenizer`` is one name for every metric (``unicode``, ``rouge``,
+    ``13a``, ``whitespace``), or comma-separated entries: a bare name sets
+    the default, ``PATTERN=NAME`` (shell pattern on the metric name) sets
+    the tokenizer of the matching metrics, e.g. ``unicode,rouge*=rouge,bleu=13a``;
+    ``peer`` is that set (rouge-score-exact ROUGE, sacrebleu-exact BLEU).
+    chrF is defined on characters and ignores it.
+    """
+    import fnmatch
+
+    from ..text.tokenize import check_tokenizer
+
+    spec = PEER_TOKENIZERS if tokenizer == "peer" else tokenizer
+    default, rules = "unicode", []
+    for entry in (e.strip() for e in spec.split(",") if e.strip()):
+        if "=" in entry:
+            pat, name = (x.strip() for x in entry.split("=", 1))
+            rules.append((pat, check_tokenizer(name)))
+        else:
+            default = check_tokenizer(entry)
+    groups: dict[str, list[str]] = {}
+    for m in metrics:
+        tok = next((t for pat, t in rules if fnmatch.fnmatchcase(m, pat)), default)
+        groups.setdefault(tok, []).append(m)
+    return groups
+
+
+def run_metadata(lexical: Sequence[str], tokenizer: str, cosine: bool) -> dict[str, Any]:
+    """What the output's Parquet metadata records: package version, tokenizer spec, one signature per tokenizer group."""
+    from .._version import __version__
+    from ..text.lexical import lexical_signature
+
+    sigs = {tok: lexical_signature(group, tok) for tok, group in tokenizer_groups(lexical, tokenizer).items()}
+    return {"version": __version__, "tokenizer": tokenizer, "signatures": sigs,
+            "cosine": "cosine_paired(emb_a, emb_b) float32" if cosine else None}
+
+
 def score_batch(
     candidates: Sequence[str],
     references: Sequence[str],
@@ -98,7 +141,9 @@ def score_batch(
     """Score one batch of pairs: ``{column: array}`` with one value per pair.
 
     Lexical metrics come from :func:`distillscope.lexical_scores` (ROUGE adds
-    ``_precision`` / ``_recall`` columns); ``cosine`` needs ``emb_a`` and
+    ``_precision`` / ``_recall`` columns), each with its tokenizer from
+    ``tokenizer`` (see :func:`tokenizer_groups`; ``"peer"`` for
+    rouge-score-exact ROUGE and sacrebleu-exact BLEU in one run); ``cosine`` needs ``emb_a`` and
     ``emb_b`` (one row per pair) and is :func:`distillscope.cosine_paired`.
     """
     lexical, cosine = parse_metrics(metrics)
@@ -109,10 +154,11 @@ def score_batch(
     if lexical:
         from ..text.lexical import lexical_scores
 
-        if n == 0:  # the native call wants at least one text for chrF; take the columns from a dummy pair
-            out.update({k: v[:0] for k, v in lexical_scores(["a"], ["a"], lexical, tokenizer=tokenizer).items()})
-        else:
-            out.update(lexical_scores(candidates, references, lexical, tokenizer=tokenizer, workers=workers))
+        for tok, group in tokenizer_groups(lexical, tokenizer).items():
+            if n == 0:  # the native call wants at least one text for chrF; take the columns from a dummy pair
+                out.update({k: v[:0] for k, v in lexical_scores(["a"], ["a"], group, tokenizer=tok).items()})
+            else:
+                out.update(lexical_scores(candidates, references, group, tokenizer=tok, workers=workers))
     if cosine:
         if emb_a is None or emb_b is None:
             raise ValueError("metric 'cosine' needs embeddings: pass emb_a and emb_b (--emb-a A.npy --emb-b B.npy)")
@@ -232,7 +278,9 @@ def _progress_line(done: int, total: int | None, t0: float, stream: Any) -> None
     dt = max(time.perf_counter() - t0, 1e-9)
     of = f"/{total:,}" if total else ""
     pct = f" {100 * done / total:5.1f}%" if total else ""
-    stream.write(f"\r  scored {done:,}{of} pairs{pct}  {done / dt:,.0f} pairs/s ")
+    rate = done / dt
+    eta = f"  ETA {max(total - done, 0) / rate:,.0f} s" if total and rate > 0 else ""
+    stream.write(f"\r  scored {done:,}{of} pairs{pct}  {rate:,.0f} pairs/s{eta} ")
     stream.flush()
 
 
@@ -302,6 +350,7 @@ def score_pairs(
     scheduler: str | Any | None = None,
     progress: bool = False,
     on_chunk: Callable[[int], None] | None = None,
+    overwrite: bool = False,
 ) -> ScoreSummary:
     """Score every pair of a JSONL / Parquet file into the Parquet file ``out``.
 
@@ -312,7 +361,9 @@ def score_pairs(
     are the kernel threads (-1 = all cores). ``scheduler`` (a Dask scheduler
     address or ``distributed.Client``) scores the chunks on a Dask cluster
     instead (:mod:`distillscope.scale.distributed`), with identical results.
-    ``on_chunk(rows_done)`` is called after every committed chunk.
+    ``on_chunk(rows_done)`` is called after every committed chunk. A
+    finished ``out`` that already exists is kept (``FileExistsError``)
+    unless ``overwrite=True``.
     """
     t0 = time.perf_counter()
     src, dst = _check_paths(path, out, chunk_size)
@@ -320,6 +371,9 @@ def score_pairs(
     metric_list = [*lexical, *(["cosine"] if cosine else [])]
     keep = [k for k in keep if k not in columns]
     emb_sig = _embedding_signatures(emb_a, emb_b, cosine)
+    tokenizer_groups(lexical, tokenizer)  # a bad tokenizer spec fails before anything is read
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f"{str(dst)!r} already exists; pass overwrite=True (--overwrite) to replace it")
     total: int | None = None
     if file_format(src) == "parquet":
         total = count_pairs(src)
@@ -328,6 +382,8 @@ def score_pairs(
                              "pairs; they need one row per pair")
     config = {"input": file_signature(src), "metrics": metric_list, "columns": list(columns), "keep": list(keep),
               "tokenizer": tokenizer, "embeddings": emb_sig}
+    if progress and total is None:  # JSONL: one pass over the lines for a total and an ETA (progress only)
+        total = count_pairs(src)
     ckpt = ScoreCheckpoint(dst, config, resume)
     resumed_from = ckpt.rows_done
     stream = sys.stderr
@@ -349,7 +405,7 @@ def score_pairs(
         stream.write("\n")
     empty = to_table(0, {k: [] for k in keep}, score_batch([], [], lexical, tokenizer=tokenizer) | (
         {"cosine": np.zeros(0, np.float32)} if cosine else {}))
-    rows = ckpt.finalize(empty)
+    rows = ckpt.finalize(empty, {"distillscope": json.dumps(run_metadata(lexical, tokenizer, cosine))})
     import pyarrow.parquet as pq
 
     names = tuple(pq.ParquetFile(dst).schema_arrow.names)

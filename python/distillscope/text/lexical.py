@@ -28,7 +28,7 @@ import numpy as np
 from .. import _core
 from .._ragged import Ragged
 from ..kernels import check_workers
-from .tokenize import check_tokenizer, as_token_ids, unicode_version
+from .tokenize import as_text_list, as_token_ids, check_tokenizer, unicode_version
 
 __all__ = [
     "RougeScore",
@@ -86,7 +86,7 @@ def _inputs(candidates: Any, references: Any) -> tuple[Any, Any, bool]:
                 f"candidates and references must have the same number of rows; got {len(candidates)} and {len(references)}"
             )
         return as_token_ids(candidates, "candidates"), as_token_ids(references, "references"), True
-    return candidates, references, False
+    return as_text_list(candidates, "candidates"), as_text_list(references, "references"), False
 
 
 def _native(
@@ -214,6 +214,7 @@ def _rouge_from(out: dict[str, np.ndarray], rtype: str) -> RougeScore:
 
 
 def _parse_rouge_types(rouge_types: Sequence[str]) -> tuple[list[str], int, bool]:
+    """(types, largest n, LCS needed); rougeLsum is accepted and handled apart."""
     if isinstance(rouge_types, str):
         rouge_types = (rouge_types,)
     types = list(rouge_types)
@@ -225,10 +226,8 @@ def _parse_rouge_types(rouge_types: Sequence[str]) -> tuple[list[str], int, bool
             lcs = True
         elif _ROUGE_RE.match(t):
             max_n = max(max_n, int(_ROUGE_RE.match(t).group(1)))  # type: ignore[union-attr]
-        elif t == "rougeLsum":
-            raise ValueError("rougeLsum is not supported; use 'rougeL' (single-summary LCS)")
-        else:
-            raise ValueError(f"invalid rouge type {t!r}; use 'rouge1'..'rouge64' or 'rougeL'")
+        elif t != "rougeLsum":
+            raise ValueError(f"invalid rouge type {t!r}; use 'rouge1'..'rouge64', 'rougeL' or 'rougeLsum'")
     return types, max_n, lcs
 
 
@@ -269,6 +268,7 @@ def rouge_scores(
     rouge_types: Sequence[str] = ("rouge1", "rouge2", "rougeL"),
     tokenizer: str = "unicode",
     use_stemmer: bool = False,
+    split_summaries: bool = False,
     workers: int = 1,
 ) -> RougeResult:
     """ROUGE-N and ROUGE-L (bit-parallel LCS) precision / recall / F per pair.
@@ -278,16 +278,34 @@ def rouge_scores(
     default ``"unicode"`` also scores CJK text. ``use_stemmer=True`` applies
     NLTK's Porter stemmer to tokens longer than 3 characters, as rouge-score
     does (``tokenizer="rouge"`` only; the stemming runs in Python).
+
+    ``rougeLsum`` is rouge-score's summary-level LCS: texts split into
+    sentences on newlines (NLTK's ``sent_tokenize`` with
+    ``split_summaries=True``), union LCS per reference sentence
+    (:mod:`distillscope.text.rouge_lsum`); it needs texts, not ``Ragged`` ids.
     """
     types, max_n, lcs = _parse_rouge_types(rouge_types)
+    lsum = None
+    if "rougeLsum" in types:
+        if isinstance(candidates, Ragged) or isinstance(references, Ragged):
+            raise ValueError("rougeLsum splits texts into sentences: pass texts, not Ragged token ids")
+        c_txt: Sequence[str] = as_text_list(candidates, "candidates")
+        r_txt: Sequence[str] = as_text_list(references, "references")
+        if len(c_txt) != len(r_txt):
+            raise ValueError(f"candidates and references must have the same length; got {len(c_txt)} and {len(r_txt)}")
+        lsum = _lsum(c_txt, r_txt, tokenizer, use_stemmer, split_summaries, workers)
+        candidates, references = c_txt, r_txt
     if use_stemmer:
         if tokenizer != "rouge" or isinstance(candidates, Ragged):
             raise ValueError("use_stemmer=True is only defined for texts with tokenizer='rouge' (rouge-score's)")
         stemmer = _Stemmer()
         candidates = stemmer.ids(candidates, workers)  # type: ignore[arg-type]
         references = stemmer.ids(references, workers)  # type: ignore[arg-type]
-    out, ids = _native(candidates, references, tokenizer=tokenizer, word_n=max_n, lcs=lcs, workers=workers)
-    scores = {t: _rouge_from(out, t) for t in types}
+    if max_n or lcs:
+        out, ids = _native(candidates, references, tokenizer=tokenizer, word_n=max_n, lcs=lcs, workers=workers)
+    else:
+        out, ids = {}, False
+    scores = {t: RougeScore(*lsum) if t == "rougeLsum" else _rouge_from(out, t) for t in types}  # type: ignore[misc]
     tok = "rouge+porter" if use_stemmer else _tok_sig(tokenizer, ids)
     sig = _signature("rouge", types=",".join(types), tok=tok)
     return RougeResult(scores, sig)
@@ -307,6 +325,21 @@ def _int_option(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     return int(value)
+
+
+def _lsum(cands: Sequence[str], refs: Sequence[str], tokenizer: str, use_stemmer: bool, split: bool,
+          workers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from .rouge_lsum import lsum_from_ids, split_sentences
+    from .tokenize import tokenize
+
+    cs, co = split_sentences(cands, split)
+    rs, ro = split_sentences(refs, split)
+    if use_stemmer:
+        stemmer = _Stemmer()
+        ci, ri = stemmer.ids(cs, workers), stemmer.ids(rs, workers)
+    else:
+        ci, ri = tokenize(cs, tokenizer, workers=workers), tokenize(rs, tokenizer, workers=workers)
+    return lsum_from_ids(ci, co, ri, ro, workers)
 
 
 def _smooth_value(smooth_method: str, smooth_value: float | None) -> tuple[float, str]:

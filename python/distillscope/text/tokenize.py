@@ -31,7 +31,7 @@ pair of tokens. All n-gram counting downstream of the ids is exact.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -39,7 +39,7 @@ from .. import _core
 from .._ragged import Ragged
 from ..kernels import check_workers
 
-__all__ = ["TOKENIZERS", "tokenize", "token_strings", "unicode_version", "as_token_ids"]
+__all__ = ["TOKENIZERS", "tokenize", "token_strings", "unicode_version", "as_token_ids", "as_text_list"]
 
 TOKENIZERS = ("unicode", "rouge", "13a", "whitespace")
 
@@ -52,6 +52,32 @@ def check_tokenizer(tokenizer: str) -> str:
     return tokenizer
 
 
+def as_text_list(texts: Any, name: str = "texts") -> Any:
+    """Texts in a form the native kernels read: lists and tuples pass through.
+
+    Also accepted: numpy ``str_`` (``U``) or object arrays (passed through,
+    no copy of the strings), pandas ``Series`` / ``Index`` (their numpy
+    values), pyarrow ``Array`` / ``ChunkedArray`` of strings (converted once
+    to a numpy object array; Arrow's UTF-8 buffers are not read in place) and
+    any other iterable of str. Missing values (``None``, NaN, Arrow nulls)
+    are reported by the kernels with the row index.
+    """
+    if isinstance(texts, (list, tuple, np.ndarray)):
+        if isinstance(texts, np.ndarray) and texts.ndim != 1:
+            raise ValueError(f"{name} must be 1-D; got an array of shape {texts.shape} (use .ravel())")
+        return texts
+    if isinstance(texts, (str, bytes)):
+        return texts  # the kernels reject it with a message saying to wrap it in a list
+    mod = type(texts).__module__.split(".")[0]
+    if mod == "pyarrow":
+        if hasattr(texts, "combine_chunks"):
+            texts = texts.combine_chunks()
+        return texts.to_numpy(zero_copy_only=False)
+    if mod == "pandas" and hasattr(texts, "to_numpy"):
+        return texts.to_numpy(dtype=object)
+    return texts
+
+
 def tokenize(texts: Sequence[str], tokenizer: str = "unicode", *, workers: int = 1) -> Ragged:
     """Tokenize a batch of texts into a :class:`Ragged` of ``uint64`` token ids.
 
@@ -59,14 +85,14 @@ def tokenize(texts: Sequence[str], tokenizer: str = "unicode", *, workers: int =
     validated). Row ``i`` of the result holds the ids of ``texts[i]``.
     """
     tok = check_tokenizer(tokenizer)
-    ids, offsets = _core.text_tokenize(texts, tok, check_workers(workers), False)
+    ids, offsets = _core.text_tokenize(as_text_list(texts), tok, check_workers(workers), False)
     return Ragged(ids, offsets)
 
 
 def token_strings(texts: Sequence[str], tokenizer: str = "unicode", *, workers: int = 1) -> list[list[str]]:
     """The normalized token strings that :func:`tokenize` hashes (for inspection and tests)."""
     tok = check_tokenizer(tokenizer)
-    _, offsets, data, soff = _core.text_tokenize(texts, tok, check_workers(workers), True)
+    _, offsets, data, soff = _core.text_tokenize(as_text_list(texts), tok, check_workers(workers), True)
     words = [data[soff[i] : soff[i + 1]].decode("utf-8") for i in range(len(soff) - 1)]
     return [words[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
