@@ -363,7 +363,9 @@ class CosineIndex:
     query, NaN corpus rows, or an HNSW search that reached fewer than ``k``
     nodes), that query is answered by exact search over the indexed vectors
     instead: every index returned is a valid row, and NaN rows rank last with
-    a NaN score, as with ``cosine_topk(method="native")``.
+    a NaN score, as with ``cosine_topk(method="native")``. (That search reads
+    the stored vectors back from faiss, a transient copy of the corpus, only
+    for the batches that need it.)
     """
 
     def __init__(self, corpus, *, kind: Literal["flat", "hnsw"] = "flat", m: int = 32,
