@@ -2,11 +2,11 @@
 //
 // For each group g, the candidate rows a[a_off[g] .. a_off[g+1]) and the
 // reference rows b[b_off[g] .. b_off[g+1]) give an na×nb cosine matrix S
-// (cosine_block_f32, the grouped kernel's block primitive). From S, in one
-// pass over the group:
+// (detail::stream_block_f32, streamed in strips of rows, never held whole).
+// From S, in one pass over the strips:
 //   precision  Σ_i wa_i · max_j S_ij / Σ_i wa_i           (greedy, BERTScore P)
 //   recall     Σ_j wb_j · max_i S_ij / Σ_j wb_j           (greedy, BERTScore R)
-//   f1         2PR / (P + R)                               (0 when P + R == 0)
+//   f1         2PR / (P + R) when P, R have the same sign, else 0 (no pole)
 //   order      best *monotone* alignment: the DP
 //                M[i][j] = max(M[i-1][j], M[i][j-1], M[i-1][j-1] + gain_ij),
 //                gain_ij = max(S_ij, 0) · (wa_i + wb_j) / 2,
@@ -15,8 +15,8 @@
 //              than its f1; identical answers score 1.
 //   coverage   Σ_j wb_j · [max_i S_ij >= threshold] / Σ_j wb_j
 // Weights default to 1 (plain means); with idf weights this is BERTScore
-// with idf. Cost O(na·nb·d) for S plus O(na·nb) for the DP; memory O(na·nb)
-// per worker, reused across groups.
+// with idf. Cost O(na·nb·d) for S plus O(na·nb) for the DP; memory per worker
+// one strip of S (~256 KB, or two rows) plus O(na + nb), reused across groups.
 // Degenerate cases: both sides empty → NaN (nothing to compare); one side
 // empty → 0 for every score; a NaN anywhere in S → NaN for every score of the
 // group; a side whose weights sum to 0 → 0 for the scores that divide by it.

@@ -498,32 +498,33 @@ void validate_offsets(const std::int64_t* off, std::size_t groups, std::size_t n
                                 "), got " + std::to_string(off[groups]));
 }
 
-void cosine_block_f32(const float* a, std::size_t na, const float* b, std::size_t nb, std::size_t d, float* out,
-                      float* scratch) {
-  const auto& t = detail::dot_table();
-  float* inv_a = scratch;
-  float* inv_b = scratch + na;
+namespace detail {
+
+bool inverse_norms_f32(const float* x, std::size_t n, std::size_t d, float* inv) noexcept {
+  const auto& t = dot_table();
   bool unsafe = false;
-  auto norms = [&](const float* x, std::size_t n, float* inv) {
-    for (std::size_t i = 0; i < n; ++i) {
-      const float s = t.dot(x + i * d, x + i * d, d);
-      unsafe |= !std::isnan(s) && !detail::in_safe_range(s);
-      inv[i] = detail::inv_norm(s);
-    }
-  };
-  norms(a, na, inv_a);
-  norms(b, nb, inv_b);
-  if (unsafe) {  // rows too small or too large for float32 products: exact double path
+  for (std::size_t i = 0; i < n; ++i) {
+    const float s = t.dot(x + i * d, x + i * d, d);
+    unsafe |= !std::isnan(s) && !in_safe_range(s);
+    inv[i] = inv_norm(s);
+  }
+  return unsafe;
+}
+
+void cosine_rows_f32(const float* a, std::size_t na, const float* b, std::size_t nb, std::size_t d,
+                     const float* inv_a, const float* inv_b, bool exact, float* out) noexcept {
+  if (exact) {  // rows too small or too large for float32 products: exact double path
     for (std::size_t i = 0; i < na; ++i) {
-      const double sa = detail::sumsq_double(a + i * d, d);
+      const double sa = sumsq_double(a + i * d, d);
       for (std::size_t j = 0; j < nb; ++j)
-        out[i * nb + j] = detail::finish_cosine(detail::dot_double(a + i * d, b + j * d, d), sa,
-                                                detail::sumsq_double(b + j * d, d));
+        out[i * nb + j] = finish_cosine(dot_double(a + i * d, b + j * d, d), sa, sumsq_double(b + j * d, d));
     }
     return;
   }
-  // Raw dot products, 2 a-rows × 4 b-rows at a time; each entry's value
-  // depends only on its position, never on the worker split.
+  const auto& t = dot_table();
+  // Raw dot products, 2 a-rows × 4 b-rows at a time. dot2x4 and dot4 run the
+  // same per-pair accumulation, so each entry's value depends only on its
+  // position, never on the worker split or on where a strip starts.
   float tmp[8];
   std::size_t i = 0;
   for (; i + 2 <= na; i += 2) {
@@ -557,69 +558,104 @@ void cosine_block_f32(const float* a, std::size_t na, const float* b, std::size_
   }
 }
 
+}  // namespace detail
+
+void cosine_block_f32(const float* a, std::size_t na, const float* b, std::size_t nb, std::size_t d, float* out,
+                      float* scratch) {
+  const bool exact_a = detail::inverse_norms_f32(a, na, d, scratch);
+  const bool exact_b = detail::inverse_norms_f32(b, nb, d, scratch + na);
+  detail::cosine_rows_f32(a, na, b, nb, d, scratch, scratch + na, exact_a || exact_b, out);
+}
+
 namespace {
 
-float reduce_block(const float* sim, std::size_t na, std::size_t nb, GroupReduce reduce) {
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  if (na == 0 || nb == 0) return nan;
-  auto max_nan = [](float acc, float v) { return (std::isnan(v) || v > acc) ? v : acc; };
-  switch (reduce) {
-    case GroupReduce::mean: {
-      double s = 0;
-      for (std::size_t k = 0; k < na * nb; ++k) s += sim[k];
-      return static_cast<float>(s / static_cast<double>(na * nb));
-    }
-    case GroupReduce::max: {
-      float m = -std::numeric_limits<float>::infinity();
-      for (std::size_t k = 0; k < na * nb; ++k) {
-        if (std::isnan(sim[k])) return nan;
-        m = max_nan(m, sim[k]);
-      }
-      return m;
-    }
-    default: {
-      double p = 0, r = 0;
-      for (std::size_t i = 0; i < na; ++i) {
-        float m = -std::numeric_limits<float>::infinity();
-        bool has_nan = false;
-        for (std::size_t j = 0; j < nb; ++j) {
-          has_nan |= std::isnan(sim[i * nb + j]);
-          m = max_nan(m, sim[i * nb + j]);
-        }
-        p += has_nan ? static_cast<double>(nan) : m;
-      }
-      for (std::size_t j = 0; j < nb; ++j) {
-        float m = -std::numeric_limits<float>::infinity();
-        bool has_nan = false;
-        for (std::size_t i = 0; i < na; ++i) {
-          has_nan |= std::isnan(sim[i * nb + j]);
-          m = max_nan(m, sim[i * nb + j]);
-        }
-        r += has_nan ? static_cast<double>(nan) : m;
-      }
-      p /= static_cast<double>(na);
-      r /= static_cast<double>(nb);
-      if (reduce == GroupReduce::precision) return static_cast<float>(p);
-      if (reduce == GroupReduce::recall) return static_cast<float>(r);
-      if (std::isnan(p) || std::isnan(r)) return nan;
-      return (p + r) == 0.0 ? 0.0f : static_cast<float>(2.0 * p * r / (p + r));
+// NaN-sticky running maximum: once a NaN is seen the result stays NaN.
+inline float max_nan(float acc, float v) { return (std::isnan(v) || v > acc) ? v : acc; }
+
+// One group's reduction, fed strip by strip in row order. The sums run in
+// the same order as over the whole block (row-major for mean, row order for
+// precision, column order after all rows for recall), so the result does not
+// depend on the strip size.
+struct GroupReducer {
+  GroupReduce reduce;
+  std::size_t na, nb;
+  std::vector<float>& col_max;
+  double sum = 0, p = 0;
+  float m = -std::numeric_limits<float>::infinity();
+  bool any_nan = false;
+
+  GroupReducer(GroupReduce r, std::size_t na_, std::size_t nb_, std::vector<float>& cm)
+      : reduce(r), na(na_), nb(nb_), col_max(cm) {
+    if (reduce != GroupReduce::mean && reduce != GroupReduce::max) {
+      if (col_max.size() < nb) col_max.resize(nb);
+      std::fill(col_max.begin(), col_max.begin() + static_cast<std::ptrdiff_t>(nb),
+                -std::numeric_limits<float>::infinity());
     }
   }
-}
+
+  void add(std::size_t rows, const float* sim) {
+    const std::size_t n = rows * nb;
+    switch (reduce) {
+      case GroupReduce::mean:
+        for (std::size_t k = 0; k < n; ++k) sum += sim[k];
+        return;
+      case GroupReduce::max:
+        for (std::size_t k = 0; k < n && !any_nan; ++k) {
+          any_nan = std::isnan(sim[k]);
+          m = max_nan(m, sim[k]);
+        }
+        return;
+      default:
+        for (std::size_t i = 0; i < rows; ++i) {
+          const float* row = sim + i * nb;
+          float rm = -std::numeric_limits<float>::infinity();
+          for (std::size_t j = 0; j < nb; ++j) {
+            rm = max_nan(rm, row[j]);
+            col_max[j] = max_nan(col_max[j], row[j]);
+          }
+          p += rm;  // NaN when the row held a NaN (max_nan is sticky)
+        }
+    }
+  }
+
+  float finish() const {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    switch (reduce) {
+      case GroupReduce::mean:
+        return static_cast<float>(sum / static_cast<double>(na * nb));
+      case GroupReduce::max:
+        return any_nan ? nan : m;
+      default: {
+        double r = 0;
+        for (std::size_t j = 0; j < nb; ++j) r += col_max[j];
+        const double pp = p / static_cast<double>(na), rr = r / static_cast<double>(nb);
+        if (reduce == GroupReduce::precision) return static_cast<float>(pp);
+        if (reduce == GroupReduce::recall) return static_cast<float>(rr);
+        if (std::isnan(pp) || std::isnan(rr)) return nan;
+        return static_cast<float>(detail::harmonic_f1(pp, rr));
+      }
+    }
+  }
+};
 
 }  // namespace
 
 void cosine_grouped_f32(const float* a, const std::int64_t* a_off, const float* b, const std::int64_t* b_off,
                         std::size_t groups, std::size_t d, GroupReduce reduce, float* out, int workers) {
   parallel_for(groups, workers, 256, [&](std::size_t lo, std::size_t hi) {
-    std::vector<float> sim, scratch;
+    detail::BlockScratch scratch;
+    std::vector<float> col_max;
     for (std::size_t g = lo; g < hi; ++g) {
       const std::size_t a0 = static_cast<std::size_t>(a_off[g]), na = static_cast<std::size_t>(a_off[g + 1]) - a0;
       const std::size_t b0 = static_cast<std::size_t>(b_off[g]), nb = static_cast<std::size_t>(b_off[g + 1]) - b0;
-      if (sim.size() < na * nb) sim.resize(na * nb);
-      if (scratch.size() < na + nb) scratch.resize(na + nb);
-      if (na > 0 && nb > 0) cosine_block_f32(a + a0 * d, na, b + b0 * d, nb, d, sim.data(), scratch.data());
-      out[g] = reduce_block(sim.data(), na, nb, reduce);
+      if (na == 0 || nb == 0) {
+        out[g] = std::numeric_limits<float>::quiet_NaN();
+        continue;
+      }
+      GroupReducer red(reduce, na, nb, col_max);
+      detail::stream_block_f32(a + a0 * d, na, b + b0 * d, nb, d, scratch,
+                               [&](std::size_t, std::size_t rows, const float* sim) { red.add(rows, sim); });
+      out[g] = red.finish();
     }
   });
 }
@@ -628,8 +664,20 @@ void l2_normalize_f32(const float* x, std::size_t n, std::size_t d, float* out, 
   const auto& t = detail::dot_table();
   parallel_for(n, workers, 4096, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t r = lo; r < hi; ++r) {
-      const float inv = detail::inv_norm(t.dot(x + r * d, x + r * d, d));
-      for (std::size_t i = 0; i < d; ++i) out[r * d + i] = x[r * d + i] * inv;
+      const float* row = x + r * d;
+      float* o = out + r * d;
+      const float s = t.dot(row, row, d);
+      if (!std::isnan(s) && !detail::in_safe_range(s)) {
+        // |x|² underflowed or overflowed float32 (or sits at its edge): scale
+        // in double. An infinite value gives inv = 0, so inf·0 = NaN there and
+        // 0 elsewhere, as x / |x| would.
+        const double ss = detail::sumsq_double(row, d);
+        const double inv = ss == 0.0 ? 0.0 : 1.0 / std::sqrt(ss);
+        for (std::size_t i = 0; i < d; ++i) o[i] = static_cast<float>(static_cast<double>(row[i]) * inv);
+        continue;
+      }
+      const float inv = detail::inv_norm(s);
+      for (std::size_t i = 0; i < d; ++i) o[i] = row[i] * inv;
     }
   });
 }

@@ -669,7 +669,8 @@ void lexical_batch(const Side& cand, const Side& ref, std::size_t n, const Lexic
                    const LexicalOutputs& out, int workers) {
   const bool texts = cand.text != nullptr;
   const bool chrf = p.chrf_char_order + p.chrf_word_order > 0;
-  if (chrf && !texts) throw std::invalid_argument("chrF needs texts, not pre-tokenized ids");
+  // An empty batch has no text pointers either way: nothing to score, not an error.
+  if (chrf && !texts && n > 0) throw std::invalid_argument("chrF needs texts, not pre-tokenized ids");
   if (p.chrf_char_order < 0 || p.chrf_word_order < 0 || p.chrf_char_order + p.chrf_word_order > 64)
     throw std::invalid_argument("chrF orders must be >= 0 and at most 64 in total");
   const int orders = std::max(p.word_n, p.bleu ? p.bleu_order : 0);

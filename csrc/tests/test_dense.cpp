@@ -1,5 +1,7 @@
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <algorithm>
 #include <limits>
 #include <random>
 #include <stdexcept>
@@ -103,6 +105,45 @@ DS_TEST(grouped_and_block) {
     for (int i = 3; i < 8; ++i) m = std::max(m, ref_cos(&a[i * d], &b[4 * d], d));
     DS_CHECK_NEAR(out[2], m, 2e-6);
   });
+}
+
+DS_TEST(streamed_strips_equal_the_whole_block) {
+  // The streaming reductions rely on this: strips concatenated in row order
+  // are bit-identical to the block computed whole, for odd row counts, for
+  // several strips, and on the exact (double) path.
+  for_each_isa([] {
+    const std::size_t d = 9;
+    for (std::size_t nb : {std::size_t{3}, std::size_t{5000}, std::size_t{40000}}) {
+      for (bool tiny : {false, true}) {
+        const std::size_t na = 2 * ds::detail::strip_rows(nb) + 1;  // last strip: one row
+        auto a = randn(na * d, 11), b = randn(nb * d, 12);
+        if (tiny)
+          for (std::size_t i = 0; i < d; ++i) a[d + i] *= 1e-25f;  // forces the double path
+        std::vector<float> whole(na * nb), scratch(na + nb);
+        ds::cosine_block_f32(a.data(), na, b.data(), nb, d, whole.data(), scratch.data());
+        ds::detail::BlockScratch s;
+        std::size_t next = 0, strips = 0;
+        bool same = true;
+        ds::detail::stream_block_f32(a.data(), na, b.data(), nb, d, s, [&](std::size_t i0, std::size_t rows,
+                                                                            const float* sim) {
+          same &= i0 == next;
+          same &= std::memcmp(sim, whole.data() + i0 * nb, rows * nb * sizeof(float)) == 0;
+          next = i0 + rows;
+          ++strips;
+        });
+        DS_CHECK(same && next == na && strips == 3);
+        DS_CHECK(s.strip.size() <= std::max(ds::detail::kStripFloats, 2 * nb));
+      }
+    }
+  });
+}
+
+DS_TEST(harmonic_f1_has_no_pole) {
+  DS_CHECK(ds::detail::harmonic_f1(1.0, -0.99999994) == 0.0);
+  DS_CHECK(ds::detail::harmonic_f1(0.0, 0.7) == 0.0);
+  DS_CHECK_NEAR(ds::detail::harmonic_f1(0.5, 0.25), 1.0 / 3.0, 1e-15);
+  DS_CHECK_NEAR(ds::detail::harmonic_f1(-0.5, -0.25), -1.0 / 3.0, 1e-15);
+  DS_CHECK(std::isnan(ds::detail::harmonic_f1(std::nan(""), 0.5)));
 }
 
 DS_TEST(offsets_validation) {

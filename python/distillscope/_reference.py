@@ -55,8 +55,19 @@ def reduce_similarity(sim: np.ndarray, reduce: str) -> float:
     if reduce == "f1":
         if np.isnan(p) or np.isnan(r):
             return float("nan")
-        return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+        return harmonic_f1(p, r)
     raise ValueError(reduce)
+
+
+def harmonic_f1(p: float, r: float) -> float:
+    """2PR/(P+R) when P and R have the same sign, else 0.
+
+    Cosine-based P and R can be negative; with opposite signs P+R can be ~0
+    and the plain formula explodes (a pole), so that case is defined as 0.
+    """
+    if (p > 0 and r > 0) or (p < 0 and r < 0):
+        return 2 * p * r / (p + r)
+    return 0.0
 
 
 def cosine_grouped(a, a_offsets, b, b_offsets, reduce: str = "mean") -> np.ndarray:
@@ -415,7 +426,7 @@ def align_pair(a, b, wa=None, wb=None, threshold: float = 0.5) -> dict:
     rmax, cmax = s.max(axis=1), s.max(axis=0)
     p = float((wa * rmax).sum() / wa.sum()) if wa.sum() > 0 else 0.0
     r = float((wb * cmax).sum() / wb.sum()) if wb.sum() > 0 else 0.0
-    f = 0.0 if p + r == 0 else 2 * p * r / (p + r)
+    f = harmonic_f1(p, r)
     cov = float(wb[cmax >= threshold].sum() / wb.sum()) if wb.sum() > 0 else 0.0
     m = np.zeros((na + 1, nb + 1))
     for i in range(1, na + 1):

@@ -108,7 +108,7 @@ def as_float32(x, name: str, *, allow_f16: bool) -> np.ndarray:
             raise TypeError(f"{name} must be a numpy array, got None")
         try:
             x = np.asarray(x, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise TypeError(f"{name} must be a float32 array-like: {exc}") from None
     if x.dtype == np.float64 or (x.dtype == np.float16 and not allow_f16):
         x = x.astype(np.float32)
@@ -144,6 +144,32 @@ def as_offsets(off, name: str) -> np.ndarray:
     return np.ascontiguousarray(off)
 
 
+def check_int(value: Any, name: str, lo: int, hi: int | None = None, hint: str = "") -> int:
+    """``value`` as an int in [lo, hi]; Python and numpy ints only (no bools, no floats)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}{hint}")
+    v = int(value)
+    if v < lo or (hi is not None and v > hi):
+        bound = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+        raise ValueError(f"{name} must be {bound}, got {v}{hint}")
+    return v
+
+
+MAX_WORKERS = 4096
+
+
+def check_workers(workers: Any) -> int:
+    """``workers`` as an int: -1 (all cores) or 1..MAX_WORKERS threads."""
+    if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, (int, np.integer)):
+        raise TypeError(f"workers must be an int (>= 1, or -1 for all cores), got {type(workers).__name__}")
+    w = int(workers)
+    if w != -1 and w < 1:
+        raise ValueError(f"workers must be >= 1, or -1 for all cores; got {w}")
+    if w > MAX_WORKERS:
+        raise ValueError(f"workers must be at most {MAX_WORKERS} (or -1 for all cores); got {w}")
+    return w
+
+
 def cosine_paired(a, b, *, workers: int = 1) -> np.ndarray:
     """Cosine similarity of row ``i`` of ``a`` with row ``i`` of ``b``.
 
@@ -158,10 +184,11 @@ def cosine_paired(a, b, *, workers: int = 1) -> np.ndarray:
         raise TypeError(f"a and b must have the same dtype, got {a.dtype} and {b.dtype}")
     if a.ndim != 2 or b.ndim != 2 or a.shape != b.shape:
         raise ValueError(f"a and b must be 2-D arrays of the same shape (N, D); got {a.shape} and {b.shape}")
-    return _core.cosine_paired(a, b, workers=workers)
+    return _core.cosine_paired(a, b, workers=check_workers(workers))
 
 
 Reduce = Literal["mean", "max", "precision", "recall", "f1"]
+_REDUCES = ("mean", "max", "precision", "recall", "f1")
 
 
 def cosine_grouped(a, a_offsets, b, b_offsets, *, reduce: Reduce = "mean", workers: int = 1) -> np.ndarray:
@@ -175,7 +202,8 @@ def cosine_grouped(a, a_offsets, b, b_offsets, *, reduce: Reduce = "mean", worke
     * ``precision`` — mean over a-rows of their best b-match (BERTScore P,
       with ``a`` the candidate);
     * ``recall`` — mean over b-rows of their best a-match;
-    * ``f1`` — 2PR/(P+R) (0 when P+R == 0).
+    * ``f1`` — 2PR/(P+R) when P and R have the same sign, else 0 (with
+      opposite signs P+R can be ~0, where the plain formula explodes).
 
     Zero rows have cosine 0.0 with everything; a group with no rows on either
     side gives NaN (nothing to compare); NaN rows propagate. Returns float32[G].
@@ -184,16 +212,24 @@ def cosine_grouped(a, a_offsets, b, b_offsets, *, reduce: Reduce = "mean", worke
     b = as_float32(b, "b", allow_f16=False)
     check_2d(a, "a")
     check_2d(b, "b")
+    if not isinstance(reduce, str) or reduce not in _REDUCES:
+        raise ValueError(f"reduce must be one of {_REDUCES}; got {reduce!r}")
     return _core.cosine_grouped(
-        a, as_offsets(a_offsets, "a_offsets"), b, as_offsets(b_offsets, "b_offsets"), reduce=reduce, workers=workers
+        a, as_offsets(a_offsets, "a_offsets"), b, as_offsets(b_offsets, "b_offsets"), reduce=reduce,
+        workers=check_workers(workers),
     )
 
 
 def l2_normalize(x, *, workers: int = 1) -> np.ndarray:
-    """Row-wise L2-normalized float32 copy of ``x`` (zero rows stay zero)."""
+    """Row-wise L2-normalized float32 copy of ``x``.
+
+    Zero rows stay zero; NaN rows become NaN; a row holding an infinity gives
+    NaN there and 0 elsewhere (x / inf). Rows whose squared norm leaves
+    float32's safe range (a norm below ~1e-15 or above ~1e15) are scaled in double, so they come out with unit norm like any other.
+    """
     x = as_float32(x, "x", allow_f16=False)
     check_2d(x, "x")
-    return _core.l2_normalize(x, workers=workers)
+    return _core.l2_normalize(x, workers=check_workers(workers))
 
 
 _COS_SIM_TILE_BYTES = 32 << 20
@@ -242,13 +278,16 @@ def cos_sim(a, b, *, out: np.ndarray | None = None, workers: int = 1) -> np.ndar
 # BLAS sgemm + heap wins. Measured in benchmarks/bench_dense.py.
 _NATIVE_TOPK_MAX_WORK = 1 << 26
 Method = Literal["auto", "native", "faiss", "hnsw"]
+_METHODS = ("auto", "native", "faiss", "hnsw")
 
 
-def cosine_topk(queries, corpus, k: int, *, method: Method = "auto", workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def cosine_topk(queries, corpus, k: int, *, method: Method = "auto", workers: int = 1,
+                m: int = 32, ef_search: int = 128, ef_construction: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` corpus rows by cosine for every query, best first.
 
     Returns ``(scores float32[Q, k], indices int64[Q, k])``. The full Q×N
-    similarity matrix is never materialized.
+    similarity matrix is never materialized. Every index is a valid corpus
+    row (never faiss's ``-1``); a NaN score marks a NaN row, ranked last.
 
     ``method``:
 
@@ -259,29 +298,34 @@ def cosine_topk(queries, corpus, k: int, *, method: Method = "auto", workers: in
       copies (BLAS sgemm): fastest for large corpora.
     * ``hnsw`` — approximate search with faiss ``IndexHNSWFlat`` (inner
       product on normalized vectors) for corpora of millions; recall < 1.
+      ``m``, ``ef_search`` and ``ef_construction`` are its parameters (see
+      :class:`CosineIndex`); the other methods ignore them.
     * ``auto`` — ``native`` when Q·N·D is below ~67M multiply-adds or the
       input holds NaN, ``faiss`` otherwise.
     """
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method must be 'auto', 'native', 'faiss' or 'hnsw', got {method!r}")
+    workers = check_workers(workers)
     q = as_float32(queries, "queries", allow_f16=False)
     c = as_float32(corpus, "corpus", allow_f16=False)
     check_2d(q, "queries")
     check_2d(c, "corpus")
     if q.shape[1] != c.shape[1]:
         raise ValueError(f"queries and corpus must have the same number of columns; got {q.shape} and {c.shape}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"k must be an int, got {type(k).__name__}")
-    k = int(k)
-    if not 1 <= k <= c.shape[0]:
-        raise ValueError(f"k must be between 1 and the corpus size ({c.shape[0]}), got {k}")
-    if method not in ("auto", "native", "faiss", "hnsw"):
-        raise ValueError(f"method must be 'auto', 'native', 'faiss' or 'hnsw', got {method!r}")
+    if c.shape[0] == 0:
+        raise ValueError("corpus is empty; pass at least one row")
+    k = check_int(k, "k", 1, c.shape[0], " (1 <= k <= the corpus size)")
     if method == "auto":
         work = q.shape[0] * c.shape[0] * max(q.shape[1], 1)
         small = work <= _NATIVE_TOPK_MAX_WORK
         method = "native" if small or _has_nan(q) or _has_nan(c) else "faiss"
     if method == "native":
         return _core.cosine_topk(q, c, k, workers=workers)
-    index = CosineIndex(c, kind="flat" if method == "faiss" else "hnsw", workers=workers)
+    if method == "faiss":
+        index = CosineIndex(c, kind="flat", workers=workers)
+    else:
+        index = CosineIndex(c, kind="hnsw", m=m, ef_search=ef_search, ef_construction=ef_construction,
+                            workers=workers)
     return index.search(q, k)
 
 
@@ -293,9 +337,14 @@ def _has_nan(x: np.ndarray) -> bool:
 def _faiss_threads(workers: int) -> int:
     if workers == -1:
         return os.cpu_count() or 1
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, or -1 for all cores; got {workers}")
-    return workers
+    return check_workers(workers)
+
+
+# faiss stores HNSW sizes in C ints; m < 2 breaks its level generator
+# (m = 0 aborts the interpreter, m = 1 builds an unusable graph, m < 0 hangs).
+# ef sizes faiss's per-query heaps (8 bytes a slot): 2**31 would ask for 16 GB.
+_HNSW_MAX_M = 1024
+_HNSW_MAX_EF = 100_000
 
 
 class CosineIndex:
@@ -303,18 +352,40 @@ class CosineIndex:
 
     ``kind="flat"`` is exact (``IndexFlatIP``); ``kind="hnsw"`` is an
     approximate graph index (``IndexHNSWFlat`` with inner-product metric,
-    ``m`` links per node, ``ef_search`` candidates per query) for corpora of
+    ``m`` links per node in [2, 1024], ``ef_construction`` candidates
+    while building and ``ef_search`` candidates per query, both in
+    [1, 100000]) for corpora of
     millions. Build once, then :meth:`search` many query batches.
+
+    Rows are normalized by :func:`l2_normalize` (double precision for rows
+    whose norm leaves float32's range), so tiny and huge rows are found like
+    any other. Where faiss returns fewer than ``k`` hits for a query (a NaN
+    query, NaN corpus rows, or an HNSW search that reached fewer than ``k``
+    nodes), that query is answered by exact search over the indexed vectors
+    instead: every index returned is a valid row, and NaN rows rank last with
+    a NaN score, as with ``cosine_topk(method="native")``. (That search reads
+    the stored vectors back from faiss, a transient copy of the corpus, only
+    for the batches that need it.)
     """
 
     def __init__(self, corpus, *, kind: Literal["flat", "hnsw"] = "flat", m: int = 32,
-                 ef_search: int = 128, workers: int = 1) -> None:
+                 ef_search: int = 128, ef_construction: int = 40, workers: int = 1) -> None:
         import faiss
 
+        if not isinstance(kind, str) or kind not in ("flat", "hnsw"):
+            raise ValueError(f"kind must be 'flat' or 'hnsw', got {kind!r}")
+        workers = check_workers(workers)
+        if kind == "hnsw":
+            m = check_int(m, "m", 2, _HNSW_MAX_M, " (HNSW links per node; 16-64 is typical)")
+            hint = " (candidates per HNSW search; for exact search use kind='flat')"
+            ef_search = check_int(ef_search, "ef_search", 1, _HNSW_MAX_EF, hint)
+            ef_construction = check_int(ef_construction, "ef_construction", 1, _HNSW_MAX_EF, hint)
         c = as_float32(corpus, "corpus", allow_f16=False)
         check_2d(c, "corpus")
         if c.shape[0] == 0:
             raise ValueError("corpus is empty; add at least one row")
+        if c.shape[1] == 0:
+            raise ValueError("corpus has 0 columns; pass vectors of dimension >= 1")
         self.workers = workers
         self.dim = c.shape[1]
         self.size = c.shape[0]
@@ -323,30 +394,39 @@ class CosineIndex:
             self._index: Any
             if kind == "flat":
                 self._index = faiss.IndexFlatIP(self.dim)
-            elif kind == "hnsw":
-                self._index = faiss.IndexHNSWFlat(self.dim, m, faiss.METRIC_INNER_PRODUCT)
-                self._index.hnsw.efSearch = ef_search
             else:
-                raise ValueError(f"kind must be 'flat' or 'hnsw', got {kind!r}")
+                self._index = faiss.IndexHNSWFlat(self.dim, m, faiss.METRIC_INNER_PRODUCT)
+                self._index.hnsw.efConstruction = ef_construction
+                self._index.hnsw.efSearch = ef_search
             self._index.add(normed)
         self.kind = kind
 
     def search(self, queries, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores float32[Q, k], indices int64[Q, k])``, best first, ties by lower index."""
+        k = check_int(k, "k", 1, self.size, " (1 <= k <= the corpus size)")
         q = as_float32(queries, "queries", allow_f16=False)
         check_2d(q, "queries")
         if q.shape[1] != self.dim:
             raise ValueError(f"queries have {q.shape[1]} columns, the index has {self.dim}")
-        if not 1 <= int(k) <= self.size:
-            raise ValueError(f"k must be between 1 and the corpus size ({self.size}), got {k}")
+        qn = l2_normalize(q, workers=self.workers)
         with _faiss_threads_ctx(self.workers):
-            scores, idx = self._index.search(l2_normalize(q, workers=self.workers), int(k))
+            scores, idx = self._index.search(qn, k)
         np.clip(scores, -1.0, 1.0, out=scores)
         # faiss orders ties arbitrarily; order them by index like the native kernel.
         order = np.lexsort((idx, -scores), axis=-1) if scores.size else None
         if order is not None:
             scores = np.take_along_axis(scores, order, axis=-1)
             idx = np.take_along_axis(idx, order, axis=-1)
-        return np.ascontiguousarray(scores, dtype=np.float32), np.ascontiguousarray(idx, dtype=np.int64)
+        scores = np.ascontiguousarray(scores, dtype=np.float32)
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        missing = np.flatnonzero((idx < 0).any(axis=1)) if idx.size else np.empty(0, dtype=np.int64)
+        if missing.size:
+            # faiss's "no result" (-1): answer those queries exactly instead.
+            stored = np.ascontiguousarray(self._index.reconstruct_n(0, self.size), dtype=np.float32)
+            s2, i2 = _core.cosine_topk(np.ascontiguousarray(qn[missing]), stored, k, workers=self.workers)
+            scores[missing] = s2
+            idx[missing] = i2
+        return scores, idx
 
 
 _faiss_lock = threading.Lock()

@@ -15,7 +15,7 @@ Score definitions (per pair; S = cosine matrix of candidate units × reference
 units, weights w default to 1):
 
 * ``precision`` = Σᵢ wᵢ maxⱼ Sᵢⱼ / Σᵢ wᵢ; ``recall`` likewise over reference
-  units; ``f1`` = 2PR/(P+R).
+  units; ``f1`` = 2PR/(P+R) (0 when P and R differ in sign).
 * ``order``: the best alignment whose matches do not cross (dynamic
   programming, gain max(Sᵢⱼ, 0)·(wᵢ+wⱼ)/2), divided by (Σw_cand+Σw_ref)/2.
   It equals f1-like agreement when the answer presents the same points in
@@ -36,7 +36,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from .. import _core
-from ..kernels import as_float32, as_offsets, check_2d
+from ..kernels import as_float32, as_offsets, check_2d, check_workers
 
 __all__ = ["AlignScores", "align_embeddings", "align_scores", "idf_weights"]
 
@@ -86,11 +86,13 @@ def align_embeddings(cand, cand_offsets, ref, ref_offsets, *, cand_weights=None,
     check_2d(b, "ref")
     if not isinstance(threshold, (int, float, np.floating)) or isinstance(threshold, bool) or math.isnan(threshold):
         raise TypeError(f"threshold must be a number in [-1, 1], got {threshold!r}")
+    if not -1.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be a cosine in [-1, 1], got {threshold!r}")
     p, r, f, o, c = _core.align_grouped(
         a, as_offsets(cand_offsets, "cand_offsets"), b, as_offsets(ref_offsets, "ref_offsets"),
         a_weights=_as_weights(cand_weights, a.shape[0], "cand_weights"),
         b_weights=_as_weights(ref_weights, b.shape[0], "ref_weights"),
-        threshold=float(threshold), workers=workers,
+        threshold=float(threshold), workers=check_workers(workers),
     )
     return AlignScores(p, r, f, o, c, signature)
 

@@ -18,6 +18,7 @@ call. Results are identical for any ``workers`` and any split of the batch.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -26,6 +27,7 @@ import numpy as np
 
 from .. import _core
 from .._ragged import Ragged
+from ..kernels import check_workers
 from .tokenize import as_text_list, as_token_ids, check_tokenizer, unicode_version
 
 __all__ = [
@@ -107,7 +109,7 @@ def _native(
     b_order, smooth, sval, eff = bleu if bleu is not None else (4, "exp", 0.0, True)
     out = _core.text_lexical(
         c, r, tok, int(word_n), bool(distinct), bool(lcs), int(co), int(wo), float(beta), bool(eps), bool(ws),
-        bleu is not None, int(b_order), smooth, float(sval), bool(eff), int(workers),
+        bleu is not None, int(b_order), smooth, float(sval), bool(eff), check_workers(workers),
     )
     return out, ids
 
@@ -309,6 +311,22 @@ def rouge_scores(
     return RougeResult(scores, sig)
 
 
+def _finite_option(value: Any, name: str, lo: float, hint: str) -> float:
+    """A user option as a finite float >= lo, or a one-line error naming the fix."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}{hint}")
+    v = float(value)
+    if not math.isfinite(v) or v < lo:
+        raise ValueError(f"{name} must be a finite number >= {lo:g}, got {value!r}{hint}")
+    return v
+
+
+def _int_option(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    return int(value)
+
+
 def _lsum(cands: Sequence[str], refs: Sequence[str], tokenizer: str, use_stemmer: bool, split: bool,
           workers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from .rouge_lsum import lsum_from_ids, split_sentences
@@ -328,6 +346,8 @@ def _smooth_value(smooth_method: str, smooth_value: float | None) -> tuple[float
     if smooth_method not in _SMOOTH_DEFAULTS:
         raise ValueError(f"smooth_method must be one of {tuple(_SMOOTH_DEFAULTS)}; got {smooth_method!r}")
     default = _SMOOTH_DEFAULTS[smooth_method]
+    if smooth_value is not None:
+        smooth_value = _finite_option(smooth_value, "smooth_value", 0.0, " (floor: 0.1, add-k: 1 by default)")
     if default is None:
         return 0.0, smooth_method
     v = default if smooth_value is None else float(smooth_value)
@@ -352,6 +372,7 @@ def bleu_scores(
     smoothing, effective order. Smoothing: ``exp`` (NIST), ``floor``
     (default 0.1), ``add-k`` (default 1), ``none``.
     """
+    max_ngram_order = _int_option(max_ngram_order, "max_ngram_order")
     sval, smooth_sig = _smooth_value(smooth_method, smooth_value)
     if not 1 <= int(max_ngram_order) <= 64:
         raise ValueError(f"max_ngram_order must be between 1 and 64; got {max_ngram_order}")
@@ -394,6 +415,9 @@ def chrf_scores(
     beta, remove_whitespace, eps_smoothing)``. Characters are Unicode code
     points, so CJK text is handled as sacrebleu handles it.
     """
+    char_order = _int_option(char_order, "char_order")
+    word_order = _int_option(word_order, "word_order")
+    beta = _finite_option(beta, "beta", 0.0, " (recall weight; sacrebleu's default is 2)")
     if char_order < 0 or word_order < 0 or char_order + word_order < 1:
         raise ValueError(f"char_order and word_order must be >= 0 with a positive sum; got {char_order}, {word_order}")
     out, _ = _native(

@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import _core
 from .._ragged import Ragged
+from ..kernels import check_workers
 
 __all__ = ["TOKENIZERS", "tokenize", "token_strings", "unicode_version", "as_token_ids", "as_text_list"]
 
@@ -84,14 +85,14 @@ def tokenize(texts: Sequence[str], tokenizer: str = "unicode", *, workers: int =
     validated). Row ``i`` of the result holds the ids of ``texts[i]``.
     """
     tok = check_tokenizer(tokenizer)
-    ids, offsets = _core.text_tokenize(as_text_list(texts), tok, workers, False)
+    ids, offsets = _core.text_tokenize(as_text_list(texts), tok, check_workers(workers), False)
     return Ragged(ids, offsets)
 
 
 def token_strings(texts: Sequence[str], tokenizer: str = "unicode", *, workers: int = 1) -> list[list[str]]:
     """The normalized token strings that :func:`tokenize` hashes (for inspection and tests)."""
     tok = check_tokenizer(tokenizer)
-    _, offsets, data, soff = _core.text_tokenize(as_text_list(texts), tok, workers, True)
+    _, offsets, data, soff = _core.text_tokenize(as_text_list(texts), tok, check_workers(workers), True)
     words = [data[soff[i] : soff[i + 1]].decode("utf-8") for i in range(len(soff) - 1)]
     return [words[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
