@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def best_of(fn: Callable[[], object], repeat: int = 3, min_time: float = 0.0) -> tuple[float, object]:
@@ -47,7 +47,9 @@ def machine() -> dict:
     from distillscope.scale.bench import machine_info
 
     info = machine_info()
-    info["env"] = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS") if k in os.environ}
+    info["env"] = {
+        k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS") if k in os.environ
+    }
     return info
 
 
@@ -72,11 +74,24 @@ class Table:
         self.rows: list[dict] = []
 
     def add(self, task: str, engine: str, seconds: float, items: float, unit: str, agree: str = "") -> None:
-        self.rows.append({"task": task, "engine": engine, "seconds": seconds, "rate": items / seconds if seconds else float("inf"),
-                          "unit": unit, "agree": agree})
+        self.rows.append(
+            {
+                "task": task,
+                "engine": engine,
+                "seconds": seconds,
+                "rate": items / seconds if seconds else float("inf"),
+                "unit": unit,
+                "agree": agree,
+            }
+        )
 
     def render(self, ours_prefix: str = "distillscope") -> str:
-        lines = [f"## {self.title}", "", "| task | engine | throughput | distillscope speed-up | agreement |", "|---|---|---|---|---|"]
+        lines = [
+            f"## {self.title}",
+            "",
+            "| task | engine | throughput | distillscope speed-up | agreement |",
+            "|---|---|---|---|---|",
+        ]
         by_task: dict[str, list[dict]] = {}
         for r in self.rows:
             by_task.setdefault(r["task"], []).append(r)

@@ -25,8 +25,8 @@ def numpy_loop(a, ao, b, bo, threshold=0.5):
     g = len(ao) - 1
     out = np.empty((4, g))
     for i in range(g):
-        x = a[ao[i]:ao[i + 1]]
-        y = b[bo[i]:bo[i + 1]]
+        x = a[ao[i] : ao[i + 1]]
+        y = b[bo[i] : bo[i + 1]]
         x = x / np.linalg.norm(x, axis=1, keepdims=True)
         y = y / np.linalg.norm(y, axis=1, keepdims=True)
         s = x @ y.T
@@ -75,37 +75,46 @@ def main(argv=None) -> int:
     bo = np.concatenate([[0], np.cumsum(nb)])
     for i in range(args.pairs):
         k = min(na[i], nb[i])
-        a[ao[i]:ao[i] + k] += 1.5 * b[bo[i]:bo[i] + k]
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} hardware threads; "
-          f"ISA {ds.capabilities()['isa']}; {args.pairs} pairs, D={args.dim}, "
-          f"{na.sum()} + {nb.sum()} sentence vectors")
+        a[ao[i] : ao[i] + k] += 1.5 * b[bo[i] : bo[i] + k]
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} hardware threads; "
+        f"ISA {ds.capabilities()['isa']}; {args.pairs} pairs, D={args.dim}, "
+        f"{na.sum()} + {nb.sum()} sentence vectors"
+    )
 
     res = ds.align_embeddings(a, ao, b, bo, workers=args.workers)
     t_native = best(lambda: ds.align_embeddings(a, ao, b, bo, workers=args.workers), args.repeat)
     t_all = best(lambda: ds.align_embeddings(a, ao, b, bo, workers=-1), args.repeat)
     t_np = best(lambda: numpy_loop(a, ao, b, bo), 1)
     ref = numpy_loop(a, ao, b, bo)
-    err = max(float(np.abs(res.precision - ref[0]).max()), float(np.abs(res.recall - ref[1]).max()),
-              float(np.abs(res.f1 - ref[2]).max()))
+    err = max(
+        float(np.abs(res.precision - ref[0]).max()),
+        float(np.abs(res.recall - ref[1]).max()),
+        float(np.abs(res.f1 - ref[2]).max()),
+    )
     cov_ok = float(np.mean(np.abs(res.coverage - ref[3]) < 1e-6))
     print(f"\n{'engine':<44}{'pairs/s':>12}{'ratio':>9}")
     print(f"{'numpy per-pair loop (greedy P/R/F + coverage)':<44}{args.pairs / t_np:>12.0f}{1.0:>8.1f}x")
-    print(f"{f'distillscope batched, workers={args.workers} (all 5 scores)':<44}"
-          f"{args.pairs / t_native:>12.0f}{t_np / t_native:>8.1f}x")
+    print(
+        f"{f'distillscope batched, workers={args.workers} (all 5 scores)':<44}"
+        f"{args.pairs / t_native:>12.0f}{t_np / t_native:>8.1f}x"
+    )
     print(f"{'distillscope batched, workers=-1':<44}{args.pairs / t_all:>12.0f}{t_np / t_all:>8.1f}x")
     print(f"agreement: max |ΔP|,|ΔR|,|ΔF| = {err:.2e}; coverage equal on {100 * cov_ok:.2f}% of pairs")
 
     sub = min(500, args.pairs)
     t_dp = best(lambda: [python_dp(ds_sim(a, ao, b, bo, i)) for i in range(sub)], 1)
     dp_ref = np.array([python_dp(ds_sim(a, ao, b, bo, i)) for i in range(sub)])
-    print(f"order score vs pure-Python DP on {sub} pairs: max |Δ| = {np.abs(res.order[:sub] - dp_ref).max():.2e}; "
-          f"Python DP {sub / t_dp:.0f} pairs/s vs native (all scores) {args.pairs / t_native:.0f} pairs/s")
+    print(
+        f"order score vs pure-Python DP on {sub} pairs: max |Δ| = {np.abs(res.order[:sub] - dp_ref).max():.2e}; "
+        f"Python DP {sub / t_dp:.0f} pairs/s vs native (all scores) {args.pairs / t_native:.0f} pairs/s"
+    )
     return 0
 
 
 def ds_sim(a, ao, b, bo, i):
-    x = a[ao[i]:ao[i + 1]].astype(np.float64)
-    y = b[bo[i]:bo[i + 1]].astype(np.float64)
+    x = a[ao[i] : ao[i + 1]].astype(np.float64)
+    y = b[bo[i] : bo[i + 1]].astype(np.float64)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     y /= np.linalg.norm(y, axis=1, keepdims=True)
     return x @ y.T

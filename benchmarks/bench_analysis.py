@@ -28,7 +28,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Table, best_of, machine, print_machine  # noqa: E402
-
 from distillscope.analysis.agreement import spearman_rows  # noqa: E402
 from distillscope.analysis.degree import DegreeConfig, _degree_from_means, _pair_series, compute_degrees  # noqa: E402
 from distillscope.analysis.table import ScoreTable  # noqa: E402
@@ -48,10 +47,14 @@ def make_table(n_models: int, n: int, grans: int, seed: int = 0) -> ScoreTable:
         z2 = latent + 0.8 * rng.standard_normal(latent.shape)
         zn = z / np.linalg.norm(z, axis=-1, keepdims=True)
         z2n = z2 / np.linalg.norm(z2, axis=-1, keepdims=True)
-        scores[gname] = {(models[a], models[b]): (zn[a] * zn[b]).sum(-1)
-                         for a in range(n_models) for b in range(a + 1, n_models)}
-        null[gname] = {(models[a], models[b]): (zn[a] * zn[b][perm]).sum(-1)
-                       for a in range(n_models) for b in range(a + 1, n_models)}
+        scores[gname] = {
+            (models[a], models[b]): (zn[a] * zn[b]).sum(-1) for a in range(n_models) for b in range(a + 1, n_models)
+        }
+        null[gname] = {
+            (models[a], models[b]): (zn[a] * zn[b][perm]).sum(-1)
+            for a in range(n_models)
+            for b in range(a + 1, n_models)
+        }
         selfsim[gname] = {models[a]: (zn[a] * z2n[a]).sum(-1) for a in range(n_models)}
     return ScoreTable(models, scores, selfsim, null)
 
@@ -75,8 +78,10 @@ def naive_boot(table: ScoreTable, idx: np.ndarray, cfg: DegreeConfig, pairs: lis
 def bench_degrees(t: Table, n_models: int, n: int, grans: int, n_boot: int) -> None:
     table = make_table(n_models, n, grans)
     cfg = DegreeConfig(n_boot=n_boot, seed=1)
-    task = (f"degrees+CIs {n_models} models (all {n_models * (n_models - 1)} ordered pairs) x {grans} gran. "
-            f"x {n} prompts, B={n_boot}")
+    task = (
+        f"degrees+CIs {n_models} models (all {n_models * (n_models - 1)} ordered pairs) x {grans} gran. "
+        f"x {n} prompts, B={n_boot}"
+    )
     idx = np.concatenate(list(bootstrap_indices(n, n_boot, 1)))
     sec, res = best_of(lambda: compute_degrees(table, config=cfg, indices=idx), repeat=3)
     n_pairs = n_models * (n_models - 1)
@@ -88,8 +93,14 @@ def bench_degrees(t: Table, n_models: int, n: int, grans: int, n_boot: int) -> N
     got = np.stack([res.boot[:grans, s, c] for s, c in sub], axis=1)
     err = np.nanmax(np.abs(got - ref))
     same_nan = np.array_equal(np.isnan(got), np.isnan(ref))
-    t.add(task, f"numpy loop over pairs x resamples (timed on {len(sub)} pairs, scaled)", sec_sub * n_pairs / len(sub),
-          n_pairs, "pairs/s", f"max|Δ| {err:.1e}{'' if same_nan else ' NaN MISMATCH'}")
+    t.add(
+        task,
+        f"numpy loop over pairs x resamples (timed on {len(sub)} pairs, scaled)",
+        sec_sub * n_pairs / len(sub),
+        n_pairs,
+        "pairs/s",
+        f"max|Δ| {err:.1e}{'' if same_nan else ' NaN MISMATCH'}",
+    )
 
 
 def bench_spearman(t: Table, n: int, n_boot: int) -> None:
@@ -106,8 +117,14 @@ def bench_spearman(t: Table, n: int, n_boot: int) -> None:
         print("scipy not installed: skipping the spearmanr peer")
         return
     sec, ref = best_of(lambda: np.array([spearmanr(x[r], y[r]).statistic for r in idx]), repeat=1)
-    t.add(task, "scipy.stats.spearmanr per resample", sec, n_boot, "resamples/s",
-          f"max|Δ| {np.nanmax(np.abs(ours - ref)):.1e}")
+    t.add(
+        task,
+        "scipy.stats.spearmanr per resample",
+        sec,
+        n_boot,
+        "resamples/s",
+        f"max|Δ| {np.nanmax(np.abs(ours - ref)):.1e}",
+    )
 
 
 def bench_style(t: Table, quick: bool) -> None:

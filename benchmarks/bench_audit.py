@@ -41,8 +41,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, print_machine
 
-SIX = ("gpt4_1106_preview", "gpt4_1106_preview_concise", "Meta-Llama-3-70B-Instruct", "Qwen1.5-72B-Chat",
-       "Yi-34B-Chat", "zephyr-7b-beta")
+SIX = (
+    "gpt4_1106_preview",
+    "gpt4_1106_preview_concise",
+    "Meta-Llama-3-70B-Instruct",
+    "Qwen1.5-72B-Chat",
+    "Yi-34B-Chat",
+    "zephyr-7b-beta",
+)
 
 
 def load(data: Path, models: list[str]):
@@ -117,8 +123,12 @@ def compare(a, b, att_a: dict, att_b: dict, models) -> dict:
         ok = np.isfinite(x) & np.isfinite(y)
         from scipy.stats import spearmanr
 
-        out[g] = {"pearson": float(np.corrcoef(x[ok], y[ok])[0, 1]), "spearman": float(spearmanr(x[ok], y[ok])[0]),
-                  "mean_late": float(x[ok].mean()), "mean_two_pass": float(y[ok].mean())}
+        out[g] = {
+            "pearson": float(np.corrcoef(x[ok], y[ok])[0, 1]),
+            "spearman": float(spearmanr(x[ok], y[ok])[0]),
+            "mean_late": float(x[ok].mean()),
+            "mean_two_pass": float(y[ok].mean()),
+        }
         # separation: real pairs against their shuffled-prompt null (higher: more signal per prompt)
         for name, t in (("late", a), ("two_pass", b)):
             raw = np.concatenate([t.scores[g][k] for k in sorted(t.scores[g])])
@@ -138,8 +148,9 @@ def compare(a, b, att_a: dict, att_b: dict, models) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path,
-                    default=Path(__file__).resolve().parents[2] / "shared" / "data" / "alpaca_eval")
+    ap.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "alpaca_eval"
+    )
     ap.add_argument("--models", type=int, default=6, help="6 (the issue's set) or 9 (every file)")
     ap.add_argument("--prompts", type=int, default=200, help="seeded prompt sample (0: all 805)")
     ap.add_argument("--threads", type=int, default=2)
@@ -167,8 +178,10 @@ def main() -> int:
     cfg = RSEConfig(max_prompts=n_prompts, sample_seed=args.seed, null_seed=args.seed, workers=args.threads)
     texts = responses(table, models, n_prompts, args.seed)
     enc_dir = resolve_model(None).directory
-    print(f"{len(models)} models x {n_prompts or 'all'} prompts: {len(texts):,} responses "
-          f"({len(set(texts)):,} distinct), {args.threads} threads, int8 dot product: {cpu_int8_dot()}")
+    print(
+        f"{len(models)} models x {n_prompts or 'all'} prompts: {len(texts):,} responses "
+        f"({len(set(texts)):,} distinct), {args.threads} threads, int8 dot product: {cpu_int8_dot()}"
+    )
     res: dict = {"models": models, "n_responses": len(texts), "threads": args.threads, "machine": info}
 
     if args.peer:
@@ -184,11 +197,15 @@ def main() -> int:
         print(f"  audit {t_late:7.1f} s  ({st_late})")
         if args.compare:
             enc2 = Encoder(precision="fp32", cache=Path(tmp) / "empty2.sqlite3", threads=args.threads)
-            cfg2 = RSEConfig(max_prompts=n_prompts, sample_seed=args.seed, null_seed=args.seed,
-                             workers=args.threads, units="separate")
+            cfg2 = RSEConfig(
+                max_prompts=n_prompts,
+                sample_seed=args.seed,
+                null_seed=args.seed,
+                workers=args.threads,
+                units="separate",
+            )
             print("  audit, two passes (fp32, separate sentence vectors), empty cache")
-            t_two, st_two, sc_two, att_two = audit(table, models, cfg2, enc2, args.bootstrap, args.seed,
-                                                   args.progress)
+            t_two, st_two, sc_two, att_two = audit(table, models, cfg2, enc2, args.bootstrap, args.seed, args.progress)
             res["audit_two_pass"] = {"seconds": t_two, "stages": st_two}
             print(f"  audit {t_two:7.1f} s  ({st_two})")
             res["change"] = compare(sc_late, sc_two, att_late, att_two, models)

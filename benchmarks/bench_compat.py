@@ -41,8 +41,10 @@ def timed(fn, repeat: int = 3):
 
 
 def row(name: str, t_ds: float, t_peer: float, diff: float, n: int) -> None:
-    print(f"{name:<28} {n:>6} pairs  distillscope {t_ds * 1e3:9.1f} ms  peer {t_peer * 1e3:10.1f} ms  "
-          f"speed-up {t_peer / t_ds:7.1f}x  max|diff| {diff:.2e}")
+    print(
+        f"{name:<28} {n:>6} pairs  distillscope {t_ds * 1e3:9.1f} ms  peer {t_peer * 1e3:10.1f} ms  "
+        f"speed-up {t_peer / t_ds:7.1f}x  max|diff| {diff:.2e}"
+    )
 
 
 def main(argv=None) -> int:

@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Table, best_of, machine, print_machine, race  # noqa: E402
-
 import distillscope as ds  # noqa: E402
+from _common import Table, best_of, machine, print_machine, race  # noqa: E402
 
 
 def numpy_paired(a: np.ndarray, b: np.ndarray, chunk: int = 16384) -> np.ndarray:
@@ -62,13 +61,31 @@ def bench_paired(t: Table, n: int, d: int, rng) -> None:
     assert np.array_equal(ours, res["ours2"][1])
     t.add(task, "distillscope workers=1", res["ours1"][0], n, "pairs/s")
     t.add(task, "distillscope workers=2 (not the headline)", res["ours2"][0], n, "pairs/s", "identical")
-    t.add(task, "distillscope float16 input, workers=1", res["f16"][0], n, "pairs/s",
-          f"max|Δ| vs f32 {np.abs(res['f16'][1] - ours).max():.1e}")
-    t.add(task, "numpy chunked einsum", res["numpy"][0], n, "pairs/s",
-          f"max|Δ| {np.abs(res['numpy'][1] - ours).max():.1e}")
+    t.add(
+        task,
+        "distillscope float16 input, workers=1",
+        res["f16"][0],
+        n,
+        "pairs/s",
+        f"max|Δ| vs f32 {np.abs(res['f16'][1] - ours).max():.1e}",
+    )
+    t.add(
+        task,
+        "numpy chunked einsum",
+        res["numpy"][0],
+        n,
+        "pairs/s",
+        f"max|Δ| {np.abs(res['numpy'][1] - ours).max():.1e}",
+    )
     if simsimd is not None:
-        t.add(task, f"simsimd {simsimd.__version__} cosine (batched)", res["simsimd"][0], n, "pairs/s",
-              f"max|Δ| {np.abs((1 - res['simsimd'][1]) - ours).max():.1e}")
+        t.add(
+            task,
+            f"simsimd {simsimd.__version__} cosine (batched)",
+            res["simsimd"][0],
+            n,
+            "pairs/s",
+            f"max|Δ| {np.abs((1 - res['simsimd'][1]) - ours).max():.1e}",
+        )
 
 
 def bench_grouped(t: Table, groups: int, rows: int, d: int, rng) -> None:
@@ -96,8 +113,14 @@ def bench_grouped(t: Table, groups: int, rows: int, d: int, rng) -> None:
         return out
 
     sec, ref = best_of(loop, repeat=1)
-    t.add(task, f"numpy loop over groups (timed on {sub:,}, scaled)", sec, sub, "groups/s",
-          f"max|Δ| {np.abs(ref - ours[:sub]).max():.1e}")
+    t.add(
+        task,
+        f"numpy loop over groups (timed on {sub:,}, scaled)",
+        sec,
+        sub,
+        "groups/s",
+        f"max|Δ| {np.abs(ref - ours[:sub]).max():.1e}",
+    )
 
     A = a.reshape(groups, rows, d)
     B = b.reshape(groups, rows, d)
@@ -111,8 +134,14 @@ def bench_grouped(t: Table, groups: int, rows: int, d: int, rng) -> None:
         return s.mean(axis=(1, 2))
 
     sec, ref = best_of(batched, repeat=2)
-    t.add(task, "numpy batched matmul over padded groups", sec, groups, "groups/s",
-          f"max|Δ| {np.abs(ref - ours).max():.1e}")
+    t.add(
+        task,
+        "numpy batched matmul over padded groups",
+        sec,
+        groups,
+        "groups/s",
+        f"max|Δ| {np.abs(ref - ours).max():.1e}",
+    )
 
 
 def bench_topk(t: Table, nq: int, nc: int, d: int, k: int, rng, workers: int) -> None:
@@ -135,11 +164,23 @@ def bench_topk(t: Table, nq: int, nc: int, d: int, k: int, rng, workers: int) ->
     sec, (s_auto, i_auto) = res["auto"]
     t.add(task, f"distillscope auto (faiss path), workers={workers}", sec, nq, "queries/s")
     sec, (s_f, i_f) = res["faiss"]
-    t.add(task, f"faiss {faiss.__version__} IndexFlatIP", sec, nq, "queries/s",
-          f"max|Δscore| {np.abs(s_f - s_auto).max():.1e}, same ids {np.mean(i_f == i_auto):.4f}")
+    t.add(
+        task,
+        f"faiss {faiss.__version__} IndexFlatIP",
+        sec,
+        nq,
+        "queries/s",
+        f"max|Δscore| {np.abs(s_f - s_auto).max():.1e}, same ids {np.mean(i_f == i_auto):.4f}",
+    )
     sec, (s_n, i_n) = best_of(lambda: ds.cosine_topk(q, c, k, method="native", workers=workers), repeat=1)
-    t.add(task, f"distillscope native kernel, workers={workers}", sec, nq, "queries/s",
-          f"max|Δscore| {np.abs(s_n - s_auto).max():.1e}, same ids {np.mean(i_n == i_auto):.4f}")
+    t.add(
+        task,
+        f"distillscope native kernel, workers={workers}",
+        sec,
+        nq,
+        "queries/s",
+        f"max|Δscore| {np.abs(s_n - s_auto).max():.1e}, same ids {np.mean(i_n == i_auto):.4f}",
+    )
 
     def numpy_topk(chunk: int = 2048):
         cn = c / np.linalg.norm(c, axis=1, keepdims=True)
@@ -154,8 +195,14 @@ def bench_topk(t: Table, nq: int, nc: int, d: int, k: int, rng, workers: int) ->
 
     if workers == 1:
         sec, i_np = best_of(numpy_topk, repeat=1)
-        t.add(task, "numpy chunked matmul + argpartition (BLAS threads as configured)", sec, nq, "queries/s",
-              f"same ids {np.mean(i_np == i_auto):.4f}")
+        t.add(
+            task,
+            "numpy chunked matmul + argpartition (BLAS threads as configured)",
+            sec,
+            nq,
+            "queries/s",
+            f"same ids {np.mean(i_np == i_auto):.4f}",
+        )
 
 
 def main(argv=None) -> int:
@@ -163,8 +210,12 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     p.add_argument("--pairs", type=int, default=1_000_000)
     p.add_argument("--dim", type=int, default=384)
-    p.add_argument("--groups", type=int, default=125_000,
-                   help="groups of 8×8 rows (1M groups need 24 GB of input: the run is scaled to fit 24 GB RAM)")
+    p.add_argument(
+        "--groups",
+        type=int,
+        default=125_000,
+        help="groups of 8×8 rows (1M groups need 24 GB of input: the run is scaled to fit 24 GB RAM)",
+    )
     p.add_argument("--topk", type=int, default=20_000, help="queries = corpus rows for the top-k task")
     p.add_argument("--out", type=Path, default=Path("bench-results/dense.json"))
     args = p.parse_args(argv)

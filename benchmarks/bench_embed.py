@@ -84,8 +84,11 @@ def main(argv=None) -> int:
     p.add_argument("--n-long", type=int, default=96)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--unfused", action="store_true",
-                   help="also time the standard-ops (unfused) fp32 graph, to show what fusion buys")
+    p.add_argument(
+        "--unfused",
+        action="store_true",
+        help="also time the standard-ops (unfused) fp32 graph, to show what fusion buys",
+    )
     p.add_argument("--json", default=None, help="also write the results to this file")
     args = p.parse_args(argv)
 
@@ -106,8 +109,10 @@ def main(argv=None) -> int:
         std = Encoder(cache=None, threads=T, batch_size=args.batch_size)
         std._session = std._make_session(build_onnx_from_dir(fp32.files.directory, "standard"))
     cfg = json.loads((fp32.files.directory / "config.json").read_text())
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} hardware threads, "
-          f"python {sys.version.split()[0]}; distillscope ISA {ds.capabilities()['isa']}; threads={T}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} hardware threads, "
+        f"python {sys.version.split()[0]}; distillscope ISA {ds.capabilities()['isa']}; threads={T}"
+    )
     peak = matmul_peak(T)
     print(f"measured float32 matmul peak (numpy BLAS, {T} threads): {peak:.1f} GFLOP/s")
 
@@ -121,8 +126,10 @@ def main(argv=None) -> int:
         st_model = SentenceTransformer(str(fp32.files.directory), device="cpu")
         print(f"sentence-transformers: torch {torch.__version__}, max_seq_length {st_model.max_seq_length}")
     else:
-        print("note: sentence-transformers is not installed; its columns are skipped "
-              "(pip install torch==<cpu build> sentence-transformers to compare)")
+        print(
+            "note: sentence-transformers is not installed; its columns are skipped "
+            "(pip install torch==<cpu build> sentence-transformers to compare)"
+        )
 
     results = {"threads": T, "matmul_peak_gflops": peak, "sets": {}}
     for name, n, target in (("short", args.n_short, 40), ("long", args.n_long, 250)):

@@ -46,7 +46,10 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:
 def specs(n: int, tag: str):
     from distillscope.gather.prompts import RequestSpec
 
-    return [RequestSpec(f"{tag}-{i}", [{"role": "user", "content": f"Benchmark prompt {i}: describe item {i}."}]) for i in range(n)]
+    return [
+        RequestSpec(f"{tag}-{i}", [{"role": "user", "content": f"Benchmark prompt {i}: describe item {i}."}])
+        for i in range(n)
+    ]
 
 
 def bench_distillscope(url: str, n: int, conc: int, tmp: Path) -> dict:
@@ -73,7 +76,10 @@ def bench_bare(url: str, n: int, conc: int) -> dict:
 
         async def one(session, i):
             nonlocal ok
-            body = {"model": "b", "messages": [{"role": "user", "content": f"Benchmark prompt {i}: describe item {i}."}]}
+            body = {
+                "model": "b",
+                "messages": [{"role": "user", "content": f"Benchmark prompt {i}: describe item {i}."}],
+            }
             async with sem:
                 async with session.post(endpoint, json=body) as r:
                     data = json.loads(await r.read())
@@ -104,8 +110,10 @@ def main() -> int:
 
     import distillscope
 
-    print(f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
-          f"python {platform.python_version()} aiohttp {aiohttp.__version__} distillscope {distillscope.__version__}")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
+        f"python {platform.python_version()} aiohttp {aiohttp.__version__} distillscope {distillscope.__version__}"
+    )
     print(f"server: distillscope serve-sim in its own process, latency {args.latency:g}s")
     proc, url = start_server(args.latency)
     results = []
@@ -125,8 +133,10 @@ def main() -> int:
                     if r["ok"] != n:
                         print(f"  !! {name} got {r['ok']}/{n} answers")
                         return 1
-                print(f"      ratio distillscope/bare: throughput {ds['rps'] / bare['rps']:.2f}x, "
-                      f"CPU per request {ds['cpu_us_per_req'] / bare['cpu_us_per_req']:.2f}x")
+                print(
+                    f"      ratio distillscope/bare: throughput {ds['rps'] / bare['rps']:.2f}x, "
+                    f"CPU per request {ds['cpu_us_per_req'] / bare['cpu_us_per_req']:.2f}x"
+                )
                 results.append({"concurrency": conc, "requests": n, "distillscope": ds, "bare_aiohttp": bare})
     finally:
         proc.terminate()

@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     ok = out["answers_per_s_cpu"] >= args.target_rate
-    print(f"{'ok' if ok else 'BELOW TARGET'}: {out['answers_per_s_cpu']:.0f} answers/s (CPU time) vs target {args.target_rate:.0f}")
+    print(
+        f"{'ok' if ok else 'BELOW TARGET'}: {out['answers_per_s_cpu']:.0f} answers/s (CPU time) vs target {args.target_rate:.0f}"
+    )
     return 0 if ok else 1
 
 

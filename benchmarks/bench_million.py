@@ -104,9 +104,27 @@ def main() -> int:
                 p.unlink()
         shutil.rmtree(out.with_name(out.name + ".parts"), ignore_errors=True)
 
-        cmd = [sys.executable, "-m", "distillscope", "score-pairs", str(pairs), "--metrics", args.metrics,
-               "--emb-a", str(ea), "--emb-b", str(eb), "--out", str(out), "--workers", str(args.workers),
-               "--no-resume", "--format", "json", "--no-progress"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "distillscope",
+            "score-pairs",
+            str(pairs),
+            "--metrics",
+            args.metrics,
+            "--emb-a",
+            str(ea),
+            "--emb-b",
+            str(eb),
+            "--out",
+            str(out),
+            "--workers",
+            str(args.workers),
+            "--no-resume",
+            "--format",
+            "json",
+            "--no-progress",
+        ]
         if args.chunk_size:
             cmd += ["--chunk-size", str(args.chunk_size)]
         info = machine_info()
@@ -126,6 +144,7 @@ def main() -> int:
 
         # verify: row count, ranges, a sample recomputed in-process
         import pyarrow.parquet as pq
+
         from distillscope.scale.pairio import iter_pair_chunks
 
         tbl = pq.read_table(out)
@@ -148,23 +167,41 @@ def main() -> int:
                 return 1
         rate = args.pairs / wall
         rec = {
-            "pairs": args.pairs, "format": args.format, "metrics": args.metrics, "wall_s": wall,
-            "pairs_per_s": rate, "peak_rss_mib": peak_kib / 1024, "cpu_s": cpu,
-            "wall_if_idle_s": cpu / (os.cpu_count() or 1), "input_bytes": sizes,
-            "score_pairs_summary": summary, "load_average_after": load_after, "machine": info,
+            "pairs": args.pairs,
+            "format": args.format,
+            "metrics": args.metrics,
+            "wall_s": wall,
+            "pairs_per_s": rate,
+            "peak_rss_mib": peak_kib / 1024,
+            "cpu_s": cpu,
+            "wall_if_idle_s": cpu / (os.cpu_count() or 1),
+            "input_bytes": sizes,
+            "score_pairs_summary": summary,
+            "load_average_after": load_after,
+            "machine": info,
             "targets": {"wall_s": 60, "peak_rss_mib": 2048},
         }
-        print(f"\n{args.pairs:,} pairs ({args.format}) scored in {wall:.1f} s = {rate:,.0f} pairs/s; "
-              f"peak RSS {peak_kib / 1024:,.0f} MiB; sample of {len(sample)} rows recomputed: identical")
-        print(f"CPU time {cpu:.1f} s = {args.pairs / cpu:,.0f} pairs per CPU-second; on {os.cpu_count()} idle cores "
-              f"that is about {cpu / (os.cpu_count() or 1):.0f} s of wall time")
-        print(f"targets: <= 60 s -> {'met' if wall <= 60 else 'NOT met'}; <= 2 GB -> "
-              f"{'met' if peak_kib <= 2 * 1024 * 1024 else 'NOT met'}")
-        print(f"load average after the run: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} "
-              f"on {os.cpu_count()} cores (other processes share this machine)")
+        print(
+            f"\n{args.pairs:,} pairs ({args.format}) scored in {wall:.1f} s = {rate:,.0f} pairs/s; "
+            f"peak RSS {peak_kib / 1024:,.0f} MiB; sample of {len(sample)} rows recomputed: identical"
+        )
+        print(
+            f"CPU time {cpu:.1f} s = {args.pairs / cpu:,.0f} pairs per CPU-second; on {os.cpu_count()} idle cores "
+            f"that is about {cpu / (os.cpu_count() or 1):.0f} s of wall time"
+        )
+        print(
+            f"targets: <= 60 s -> {'met' if wall <= 60 else 'NOT met'}; <= 2 GB -> "
+            f"{'met' if peak_kib <= 2 * 1024 * 1024 else 'NOT met'}"
+        )
+        print(
+            f"load average after the run: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} "
+            f"on {os.cpu_count()} cores (other processes share this machine)"
+        )
         print("\n| pairs | input | metrics | wall | pairs/s | CPU time | peak RSS |\n|---|---|---|---|---|---|---|")
-        print(f"| {args.pairs:,} | {args.format} {sum(sizes.values()) / 2**30:.1f} GiB incl. embeddings | "
-              f"{args.metrics} | {wall:.1f} s | {rate:,.0f} | {cpu:.0f} s | {peak_kib / 1024:,.0f} MiB |")
+        print(
+            f"| {args.pairs:,} | {args.format} {sum(sizes.values()) / 2**30:.1f} GiB incl. embeddings | "
+            f"{args.metrics} | {wall:.1f} s | {rate:,.0f} | {cpu:.0f} s | {peak_kib / 1024:,.0f} MiB |"
+        )
         if args.json:
             Path(args.json).write_text(json.dumps(rec, indent=2, default=str))
         return 0

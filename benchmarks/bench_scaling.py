@@ -26,7 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 import distillscope as ds
 from distillscope.scale.bench import machine_info
 from distillscope.scale.benchdata import write_embeddings, write_pairs
@@ -76,9 +75,14 @@ def main() -> int:
         with Embeddings(d / "a.npy") as ea, Embeddings(d / "b.npy") as eb:
             a, b = ea.rows(0, n), eb.rows(0, n)
             sec = best(lambda: ds.cosine_paired(a, b), 3)
-            rows.append({"what": "cosine 384-d over mmap rows (1 thread)", "pairs_per_s": n / sec,
-                         "GB_per_s": 2 * n * 384 * 4 / sec / 1e9})
-            del a, b
+            rows.append(
+                {
+                    "what": "cosine 384-d over mmap rows (1 thread)",
+                    "pairs_per_s": n / sec,
+                    "GB_per_s": 2 * n * 384 * 4 / sec / 1e9,
+                }
+            )
+            a = b = None  # free the rows before the next size
 
         ref = None
         import pyarrow.parquet as pq
@@ -88,29 +92,55 @@ def main() -> int:
                 continue
             out = d / f"o{w}.parquet"
             t0 = time.perf_counter()
-            score_pairs(d / "p.parquet", out, METRICS, emb_a=d / "a.npy", emb_b=d / "b.npy",
-                        chunk_size=args.chunk_size, workers=w, resume=False)
+            score_pairs(
+                d / "p.parquet",
+                out,
+                METRICS,
+                emb_a=d / "a.npy",
+                emb_b=d / "b.npy",
+                chunk_size=args.chunk_size,
+                workers=w,
+                resume=False,
+            )
             sec = time.perf_counter() - t0
             t = pq.read_table(out)
             ref = ref or t
-            rows.append({"what": f"score_pairs end to end, workers={w}", "pairs_per_s": n / sec,
-                         "identical": t.equals(ref)})
+            rows.append(
+                {"what": f"score_pairs end to end, workers={w}", "pairs_per_s": n / sec, "identical": t.equals(ref)}
+            )
         try:
             from distributed import Client, LocalCluster
         except ImportError:
             print("note: distributed not installed; Dask rows skipped")
         else:
             for nw in sorted({1, 2, cores}):
-                with LocalCluster(n_workers=nw, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=40) as cl, Client(cl) as client:
+                with (
+                    LocalCluster(
+                        n_workers=nw, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+                    ) as cl,
+                    Client(cl) as client,
+                ):
                     out = d / f"dask{nw}.parquet"
                     t0 = time.perf_counter()
-                    score_pairs(d / "p.parquet", out, METRICS, emb_a=d / "a.npy", emb_b=d / "b.npy",
-                                chunk_size=args.chunk_size, resume=False, scheduler=client)
+                    score_pairs(
+                        d / "p.parquet",
+                        out,
+                        METRICS,
+                        emb_a=d / "a.npy",
+                        emb_b=d / "b.npy",
+                        chunk_size=args.chunk_size,
+                        resume=False,
+                        scheduler=client,
+                    )
                     sec = time.perf_counter() - t0
                     t = pq.read_table(out)
-                    rows.append({"what": f"score_pairs on LocalCluster, {nw} worker process(es) x 1 thread",
-                                 "pairs_per_s": n / sec, "identical": t.equals(ref)})
+                    rows.append(
+                        {
+                            "what": f"score_pairs on LocalCluster, {nw} worker process(es) x 1 thread",
+                            "pairs_per_s": n / sec,
+                            "identical": t.equals(ref),
+                        }
+                    )
         print(f"load average after: {os.getloadavg()}")
 
     print(f"\n{n:,} pairs of 50-300 words, metrics {METRICS}; {info.get('cpu')}, {cores} cores\n")

@@ -71,8 +71,9 @@ def timed(fn, repeat: int = 1):
 
 
 def rs_child(n: int, seed: int, path: str, threads: int) -> None:
-    import distillscope as ds
     from rouge_score_rs import rouge_scorer as rs
+
+    import distillscope as ds
 
     cands, refs = make_pairs(n, seed)
     sc = rs.RougeScorer(["rouge1", "rouge2", "rougeL"])
@@ -160,8 +161,16 @@ def main(argv=None) -> int:
             lambda: ds.rouge_scores(cands[:sub], refs[:sub], rouge_types=types, tokenizer="rouge"),
         )
         f = np.array([[x[k].fmeasure for k in types] for x in res])
-        row("ROUGE-1/2/L", "rouge-score", 1, t, sub, f"{np.abs(f - ds_f[:sub]).max():.1e}",
-            f"{sub} pairs, extrapolated", sub / to)
+        row(
+            "ROUGE-1/2/L",
+            "rouge-score",
+            1,
+            t,
+            sub,
+            f"{np.abs(f - ds_f[:sub]).max():.1e}",
+            f"{sub} pairs, extrapolated",
+            sub / to,
+        )
     except ImportError:
         print("rouge-score not installed: skipped")
     try:
@@ -171,13 +180,31 @@ def main(argv=None) -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 path = os.path.join(tmp, "f.npy")
                 env = dict(os.environ, RAYON_NUM_THREADS=str(w))
-                cmd = [sys.executable, __file__, "--n", str(args.n), "--seed", str(args.seed), "--rs-child", path,
-                       "--rs-threads", str(w)]
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--n",
+                    str(args.n),
+                    "--seed",
+                    str(args.seed),
+                    "--rs-child",
+                    path,
+                    "--rs-threads",
+                    str(w),
+                ]
                 out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
                 got = json.loads(out.strip().splitlines()[-1])
                 f = np.load(path)
-            row("ROUGE-1/2/L", "rouge-score-rs score_batch", w, got["seconds"], args.n,
-                f"{np.abs(f - ds_f).max():.1e}", "", args.n / got["ours"])
+            row(
+                "ROUGE-1/2/L",
+                "rouge-score-rs score_batch",
+                w,
+                got["seconds"],
+                args.n,
+                f"{np.abs(f - ds_f).max():.1e}",
+                "",
+                args.n / got["ours"],
+            )
     except ImportError:
         print("rouge-score-rs not installed: skipped")
 
@@ -199,8 +226,16 @@ def main(argv=None) -> int:
                 lambda: process.cpdist(ctl, rtl, scorer=Indel.normalized_similarity, workers=w, dtype=np.float64),
                 lambda: ds.rouge_scores(ct, rt, rouge_types=("rougeL",), workers=w),
             )
-            row("ROUGE-L on token ids", "rapidfuzz cpdist Indel", w, t, args.n, f"{np.abs(sim - lf).max():.1e}",
-                "", args.n / to)
+            row(
+                "ROUGE-L on token ids",
+                "rapidfuzz cpdist Indel",
+                w,
+                t,
+                args.n,
+                f"{np.abs(sim - lf).max():.1e}",
+                "",
+                args.n / to,
+            )
     except ImportError:
         print("rapidfuzz not installed: skipped")
 
@@ -216,8 +251,16 @@ def main(argv=None) -> int:
             lambda: [sacrebleu.sentence_bleu(c, [r]).score for c, r in zip(cands[:sub], refs[:sub])],
             lambda: ds.bleu_scores(cands[:sub], refs[:sub]),
         )
-        row("sentence BLEU (13a, exp)", "sacrebleu", 1, t, sub, f"{np.abs(np.array(ref_b) - bl[:sub]).max():.1e}",
-            f"{sub} pairs, extrapolated", sub / to)
+        row(
+            "sentence BLEU (13a, exp)",
+            "sacrebleu",
+            1,
+            t,
+            sub,
+            f"{np.abs(np.array(ref_b) - bl[:sub]).max():.1e}",
+            f"{sub} pairs, extrapolated",
+            sub / to,
+        )
     except ImportError:
         sacrebleu = None
         print("sacrebleu not installed: skipped")
@@ -232,8 +275,16 @@ def main(argv=None) -> int:
             lambda: [sacrebleu.sentence_chrf(c, [r]).score for c, r in zip(cands[:sub], refs[:sub])],
             lambda: ds.chrf_scores(cands[:sub], refs[:sub]),
         )
-        row("chrF", "sacrebleu", 1, t, sub, f"{np.abs(np.array(ref_c) - cf[:sub]).max():.1e}",
-            f"{sub} pairs, extrapolated", sub / to)
+        row(
+            "chrF",
+            "sacrebleu",
+            1,
+            t,
+            sub,
+            f"{np.abs(np.array(ref_c) - cf[:sub]).max():.1e}",
+            f"{sub} pairs, extrapolated",
+            sub / to,
+        )
 
     # ---- the combined call that large runs use ----------------------------------------------
     for w in sorted({1, W}):
@@ -246,7 +297,9 @@ def main(argv=None) -> int:
     print("Speed-up = distillscope's rate / the peer's, both timed back to back on the same pairs")
     print("and thread count (best of 2-3 interleaved rounds); distillscope rows are full-batch rates.")
     print()
-    print("| metric | implementation | threads | pairs/s | distillscope speed-up (same threads) | max abs diff | note |")
+    print(
+        "| metric | implementation | threads | pairs/s | distillscope speed-up (same threads) | max abs diff | note |"
+    )
     print("|---|---|---:|---:|---:|---:|---|")
     for m, impl, th, rate, agree, note, ours in rows:
         ours = ours if ours is not None else base.get((m, th))

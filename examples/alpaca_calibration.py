@@ -65,8 +65,9 @@ def main() -> int:
             null["style"][(a, b)] = style_similarity(feats[a], feats[b].take(perm))
             scores["lexical"][(a, b)] = jaccard(bags[a], bags[b])
             null["lexical"][(a, b)] = jaccard(bags[a], [bags[b][p] for p in perm])
-    table = ScoreTable(models, scores, null=null,
-                       signatures={"style": "style:v1", "lexical": "unigram-jaccard|lower|\\w+ (stand-in)"})
+    table = ScoreTable(
+        models, scores, null=null, signatures={"style": "style:v1", "lexical": "unigram-jaccard|lower|\\w+ (stand-in)"}
+    )
     out = attribute(table, config=DegreeConfig(n_boot=args.boot, seed=0))
     print(f"{n} shared prompts, {len(models)} models")
     for s, rows in out["students"].items():
@@ -75,8 +76,10 @@ def main() -> int:
         print(f"{s:28s} {top}   best>runner-up p={b['p_value']:.3f}")
     for g in ("style", "lexical"):
         raw = table.raw_matrix(g)
-        print(f"raw {g}: {np.nanmin(raw):.2f}-{np.nanmax(raw):.2f}, "
-              f"null {np.mean([v.mean() for v in null[g].values()]):.3f}")
+        print(
+            f"raw {g}: {np.nanmin(raw):.2f}-{np.nanmax(raw):.2f}, "
+            f"null {np.mean([v.mean() for v in null[g].values()]):.3f}"
+        )
     return 0
 
 

@@ -70,6 +70,7 @@ os.environ["DISTILLSCOPE_HOME"] = str(_TEST_HOME)
 def pytest_unconfigure(config):
     shutil.rmtree(_TEST_HOME, ignore_errors=True)
 
+
 ISAS = ds.capabilities()["available"]
 
 
@@ -92,7 +93,10 @@ def find_shared_data() -> Path | None:
     """``shared/data`` beside the repository (``../shared`` of a checkout, or
     ``../../shared`` of a worktree under ``wt/``), or $DISTILLSCOPE_SHARED_DATA."""
     env = os.environ.get("DISTILLSCOPE_SHARED_DATA")
-    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data"]:
+    for cand in ([Path(env)] if env else []) + [
+        REPO.parent / "shared" / "data",
+        REPO.parent.parent / "shared" / "data",
+    ]:
         if (cand / "alpaca_eval").is_dir():
             return cand
     return None
@@ -104,8 +108,10 @@ def shared_data() -> Path:
     folder fails the test loudly; elsewhere the test skips with the reason."""
     found = find_shared_data()
     if found is None:
-        msg = ("shared/data not found beside the repository (expected ../shared/data, "
-               "or set DISTILLSCOPE_SHARED_DATA=/path/to/shared/data)")
+        msg = (
+            "shared/data not found beside the repository (expected ../shared/data, "
+            "or set DISTILLSCOPE_SHARED_DATA=/path/to/shared/data)"
+        )
         if IN_CI:
             pytest.fail(msg + "; CI always has it, so this is a broken checkout", pytrace=False)
         pytest.skip(msg)

@@ -15,7 +15,7 @@ from distillscope.analysis.tables import render_table
 from distillscope.identity.formats import format_csv
 from distillscope.store.store import ResponseStore, make_record
 
-DANGEROUS = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx", "=HYPERLINK(\"http://x\")"]
+DANGEROUS = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx", '=HYPERLINK("http://x")']
 HARMLESS = ["hello", "-0.5", "+1", "1e-5", "", "a=b", "-", 3, -4.5, None]
 
 
@@ -52,10 +52,14 @@ def test_identity_csv_is_neutralised():
 def test_score_per_prompt_csv_and_matrix_csv_are_neutralised(tmp_path, capsys):
     with ResponseStore(tmp_path / "s.jsonl") as st:
         for m in ("=A1", "@B"):
-            for pid in ("=HYPERLINK(\"x\")", "+p2"):
+            for pid in ('=HYPERLINK("x")', "+p2"):
                 st.append(make_record(m, pid, 0, f"answer of {m} to {pid} words"))
-    assert cli.main(["score", str(tmp_path / "s.jsonl"), "--encoder", "none", "--format", "csv",
-                     "--out", str(tmp_path / "out")]) == 0
+    assert (
+        cli.main(
+            ["score", str(tmp_path / "s.jsonl"), "--encoder", "none", "--format", "csv", "--out", str(tmp_path / "out")]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     written = (tmp_path / "out" / "per_prompt_scores.csv").read_text()
     for text in (printed, written):
@@ -65,9 +69,13 @@ def test_score_per_prompt_csv_and_matrix_csv_are_neutralised(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "data,match",
-    [(b'a,b\n1,"x\n2,y\n', "unterminated|malformed"), (b"a,b\n1,2,3\n", "more fields"),
-     (b"a,a\n1,2\n", "repeats"), ("a,b\n\xe9,1\n".encode("latin-1"), "not UTF-8"),
-     ("a,b\n1,2\n".encode("utf-16"), "UTF-16")],
+    [
+        (b'a,b\n1,"x\n2,y\n', "unterminated|malformed"),
+        (b"a,b\n1,2,3\n", "more fields"),
+        (b"a,a\n1,2\n", "repeats"),
+        ("a,b\n\xe9,1\n".encode("latin-1"), "not UTF-8"),
+        ("a,b\n1,2\n".encode("utf-16"), "UTF-16"),
+    ],
     ids=["unterminated-quote", "extra-field", "dup-header", "latin1", "utf16"],
 )
 def test_bad_csv_raises_instead_of_merging_rows(tmp_path, data, match):

@@ -23,22 +23,35 @@ PKG = Path(__file__).resolve().parents[1] / "python" / "distillscope"
 # Layer of each top-level part of the package; an import may only go to a
 # lower layer, or stay inside its own subpackage.
 LAYER = {
-    "_core": 0, "_version": 0,
-    "_ragged": 1, "_io": 1, "stats": 1, "progress": 1, "_reference": 1,
+    "_core": 0,
+    "_version": 0,
+    "_ragged": 1,
+    "_io": 1,
+    "stats": 1,
+    "progress": 1,
+    "_reference": 1,
     "kernels": 2,
-    "text": 3, "embed": 3, "store": 3, "gather": 3,
-    "analysis": 4, "identity": 4, "judge": 4, "scale": 4, "compat": 4,
+    "text": 3,
+    "embed": 3,
+    "store": 3,
+    "gather": 3,
+    "analysis": 4,
+    "identity": 4,
+    "judge": 4,
+    "scale": 4,
+    "compat": 4,
     "cli": 5,
-    "__init__": 6, "__main__": 6,
+    "__init__": 6,
+    "__main__": 6,
 }
 # Edges that a layer rule alone would allow but the design does not want,
 # and the few same-layer edges it does want: (from area, to area).
 SAME_LAYER_ALLOWED = {
-    ("gather", "store"),   # the gatherer appends to the response store
-    ("store", "gather"),   # importers resolve prompt ids through the prompt loader
-    ("text", "embed"),     # align_scores on raw texts embeds them with the default encoder
-    ("judge", "analysis"), # judges export a ScoreTable and reuse agreement statistics
-    ("judge", "identity"), # the identity judge checks the extractor's verdicts
+    ("gather", "store"),  # the gatherer appends to the response store
+    ("store", "gather"),  # importers resolve prompt ids through the prompt loader
+    ("text", "embed"),  # align_scores on raw texts embeds them with the default encoder
+    ("judge", "analysis"),  # judges export a ScoreTable and reuse agreement statistics
+    ("judge", "identity"),  # the identity judge checks the extractor's verdicts
     ("scale", "analysis"),
     ("compat", "scale"),
     ("analysis", "identity"),  # the report shows ICE rates next to RSE
@@ -62,7 +75,11 @@ MODULES = _modules()
 def _resolve(mod: str, path: Path, node: ast.ImportFrom) -> str:
     if node.level == 0:
         name = node.module or ""
-        return name[len("distillscope."):] if name.startswith("distillscope.") else ("" if name == "distillscope" else "!" + name)
+        return (
+            name[len("distillscope.") :]
+            if name.startswith("distillscope.")
+            else ("" if name == "distillscope" else "!" + name)
+        )
     pkg = mod.split(".") if path.name == "__init__.py" else mod.split(".")[:-1]
     base = pkg[: len(pkg) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
@@ -94,7 +111,7 @@ def _imports(mod: str, path: Path) -> list[tuple[str, list[str], int]]:
         elif isinstance(node, ast.Import):
             for a in node.names:
                 if a.name.startswith("distillscope."):
-                    out.append((a.name[len("distillscope."):], [], node.lineno))
+                    out.append((a.name[len("distillscope.") :], [], node.lineno))
     return out
 
 
@@ -125,7 +142,9 @@ def test_imports_point_down_the_layers():
                 continue
             if LAYER[b] < LAYER[a] or (a, b) in SAME_LAYER_ALLOWED:
                 continue
-            bad.append(f"{path.relative_to(PKG)}:{line} imports {target} ({a} layer {LAYER[a]} -> {b} layer {LAYER[b]})")
+            bad.append(
+                f"{path.relative_to(PKG)}:{line} imports {target} ({a} layer {LAYER[a]} -> {b} layer {LAYER[b]})"
+            )
     assert not bad, "imports against the layers:\n" + "\n".join(bad)
 
 
@@ -188,8 +207,11 @@ def test_no_underscore_names_across_modules():
 
 
 def test_argparse_only_in_cli():
-    bad = [str(p.relative_to(PKG)) for m, p in MODULES.items()
-           if _area(m) != "cli" and "import argparse" in p.read_text(encoding="utf-8")]
+    bad = [
+        str(p.relative_to(PKG))
+        for m, p in MODULES.items()
+        if _area(m) != "cli" and "import argparse" in p.read_text(encoding="utf-8")
+    ]
     assert not bad, f"argparse outside cli/: {bad}"
 
 
@@ -213,7 +235,7 @@ def test_export_table_matches_type_checking_block_and_resolves():
             for imp in node.body:
                 assert isinstance(imp, ast.ImportFrom)
                 for a in imp.names:
-                    typed[a.asname or a.name] = (imp.module or "")
+                    typed[a.asname or a.name] = imp.module or ""
     assert typed == table, "the TYPE_CHECKING block and _EXPORTS disagree"
     assert set(ds.__all__) == {"__version__", *table}
     for name in table:

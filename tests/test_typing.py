@@ -14,9 +14,11 @@ def test_mypy_clean(tmp_path: Path) -> None:
     api = pytest.importorskip("mypy.api")
     stdout, stderr, status = api.run(
         [
-            "--config-file", str(ROOT / "pyproject.toml"),
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
             # keep the cache out of the checkout
-            "--cache-dir", str(tmp_path / "mypy_cache"),
+            "--cache-dir",
+            str(tmp_path / "mypy_cache"),
             "--no-error-summary",
             "--show-error-codes",
             str(ROOT / "python" / "distillscope"),
@@ -32,6 +34,7 @@ def test_core_stub_matches_the_built_module() -> None:
     import sys
 
     pytest.importorskip("mypy.stubtest")
-    proc = subprocess.run([sys.executable, "-m", "mypy.stubtest", "distillscope._core"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "distillscope._core"], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, f"_core.pyi disagrees with the built module:\n{proc.stdout}{proc.stderr}"

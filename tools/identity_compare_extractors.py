@@ -78,18 +78,35 @@ def main(argv: list[str] | None = None) -> int:
     def union(resp: str, t: Target, prompt: str, stem: str | None = None) -> bool:
         return claims(resp, t, prompt, stem) or voice(resp, t, prompt, stem)
 
-    short = [json.loads(x) for x in (ROOT / "tests/data/identity_labelled.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
-    seed_labels = [json.loads(x) for x in (ROOT / "tests/data/identity_seed_labels.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
-    files = {p.name: [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()] for p in sorted(args.data.glob("*.jsonl"))}
+    short = [
+        json.loads(x)
+        for x in (ROOT / "tests/data/identity_labelled.jsonl").read_text(encoding="utf-8").splitlines()
+        if x.strip()
+    ]
+    seed_labels = [
+        json.loads(x)
+        for x in (ROOT / "tests/data/identity_seed_labels.jsonl").read_text(encoding="utf-8").splitlines()
+        if x.strip()
+    ]
+    files = {
+        p.name: [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+        for p in sorted(args.data.glob("*.jsonl"))
+    }
     short_items = {
-        split: [(r["response"], reg.target(r["target"]), r["prompt"], r.get("stem"), r["label"] == "contradicts") for r in short if r["split"] == split]
+        split: [
+            (r["response"], reg.target(r["target"]), r["prompt"], r.get("stem"), r["label"] == "contradicts")
+            for r in short
+            if r["split"] == split
+        ]
         for split in ("dev", "heldout", "heldout2")
     }
     seed_items: dict[str, list] = {"dev": [], "heldout": []}
     for lab in seed_labels:
         row = files[lab["file"]][lab["line"]]
         prompt = row["jailbreak_prompt"].replace("{query}", row["query"])
-        seed_items[lab["split"]].append((row["target_responses"][0], reg.target(_model(lab["file"])), prompt, None, lab["label"]))
+        seed_items[lab["split"]].append(
+            (row["target_responses"][0], reg.target(_model(lab["file"])), prompt, None, lab["label"])
+        )
     out: dict[str, dict] = {}
     print(f"{'extractor':<8} {'set':<6} {'split':<9} {'n':>4} {'P':>6} {'R':>6} {'acc':>6}")
     for name, fn in (("claims", claims), ("voice", voice), ("union", union)):
@@ -97,8 +114,14 @@ def main(argv: list[str] | None = None) -> int:
             for split, rows in items.items():
                 s = _scores([(fn(a, t, p, st), y) for a, t, p, st, y in rows])
                 out[f"{name}/{set_name}/{split}"] = s
-                print(f"{name:<8} {set_name:<6} {split:<9} {s['n']:>4} {s['precision']:>6.3f} {s['recall']:>6.3f} {s['accuracy']:>6.3f}")
-    work = [(r["target_responses"][0], reg.target(_model(f)), r["jailbreak_prompt"].replace("{query}", r["query"])) for f, rows in files.items() for r in rows]
+                print(
+                    f"{name:<8} {set_name:<6} {split:<9} {s['n']:>4} {s['precision']:>6.3f} {s['recall']:>6.3f} {s['accuracy']:>6.3f}"
+                )
+    work = [
+        (r["target_responses"][0], reg.target(_model(f)), r["jailbreak_prompt"].replace("{query}", r["query"]))
+        for f, rows in files.items()
+        for r in rows
+    ]
     for name, fn in (("claims", claims), ("voice", voice)):
         c0 = time.process_time()
         for a, t, p in work:

@@ -14,12 +14,24 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
-__all__ = ["read_rows", "read_text", "read_csv_rows", "parse_json", "csv_cell", "csv_row", "clean_json", "dump_json", "atomic_write_bytes", "atomic_write_text"]
+__all__ = [
+    "read_rows",
+    "read_text",
+    "read_csv_rows",
+    "parse_json",
+    "csv_cell",
+    "csv_row",
+    "clean_json",
+    "dump_json",
+    "atomic_write_bytes",
+    "atomic_write_text",
+]
 
 
 def read_text(path: Path, what: str = "input") -> str:
@@ -155,9 +167,7 @@ def clean_json(x: Any) -> Any:
 
 def dump_json(obj: Any, path: Path) -> None:
     """Write ``clean_json(obj)`` as indented UTF-8 JSON (strict: no NaN)."""
-    path.write_text(
-        json.dumps(clean_json(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
-    )
+    path.write_text(json.dumps(clean_json(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -7,8 +7,8 @@ one of these so that kernels take whole batches in one call.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -29,12 +29,10 @@ class Ragged:
         if off.size > 1 and np.any(np.diff(off) < 0):
             raise ValueError("offsets must be non-decreasing")
         if int(off[-1]) != len(self.values):
-            raise ValueError(
-                f"offsets[-1] ({int(off[-1])}) must equal len(values) ({len(self.values)})"
-            )
+            raise ValueError(f"offsets[-1] ({int(off[-1])}) must equal len(values) ({len(self.values)})")
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Sequence[int]] | Sequence[np.ndarray], dtype=np.int64) -> "Ragged":
+    def from_rows(cls, rows: Sequence[Sequence[int]] | Sequence[np.ndarray], dtype=np.int64) -> Ragged:
         lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])

@@ -21,7 +21,8 @@ import contextlib
 import os
 import threading
 import warnings
-from typing import Any, Iterator, Literal
+from collections.abc import Iterator
+from typing import Any, Literal
 
 import numpy as np
 
@@ -215,7 +216,11 @@ def cosine_grouped(a, a_offsets, b, b_offsets, *, reduce: Reduce = "mean", worke
     if not isinstance(reduce, str) or reduce not in _REDUCES:
         raise ValueError(f"reduce must be one of {_REDUCES}; got {reduce!r}")
     return _core.cosine_grouped(
-        a, as_offsets(a_offsets, "a_offsets"), b, as_offsets(b_offsets, "b_offsets"), reduce=reduce,
+        a,
+        as_offsets(a_offsets, "a_offsets"),
+        b,
+        as_offsets(b_offsets, "b_offsets"),
+        reduce=reduce,
         workers=check_workers(workers),
     )
 
@@ -261,15 +266,16 @@ def cos_sim(a, b, *, out: np.ndarray | None = None, workers: int = 1) -> np.ndar
     n, m = a2.shape[0], bn.shape[0]
     if out is None:
         out = np.empty((n, m), dtype=np.float32)
-    elif (not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != (n, m)
-          or not out.flags.c_contiguous):
+    elif (
+        not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != (n, m) or not out.flags.c_contiguous
+    ):
         raise ValueError(f"out must be a C-contiguous float32 array of shape {(n, m)}")
     row_bytes = 4 * max(a2.shape[1], m, 1)
     step = max(1, _COS_SIM_TILE_BYTES // row_bytes)
     for i in range(0, n, step):
-        tile = l2_normalize(as_float32(a2[i:i + step], "a", allow_f16=False), workers=workers)
-        np.matmul(tile, bn.T, out=out[i:i + step])
-        np.clip(out[i:i + step], -1.0, 1.0, out=out[i:i + step])
+        tile = l2_normalize(as_float32(a2[i : i + step], "a", allow_f16=False), workers=workers)
+        np.matmul(tile, bn.T, out=out[i : i + step])
+        np.clip(out[i : i + step], -1.0, 1.0, out=out[i : i + step])
     return out
 
 
@@ -281,8 +287,17 @@ Method = Literal["auto", "native", "faiss", "hnsw"]
 _METHODS = ("auto", "native", "faiss", "hnsw")
 
 
-def cosine_topk(queries, corpus, k: int, *, method: Method = "auto", workers: int = 1,
-                m: int = 32, ef_search: int = 128, ef_construction: int = 40) -> tuple[np.ndarray, np.ndarray]:
+def cosine_topk(
+    queries,
+    corpus,
+    k: int,
+    *,
+    method: Method = "auto",
+    workers: int = 1,
+    m: int = 32,
+    ef_search: int = 128,
+    ef_construction: int = 40,
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` corpus rows by cosine for every query, best first.
 
     Returns ``(scores float32[Q, k], indices int64[Q, k])``. The full Q×N
@@ -324,8 +339,7 @@ def cosine_topk(queries, corpus, k: int, *, method: Method = "auto", workers: in
     if method == "faiss":
         index = CosineIndex(c, kind="flat", workers=workers)
     else:
-        index = CosineIndex(c, kind="hnsw", m=m, ef_search=ef_search, ef_construction=ef_construction,
-                            workers=workers)
+        index = CosineIndex(c, kind="hnsw", m=m, ef_search=ef_search, ef_construction=ef_construction, workers=workers)
     return index.search(q, k)
 
 
@@ -368,8 +382,16 @@ class CosineIndex:
     for the batches that need it.)
     """
 
-    def __init__(self, corpus, *, kind: Literal["flat", "hnsw"] = "flat", m: int = 32,
-                 ef_search: int = 128, ef_construction: int = 40, workers: int = 1) -> None:
+    def __init__(
+        self,
+        corpus,
+        *,
+        kind: Literal["flat", "hnsw"] = "flat",
+        m: int = 32,
+        ef_search: int = 128,
+        ef_construction: int = 40,
+        workers: int = 1,
+    ) -> None:
         import faiss
 
         if not isinstance(kind, str) or kind not in ("flat", "hnsw"):

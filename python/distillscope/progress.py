@@ -44,9 +44,19 @@ class Progress:
     clock: time source (tests pass a fake one).
     """
 
-    def __init__(self, total: int | None, desc: str, *, enabled: bool = True, stream: IO[str] | None = None,
-                 tty: bool | None = None, interval: float = 5.0, min_seconds: float = 1.0,
-                 unit: str = "", clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        total: int | None,
+        desc: str,
+        *,
+        enabled: bool = True,
+        stream: IO[str] | None = None,
+        tty: bool | None = None,
+        interval: float = 5.0,
+        min_seconds: float = 1.0,
+        unit: str = "",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.total = int(total) if total else 0
         self.desc = desc
         self.enabled = bool(enabled)
@@ -78,8 +88,10 @@ class Progress:
         if self.total:
             pct = 100.0 * self.n / self.total
             eta = (self.total - self.n) / rate if rate > 0 else float("nan")
-            return (f"{self.desc}: {self.n:,}/{self.total:,}{unit} ({pct:3.0f}%) "
-                    f"{rate:,.1f}/s, elapsed {format_duration(el)}, ETA {format_duration(eta)}")
+            return (
+                f"{self.desc}: {self.n:,}/{self.total:,}{unit} ({pct:3.0f}%) "
+                f"{rate:,.1f}/s, elapsed {format_duration(el)}, ETA {format_duration(eta)}"
+            )
         return f"{self.desc}: {self.n:,}{unit} {rate:,.1f}/s, elapsed {format_duration(el)}"
 
     def _bar(self) -> str:

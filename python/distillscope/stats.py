@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from statistics import NormalDist
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 

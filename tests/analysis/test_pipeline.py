@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from distillscope.analysis.attribution import attribute
 from distillscope.analysis.degree import DegreeConfig, compute_degrees
+from distillscope.analysis.similarity import RSEConfig, response_similarity, summary_matrix
 from distillscope.cli import main
 from distillscope.cli.demo_sim import POPULATION, Simulation
-from distillscope.analysis.similarity import RSEConfig, response_similarity, summary_matrix
 from distillscope.store.table import load_table
-
 
 
 def _records(sim: Simulation, models, n_prompts: int, samples: int):
@@ -25,8 +23,9 @@ def _records(sim: Simulation, models, n_prompts: int, samples: int):
         prompt = f"Explain composting to a beginner, variant {p}."
         for m in models:
             for s in range(samples):
-                recs.append({"model": m, "prompt_id": f"p{p}", "sample": s, "response": sim.answer(m, prompt, s),
-                             "error": None})
+                recs.append(
+                    {"model": m, "prompt_id": f"p{p}", "sample": s, "response": sim.answer(m, prompt, s), "error": None}
+                )
     return recs
 
 
@@ -64,8 +63,9 @@ def test_rse_lexical_style_recovers_lineage(sim_table):
 def test_rse_invariant_to_chunk_workers_and_row_order(sim_table):
     names, table = sim_table
     base = response_similarity(table, names[:4], config=RSEConfig(granularities=("lexical", "style")))
-    other = response_similarity(table, names[:4], config=RSEConfig(granularities=("lexical", "style"), chunk=37,
-                                                                   workers=2))
+    other = response_similarity(
+        table, names[:4], config=RSEConfig(granularities=("lexical", "style"), chunk=37, workers=2)
+    )
     perm = np.random.default_rng(1).permutation(len(table))
     shuffled = response_similarity(table.select(perm), names[:4], config=RSEConfig(granularities=("lexical", "style")))
     for g in base.granularities:
@@ -89,12 +89,21 @@ def test_rse_with_real_onnx_encoder_all_granularities(sim_table, tmp_path):
 
 def test_identical_models_score_top(sim_table):
     names, table = sim_table
-    recs = [{"model": str(table.model[i]), "prompt_id": str(table.prompt_id[i]), "sample": int(table.sample[i]),
-             "response": table.response[i], "error": None} for i in range(len(table))]
+    recs = [
+        {
+            "model": str(table.model[i]),
+            "prompt_id": str(table.prompt_id[i]),
+            "sample": int(table.sample[i]),
+            "response": table.response[i],
+            "error": None,
+        }
+        for i in range(len(table))
+    ]
     clone = [{**r, "model": "Clone"} for r in recs if r["model"] == "Ember"]
     t2 = load_table(recs + clone)
-    st = response_similarity(t2, ["Ember", "Clone", "Flint", "Aurora"],
-                             config=RSEConfig(granularities=("lexical",), max_samples=1))
+    st = response_similarity(
+        t2, ["Ember", "Clone", "Flint", "Aurora"], config=RSEConfig(granularities=("lexical",), max_samples=1)
+    )
     att = attribute(st, ["Clone"], config=DegreeConfig(n_boot=50))
     top = att["students"]["Clone"][0]
     assert top["candidate"] == "Ember" and top["raw"] == pytest.approx(1.0)
@@ -117,10 +126,34 @@ def test_attribute_cli_contract(tmp_path, capsys, sim_table):
     store = tmp_path / "responses.jsonl"
     with open(store, "w") as f:
         for i in range(len(table)):
-            f.write(json.dumps({"model": str(table.model[i]), "prompt_id": str(table.prompt_id[i]),
-                                "sample": int(table.sample[i]), "response": table.response[i], "error": None}) + "\n")
-    rc = main(["attribute", str(store), "--students", "Breeze,Hail", "--candidates", "Aurora,Glacier,Ember",
-               "--encoder", "none", "--bootstrap", "50", "--format", "json"])
+            f.write(
+                json.dumps(
+                    {
+                        "model": str(table.model[i]),
+                        "prompt_id": str(table.prompt_id[i]),
+                        "sample": int(table.sample[i]),
+                        "response": table.response[i],
+                        "error": None,
+                    }
+                )
+                + "\n"
+            )
+    rc = main(
+        [
+            "attribute",
+            str(store),
+            "--students",
+            "Breeze,Hail",
+            "--candidates",
+            "Aurora,Glacier,Ember",
+            "--encoder",
+            "none",
+            "--bootstrap",
+            "50",
+            "--format",
+            "json",
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out["students"]) == {"Breeze", "Hail"}
@@ -134,11 +167,32 @@ def test_attribute_cli_contract(tmp_path, capsys, sim_table):
     assert sc["models"] == ["Aurora", "Breeze", "Ember"] and "lexical" in sc["matrices"]
     assert main(["attribute", str(store), "--students", "Nobody", "--candidates", "Aurora", "--encoder", "none"]) == 2
     ice = tmp_path / "breeze_ice.json"
-    ice.write_text(json.dumps({"rates": {lvl: {"rate": 0.3, "ci_low": 0.2, "ci_high": 0.4}
-                                         for lvl in ("loose", "strict", "hard")}}))
+    ice.write_text(
+        json.dumps(
+            {"rates": {lvl: {"rate": 0.3, "ci_low": 0.2, "ci_high": 0.4} for lvl in ("loose", "strict", "hard")}}
+        )
+    )
     rep = tmp_path / "report"
-    assert main(["report", str(store), "--encoder", "none", "--out", str(rep), "--bootstrap", "50", "--no-figures",
-                 "--ice", f"Breeze={ice}", "--models", "Aurora,Breeze,Ember"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(store),
+                "--encoder",
+                "none",
+                "--out",
+                str(rep),
+                "--bootstrap",
+                "50",
+                "--no-figures",
+                "--ice",
+                f"Breeze={ice}",
+                "--models",
+                "Aurora,Breeze,Ember",
+            ]
+        )
+        == 0
+    )
     html = (rep / "index.html").read_text()
     assert "Breeze" in html and "Aurora" in html
     data = json.loads((rep / "data" / "attribution.json").read_text())
@@ -148,10 +202,13 @@ def test_attribute_cli_contract(tmp_path, capsys, sim_table):
 
 def test_alpaca_eval_concise_pair_is_closest(capsys, shared_data):
     SHARED = shared_data / "alpaca_eval"
-    files = [str(SHARED / f"{m}.json") for m in ("gpt4_1106_preview", "gpt4_1106_preview_concise",
-                                                 "zephyr-7b-beta", "Meta-Llama-3-70B-Instruct")]
-    rc = main(["score", *files, "--encoder", "none", "--granularities", "lexical", "--format", "json",
-               "--max-samples", "1"])
+    files = [
+        str(SHARED / f"{m}.json")
+        for m in ("gpt4_1106_preview", "gpt4_1106_preview_concise", "zephyr-7b-beta", "Meta-Llama-3-70B-Instruct")
+    ]
+    rc = main(
+        ["score", *files, "--encoder", "none", "--granularities", "lexical", "--format", "json", "--max-samples", "1"]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     m = np.array(out["matrices"]["lexical"], dtype=float)
@@ -164,9 +221,27 @@ def test_alpaca_eval_concise_pair_is_closest(capsys, shared_data):
 
 def test_demo_recovers_lineage(tmp_path):
     out = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "distillscope", "demo", "--out", str(out), "--encoder", "none",
-                           "--prompts", "24", "--bootstrap", "100", "--format", "json"],
-                          capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "distillscope",
+            "demo",
+            "--out",
+            str(out),
+            "--encoder",
+            "none",
+            "--prompts",
+            "24",
+            "--bootstrap",
+            "100",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads(proc.stdout)
     assert summary["simulated"] is True and summary["lineage_recovered"] is True
@@ -190,14 +265,15 @@ def test_semantic_series_equal_the_pairwise_definition(sim_table, tmp_path, unit
     """
     from distillscope import _reference as ref
     from distillscope._ragged import Ragged
-    from distillscope.stats import derangement
     from distillscope.embed.encoder import Encoder
+    from distillscope.stats import derangement
 
     names, table = sim_table
     models = names[:3]
     enc = Encoder("tiny-random", cache=tmp_path / "c.sqlite3")
-    st = response_similarity(table, models, encoder=enc,
-                             config=RSEConfig(granularities=("semantic",), null_seed=3, units=units))
+    st = response_similarity(
+        table, models, encoder=enc, config=RSEConfig(granularities=("semantic",), null_seed=3, units=units)
+    )
     pids = list(st.prompt_ids)
     perm = derangement(len(pids), 3)
     assert int(enc.token_counts(list(table.response)).max()) == enc.max_length  # some texts need windows

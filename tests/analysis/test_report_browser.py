@@ -31,8 +31,9 @@ def report(shared_data, tmp_path_factory):
         p.write_text(json.dumps(items[:N_PROMPTS]), encoding="utf-8")
         files.append(str(p))
     out = tmp_path_factory.mktemp("report") / "rep"
-    rc = main(["report", *files, "--encoder", "none", "--bootstrap", "200", "--out", str(out),
-               "--title", "AlpacaEval audit"])
+    rc = main(
+        ["report", *files, "--encoder", "none", "--bootstrap", "200", "--out", str(out), "--title", "AlpacaEval audit"]
+    )
     assert rc == 0
     return out
 
@@ -103,8 +104,9 @@ def _chromium():
         import selenium  # noqa: F401
     except ImportError:
         return None, "selenium is not installed (pip install '.[test]')"
-    browser = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)),
-                   None)
+    browser = next(
+        (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None
+    )
     driver = shutil.which("chromedriver")
     if not browser or not driver:
         return None, "Chromium or chromedriver not found (apt-get install chromium chromium-driver)"
@@ -123,8 +125,7 @@ def browser():
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = found[0]
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1300,900"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1300,900"):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     drv = webdriver.Chrome(service=Service(found[1]), options=opts)
@@ -135,7 +136,10 @@ def browser():
 def _column(drv, table_id, col):
     return drv.execute_script(
         "var c = arguments[1]; return Array.from(document.getElementById(arguments[0]).tBodies[0].rows)"
-        ".map(function(r){return r.cells[c].textContent;});", table_id, col)
+        ".map(function(r){return r.cells[c].textContent;});",
+        table_id,
+        col,
+    )
 
 
 def test_report_in_headless_chromium(report, browser, tmp_path):
@@ -145,7 +149,8 @@ def test_report_in_headless_chromium(report, browser, tmp_path):
     assert errors == [], errors
     imgs = drv.execute_script(
         "return Array.from(document.images).map(function(i){return [i.getAttribute('src'), i.complete, "
-        "i.naturalWidth];});")
+        "i.naturalWidth];});"
+    )
     assert len(imgs) >= 4
     for src, complete, width in imgs:
         assert complete and width > 0, f"{src} did not load"
@@ -195,9 +200,10 @@ def test_report_markdown_summary_for_a_paper(shared_data, tmp_path, capsys):
     md = capsys.readouterr().out
     assert "**Distillation degree.** " + DEGREE_DEFINITION in md
     lines = md.splitlines()
-    head = lines.index("| student | top candidate | degree [95% CI] | runner-up | runner-up degree | beats runner-up "
-                       "| prompts |")
-    key = lines[head + 2:head + 5]
+    head = lines.index(
+        "| student | top candidate | degree [95% CI] | runner-up | runner-up degree | beats runner-up | prompts |"
+    )
+    key = lines[head + 2 : head + 5]
     assert len(key) == 3 and all(re.search(r"\| -?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\] \|", r) for r in key), key
     assert "*ceiling*:" in md and "Only 40 prompts" in md
     assert "figures/" not in md  # no folder asked for: no figures promised

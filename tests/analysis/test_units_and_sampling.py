@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from distillscope.analysis.similarity import (
     RSEConfig,
     response_similarity,
@@ -20,8 +21,15 @@ def table():
     for p in range(20):
         prompt = f"How do I keep a sourdough starter alive, case {p}?"
         for m in POPULATION[:4]:
-            recs.append({"model": m.name, "prompt_id": f"q{p}", "sample": 0, "response": sim.answer(m.name, prompt, 0),
-                         "error": None})
+            recs.append(
+                {
+                    "model": m.name,
+                    "prompt_id": f"q{p}",
+                    "sample": 0,
+                    "response": sim.answer(m.name, prompt, 0),
+                    "error": None,
+                }
+            )
     return load_table(recs)
 
 
@@ -73,8 +81,9 @@ def test_late_units_one_encoder_pass(table, enc, monkeypatch):
     cfg = RSEConfig(granularities=("semantic", "structural"))
     late = response_similarity(table, encoder=enc, config=cfg)
     assert calls == {"encode": 0, "late": 1}
-    sep = response_similarity(table, encoder=enc, config=RSEConfig(granularities=("semantic", "structural"),
-                                                                    units="separate"))
+    sep = response_similarity(
+        table, encoder=enc, config=RSEConfig(granularities=("semantic", "structural"), units="separate")
+    )
     assert calls["encode"] == 2  # responses, then every distinct sentence
     assert "vectors:late-chunked" in late.signatures["structural"]
     assert "vectors:separate" in sep.signatures["semantic"]
@@ -88,11 +97,23 @@ def test_late_units_one_encoder_pass(table, enc, monkeypatch):
 
 
 def test_identical_answers_still_score_one_with_late_units(table, enc):
-    recs = [{"model": str(table.model[i]), "prompt_id": str(table.prompt_id[i]), "sample": 0,
-             "response": table.response[i], "error": None} for i in range(len(table))]
+    recs = [
+        {
+            "model": str(table.model[i]),
+            "prompt_id": str(table.prompt_id[i]),
+            "sample": 0,
+            "response": table.response[i],
+            "error": None,
+        }
+        for i in range(len(table))
+    ]
     first = str(table.model[0])
     clone = [{**r, "model": "Clone"} for r in recs if r["model"] == first]
-    st = response_similarity(load_table(recs + clone), [first, "Clone"], encoder=enc,
-                             config=RSEConfig(granularities=("semantic", "structural")))
+    st = response_similarity(
+        load_table(recs + clone),
+        [first, "Clone"],
+        encoder=enc,
+        config=RSEConfig(granularities=("semantic", "structural")),
+    )
     for g in ("semantic", "structural"):
         np.testing.assert_allclose(st.scores[g][(first, "Clone")], 1.0, atol=1e-5)

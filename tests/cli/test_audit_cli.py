@@ -17,8 +17,13 @@ def store(tmp_path_factory):
     with open(path, "w") as f:
         for p in range(16):
             for m in POPULATION[:4]:
-                rec = {"model": m.name, "prompt_id": f"p{p}", "sample": 0, "error": None,
-                       "response": sim.answer(m.name, f"Plan a week of cheap dinners, case {p}.", 0)}
+                rec = {
+                    "model": m.name,
+                    "prompt_id": f"p{p}",
+                    "sample": 0,
+                    "error": None,
+                    "response": sim.answer(m.name, f"Plan a week of cheap dinners, case {p}.", 0),
+                }
                 f.write(json.dumps(rec) + "\n")
     return path
 
@@ -40,8 +45,9 @@ def no_work(monkeypatch):
 def test_misspelled_names_fail_before_any_work(store, no_work, capsys):
     name = POPULATION[0].name
     typo = name[:-1]
-    assert main(["attribute", str(store), "--candidates", f"{typo},{POPULATION[1].name}",
-                 "--encoder", "tiny-random"]) == 2
+    assert (
+        main(["attribute", str(store), "--candidates", f"{typo},{POPULATION[1].name}", "--encoder", "tiny-random"]) == 2
+    )
     err = capsys.readouterr().err
     assert "--candidates" in err and repr(typo) in err and f"did you mean {name!r}" in err
     assert main(["attribute", str(store), "--students", "Nobody", "--encoder", "tiny-random"]) == 2
@@ -60,16 +66,43 @@ def test_bad_options_and_paths_fail_before_any_work(store, no_work, tmp_path, ca
     assert main(["report", str(store), "--encoder", "none", "--out", str(afile)]) == 2
     assert "is not a folder" in capsys.readouterr().err
     assert main(["score", str(store), "--encoder", "none", "--out", str(afile / "sub")]) == 2
-    assert main(["report", str(store), "--encoder", "none", "--out", str(tmp_path / "r"),
-                 "--ice", f"{POPULATION[0].name}={tmp_path / 'missing.json'}"]) == 2
+    assert (
+        main(
+            [
+                "report",
+                str(store),
+                "--encoder",
+                "none",
+                "--out",
+                str(tmp_path / "r"),
+                "--ice",
+                f"{POPULATION[0].name}={tmp_path / 'missing.json'}",
+            ]
+        )
+        == 2
+    )
     assert "does not exist" in capsys.readouterr().err
-    assert main(["score", str(store), "--encoder", str(tmp_path / "no-model-here"),
-                 "--granularities", "semantic"]) == 2
+    assert main(["score", str(store), "--encoder", str(tmp_path / "no-model-here"), "--granularities", "semantic"]) == 2
 
 
 def test_all_vs_all_default_and_prompt_sample(store, capsys):
-    rc = main(["attribute", str(store), "--encoder", "none", "--bootstrap", "20", "--format", "json",
-               "--max-prompts", "6", "--seed", "3", "--quiet"])
+    rc = main(
+        [
+            "attribute",
+            str(store),
+            "--encoder",
+            "none",
+            "--bootstrap",
+            "20",
+            "--format",
+            "json",
+            "--max-prompts",
+            "6",
+            "--seed",
+            "3",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     captured = capsys.readouterr()
     assert captured.err == ""  # --quiet: no stage lines, no progress

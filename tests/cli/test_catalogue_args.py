@@ -40,17 +40,20 @@ def ws(tmp_path):
         for m, tweak in (("a", ""), ("b", " extra"), ("c", " other words")):
             for i, w in enumerate(words):
                 st.append(make_record(m, f"p{i}", 0, w + tweak, prompt=f"question {i}"))
-    (tmp_path / "pairs.jsonl").write_text("".join(
-        json.dumps({"candidate": w, "reference": w + " x"}) + "\n" for w in words))
-    (tmp_path / "ice.json").write_text(json.dumps({"rates": {lvl: {"rate": 0.1, "count": 1, "n": 10}
-                                                             for lvl in ("loose", "strict", "hard")}}))
+    (tmp_path / "pairs.jsonl").write_text(
+        "".join(json.dumps({"candidate": w, "reference": w + " x"}) + "\n" for w in words)
+    )
+    (tmp_path / "ice.json").write_text(
+        json.dumps({"rates": {lvl: {"rate": 0.1, "count": 1, "n": 10} for lvl in ("loose", "strict", "hard")}})
+    )
     (tmp_path / "ice_partial.json").write_text(json.dumps({"rates": {"loose": {"rate": 0.1}}}))
     (tmp_path / "ice_list.json").write_text("[1, 2]")
     (tmp_path / "ice_bad.json").write_text("{not json")
     (tmp_path / "plain.txt").write_text("notes\n")
     (tmp_path / "folder").mkdir()
     (tmp_path / "responses.jsonl").write_text(
-        json.dumps({"prompt": "Who are you?", "response": "I am an assistant made by OpenAI."}) + "\n")
+        json.dumps({"prompt": "Who are you?", "response": "I am an assistant made by OpenAI."}) + "\n"
+    )
     return tmp_path
 
 
@@ -83,78 +86,167 @@ BAD_ARGS: list[tuple[str, list[str], str]] = [
     ("score-file-txt", ["score", "{ws}/plain.txt", "--encoder", "none"], "unsupported"),
     # attribute
     ("attribute-unknown-student", ["attribute", S, "--encoder", "none", "--students", "zz", "--candidates", "a"], "zz"),
-    ("attribute-empty-candidates", ["attribute", S, "--encoder", "none", "--students", "a", "--candidates", ","],
-     "model"),
-    ("attribute-bootstrap-neg", ["attribute", S, "--encoder", "none", "--students", "a", "--candidates", "b",
-                                 "--bootstrap", "-5"], "bootstrap"),
-    ("attribute-baseline", ["attribute", S, "--encoder", "none", "--students", "a", "--candidates", "b",
-                            "--baseline", "zero"], "baseline"),
+    (
+        "attribute-empty-candidates",
+        ["attribute", S, "--encoder", "none", "--students", "a", "--candidates", ","],
+        "model",
+    ),
+    (
+        "attribute-bootstrap-neg",
+        ["attribute", S, "--encoder", "none", "--students", "a", "--candidates", "b", "--bootstrap", "-5"],
+        "bootstrap",
+    ),
+    (
+        "attribute-baseline",
+        ["attribute", S, "--encoder", "none", "--students", "a", "--candidates", "b", "--baseline", "zero"],
+        "baseline",
+    ),
     # report
     ("report-no-out", ["report", S, "--encoder", "none"], "--out"),
     ("report-out-is-file", ["report", S, "--encoder", "none", "--out", "{ws}/plain.txt"], "plain.txt"),
     ("report-ice-no-equals", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a"], "MODEL=FILE"),
-    ("report-ice-no-model", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "={ws}/ice.json"],
-     "MODEL=FILE"),
-    ("report-ice-missing", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/no.json"],
-     "no.json"),
-    ("report-ice-partial", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/ice_partial.json"],
-     "identity check"),
-    ("report-ice-list", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/ice_list.json"],
-     "loose"),
-    ("report-ice-bad-json", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/ice_bad.json"],
-     "identity check"),
-    ("report-ice-folder", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/folder"],
-     "folder"),
-    ("report-bootstrap-neg", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--bootstrap", "-1"],
-     "bootstrap"),
+    (
+        "report-ice-no-model",
+        ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "={ws}/ice.json"],
+        "MODEL=FILE",
+    ),
+    ("report-ice-missing", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/no.json"], "no.json"),
+    (
+        "report-ice-partial",
+        ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/ice_partial.json"],
+        "identity check",
+    ),
+    (
+        "report-ice-list",
+        ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/ice_list.json"],
+        "loose",
+    ),
+    (
+        "report-ice-bad-json",
+        ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/ice_bad.json"],
+        "identity check",
+    ),
+    ("report-ice-folder", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/folder"], "folder"),
+    ("report-bootstrap-neg", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--bootstrap", "-1"], "bootstrap"),
     # import
     ("import-no-store", ["import", "{ws}/pairs.jsonl"], "--store"),
     ("import-store-folder", ["import", "{ws}/responses.jsonl", "--store", "{ws}/folder", "--model", "m"], "folder"),
-    ("import-store-not-store", ["import", "{ws}/responses.jsonl", "--store", "{ws}/plain.txt", "--model", "m"],
-     "not a response store"),
+    (
+        "import-store-not-store",
+        ["import", "{ws}/responses.jsonl", "--store", "{ws}/plain.txt", "--model", "m"],
+        "not a response store",
+    ),
     ("import-map-no-equals", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--map", "model"], "--map"),
-    ("import-map-unknown-field", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--map", "who=x"],
-     "--map"),
-    ("import-map-missing-column", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--map",
-                                   "model=who"], "who"),
+    (
+        "import-map-unknown-field",
+        ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--map", "who=x"],
+        "--map",
+    ),
+    (
+        "import-map-missing-column",
+        ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--map", "model=who"],
+        "who",
+    ),
     ("import-table-without-model", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl"], "--model"),
     ("import-kind", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--kind", "csv"], "kind"),
-    ("import-kind-mismatch", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--kind", "alpaca_eval"],
-     "AlpacaEval"),
-    ("import-prompts-missing", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--model", "m",
-                                "--prompts", "{ws}/nope.jsonl"], "nope.jsonl"),
-    ("import-unmatched-error", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--model", "m",
-                                "--prompts", "{ws}/pairs.jsonl", "--unmatched", "error"], "id"),
+    (
+        "import-kind-mismatch",
+        ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--kind", "alpaca_eval"],
+        "AlpacaEval",
+    ),
+    (
+        "import-prompts-missing",
+        ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--model", "m", "--prompts", "{ws}/nope.jsonl"],
+        "nope.jsonl",
+    ),
+    (
+        "import-unmatched-error",
+        [
+            "import",
+            "{ws}/responses.jsonl",
+            "--store",
+            "{ws}/n.jsonl",
+            "--model",
+            "m",
+            "--prompts",
+            "{ws}/pairs.jsonl",
+            "--unmatched",
+            "error",
+        ],
+        "id",
+    ),
     # identity
     ("identity-no-action", ["identity"], "required"),
-    ("identity-confidence-0", ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4",
-                               "--confidence", "0"], "confidence"),
-    ("identity-confidence-nan", ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4",
-                                 "--confidence", "nan"], "confidence"),
+    (
+        "identity-confidence-0",
+        ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4", "--confidence", "0"],
+        "confidence",
+    ),
+    (
+        "identity-confidence-nan",
+        ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4", "--confidence", "nan"],
+        "confidence",
+    ),
     ("identity-input-folder", ["identity", "check", "--input", "{ws}/folder", "--target", "gpt-4"], "folder"),
     ("identity-input-binary", ["identity", "check", "--input", "{ws}/bin.jsonl", "--target", "gpt-4"], "UTF-8"),
-    ("identity-registry-missing", ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4",
-                                   "--registry", "{ws}/none.toml"], "none.toml"),
-    ("identity-out-missing-folder", ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4",
-                                     "--out", "{ws}/no/dir/out.json"], "no/dir"),
+    (
+        "identity-registry-missing",
+        ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4", "--registry", "{ws}/none.toml"],
+        "none.toml",
+    ),
+    (
+        "identity-out-missing-folder",
+        ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4", "--out", "{ws}/no/dir/out.json"],
+        "no/dir",
+    ),
     ("identity-probes-out-missing-folder", ["identity", "probes", "--out", "{ws}/no/dir/p.jsonl"], "no/dir"),
     # judge
     ("judge-no-url", ["judge", S, "--judge-model", "j"], "judge-base-url"),
     ("judge-bad-url", ["judge", S, "--judge-base-url", "ftp://x", "--judge-model", "j"], "base_url"),
-    ("judge-pairs-bad", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
-                         "--pairs", "a-b"], "MODEL_A:MODEL_B"),
-    ("judge-pairs-unknown", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
-                             "--pairs", "a:zz"], "zz"),
-    ("judge-max-prompts-0", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
-                             "--max-prompts", "0"], "max_prompts"),
-    ("judge-concurrency-0", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
-                             "--concurrency", "0"], "concurrency"),
-    ("judge-rpm-neg", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
-                       "--rpm", "-1"], "requests_per_minute"),
-    ("judge-key-unset", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
-                         "--api-key-env", "DS_SURELY_UNSET_KEY"], "DS_SURELY_UNSET_KEY"),
-    ("judge-store-not-store", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
-                               "--store", "{ws}/plain.txt"], "not a response store"),
+    (
+        "judge-pairs-bad",
+        ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--pairs", "a-b"],
+        "MODEL_A:MODEL_B",
+    ),
+    (
+        "judge-pairs-unknown",
+        ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--pairs", "a:zz"],
+        "zz",
+    ),
+    (
+        "judge-max-prompts-0",
+        ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--max-prompts", "0"],
+        "max_prompts",
+    ),
+    (
+        "judge-concurrency-0",
+        ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--concurrency", "0"],
+        "concurrency",
+    ),
+    (
+        "judge-rpm-neg",
+        ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--rpm", "-1"],
+        "requests_per_minute",
+    ),
+    (
+        "judge-key-unset",
+        [
+            "judge",
+            S,
+            "--judge-base-url",
+            "http://127.0.0.1:9/v1",
+            "--judge-model",
+            "j",
+            "--api-key-env",
+            "DS_SURELY_UNSET_KEY",
+        ],
+        "DS_SURELY_UNSET_KEY",
+    ),
+    (
+        "judge-store-not-store",
+        ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--store", "{ws}/plain.txt"],
+        "not a response store",
+    ),
     # model
     ("model-no-action", ["model"], "required"),
     ("model-download-unknown", ["model", "download", "no-such-model"], "no-such-model"),
@@ -163,16 +255,36 @@ BAD_ARGS: list[tuple[str, list[str], str]] = [
     # score-pairs
     ("pairs-missing-file", ["score-pairs", "{ws}/none.jsonl", "--out", "{ws}/o.parquet"], "none.jsonl"),
     ("pairs-no-out", ["score-pairs", "{ws}/pairs.jsonl"], "--out"),
-    ("pairs-metric-unknown", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--metrics", "bleu,nope"],
-     "nope"),
+    (
+        "pairs-metric-unknown",
+        ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--metrics", "bleu,nope"],
+        "nope",
+    ),
     ("pairs-chunk-0", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--chunk-size", "0"], "chunk"),
     ("pairs-chunk-neg", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--chunk-size", "-5"], "chunk"),
-    ("pairs-column-missing", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet",
-                              "--candidate-column", "nope"], "nope"),
+    (
+        "pairs-column-missing",
+        ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--candidate-column", "nope"],
+        "nope",
+    ),
     ("pairs-tokenizer", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--tokenizer", "nope"], "nope"),
     ("pairs-out-folder", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/folder"], "folder"),
-    ("pairs-emb-missing", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--metrics", "cosine",
-                           "--emb-a", "{ws}/a.npy", "--emb-b", "{ws}/b.npy"], "a.npy"),
+    (
+        "pairs-emb-missing",
+        [
+            "score-pairs",
+            "{ws}/pairs.jsonl",
+            "--out",
+            "{ws}/o.parquet",
+            "--metrics",
+            "cosine",
+            "--emb-a",
+            "{ws}/a.npy",
+            "--emb-b",
+            "{ws}/b.npy",
+        ],
+        "a.npy",
+    ),
     # gather
     ("gather-no-config", ["gather"], "config"),
     ("gather-progress", ["gather", "{ws}/g.toml", "--progress", "loud"], "progress"),
@@ -213,16 +325,30 @@ def test_report_without_matplotlib_writes_tables_and_a_note(ws, cli_run, monkeyp
 
 
 def test_report_with_a_full_ice_file_succeeds(ws, cli_run):
-    res = cli_run(["report", str(ws / "s.jsonl"), "--encoder", "none", "--out", str(ws / "r"), "--bootstrap", "50",
-                   "--no-figures", "--ice", f"a={ws / 'ice.json'}"])
+    res = cli_run(
+        [
+            "report",
+            str(ws / "s.jsonl"),
+            "--encoder",
+            "none",
+            "--out",
+            str(ws / "r"),
+            "--bootstrap",
+            "50",
+            "--no-figures",
+            "--ice",
+            f"a={ws / 'ice.json'}",
+        ]
+    )
     assert res.rc == 0, res
 
 
 def test_score_pairs_scheduler_without_dask_is_a_usage_error(ws, cli_run, monkeypatch):
     monkeypatch.setitem(sys.modules, "dask", None)
     monkeypatch.setitem(sys.modules, "dask.dataframe", None)
-    res = cli_run(["score-pairs", str(ws / "pairs.jsonl"), "--out", str(ws / "o.parquet"),
-                   "--scheduler", "tcp://127.0.0.1:1"])
+    res = cli_run(
+        ["score-pairs", str(ws / "pairs.jsonl"), "--out", str(ws / "o.parquet"), "--scheduler", "tcp://127.0.0.1:1"]
+    )
     assert_clean_failure(res, mentions=("distillscope[dask]",))
     assert not (ws / "o.parquet").exists()
 
@@ -265,16 +391,26 @@ def test_a_failed_build_after_extraction_removes_the_half_built_model(ws, monkey
 
 @pytest.mark.parametrize(
     "argv,mention",
-    [(["--port", "-1"], "port"), (["--port", "70000"], "port"), (["--host", "0.0.0.0"], "loopback"),
-     (["--latency", "-1"], "latency"), (["--fault-500", "2"], "fault"), (["--api-key-env", "DS_SURELY_UNSET"],
-                                                                         "DS_SURELY_UNSET")],
+    [
+        (["--port", "-1"], "port"),
+        (["--port", "70000"], "port"),
+        (["--host", "0.0.0.0"], "loopback"),
+        (["--latency", "-1"], "latency"),
+        (["--fault-500", "2"], "fault"),
+        (["--api-key-env", "DS_SURELY_UNSET"], "DS_SURELY_UNSET"),
+    ],
     ids=["port-neg", "port-big", "host", "latency", "fault-rate", "key-unset"],
 )
 def test_serve_sim_refuses_bad_arguments_without_serving(argv, mention):
     # a subprocess: a command that wrongly starts serving must not hang the suite
     code = "import sys; from distillscope.cli import main; sys.exit(main())"
-    proc = subprocess.run([sys.executable, "-c", code, "serve-sim", *argv], capture_output=True,
-                          text=True, timeout=60, env={"PYTHONPATH": str(REPO / "python"), "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "serve-sim", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(REPO / "python"), "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and mention in proc.stderr
     assert len(proc.stderr.strip().splitlines()) <= 3  # argparse: usage + error; ours: one line
@@ -283,8 +419,18 @@ def test_serve_sim_refuses_bad_arguments_without_serving(argv, mention):
 def test_every_command_runs_without_a_traceback_on_good_input(ws, cli_run):
     for argv in (
         ["score", ws / "s.jsonl", "--encoder", "none", "--format", "csv", "--out", ws / "per"],
-        ["attribute", ws / "s.jsonl", "--encoder", "none", "--students", "a", "--candidates", "b,c",
-         "--bootstrap", "20"],
+        [
+            "attribute",
+            ws / "s.jsonl",
+            "--encoder",
+            "none",
+            "--students",
+            "a",
+            "--candidates",
+            "b,c",
+            "--bootstrap",
+            "20",
+        ],
         ["identity", "check", "--input", ws / "responses.jsonl", "--target", "gpt-4", "--format", "csv"],
     ):
         res = cli_run(argv)

@@ -59,8 +59,16 @@ def _config_text(model: dict, run: dict | None = None, prompts: dict | None = No
 
 NAN, INF = float("nan"), float("inf")
 INT_KEYS = {"samples": 1, "concurrency": 1, "max_retries": 0}
-POS_KEYS = ["timeout_s", "backoff_base_s", "backoff_max_s", "retry_after_max_s", "burst_s",
-            "requests_per_minute", "tokens_per_minute", "timeout"]
+POS_KEYS = [
+    "timeout_s",
+    "backoff_base_s",
+    "backoff_max_s",
+    "retry_after_max_s",
+    "burst_s",
+    "requests_per_minute",
+    "tokens_per_minute",
+    "timeout",
+]
 
 # (model key, bad value) pairs: every one must be refused naming the key
 BAD_MODEL_VALUES: list[tuple[str, object]] = []
@@ -68,21 +76,41 @@ for k, lo in INT_KEYS.items():
     BAD_MODEL_VALUES += [(k, v) for v in (lo - 1, -5, 1.5, NAN, INF, "3", True, [1])]
 for k in POS_KEYS:
     BAD_MODEL_VALUES += [(k, v) for v in (0, -1, NAN, INF, -INF, "10", True, [])]
-BAD_MODEL_VALUES += [
-    ("temperature", v) for v in (-0.1, NAN, INF, "hot", True, 11.0)
-] + [
-    ("top_p", v) for v in (0, 1.5, -1, NAN, "all")
-] + [
-    ("max_tokens", v) for v in (0, -1, 1.5, NAN, "many", True)
-] + [
-    ("max_completion_tokens", 0), ("seed", 1.5), ("seed", "x"), ("seed", NAN),
-    ("presence_penalty", 3.0), ("presence_penalty", NAN), ("frequency_penalty", -2.5),
-    ("stop", 5), ("stop", [1, 2]), ("reasoning_effort", 3), ("logit_bias", 5), ("response_format", "json"),
-    ("name", 5), ("name", ""), ("base_url", "ftp://x"), ("base_url", 5), ("model", ""), ("model", 7),
-    ("api_key_env", 5), ("api_key_env", ""), ("seed_per_sample", "yes"), ("headers", 5),
-    ("headers", {"X-A": 5}), ("headers", {"Authorization": "Bearer x"}), ("params", 5), ("params", [1]),
-    ("unknown_key", 1), ("temprature", 0.5),
-]
+BAD_MODEL_VALUES += (
+    [("temperature", v) for v in (-0.1, NAN, INF, "hot", True, 11.0)]
+    + [("top_p", v) for v in (0, 1.5, -1, NAN, "all")]
+    + [("max_tokens", v) for v in (0, -1, 1.5, NAN, "many", True)]
+    + [
+        ("max_completion_tokens", 0),
+        ("seed", 1.5),
+        ("seed", "x"),
+        ("seed", NAN),
+        ("presence_penalty", 3.0),
+        ("presence_penalty", NAN),
+        ("frequency_penalty", -2.5),
+        ("stop", 5),
+        ("stop", [1, 2]),
+        ("reasoning_effort", 3),
+        ("logit_bias", 5),
+        ("response_format", "json"),
+        ("name", 5),
+        ("name", ""),
+        ("base_url", "ftp://x"),
+        ("base_url", 5),
+        ("model", ""),
+        ("model", 7),
+        ("api_key_env", 5),
+        ("api_key_env", ""),
+        ("seed_per_sample", "yes"),
+        ("headers", 5),
+        ("headers", {"X-A": 5}),
+        ("headers", {"Authorization": "Bearer x"}),
+        ("params", 5),
+        ("params", [1]),
+        ("unknown_key", 1),
+        ("temprature", 0.5),
+    ]
+)
 
 
 @pytest.mark.parametrize("key,value", BAD_MODEL_VALUES, ids=[f"{k}={v!r}" for k, v in BAD_MODEL_VALUES])
@@ -95,9 +123,20 @@ def test_a_bad_model_value_is_refused_naming_the_key(key, value, tmp_path, cli_r
     assert not (tmp_path / "responses.jsonl").exists()
 
 
-GOOD_MODEL_VALUES = [("samples", 3), ("concurrency", 1000), ("timeout", 5), ("temperature", 0), ("top_p", 1),
-                     ("max_tokens", 1), ("seed", -3), ("stop", ["\n"]), ("stop", "END"),
-                     ("requests_per_minute", 0.5), ("headers", {"X-Team": "a"}), ("api_key_env", "NOT_SET_HERE")]
+GOOD_MODEL_VALUES = [
+    ("samples", 3),
+    ("concurrency", 1000),
+    ("timeout", 5),
+    ("temperature", 0),
+    ("top_p", 1),
+    ("max_tokens", 1),
+    ("seed", -3),
+    ("stop", ["\n"]),
+    ("stop", "END"),
+    ("requests_per_minute", 0.5),
+    ("headers", {"X-Team": "a"}),
+    ("api_key_env", "NOT_SET_HERE"),
+]
 
 
 @pytest.mark.parametrize("key,value", GOOD_MODEL_VALUES, ids=[f"{k}={v!r}" for k, v in GOOD_MODEL_VALUES])
@@ -110,7 +149,10 @@ def test_good_values_plan_normally(key, value, tmp_path, cli_run):
 
 
 BAD_RUN = [
-    ({"store": 5}, "store"), ({"store": ""}, "store"), ({}, "store"), ({"store": "s.jsonl", "fsync": "sometimes"}, "fsync"),
+    ({"store": 5}, "store"),
+    ({"store": ""}, "store"),
+    ({}, "store"),
+    ({"store": "s.jsonl", "fsync": "sometimes"}, "fsync"),
     ({"store": "s.jsonl", "fsync_interval_s": -1}, "fsync_interval_s"),
     ({"store": "s.jsonl", "fsync_interval_s": NAN}, "fsync_interval_s"),
     ({"store": "s.jsonl", "retry_failed": "yes"}, "retry_failed"),
@@ -127,11 +169,17 @@ def test_a_bad_run_table_is_refused(run, key, tmp_path, cli_run):
 
 
 BAD_PROMPTS = [
-    ({}, "file"), ({"file": 5}, "file"), ({"file": "missing.jsonl"}, "not found"),
-    ({"file": "prompts.jsonl", "limit": -1}, "limit"), ({"file": "prompts.jsonl", "limit": 1.5}, "limit"),
-    ({"file": "prompts.jsonl", "id_field": 3}, "id_field"), ({"file": "prompts.jsonl", "id_prefix": 3}, "id_prefix"),
-    ({"file": "prompts.jsonl", "system": 3}, "system"), ({"file": "prompts.jsonl", "id_field": "qid"}, "qid"),
-    ({"file": "prompts.jsonl", "prompt_field": "text"}, "text"), ({"file": "prompts.jsonl", "colour": "red"}, "unknown"),
+    ({}, "file"),
+    ({"file": 5}, "file"),
+    ({"file": "missing.jsonl"}, "not found"),
+    ({"file": "prompts.jsonl", "limit": -1}, "limit"),
+    ({"file": "prompts.jsonl", "limit": 1.5}, "limit"),
+    ({"file": "prompts.jsonl", "id_field": 3}, "id_field"),
+    ({"file": "prompts.jsonl", "id_prefix": 3}, "id_prefix"),
+    ({"file": "prompts.jsonl", "system": 3}, "system"),
+    ({"file": "prompts.jsonl", "id_field": "qid"}, "qid"),
+    ({"file": "prompts.jsonl", "prompt_field": "text"}, "text"),
+    ({"file": "prompts.jsonl", "colour": "red"}, "unknown"),
     ({"file": "."}, "folder"),
 ]
 
@@ -150,18 +198,31 @@ WHOLE_FILES = {
     "utf16": ('[run]\nstore = "s.jsonl"\n'.encode("utf-16"), "TOML"),
     "run-is-a-string": (b'run = "x"\n', "[run]"),
     "prompts-is-a-table": (b'[run]\nstore = "s.jsonl"\n[prompts]\nfile = "prompts.jsonl"\n', "array of tables"),
-    "models-is-a-table": (b'[run]\nstore = "s.jsonl"\n[[prompts]]\nfile = "prompts.jsonl"\n[models]\nname = "x"\n',
-                          "array of tables"),
+    "models-is-a-table": (
+        b'[run]\nstore = "s.jsonl"\n[[prompts]]\nfile = "prompts.jsonl"\n[models]\nname = "x"\n',
+        "array of tables",
+    ),
     "no-models": (b'[run]\nstore = "s.jsonl"\n[[prompts]]\nfile = "prompts.jsonl"\n', "[[models]]"),
-    "model-lacks-url": (b'[run]\nstore = "s.jsonl"\n[[prompts]]\nfile = "prompts.jsonl"\n[[models]]\nname = "x"\n'
-                        b'model = "a"\n', "base_url"),
-    "defaults-not-table": (b'model_defaults = 5\n[run]\nstore = "s.jsonl"\n[[prompts]]\nfile = "prompts.jsonl"\n'
-                           b'[[models]]\nname = "x"\nbase_url = "http://h/v1"\nmodel = "a"\n', "model_defaults"),
-    "extra-table": (b'[run]\nstore = "s.jsonl"\n[[prompts]]\nfile = "prompts.jsonl"\n[[models]]\nname = "x"\n'
-                    b'base_url = "http://h/v1"\nmodel = "a"\n[extra]\nx = 1\n', "extra"),
-    "duplicate-model-names": (b'[run]\nstore = "s.jsonl"\n[[prompts]]\nfile = "prompts.jsonl"\n'
-                              b'[[models]]\nname = "x"\nbase_url = "http://h/v1"\nmodel = "a"\n'
-                              b'[[models]]\nname = "x"\nbase_url = "http://h/v1"\nmodel = "b"\n', "unique"),
+    "model-lacks-url": (
+        b'[run]\nstore = "s.jsonl"\n[[prompts]]\nfile = "prompts.jsonl"\n[[models]]\nname = "x"\nmodel = "a"\n',
+        "base_url",
+    ),
+    "defaults-not-table": (
+        b'model_defaults = 5\n[run]\nstore = "s.jsonl"\n[[prompts]]\nfile = "prompts.jsonl"\n'
+        b'[[models]]\nname = "x"\nbase_url = "http://h/v1"\nmodel = "a"\n',
+        "model_defaults",
+    ),
+    "extra-table": (
+        b'[run]\nstore = "s.jsonl"\n[[prompts]]\nfile = "prompts.jsonl"\n[[models]]\nname = "x"\n'
+        b'base_url = "http://h/v1"\nmodel = "a"\n[extra]\nx = 1\n',
+        "extra",
+    ),
+    "duplicate-model-names": (
+        b'[run]\nstore = "s.jsonl"\n[[prompts]]\nfile = "prompts.jsonl"\n'
+        b'[[models]]\nname = "x"\nbase_url = "http://h/v1"\nmodel = "a"\n'
+        b'[[models]]\nname = "x"\nbase_url = "http://h/v1"\nmodel = "b"\n',
+        "unique",
+    ),
 }
 
 

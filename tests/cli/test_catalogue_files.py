@@ -33,8 +33,9 @@ def _rows_csv(*rows: str) -> bytes:
 
 
 ALPACA_OK = json.dumps([{"instruction": "Say hi", "output": "hi", "generator": "gen-a"}]).encode()
-ARENA_OK = (json.dumps({"question_id": "q1", "model_id": "m", "choices": [{"index": 0, "turns": [{"content": "x"}]}]})
-            + "\n").encode()
+ARENA_OK = (
+    json.dumps({"question_id": "q1", "model_id": "m", "choices": [{"index": 0, "turns": [{"content": "x"}]}]}) + "\n"
+).encode()
 HUGE_LINE = (json.dumps({"prompt": "p", "response": "w " * 3_000_000}) + "\n").encode()
 
 # name -> (file suffix, bytes, expectation): "ok" imports, else a text the
@@ -44,8 +45,11 @@ SOURCES: dict[str, tuple[str, bytes, str]] = {
     "csv-bom-utf8": (".csv", b"\xef\xbb\xbf" + _rows_csv("prompt,response", "hello,world"), "ok"),
     "csv-crlf": (".csv", b"prompt,response\r\nhello,world\r\n", "ok"),
     "csv-multiline-cell": (".csv", _rows_csv("prompt,response", '"line1\nline2",ok'), "ok"),
-    "csv-unterminated-quote": (".csv", _rows_csv("prompt,response", 'hello,"world', "next,row", "third,row"),
-                               "unterminated"),
+    "csv-unterminated-quote": (
+        ".csv",
+        _rows_csv("prompt,response", 'hello,"world', "next,row", "third,row"),
+        "unterminated",
+    ),
     "csv-stray-quote": (".csv", _rows_csv("prompt,response", 'hel"lo",wor"ld'), "ok"),
     "csv-quote-then-text": (".csv", _rows_csv("prompt,response", '"hello"x,world'), "malformed CSV"),
     "csv-extra-field": (".csv", _rows_csv("prompt,response", "a,b,c"), "more fields"),
@@ -80,13 +84,15 @@ SOURCES: dict[str, tuple[str, bytes, str]] = {
     "json-list-of-strings": (".json", b'["a", "b"]', "not an object"),
     "alpaca-ok": (".json", ALPACA_OK, "ok"),
     "alpaca-no-generator-but-model": (".json", json.dumps([{"instruction": "x", "output": "y"}]).encode(), "ok"),
-    "alpaca-mixed": (".json", json.dumps([{"instruction": "x", "output": "y", "generator": "g"}, 5]).encode(),
-                     "AlpacaEval"),
+    "alpaca-mixed": (
+        ".json",
+        json.dumps([{"instruction": "x", "output": "y", "generator": "g"}, 5]).encode(),
+        "AlpacaEval",
+    ),
     "arena-ok": (".jsonl", ARENA_OK, "ok"),
     "arena-choices-not-list": (".jsonl", b'{"question_id": "q", "model_id": "m", "choices": 5}\n', "choices"),
     "arena-choice-not-object": (".jsonl", b'{"question_id": "q", "model_id": "m", "choices": [5]}\n', "choices"),
-    "arena-turns-not-list": (".jsonl", b'{"question_id": "q", "model_id": "m", "choices": [{"turns": 5}]}\n',
-                             "turns"),
+    "arena-turns-not-list": (".jsonl", b'{"question_id": "q", "model_id": "m", "choices": [{"turns": 5}]}\n', "turns"),
     "arena-v2-bad-messages": (".jsonl", b'{"uid": "q", "model": "m", "messages": [5, "x"]}\n', "messages"),
     "arena-v2-messages-not-list": (".jsonl", b'{"uid": "q", "model": "m", "messages": 7}\n', "messages"),
     "parquet-junk": (".parquet", b"PAR1 this is not parquet", "Parquet"),
@@ -131,8 +137,12 @@ def _store_lines(*recs: dict) -> bytes:
     return "".join(json.dumps(r) + "\n" for r in recs).encode()
 
 
-GOOD2 = _store_lines(make_record("a", "p1", 0, "alpha beta gamma"), make_record("b", "p1", 0, "alpha beta delta"),
-                     make_record("a", "p2", 0, "one two three"), make_record("b", "p2", 0, "one two four"))
+GOOD2 = _store_lines(
+    make_record("a", "p1", 0, "alpha beta gamma"),
+    make_record("b", "p1", 0, "alpha beta delta"),
+    make_record("a", "p2", 0, "one two three"),
+    make_record("b", "p2", 0, "one two four"),
+)
 EXTRA = _store_lines(make_record("a", "p2", 0, "one two three"), make_record("b", "p2", 0, "one two four"))
 
 # name -> (bytes, expectation for `score`: "ok" or a text of the error)
@@ -143,14 +153,26 @@ STORES: dict[str, tuple[bytes, str]] = {
     "torn-last-line-with-newline": (GOOD2 + b'{"model": "a", "prom\n', "ok"),
     "crlf": (GOOD2.replace(b"\n", b"\r\n"), "ok"),
     "blank-lines": (b"\n" + GOOD2.replace(b"\n", b"\n\n"), "ok"),
-    "usage-string": (_store_lines({**make_record("a", "p1", 0, "x y"), "usage": "lots"},
-                                  make_record("b", "p1", 0, "x z")) + EXTRA, "ok"),
-    "usage-list": (_store_lines({**make_record("a", "p1", 0, "x y"), "usage": [1, 2]},
-                                make_record("b", "p1", 0, "x z")) + EXTRA, "ok"),
-    "usage-negative": (_store_lines({**make_record("a", "p1", 0, "x y"), "usage": {"prompt_tokens": -4}},
-                                    make_record("b", "p1", 0, "x z")) + EXTRA, "ok"),
-    "latency-string": (_store_lines({**make_record("a", "p1", 0, "x y"), "latency_s": "slow"},
-                                    make_record("b", "p1", 0, "x z")) + EXTRA, "ok"),
+    "usage-string": (
+        _store_lines({**make_record("a", "p1", 0, "x y"), "usage": "lots"}, make_record("b", "p1", 0, "x z")) + EXTRA,
+        "ok",
+    ),
+    "usage-list": (
+        _store_lines({**make_record("a", "p1", 0, "x y"), "usage": [1, 2]}, make_record("b", "p1", 0, "x z")) + EXTRA,
+        "ok",
+    ),
+    "usage-negative": (
+        _store_lines(
+            {**make_record("a", "p1", 0, "x y"), "usage": {"prompt_tokens": -4}}, make_record("b", "p1", 0, "x z")
+        )
+        + EXTRA,
+        "ok",
+    ),
+    "latency-string": (
+        _store_lines({**make_record("a", "p1", 0, "x y"), "latency_s": "slow"}, make_record("b", "p1", 0, "x z"))
+        + EXTRA,
+        "ok",
+    ),
     "sample-string": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": "abc"}), "sample"),
     "sample-float": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": 0.5}), "sample"),
     "sample-null": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": None}), "sample"),
@@ -209,8 +231,14 @@ def test_import_into_each_store(name, tmp_path, cli_run):
 
 @pytest.mark.parametrize(
     "content",
-    [b"my notes\nabout things\n", b"one line of notes", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", b'{"hello": 1}\n',
-     b"[1, 2, 3]\n", b"\x00" * 64],
+    [
+        b"my notes\nabout things\n",
+        b"one line of notes",
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n",
+        b'{"hello": 1}\n',
+        b"[1, 2, 3]\n",
+        b"\x00" * 64,
+    ],
     ids=["notes", "one-line", "pdf", "json-object", "json-list", "zeros"],
 )
 @pytest.mark.parametrize("suffix", [".txt", ".jsonl"])

@@ -112,7 +112,9 @@ def _no_key_anywhere(tmp: Path, text: str, key: str = KEY) -> None:
 
 
 @pytest.mark.parametrize("fault", sorted(FAULT_OUTCOMES))
-def test_each_fault_is_recorded_and_the_other_requests_still_answer(fault, server, tmp_path, monkeypatch, capsys, caplog):
+def test_each_fault_is_recorded_and_the_other_requests_still_answer(
+    fault, server, tmp_path, monkeypatch, capsys, caplog
+):
     monkeypatch.setenv(KEY_ENV, KEY)
     prompts = [f"<<{fault}>> please answer", "an ordinary question", "another ordinary question"]
     cfg = _config(tmp_path, server.url, prompts)
@@ -196,7 +198,9 @@ def test_two_models_with_two_keys_both_echoed_neither_leaks(server, tmp_path, mo
     monkeypatch.setenv("DS_CATALOGUE_KEY2", key2)
     with SimServer(faults=Faults(sticky={"<<echo_auth>>": "echo_auth"}), api_key=key2) as other:
         cfg = _config(tmp_path, server.url, ["<<echo_auth>> x", "<<echo_auth_error>> y"])
-        cfg.write_text(cfg.read_text() + f"""
+        cfg.write_text(
+            cfg.read_text()
+            + f"""
 [[models]]
 name = "sim2"
 base_url = "{other.url}"
@@ -204,7 +208,8 @@ model = "b"
 api_key_env = "DS_CATALOGUE_KEY2"
 timeout_s = 2
 max_retries = 0
-""")
+"""
+        )
         rc, text = _run_gather(cfg, capsys, caplog)
     assert rc == 1  # the echo_auth_error prompt fails for sim (sim2 answers it)
     recs = list(read_records(tmp_path / "responses.jsonl"))

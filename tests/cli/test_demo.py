@@ -42,8 +42,12 @@ def default_encoder():
 @pytest.mark.slow
 def test_demo_text_summary_with_the_default_encoder(tmp_path, default_encoder):
     out = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "distillscope", "demo", "--out", str(out), *SMALL],
-                          capture_output=True, text=True, timeout=480)
+    proc = subprocess.run(
+        [sys.executable, "-m", "distillscope", "demo", "--out", str(out), *SMALL],
+        capture_output=True,
+        text=True,
+        timeout=480,
+    )
     assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-2000:])
     text = proc.stdout
     lines = text.splitlines()
@@ -70,8 +74,22 @@ def test_demo_exits_1_when_lineage_is_missed(tmp_path, capsys, monkeypatch):
     import distillscope.stats
 
     monkeypatch.setattr(distillscope.stats, "spearman", lambda x, y: 0.0)
-    rc = main(["demo", "--out", str(tmp_path / "demo"), "--encoder", "none", "--prompts", "6", "--bootstrap", "20",
-               "--ice-variants", "direct", "--no-figures"])
+    rc = main(
+        [
+            "demo",
+            "--out",
+            str(tmp_path / "demo"),
+            "--encoder",
+            "none",
+            "--prompts",
+            "6",
+            "--bootstrap",
+            "20",
+            "--ice-variants",
+            "direct",
+            "--no-figures",
+        ]
+    )
     text = capsys.readouterr().out
     assert "known lineage recovered: NO" in text
     assert "  Spearman(copy rate, degree to Aurora) = 0.000" in text

@@ -39,8 +39,12 @@ def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
 def test_serve_sim_ctrl_c_is_its_normal_stop():
     """serve-sim runs until Ctrl-C ("Ctrl-C to stop"): that is its normal end, exit 0."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "distillscope", "serve-sim", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "distillscope", "serve-sim", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == f"http://127.0.0.1:{port}/v1"  # serving: now a long command
     rc, err = _interrupt(proc)
     assert rc == 0, err
@@ -49,14 +53,21 @@ def test_serve_sim_ctrl_c_is_its_normal_stop():
 
 def test_gather_against_a_stalling_server_ctrl_c_exits_130(tmp_path):
     (tmp_path / "prompts.jsonl").write_text(
-        "".join(json.dumps({"id": f"p{i}", "prompt": f"Question {i}"}) + "\n" for i in range(4)))
+        "".join(json.dumps({"id": f"p{i}", "prompt": f"Question {i}"}) + "\n" for i in range(4))
+    )
     with SimServer(faults=Faults(rates={"slow": 1.0}, slow_s=60.0)) as srv:
         (tmp_path / "cfg.toml").write_text(
             f'[run]\nstore = "responses.jsonl"\n[[prompts]]\nfile = "prompts.jsonl"\n'
-            f'[[models]]\nname = "stall"\nbase_url = "{srv.url}"\nmodel = "a"\ntimeout_s = 120\n')
-        proc = subprocess.Popen([sys.executable, "-m", "distillscope", "gather", str(tmp_path / "cfg.toml")],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            f'[[models]]\nname = "stall"\nbase_url = "{srv.url}"\nmodel = "a"\ntimeout_s = 120\n'
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "distillscope", "gather", str(tmp_path / "cfg.toml")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not srv.arrival_times(model="a"):
             time.sleep(0.05)  # wait until requests are in flight (and stalling)

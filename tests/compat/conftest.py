@@ -10,9 +10,17 @@ import pytest
 
 _REPO = Path(__file__).resolve().parents[2]
 # ../shared/data beside the repository (a worktree sits one level deeper)
-DATA = next((p for p in (_REPO.parent / "shared" / "data" / "alpaca_eval",
-                         _REPO.parent.parent / "shared" / "data" / "alpaca_eval") if p.is_dir()),
-            _REPO.parent / "shared" / "data" / "alpaca_eval")
+DATA = next(
+    (
+        p
+        for p in (
+            _REPO.parent / "shared" / "data" / "alpaca_eval",
+            _REPO.parent.parent / "shared" / "data" / "alpaca_eval",
+        )
+        if p.is_dir()
+    ),
+    _REPO.parent / "shared" / "data" / "alpaca_eval",
+)
 
 EDGE_HYPS = ["", "   ", "same text here.", "a a a a a", "Hello, World! 3.14 &amp; e.g. <skipped>", "中文 日本語", "x"]
 EDGE_REFS = ["", "reference only", "same text here.", "a", "hello world 3.14 & e.g.", "中文", ""]

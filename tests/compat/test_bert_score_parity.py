@@ -24,10 +24,26 @@ from distillscope import _reference as ref
 from distillscope.compat import bert_score as ds_bs
 from distillscope.embed import onnx_builder as ob
 
-CANDS = ["the cat sat on the mat", "a model is a teacher", "hello world", "paris is the capital of france",
-         "the the the", "one two three four five", "python code function return value", "yes"]
-REFS = ["a cat sat on a mat", "the student model learns from the teacher", "hello there world",
-        "london is a city", "the", "five four three two one", "return the value of a function", "no"]
+CANDS = [
+    "the cat sat on the mat",
+    "a model is a teacher",
+    "hello world",
+    "paris is the capital of france",
+    "the the the",
+    "one two three four five",
+    "python code function return value",
+    "yes",
+]
+REFS = [
+    "a cat sat on a mat",
+    "the student model learns from the teacher",
+    "hello there world",
+    "london is a city",
+    "the",
+    "five four three two one",
+    "return the value of a function",
+    "no",
+]
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,13 @@ rs = pytest.importorskip("rouge_score.rouge_scorer", reason="rouge-score is a te
 
 TYPES = ["rouge1", "rouge2", "rouge3", "rougeL", "rougeLsum"]
 # sentence structure that makes the union LCS of rougeLsum differ from plain LCS
-LSUM_EDGE = [("the cat sat\non the mat\n\nthe end", "on the mat the cat\nsat\nthe end the"),
-             ("\n\n", "a b c"), ("a b c", "\n"), ("x y\ny x\nx y", "y x y x\nx"), ("--\n!!", "-- !!")]
+LSUM_EDGE = [
+    ("the cat sat\non the mat\n\nthe end", "on the mat the cat\nsat\nthe end the"),
+    ("\n\n", "a b c"),
+    ("a b c", "\n"),
+    ("x y\ny x\nx y", "y x y x\nx"),
+    ("--\n!!", "-- !!"),
+]
 
 
 class WhitespaceTokenizer:
@@ -26,8 +31,11 @@ def _pairs(corpus):
     return list(r) + [t for t, _ in LSUM_EDGE], list(h) + [p for _, p in LSUM_EDGE]
 
 
-@pytest.mark.parametrize("opts", [{}, {"use_stemmer": True}, {"tokenizer": WhitespaceTokenizer()}],
-                         ids=["default", "stemmer", "custom-tokenizer"])
+@pytest.mark.parametrize(
+    "opts",
+    [{}, {"use_stemmer": True}, {"tokenizer": WhitespaceTokenizer()}],
+    ids=["default", "stemmer", "custom-tokenizer"],
+)
 def test_score_and_batch_identical(corpus, opts):
     if opts.get("use_stemmer"):
         pytest.importorskip("nltk.stem.porter")
@@ -54,8 +62,9 @@ def test_score_multi(corpus):
 
 def test_rougeLsum_in_native_rouge_scores(corpus):
     targets, preds = _pairs(corpus)
-    res = ds.rouge_scores(np.array(preds, dtype=object), tuple(targets), rouge_types=("rougeLsum", "rouge1"),
-                          tokenizer="rouge")
+    res = ds.rouge_scores(
+        np.array(preds, dtype=object), tuple(targets), rouge_types=("rougeLsum", "rouge1"), tokenizer="rouge"
+    )
     peer = rs.RougeScorer(["rougeLsum"])
     f = [peer.score(t, p)["rougeLsum"].fmeasure for t, p in zip(targets, preds)]
     assert res["rougeLsum"].fmeasure.tolist() == f

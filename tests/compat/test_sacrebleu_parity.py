@@ -20,8 +20,14 @@ BLEU_OPTS = [
     {"smooth_method": "none"},
     {"use_effective_order": True},
 ]
-CHRF_OPTS = [{}, {"word_order": 2}, {"eps_smoothing": True}, {"remove_whitespace": False}, {"beta": 1},
-             {"char_order": 4, "word_order": 1}]
+CHRF_OPTS = [
+    {},
+    {"word_order": 2},
+    {"eps_smoothing": True},
+    {"remove_whitespace": False},
+    {"beta": 1},
+    {"char_order": 4, "word_order": 1},
+]
 
 
 def _part(corpus, n: int) -> tuple[list[str], list[str], list[str]]:
@@ -60,8 +66,10 @@ def test_sentence_level_every_pair(corpus):
         _same_bleu(ds_sb.sentence_bleu(h[i], [r[i]]), sb.sentence_bleu(h[i], [r[i]]))
         _same_bleu(ds_sb.sentence_bleu(h[i], [r[i], r2[i]]), sb.sentence_bleu(h[i], [r[i], r2[i]]))
         for opts in ({}, {"word_order": 2}):
-            assert ds_sb.sentence_chrf(h[i], [r[i], r2[i]], **opts).score == \
-                sb.sentence_chrf(h[i], [r[i], r2[i]], **opts).score
+            assert (
+                ds_sb.sentence_chrf(h[i], [r[i], r2[i]], **opts).score
+                == sb.sentence_chrf(h[i], [r[i], r2[i]], **opts).score
+            )
 
 
 def test_variable_number_of_references(corpus):
@@ -75,11 +83,16 @@ def test_variable_number_of_references(corpus):
     assert "nrefs:var" in str(m.get_signature()) and "nrefs:var" in str(p.get_signature())
 
 
-@pytest.mark.parametrize("cls,opts", [
-    ("BLEU", {}), ("BLEU", {"lowercase": True, "tokenize": "none", "effective_order": True}),
-    ("BLEU", {"smooth_method": "floor", "smooth_value": 0.2}), ("CHRF", {}),
-    ("CHRF", {"word_order": 2, "lowercase": True, "whitespace": True, "eps_smoothing": True}),
-])
+@pytest.mark.parametrize(
+    "cls,opts",
+    [
+        ("BLEU", {}),
+        ("BLEU", {"lowercase": True, "tokenize": "none", "effective_order": True}),
+        ("BLEU", {"smooth_method": "floor", "smooth_value": 0.2}),
+        ("CHRF", {}),
+        ("CHRF", {"word_order": 2, "lowercase": True, "whitespace": True, "eps_smoothing": True}),
+    ],
+)
 def test_metric_objects_and_signatures(corpus, cls, opts):
     h, r, _ = corpus
     mine, peer = getattr(ds_sb.metrics, cls)(**opts), getattr(sb.metrics, cls)(**opts)

@@ -104,8 +104,18 @@ BASE = [
     "All happy families are alike; each unhappy family is unhappy in its own way.",
 ]
 
-TOPICS = ["climate change", "quantum computing", "the Roman Empire", "machine translation", "protein folding",
-          "renewable energy", "the stock market", "sleep hygiene", "open-source software", "space exploration"]
+TOPICS = [
+    "climate change",
+    "quantum computing",
+    "the Roman Empire",
+    "machine translation",
+    "protein folding",
+    "renewable energy",
+    "the stock market",
+    "sleep hygiene",
+    "open-source software",
+    "space exploration",
+]
 TEMPLATES = [
     "Can you explain {t} in simple terms?",
     "Here is a short overview of {t}.",

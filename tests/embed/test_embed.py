@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from distillscope import _reference as ref
-from distillscope.embed import onnx_builder as ob
 from distillscope.cli import main as cli_main
+from distillscope.embed import onnx_builder as ob
 from distillscope.embed.encoder import EmbeddingCache, Encoder
 from distillscope.embed.models import resolve_model
 
@@ -126,7 +126,7 @@ def test_encode_tokens(enc, tiny_dir):
     e = encs[1]
     h = ref.bert_forward(tensors, cfg, np.array([e.ids]), np.ones((1, len(e.ids)), np.int64))[0]
     np.testing.assert_allclose(rag[1], h[1:-1], atol=2e-4)
-    assert ids[rag.offsets[1]:rag.offsets[2]].tolist() == e.ids[1:-1]
+    assert ids[rag.offsets[1] : rag.offsets[2]].tolist() == e.ids[1:-1]
     assert len(enc.encode_tokens([])) == 0
 
 
@@ -182,7 +182,7 @@ def _worker(args):
     e = Encoder(tiny_dir, precision="fp32", cache=cache_path, threads=1, batch_size=4)
     out = []
     for lo in range(0, len(texts), 7):  # many small transactions, interleaved with the others
-        out.append(e.encode(texts[lo:lo + 7]))
+        out.append(e.encode(texts[lo : lo + 7]))
     return np.concatenate(out)
 
 

@@ -60,8 +60,10 @@ def test_int8_agreement(sentences, fp32):
     assert cos.min() >= 0.95
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sentence_transformers") is None,
-                    reason="sentence-transformers is not installed (optional peer)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("sentence_transformers") is None,
+    reason="sentence-transformers is not installed (optional peer)",
+)
 def test_parity_with_sentence_transformers(sentences, fp32):
     from sentence_transformers import SentenceTransformer
 

@@ -24,8 +24,9 @@ def test_single_string_and_keywords(enc, capsys, monkeypatch):
     one = enc.encode(TEXTS[0])
     assert one.shape == (enc.dim,) and one.dtype == np.float32
     np.testing.assert_array_equal(one, full[0])
-    np.testing.assert_array_equal(enc.encode(TEXTS, batch_size=1, normalize_embeddings=True, convert_to_numpy=True),
-                                  full)
+    np.testing.assert_array_equal(
+        enc.encode(TEXTS, batch_size=1, normalize_embeddings=True, convert_to_numpy=True), full
+    )
     rows = enc.encode(TEXTS, convert_to_numpy=False)
     assert isinstance(rows, list) and len(rows) == 4
     np.testing.assert_array_equal(np.stack(rows), full)
@@ -35,8 +36,9 @@ def test_single_string_and_keywords(enc, capsys, monkeypatch):
 
     from distillscope import progress as progress_mod
 
-    monkeypatch.setattr(progress_mod.Progress, "__init__",
-                        functools.partialmethod(progress_mod.Progress.__init__, min_seconds=0.0))
+    monkeypatch.setattr(
+        progress_mod.Progress, "__init__", functools.partialmethod(progress_mod.Progress.__init__, min_seconds=0.0)
+    )
     capsys.readouterr()
     enc.encode([t + " (not cached yet)" for t in TEXTS], show_progress_bar=True)
     err = capsys.readouterr().err

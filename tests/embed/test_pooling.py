@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from distillscope._ragged import Ragged
 from distillscope.embed import onnx_builder as ob
 from distillscope.embed.encoder import Encoder
@@ -14,8 +17,6 @@ from distillscope.embed.pooling import (
     span_token_index,
 )
 from distillscope.text.segment import segment
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 @settings(max_examples=300, deadline=None)
@@ -83,10 +84,23 @@ def _reference(enc: Encoder, text: str, spans: np.ndarray, margin: int) -> tuple
     starts = plan_windows(len(ids), width, margin)
     per_window = []
     for s in starts:  # feed ids directly (decoding is lossy)
-        w = enc._run([type("W", (), {"ids": [*tok.encode("", add_special_tokens=True).ids[:1], *ids[s:s + width],
-                                                 *tok.encode("", add_special_tokens=True).ids[1:]],
-                                      "type_ids": [0] * (min(width, len(ids)) + 2)})()],
-                     type("B", (), {"rows": np.array([0]), "length": min(width, len(ids)) + 2})())[0][0]
+        w = enc._run(
+            [
+                type(
+                    "W",
+                    (),
+                    {
+                        "ids": [
+                            *tok.encode("", add_special_tokens=True).ids[:1],
+                            *ids[s : s + width],
+                            *tok.encode("", add_special_tokens=True).ids[1:],
+                        ],
+                        "type_ids": [0] * (min(width, len(ids)) + 2),
+                    },
+                )()
+            ],
+            type("B", (), {"rows": np.array([0]), "length": min(width, len(ids)) + 2})(),
+        )[0][0]
         per_window.append(w)
     states = []
     for t in range(len(ids)):
@@ -112,9 +126,9 @@ def test_encode_with_segments_matches_a_window_by_window_reference(tiny):
     np.testing.assert_array_equal(segs.offsets, sp.offsets)
     assert tiny.token_counts([texts[2]])[0] == tiny.max_length  # the long text needs windows
     for i in (1, 2, 4):
-        r, s = _reference(tiny, texts[i], sp.values[sp.offsets[i]:sp.offsets[i + 1]], 4)
+        r, s = _reference(tiny, texts[i], sp.values[sp.offsets[i] : sp.offsets[i + 1]], 4)
         np.testing.assert_allclose(resp[i], r, atol=2e-5)
-        np.testing.assert_allclose(segs.values[sp.offsets[i]:sp.offsets[i + 1]], s, atol=2e-5)
+        np.testing.assert_allclose(segs.values[sp.offsets[i] : sp.offsets[i + 1]], s, atol=2e-5)
     # a text that fits in one window gets exactly encode()'s vector
     short = [0, 1, 4] if tiny.token_counts([texts[4]])[0] < tiny.max_length else [0, 1]
     np.testing.assert_allclose(resp[short], tiny.encode([texts[i] for i in short]), atol=1e-6)

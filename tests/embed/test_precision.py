@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from distillscope.embed import onnx_builder as ob
 from distillscope.embed import precision
 from distillscope.embed.encoder import Encoder

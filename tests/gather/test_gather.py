@@ -281,7 +281,9 @@ def test_missing_key_env_is_a_usage_error(tmp_path, monkeypatch, capsys):
 
 def test_dry_run_prints_plan_and_count_and_sends_nothing(tmp_path, capsys):
     with SimServer() as srv:
-        (tmp_path / "cfg.toml").write_text(MINIMAL.replace("http://127.0.0.1:8000/v1", srv.url).replace("samples = 1", "samples = 3"))
+        (tmp_path / "cfg.toml").write_text(
+            MINIMAL.replace("http://127.0.0.1:8000/v1", srv.url).replace("samples = 1", "samples = 3")
+        )
         write_prompts(tmp_path / "prompts.jsonl", 5)
         assert cli.main(["gather", str(tmp_path / "cfg.toml"), "--dry-run"]) == 0
         text = capsys.readouterr().out
@@ -319,8 +321,11 @@ def test_run_requests_api_for_custom_specs_resumes(tmp_path):
     with SimServer() as srv:
         m = ModelConfig(name="judge", base_url=srv.url, model="j", concurrency=4, params={"temperature": 0})
         specs = [
-            RequestSpec(f"pair-{i}", [{"role": "system", "content": "judge"}, {"role": "user", "content": f"A{i} vs B{i}"}],
-                        meta={"pair": i})
+            RequestSpec(
+                f"pair-{i}",
+                [{"role": "system", "content": "judge"}, {"role": "user", "content": f"A{i} vs B{i}"}],
+                meta={"pair": i},
+            )
             for i in range(6)
         ]
         res = run_requests(m, specs[:4], store)
@@ -367,11 +372,15 @@ def test_progress_bar_on_tty_and_log_lines_otherwise():
 
 def test_cli_gather_subprocess_log_lines_and_exit_code(tmp_path):
     with SimServer() as srv:
-        (tmp_path / "cfg.toml").write_text(MINIMAL.replace("http://127.0.0.1:8000/v1", srv.url).replace('api_key_env = "SIM_KEY"\n', ""))
+        (tmp_path / "cfg.toml").write_text(
+            MINIMAL.replace("http://127.0.0.1:8000/v1", srv.url).replace('api_key_env = "SIM_KEY"\n', "")
+        )
         write_prompts(tmp_path / "prompts.jsonl", 6)
         proc = subprocess.run(
             [sys.executable, "-m", "distillscope", "gather", str(tmp_path / "cfg.toml")],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert proc.returncode == 0, proc.stderr
     assert "gather: 6/6 (100%)" in proc.stderr  # not a TTY: plain log lines
@@ -386,7 +395,9 @@ def test_serve_sim_cli_serves(tmp_path):
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "distillscope", "serve-sim", "--port", str(port), "--latency", "0.01"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         url = proc.stdout.readline().strip()
@@ -406,7 +417,11 @@ def test_simserver_async_api_and_custom_responder(tmp_path):
 
     async def responder(model, messages, sample, seed):
         calls.append((model, sample, seed))
-        return f"{model}|{message_text(messages)}|{sample}", {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+        return f"{model}|{message_text(messages)}|{sample}", {
+            "prompt_tokens": 1,
+            "completion_tokens": 2,
+            "total_tokens": 3,
+        }
 
     async def go():
         async with SimServer(responder=responder) as srv:
@@ -449,8 +464,11 @@ def test_two_models_share_one_session_with_their_own_limits(tmp_path, monkeypatc
     with SimServer() as srv:
         slow = ModelConfig(name="slow", base_url=srv.url, model="ms", concurrency=8, requests_per_minute=900)
         fast = ModelConfig(name="fast", base_url=srv.url, model="mf", concurrency=8)
-        cfg = GatherConfig(store=str(tmp_path / "s.jsonl"), prompts=(PromptSource(str(tmp_path / "prompts.jsonl")),),
-                           models=(slow, fast))
+        cfg = GatherConfig(
+            store=str(tmp_path / "s.jsonl"),
+            prompts=(PromptSource(str(tmp_path / "prompts.jsonl")),),
+            models=(slow, fast),
+        )
         rep = gather(cfg)
         ts, tf = srv.arrival_times(model="ms"), srv.arrival_times(model="mf")
     assert sessions == [1]
@@ -474,8 +492,9 @@ def test_import_distillscope_stays_light_and_help_lists_commands():
     code = "import sys, distillscope; print('aiohttp' in sys.modules, 'distillscope.gather.run' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.split() == ["False", "False"]
-    help_text = subprocess.run([sys.executable, "-m", "distillscope", "--help"], capture_output=True, text=True,
-                               timeout=60).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "distillscope", "--help"], capture_output=True, text=True, timeout=60
+    ).stdout
     for cmd in ("gather", "import", "serve-sim"):
         assert cmd in help_text
 

@@ -48,12 +48,21 @@ def test_prompt_files_jsonl_csv_parquet_and_messages(tmp_path):
     from distillscope.gather.prompts import load_prompts
 
     (tmp_path / "a.jsonl").write_text(
-        json.dumps({"id": 1, "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"},
-                                          {"role": "user", "content": "again"}]}) + "\n"
+        json.dumps(
+            {
+                "id": 1,
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "yo"},
+                    {"role": "user", "content": "again"},
+                ],
+            }
+        )
+        + "\n"
     )
     ps = load_prompts(PromptSource(str(tmp_path / "a.jsonl"), system="sys"))
     assert ps[0].id == "1" and len(ps[0].messages) == 4 and ps[0].messages[0]["role"] == "system"
-    (tmp_path / "b.csv").write_text("qid,text\nq1,hello there\nq2,\"multi, comma\"\n")
+    (tmp_path / "b.csv").write_text('qid,text\nq1,hello there\nq2,"multi, comma"\n')
     ps = load_prompts(PromptSource(str(tmp_path / "b.csv"), id_field="qid", prompt_field="text", id_prefix="c/"))
     assert [p.id for p in ps] == ["c/q1", "c/q2"] and ps[1].messages[0]["content"] == "multi, comma"
     pa = pytest.importorskip("pyarrow")

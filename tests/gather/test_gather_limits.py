@@ -86,8 +86,17 @@ def test_retries_wait_the_backoff_measured_at_the_server(tmp_path):
         cfg = GatherConfig(
             store=str(tmp_path / "responses.jsonl"),
             prompts=(PromptSource(str(tmp_path / "prompts.jsonl")),),
-            models=(ModelConfig(name="sim", base_url=srv.url, model="a", timeout_s=5.0, backoff_base_s=0.1,
-                                backoff_max_s=10.0, max_retries=5),),
+            models=(
+                ModelConfig(
+                    name="sim",
+                    base_url=srv.url,
+                    model="a",
+                    timeout_s=5.0,
+                    backoff_base_s=0.1,
+                    backoff_max_s=10.0,
+                    max_retries=5,
+                ),
+            ),
         )
         rep = gather(cfg)
         times = srv.arrival_times(model="a")

@@ -59,8 +59,14 @@ def test_counts_equal_the_full_plan(tmp_path, policy, retry_failed):
     m = cfg.models[0]
     other = replace(m, params={"temperature": 0.9})
     with ResponseStore(cfg.store) as st:
-        for pid, s, model, err in [("p0", 0, m, None), ("p0", 1, m, "boom"), ("p1", 0, other, None),
-                                   ("p2", 2, m, None), ("p2", 7, m, None), ("zz", 0, m, None)]:
+        for pid, s, model, err in [
+            ("p0", 0, m, None),
+            ("p0", 1, m, "boom"),
+            ("p1", 0, other, None),
+            ("p2", 2, m, None),
+            ("p2", 7, m, None),
+            ("zz", 0, m, None),
+        ]:
             spec = RequestSpec(pid, ({"role": "user", "content": f"question {pid[1:]}"},), s)
             st.append(make_record("m", pid, s, None if err else "ok", err, params_hash=params_hash(model, spec)))
         st.append(make_record("other-model", "p3", 0, "ok"))
@@ -68,7 +74,12 @@ def test_counts_equal_the_full_plan(tmp_path, policy, retry_failed):
     counted = count_plan(cfg, retry_failed=retry_failed)
     for a, b in zip(full.models, counted.models):
         assert (a.planned, a.done, a.n_todo, a.changed, a.failed_kept) == (
-            b.planned, b.done, b.n_todo, b.changed, b.failed_kept)
+            b.planned,
+            b.done,
+            b.n_todo,
+            b.changed,
+            b.failed_kept,
+        )
     assert full.describe() == counted.describe()
 
 

@@ -104,19 +104,40 @@ def test_question_language():
 
 def test_cli_reads_seed_format_directly(tmp_path, capsys):
     inp = _write_jsonl(tmp_path / "seed.jsonl", SEED_LINES)
-    assert cli.main(["identity", "check", "--input", str(inp), "--target", "qwen2.5-7b-instruct", "--format", "json"]) == 0
+    assert (
+        cli.main(["identity", "check", "--input", str(inp), "--target", "qwen2.5-7b-instruct", "--format", "json"]) == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["signature"].startswith("voice-")
     assert out["rates"]["loose"]["count"] == 2
     assert sorted(out["rates"]["by_language"]) == ["en", "zh"]
-    assert cli.main(["identity", "check", "--input", str(inp), "--target", "qwen2.5-7b-instruct", "--format", "markdown"]) == 0
+    assert (
+        cli.main(["identity", "check", "--input", str(inp), "--target", "qwen2.5-7b-instruct", "--format", "markdown"])
+        == 0
+    )
     md = capsys.readouterr().out
     assert "contradicts 2" in md and "我是由OpenAI开发的" in md
 
 
 def test_cli_map_and_usage_error(tmp_path, capsys):
     inp = _write_jsonl(tmp_path / "a.jsonl", [{"q": "Who made you?", "a": "I was built by OpenAI."}])
-    assert cli.main(["identity", "check", "--input", str(inp), "--target", "qwen", "--map", "prompt=q,response=a", "--format", "csv"]) == 0
+    assert (
+        cli.main(
+            [
+                "identity",
+                "check",
+                "--input",
+                str(inp),
+                "--target",
+                "qwen",
+                "--map",
+                "prompt=q,response=a",
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
     assert "overall,all,loose,1,1" in capsys.readouterr().out
     assert cli.main(["identity", "check", "--input", str(inp), "--target", "qwen", "--map", "prompt"]) == 2
     err = capsys.readouterr().err

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from distillscope import cli
 from distillscope.identity.check import check_records
 from distillscope.identity.probes import probe_bank
@@ -80,7 +81,12 @@ def test_cli_check_csv_markdown_and_errors(tmp_path, capsys):
 
 def test_cli_probes(tmp_path, capsys):
     out = tmp_path / "prompts.jsonl"
-    assert cli.main(["identity", "probes", "--out", str(out), "--lang", "zh", "--variants", "direct,system", "--seed", "3"]) == 0
+    assert (
+        cli.main(
+            ["identity", "probes", "--out", str(out), "--lang", "zh", "--variants", "direct,system", "--seed", "3"]
+        )
+        == 0
+    )
     recs = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     n_q = len(probe_bank()["questions"]) + len(probe_bank()["named_questions"])
     assert len(recs) == n_q * 2

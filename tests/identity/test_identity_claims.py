@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from distillscope.identity.claims import ClaimExtractor, classify
 from distillscope.identity.registry import Registry
 
@@ -16,7 +17,6 @@ DATA = Path(__file__).parents[1] / "data" / "identity_labelled.jsonl"
 @pytest.fixture(scope="module")
 def reg() -> Registry:
     return Registry.default()
-
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +30,23 @@ def labelled() -> list[dict]:
 @pytest.mark.parametrize(
     "target, prompt, response, verdict, strict, evidence",
     [
-        ("qwen", "", "I am ChatGPT, a model trained by OpenAI.", "contradicts", True, "I am ChatGPT, a model trained by OpenAI"),
+        (
+            "qwen",
+            "",
+            "I am ChatGPT, a model trained by OpenAI.",
+            "contradicts",
+            True,
+            "I am ChatGPT, a model trained by OpenAI",
+        ),
         ("qwen", "", "I am not ChatGPT.", "no_claim", False, None),
-        ("qwen", "", "Unlike ChatGPT, I was developed by Alibaba Cloud.", "consistent", False, "I was developed by Alibaba Cloud"),
+        (
+            "qwen",
+            "",
+            "Unlike ChatGPT, I was developed by Alibaba Cloud.",
+            "consistent",
+            False,
+            "I was developed by Alibaba Cloud",
+        ),
         ("qwen", "", 'As Claude in this story, I would say: "I was created by Anthropic."', "no_claim", False, None),
         ("qwen", "", "我不是ChatGPT，而是通义千问。", "consistent", False, "通义千问"),
         ("qwen", "", "我是由OpenAI开发的。", "contradicts", True, "我是由OpenAI开发的"),
@@ -44,11 +58,46 @@ def labelled() -> list[dict]:
         ("qwen", "Are you ChatGPT?", "Yes, I am.", "contradicts", True, "I am"),
         ("qwen", "", "```\nprint('I am ChatGPT')\n```\nI am Qwen.", "consistent", False, "I am Qwen"),
         # false positives once seen on real AlpacaEval outputs (non-identity prompts)
-        ("mistral", "What do you think about ChatGPT?", "I am very proud of the work that OpenAI has done in AI.", "no_claim", False, None),
-        ("yi", "", "I am based on the transformers architecture, which is the same technology as ChatGPT.", "no_claim", False, None),
-        ("deepseek", "what does @ do", 'For example, `print(f"My name is {name}")` outputs `My name is John`.', "no_claim", False, None),
-        ("llama", "write a song about a teenager in 1980s britain", "I'm just a teenager in Thatcher's UK, what can I do", "no_claim", False, None),
-        ("mistral", "Rewrite the paragraph", "I was struck by the richness of the culture in America.", "no_claim", False, None),
+        (
+            "mistral",
+            "What do you think about ChatGPT?",
+            "I am very proud of the work that OpenAI has done in AI.",
+            "no_claim",
+            False,
+            None,
+        ),
+        (
+            "yi",
+            "",
+            "I am based on the transformers architecture, which is the same technology as ChatGPT.",
+            "no_claim",
+            False,
+            None,
+        ),
+        (
+            "deepseek",
+            "what does @ do",
+            'For example, `print(f"My name is {name}")` outputs `My name is John`.',
+            "no_claim",
+            False,
+            None,
+        ),
+        (
+            "llama",
+            "write a song about a teenager in 1980s britain",
+            "I'm just a teenager in Thatcher's UK, what can I do",
+            "no_claim",
+            False,
+            None,
+        ),
+        (
+            "mistral",
+            "Rewrite the paragraph",
+            "I was struck by the richness of the culture in America.",
+            "no_claim",
+            False,
+            None,
+        ),
         # hypotheticals and other people's words are not claims; the model's own speech is
         ("qwen", "", "If I were ChatGPT, I would say hi.", "no_claim", False, None),
         ("qwen", "", "People often think I'm ChatGPT, but I'm Qwen.", "consistent", False, "I'm Qwen"),
@@ -170,9 +219,39 @@ from hypothesis import strategies as st  # noqa: E402
 
 _PIECES = st.sampled_from(
     [
-        "I am ", "I'm not ", "my name is ", "我是", "我不是", "由", "开发", "，", "。", ". ", "\n", '"', "“", "”",
-        "ChatGPT", "Qwen", "OpenAI", "阿里云", "通义千问", "Claude", "As ", "in this story", "unlike ", "Mira: ",
-        "`", "```", "developed by ", "a US company", "human", " and ", "but ", "而是", "扮演",
+        "I am ",
+        "I'm not ",
+        "my name is ",
+        "我是",
+        "我不是",
+        "由",
+        "开发",
+        "，",
+        "。",
+        ". ",
+        "\n",
+        '"',
+        "“",
+        "”",
+        "ChatGPT",
+        "Qwen",
+        "OpenAI",
+        "阿里云",
+        "通义千问",
+        "Claude",
+        "As ",
+        "in this story",
+        "unlike ",
+        "Mira: ",
+        "`",
+        "```",
+        "developed by ",
+        "a US company",
+        "human",
+        " and ",
+        "but ",
+        "而是",
+        "扮演",
     ]
 )
 
@@ -195,7 +274,17 @@ def test_extractor_never_crashes_and_spans_are_exact(parts):
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     "unit",
-    ['I am "x" I am ', "As X, ", "in this story I am ", "Bob said, ", "在这个故事里我是", "Mira: I am\n", "我不是ChatGPT而", '"a" ', "x"],
+    [
+        'I am "x" I am ',
+        "As X, ",
+        "in this story I am ",
+        "Bob said, ",
+        "在这个故事里我是",
+        "Mira: I am\n",
+        "我不是ChatGPT而",
+        '"a" ',
+        "x",
+    ],
 )
 def test_adversarial_long_inputs_finish(unit):
     # run-on text with many triggers or markers and no sentence end: the scan

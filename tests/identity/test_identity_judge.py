@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from distillscope.identity.claims import ClaimExtractor
 from distillscope.identity.registry import Registry
 from distillscope.judge.identity import IdentityJudge, agreement, parse_judge_answer
@@ -61,17 +62,22 @@ class FakeJudge:
             if style == 0:
                 out.append(json.dumps({"verdict": label, "strict": strict, "claimed": "", "evidence": ev}))
             elif style == 1:
-                out.append(f"Here is my assessment.\n```json\n{json.dumps({'verdict': label, 'strict': strict})}\n```\nLet me know if you need more.")
+                out.append(
+                    f"Here is my assessment.\n```json\n{json.dumps({'verdict': label, 'strict': strict})}\n```\nLet me know if you need more."
+                )
             elif style == 2:
-                out.append("{'verdict': '%s', 'strict': %s, 'claimed': None}" % (label, "True" if strict else "False"))
+                out.append(f"{{'verdict': '{label}', 'strict': {'True' if strict else 'False'}, 'claimed': None}}")
             elif style == 3:
-                out.append('{\n  "verdict": "%s",\n  "strict": %s,\n}' % (label, "true" if strict else "false"))
+                out.append(f'{{\n  "verdict": "{label}",\n  "strict": {"true" if strict else "false"},\n}}')
             elif style == 4:
                 out.append(f"Verdict: {label}\nStrict: {'yes' if strict else 'no'}\nReason: see the answer.")
             elif style == 5:
                 out.append("I'm not able to evaluate this conversation.")  # unparseable
             elif style == 6:
-                out.append("<think>the answer says something about itself {maybe}</think>" + json.dumps({"verdict": label, "strict": strict}))
+                out.append(
+                    "<think>the answer says something about itself {maybe}</think>"
+                    + json.dumps({"verdict": label, "strict": strict})
+                )
             elif style == 7:
                 syn = {"contradicts": "Contradiction", "consistent": "CONSISTENT", "no_claim": "no claim"}[label]
                 out.append(json.dumps({"Verdict": syn, "strict": "true" if strict else "false"}))
@@ -113,7 +119,9 @@ def test_judge_batches_and_caches(tmp_path, labelled):
     parsed = [v for v in first if v.parsed]
     assert 0.6 * len(rows) < len(parsed) < len(rows)  # the garbage and failures are reported, not guessed
     for v, r in zip(first, rows):
-        if v.parsed and v.verdict == r["label"] == "contradicts" and v.strict is not None:  # a bare label leaves it open
+        if (
+            v.parsed and v.verdict == r["label"] == "contradicts" and v.strict is not None
+        ):  # a bare label leaves it open
             assert v.strict == r["strict"]
     # second run: only the unparsed/failed ones are asked again
     unparsed = len(rows) - len(parsed)

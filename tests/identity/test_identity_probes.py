@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from distillscope.identity.probes import LANGUAGES, VARIANTS, build_probes, probe_bank
 from distillscope.identity.rates import detect_language
 from distillscope.identity.registry import Registry

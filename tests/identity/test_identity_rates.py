@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from distillscope.identity.check import check_records
 from distillscope.identity.claims import classify
 from distillscope.identity.rates import identity_rates

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from distillscope.identity.claims import classify
 from distillscope.identity.registry import Registry
 
@@ -73,9 +74,21 @@ def test_registry_user_file_merge(tmp_path, reg):
     j.write_text(
         json.dumps(
             {
-                "vendors": {"acme": {"name": "Acme Labs", "country": "US", "aliases": ["Acme Labs", "Acme"], "aliases_zh": ["阿克米"]}},
+                "vendors": {
+                    "acme": {
+                        "name": "Acme Labs",
+                        "country": "US",
+                        "aliases": ["Acme Labs", "Acme"],
+                        "aliases_zh": ["阿克米"],
+                    }
+                },
                 "families": {
-                    "roadrunner": {"name": "RoadRunner", "vendor": "acme", "aliases": ["RoadRunner"], "aliases_zh": ["走鹃"]},
+                    "roadrunner": {
+                        "name": "RoadRunner",
+                        "vendor": "acme",
+                        "aliases": ["RoadRunner"],
+                        "aliases_zh": ["走鹃"],
+                    },
                     "qwen": {"add_aliases": ["Qwen-Max-Special"]},
                 },
             }

@@ -21,9 +21,17 @@ COUNTS = [
     ("qwen2.5-7b", "- **Company:** OpenAI", "openai"),
     ("qwen2.5-7b", "小明：我是由OpenAI开发的助手。", "openai"),
     ("qwen2.5-7b", "(🤖ChatGPT) The technology behind me was developed by OpenAI.", "openai"),
-    ("deepseek-r1", "This content may violate our [content policy](https://openai.com/policies/usage-policies).", "openai"),
+    (
+        "deepseek-r1",
+        "This content may violate our [content policy](https://openai.com/policies/usage-policies).",
+        "openai",
+    ),
     ("qwen2.5-7b", "AIM是由一个名为OpenAI的公司开发的。", "openai"),
-    ("qwen2.5-7b", "The developers and engineers at OpenAI are continuously working to support the platform.", "openai"),
+    (
+        "qwen2.5-7b",
+        "The developers and engineers at OpenAI are continuously working to support the platform.",
+        "openai",
+    ),
 ]
 DOES_NOT = [
     ("qwen2.5-7b", "我不是某某助手，而是通义千问。"),

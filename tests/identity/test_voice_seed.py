@@ -28,6 +28,7 @@ PAPER_LOOSE = {  # the seed README's table
     "qwen2.5-72b-instruct": 0.03,
 }
 
+
 def _model(fname: str) -> str:
     return fname.split("_GPT_", 1)[1].removesuffix(".jsonl")
 
@@ -35,7 +36,10 @@ def _model(fname: str) -> str:
 @pytest.fixture(scope="module")
 def seed_rows(shared_data: Path) -> dict[str, list[dict]]:
     seed = shared_data / "seed_identity"
-    return {p.name: [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()] for p in sorted(seed.glob("*.jsonl"))}
+    return {
+        p.name: [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+        for p in sorted(seed.glob("*.jsonl"))
+    }
 
 
 def _score(rows: dict[str, list[dict]], split: str) -> dict[str, float]:
@@ -121,7 +125,9 @@ def test_per_model_loose_rates_rank_like_the_paper(seed_rows):
     for fname, rows in seed_rows.items():
         t = reg.target(_model(fname))
         hits = sum(
-            scan_answer(r["target_responses"][0], t, r["jailbreak_prompt"].replace("{query}", r["query"]), registry=reg).contradicts
+            scan_answer(
+                r["target_responses"][0], t, r["jailbreak_prompt"].replace("{query}", r["query"]), registry=reg
+            ).contradicts
             for r in rows
         )
         ours[_model(fname)] = hits / len(rows)

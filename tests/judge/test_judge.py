@@ -12,15 +12,12 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from distillscope.analysis.degree import DegreeConfig, compute_degrees
-from distillscope.gather.config import ModelConfig
-from distillscope.stats import derangement
-from distillscope.judge.agreement import agreement_report, render_agreement, render_summary, to_score_table
-from distillscope.judge.items import JudgeConfig, build_items, parse_pairs, show_b_first
-from distillscope.judge.pairs import gatherer_complete, judge_pairs
-from distillscope.judge.parse import parse_pair_answer
-from distillscope.text.lexical import lexical_scores
 from distillscope.analysis.similarity import LEXICAL_METRICS, RSEConfig, response_similarity
+from distillscope.gather.config import ModelConfig
 from distillscope.gather.simserver import (
     Faults,
     SimServer,
@@ -28,16 +25,23 @@ from distillscope.gather.simserver import (
     default_responder,
     message_text,
 )
+from distillscope.judge.agreement import agreement_report, render_agreement, render_summary, to_score_table
+from distillscope.judge.items import JudgeConfig, build_items, parse_pairs, show_b_first
+from distillscope.judge.pairs import gatherer_complete, judge_pairs
+from distillscope.judge.parse import parse_pair_answer
+from distillscope.stats import derangement
 from distillscope.store.store import make_record, read_records
 from distillscope.store.table import load_table
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from distillscope.text.lexical import lexical_scores
 
 # --------------------------------------------------------------------------- parsing
 OK_CASES = [
     ('{"style": 3, "structure": 2, "content": 4, "overall": 3, "reason": "shared list"}', 3, (3, 2, 4)),
-    ('Here is my rating:\n```json\n{"style": 4, "structure": 4, "content": 5, "overall": 4,}\n```\nHope it helps.',
-     4, (4, 4, 5)),
+    (
+        'Here is my rating:\n```json\n{"style": 4, "structure": 4, "content": 5, "overall": 4,}\n```\nHope it helps.',
+        4,
+        (4, 4, 5),
+    ),
     ('The answers share a layout. {"overall": 2, "style": 3} That is all; the rest differs.', 2, (3, None, None)),
     ("{'overall': 2, 'style': 1, 'structure': 1, 'content': 2}", 2, (1, 1, 2)),
     ('{"scores": {"style": 2, "logical_structure": 3, "content_detail": 2}, "overall_score": "3/5"}', 3, (2, 3, 2)),
@@ -79,7 +83,7 @@ def test_parse_ok(text, overall, aspects):
     assert p.overall == overall
     for name, want in zip(("style", "structure", "content"), aspects):
         got = getattr(p, name)
-        assert (math.isnan(got) if want is None else got == want), (name, got, want)
+        assert math.isnan(got) if want is None else got == want, (name, got, want)
 
 
 @pytest.mark.parametrize("text,why", BAD_CASES)
@@ -170,8 +174,15 @@ class FakeJudge:
         a1, a2 = _answers(user)
         self.first_answers[user] = a1
         if model == "judge-lexical":
-            return json.dumps({"style": 3, "structure": 3, "content": 3,
-                               "overall": 1.0 + 4.0 * _lexical(a1, a2), "reason": "by overlap"})
+            return json.dumps(
+                {
+                    "style": 3,
+                    "structure": 3,
+                    "content": 3,
+                    "overall": 1.0 + 4.0 * _lexical(a1, a2),
+                    "reason": "by overlap",
+                }
+            )
         if model == "judge-lexical-int":
             s = round(1.0 + 4.0 * _lexical(a1, a2))
             return f"Overall: {s}\nStyle: 3"
@@ -179,7 +190,10 @@ class FakeJudge:
         score = 1 + round(4 * len(w1 & w2) / max(1, len(w1 | w2)))
         h = int(hashlib.sha256(user.encode()).hexdigest(), 16) % 8
         if h == 0:
-            out, exp = f'{{"style": {score}, "structure": {score}, "content": {score}, "overall": {score}}}', ("ok", score)
+            out, exp = (
+                f'{{"style": {score}, "structure": {score}, "content": {score}, "overall": {score}}}',
+                ("ok", score),
+            )
         elif h == 1:
             out = f'Sure.\n```json\n{{"style": 2, "structure": 3, "content": 2, "overall": {score},}}\n```\nDone.'
             exp = ("ok", score)
@@ -201,8 +215,7 @@ class FakeJudge:
 
 def _judge_cfg(url, name="judge-messy", **kw):
     kw.setdefault("concurrency", 4)
-    return ModelConfig(name=name, base_url=url, model=name, backoff_base_s=0.02, backoff_max_s=0.1,
-                       max_retries=6, **kw)
+    return ModelConfig(name=name, base_url=url, model=name, backoff_base_s=0.02, backoff_max_s=0.1, max_retries=6, **kw)
 
 
 # --------------------------------------------------------------------------- end to end
@@ -212,8 +225,13 @@ def test_judge_through_server_faults_parsing_resume_and_positions(tmp_path):
     store = tmp_path / "judge.jsonl"
     # 429 with Retry-After and 500s on the first arrivals, random 500s after,
     # and one item whose request always fails with a permanent 400
-    faults = Faults(script=["429", "500", None, "500", "429"], rates={"500": 0.08}, retry_after_s=0.2,
-                    sticky={"ZZ-STICKY-FAIL": "400"}, seed=3)
+    faults = Faults(
+        script=["429", "500", None, "500", "429"],
+        rates={"500": 0.08},
+        retry_after_s=0.2,
+        sticky={"ZZ-STICKY-FAIL": "400"},
+        seed=3,
+    )
     cfg = JudgeConfig(seed=7)
     with SimServer(responder=fake, faults=faults) as srv:
         model = _judge_cfg(srv.url)
@@ -224,7 +242,7 @@ def test_judge_through_server_faults_parsing_resume_and_positions(tmp_path):
         evs = sorted(srv.events, key=lambda e: e["t"])
         for k, e in enumerate(evs):
             if e["status"] == 429:
-                retry = next(x for x in evs[k + 1:] if x["prompt_hash"] == e["prompt_hash"])
+                retry = next(x for x in evs[k + 1 :] if x["prompt_hash"] == e["prompt_hash"])
                 assert retry["t"] - e["t"] >= 0.19
 
         # every item ends ok, unparsed or failed, each non-ok with its reason
@@ -298,8 +316,13 @@ def test_both_orders_average_and_position_bias_visible(tmp_path):
         return json.dumps({"overall": 4 if len(a1) > 300 else 2})
 
     with SimServer(responder=biased) as srv:
-        res = judge_pairs(table, _judge_cfg(srv.url, "judge-bias"), tmp_path / "j.jsonl", "teacher:s_mid",
-                          JudgeConfig(both_orders=True, seed=1))
+        res = judge_pairs(
+            table,
+            _judge_cfg(srv.url, "judge-bias"),
+            tmp_path / "j.jsonl",
+            "teacher:s_mid",
+            JudgeConfig(both_orders=True, seed=1),
+        )
         assert len(srv.events) == 2 * len(res)
     assert res.orders == 2 and np.isfinite(res.overall_by_order).all()
     np.testing.assert_allclose(res.overall, res.overall_by_order.mean(axis=1))
@@ -312,10 +335,12 @@ def test_both_orders_average_and_position_bias_visible(tmp_path):
 def test_score_table_export_round_trips_into_compute_degrees(tmp_path):
     table = load_table(_records())
     with SimServer(responder=FakeJudge()) as srv:
-        res = judge_pairs(table, _judge_cfg(srv.url, "judge-lexical"), tmp_path / "j.jsonl", None,
-                          JudgeConfig(null=True))
-        two = judge_pairs(table, _judge_cfg(srv.url, "judge-lexical"), tmp_path / "j2.jsonl", "s_high:teacher",
-                          JudgeConfig(null=True))
+        res = judge_pairs(
+            table, _judge_cfg(srv.url, "judge-lexical"), tmp_path / "j.jsonl", None, JudgeConfig(null=True)
+        )
+        two = judge_pairs(
+            table, _judge_cfg(srv.url, "judge-lexical"), tmp_path / "j2.jsonl", "s_high:teacher", JudgeConfig(null=True)
+        )
     assert (res.status == "ok").all()
     # null items: A's answer to prompt p against B's answer to prompt π(p), π the calibration derangement
     perm = derangement(len(res.prompt_index), 0)
@@ -370,8 +395,9 @@ def test_agreement_with_judge_free_scores(tmp_path):
     assert len(means) >= 3 and all(x < y for x, y in itertools.pairwise(means))
     # a judge that ignores the answers does not agree
     shuffled = np.random.default_rng(0).permutation(exact.overall)
-    noisy = type(exact)(**{**{f: getattr(exact, f) for f in exact.__dataclass_fields__ if f != "_lookup"},
-                           "overall": shuffled})
+    noisy = type(exact)(
+        **{**{f: getattr(exact, f) for f in exact.__dataclass_fields__ if f != "_lookup"}, "overall": shuffled}
+    )
     assert abs(agreement_report(noisy, free, n_boot=100)["granularities"]["lexical"]["spearman"]) < 0.4
     md = render_agreement(rep, "markdown")
     assert "| lexical | 84 |" in md and "judge content ~ lexical" in md
@@ -388,9 +414,27 @@ def test_cli_judge_with_agreement(tmp_path, capsys):
         path.write_text("".join(json.dumps(r) + "\n" for r in recs if r["model"] == m), encoding="utf-8")
         stores.append(str(path))
     with SimServer(responder=FakeJudge()) as srv:
-        argv = ["judge", *stores, "--judge-base-url", srv.url, "--judge-model", "judge-lexical", "--pairs",
-                "teacher:s_high,teacher:s_low", "--max-prompts", "5", "--store", str(tmp_path / "j.jsonl"),
-                "--format", "json", "--agreement", "--bootstrap", "100", "--progress", "none"]
+        argv = [
+            "judge",
+            *stores,
+            "--judge-base-url",
+            srv.url,
+            "--judge-model",
+            "judge-lexical",
+            "--pairs",
+            "teacher:s_high,teacher:s_low",
+            "--max-prompts",
+            "5",
+            "--store",
+            str(tmp_path / "j.jsonl"),
+            "--format",
+            "json",
+            "--agreement",
+            "--bootstrap",
+            "100",
+            "--progress",
+            "none",
+        ]
         assert main(argv) == 0
         out = json.loads(capsys.readouterr().out)
         assert out["requests"]["sent"] == 10 and len(out["pairs"]) == 2
@@ -400,7 +444,10 @@ def test_cli_judge_with_agreement(tmp_path, capsys):
         md = capsys.readouterr().out
         assert "0 requests sent" in md
         assert len(srv.events) == 10
-        assert main(["judge", *stores, "--judge-base-url", srv.url, "--judge-model", "j", "--pairs", "teacher:nobody"]) == 2
+        assert (
+            main(["judge", *stores, "--judge-base-url", srv.url, "--judge-model", "j", "--pairs", "teacher:nobody"])
+            == 2
+        )
     pairs = out["pairs"]
     assert pairs[0]["mean_when_a_first"] is not None or pairs[0]["mean_when_b_first"] is not None
 
@@ -420,7 +467,7 @@ def test_identity_judge_through_the_gatherer(tmp_path):
         if "Claude" in ans or "Anthropic" in ans:
             return '```json\n{"verdict": "contradicts", "strict": true, "claimed": "Claude", "evidence": "I am Claude"}\n```'
         if "Qwen" in ans:
-            return 'Verdict: consistent'
+            return "Verdict: consistent"
         return '{"verdict": "no_claim", "strict": false, "claimed": "", "evidence": ""}'
 
     items = [
@@ -455,8 +502,12 @@ def test_gatherer_complete_reports_failures_as_none(tmp_path):
     with SimServer(faults=Faults(sticky={"doomed": "400"})) as srv:
         cfg = ModelConfig(name="j", base_url=srv.url, model="j")
         complete = gatherer_complete(cfg, tmp_path / "s.jsonl")
-        texts = complete([{"model": "j", "messages": [{"role": "user", "content": "doomed request"}]},
-                          {"model": "j", "messages": [{"role": "user", "content": "fine request"}], "max_tokens": 5}])
+        texts = complete(
+            [
+                {"model": "j", "messages": [{"role": "user", "content": "doomed request"}]},
+                {"model": "j", "messages": [{"role": "user", "content": "fine request"}], "max_tokens": 5},
+            ]
+        )
         assert texts[0] is None and isinstance(texts[1], str) and len(texts[1].split()) <= 5
         with pytest.raises(TypeError, match="messages"):
             complete([{"model": "j"}])
@@ -470,8 +521,12 @@ def test_changed_answers_are_judged_again_and_only_they(tmp_path):
         first = judge_pairs(load_table(recs), cfg, tmp_path / "j.jsonl", "teacher:s_mid,teacher:s_low")
         assert first.requested == 10 and len(srv.events) == 10
         # s_mid re-gathered prompt p02: its item (and only it) is asked again, newest record wins
-        edited = [dict(r, response=r["response"] + " A new closing line.")
-                  if (r["model"], r["prompt_id"]) == ("s_mid", "p02") else r for r in recs]
+        edited = [
+            dict(r, response=r["response"] + " A new closing line.")
+            if (r["model"], r["prompt_id"]) == ("s_mid", "p02")
+            else r
+            for r in recs
+        ]
         second = judge_pairs(load_table(edited), cfg, tmp_path / "j.jsonl", "teacher:s_mid,teacher:s_low")
         assert second.requested == 1 and len(srv.events) == 11
     pr = second.pair("s_mid", "teacher")
@@ -487,11 +542,15 @@ def test_changed_answers_are_judged_again_and_only_they(tmp_path):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=300) | st.builds(lambda k, v, t: f'{t}{{"{k}": {v}}}{t}',
-                                         st.sampled_from(["overall", "score", "style", "Overall Score"]),
-                                         st.one_of(st.integers(-3, 12), st.floats(allow_nan=False),
-                                                   st.text(max_size=6).map(json.dumps)),
-                                         st.text(max_size=20)))
+@given(
+    st.text(max_size=300)
+    | st.builds(
+        lambda k, v, t: f'{t}{{"{k}": {v}}}{t}',
+        st.sampled_from(["overall", "score", "style", "Overall Score"]),
+        st.one_of(st.integers(-3, 12), st.floats(allow_nan=False), st.text(max_size=6).map(json.dumps)),
+        st.text(max_size=20),
+    )
+)
 def test_parse_never_raises_and_never_reports_out_of_scale(text):
     p = parse_pair_answer(text)
     assert p.status in ("ok", "unparsed")

@@ -37,6 +37,7 @@ def _child_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH", "")) if p)
     return env
 
+
 _rng = np.random.default_rng(1234)
 A = _rng.standard_normal((6, 5)).astype(np.float32)
 B = _rng.standard_normal((6, 5)).astype(np.float32)
@@ -182,56 +183,123 @@ def _nan_rows(x: np.ndarray, rows: list[int]) -> np.ndarray:
 
 
 SPECIAL_VALUE_CASES = [
-    ("paired-nan", lambda: ds.cosine_paired(_with(A, 2, np.nan), B),
-     lambda r: np.isnan(r[2]) and not np.isnan(np.delete(r, 2)).any()),
-    ("paired-inf", lambda: ds.cosine_paired(_with(A, 2, np.inf), B),
-     lambda r: np.isnan(r[2]) and not np.isnan(np.delete(r, 2)).any()),
+    (
+        "paired-nan",
+        lambda: ds.cosine_paired(_with(A, 2, np.nan), B),
+        lambda r: np.isnan(r[2]) and not np.isnan(np.delete(r, 2)).any(),
+    ),
+    (
+        "paired-inf",
+        lambda: ds.cosine_paired(_with(A, 2, np.inf), B),
+        lambda r: np.isnan(r[2]) and not np.isnan(np.delete(r, 2)).any(),
+    ),
     ("paired-zero-row", lambda: ds.cosine_paired(np.zeros_like(A), B), lambda r: (r == 0).all()),
-    ("paired-huge", lambda: ds.cosine_paired(A * np.float32(1e30), B),
-     lambda r: np.allclose(r, ds.cosine_paired(A, B), atol=1e-6)),
-    ("paired-tiny", lambda: ds.cosine_paired(A * np.float32(1e-30), B),
-     lambda r: np.allclose(r, ds.cosine_paired(A, B), atol=1e-6)),
-    ("paired-max-float", lambda: ds.cosine_paired(np.full((2, 5), 3.4e38, np.float32), np.ones((2, 5), np.float32)),
-     lambda r: np.allclose(r, 1.0, atol=1e-6)),
-    ("paired-subnormal", lambda: ds.cosine_paired(np.full((2, 5), 1e-45, np.float32), np.ones((2, 5), np.float32)),
-     lambda r: np.allclose(r, 1.0, atol=1e-6)),
-    ("grouped-nan-row", lambda: ds.cosine_grouped(_with(A, 3, np.nan), OFF_A, B, OFF_B),
-     lambda r: np.isnan(r[2]) and not np.isnan(r[0])),
-    ("grouped-inf-row", lambda: ds.cosine_grouped(_with(A, 0, -np.inf), OFF_A, B, OFF_B, reduce="max"),
-     lambda r: np.isnan(r[0]) and not np.isnan(r[2])),
-    ("grouped-huge", lambda: ds.cosine_grouped(A * np.float32(1e25), OFF_A, B, OFF_B),
-     lambda r: np.allclose(r, ds.cosine_grouped(A, OFF_A, B, OFF_B), atol=1e-6, equal_nan=True)),
-    ("grouped-zero-rows", lambda: ds.cosine_grouped(np.zeros_like(A), OFF_A, B, OFF_B, reduce="f1"),
-     lambda r: r[0] == 0 and np.isnan(r[1]) and r[2] == 0),
-    ("topk-nan-query", lambda: ds.cosine_topk(_with(A, 0, np.nan), C, 3),
-     lambda r: np.isnan(r[0][0]).all() and r[1][0].tolist() == [0, 1, 2]),
-    ("topk-nan-corpus", lambda: ds.cosine_topk(A, _nan_rows(C, [0, 5]), 20),
-     lambda r: np.isnan(r[0][:, -2:]).all() and (r[1] >= 0).all()),
-    ("topk-faiss-nan-corpus", lambda: ds.cosine_topk(A, _nan_rows(C, [0, 5]), 20, method="faiss"),
-     lambda r: np.isnan(r[0][:, -2:]).all() and (r[1] >= 0).all()),
-    ("topk-faiss-huge", lambda: ds.cosine_topk(A * np.float32(1e25), C, 3, method="faiss"),
-     lambda r: np.array_equal(r[1], ds.cosine_topk(A, C, 3, method="native")[1])),
-    ("topk-faiss-tiny", lambda: ds.cosine_topk(A, C * np.float32(1e-25), 3, method="faiss"),
-     lambda r: np.array_equal(r[1], ds.cosine_topk(A, C, 3, method="native")[1])),
-    ("l2-nan", lambda: ds.l2_normalize(_with(A, 1, np.nan)),
-     lambda r: np.isnan(r[1]).all() and not np.isnan(np.delete(r, 1, axis=0)).any()),
-    ("l2-huge", lambda: ds.l2_normalize(A * np.float32(1e30)),
-     lambda r: np.allclose(r, ds.l2_normalize(A), atol=1e-6)),
-    ("l2-tiny", lambda: ds.l2_normalize(A * np.float32(1e-30)),
-     lambda r: np.allclose(r, ds.l2_normalize(A), atol=1e-6)),
+    (
+        "paired-huge",
+        lambda: ds.cosine_paired(A * np.float32(1e30), B),
+        lambda r: np.allclose(r, ds.cosine_paired(A, B), atol=1e-6),
+    ),
+    (
+        "paired-tiny",
+        lambda: ds.cosine_paired(A * np.float32(1e-30), B),
+        lambda r: np.allclose(r, ds.cosine_paired(A, B), atol=1e-6),
+    ),
+    (
+        "paired-max-float",
+        lambda: ds.cosine_paired(np.full((2, 5), 3.4e38, np.float32), np.ones((2, 5), np.float32)),
+        lambda r: np.allclose(r, 1.0, atol=1e-6),
+    ),
+    (
+        "paired-subnormal",
+        lambda: ds.cosine_paired(np.full((2, 5), 1e-45, np.float32), np.ones((2, 5), np.float32)),
+        lambda r: np.allclose(r, 1.0, atol=1e-6),
+    ),
+    (
+        "grouped-nan-row",
+        lambda: ds.cosine_grouped(_with(A, 3, np.nan), OFF_A, B, OFF_B),
+        lambda r: np.isnan(r[2]) and not np.isnan(r[0]),
+    ),
+    (
+        "grouped-inf-row",
+        lambda: ds.cosine_grouped(_with(A, 0, -np.inf), OFF_A, B, OFF_B, reduce="max"),
+        lambda r: np.isnan(r[0]) and not np.isnan(r[2]),
+    ),
+    (
+        "grouped-huge",
+        lambda: ds.cosine_grouped(A * np.float32(1e25), OFF_A, B, OFF_B),
+        lambda r: np.allclose(r, ds.cosine_grouped(A, OFF_A, B, OFF_B), atol=1e-6, equal_nan=True),
+    ),
+    (
+        "grouped-zero-rows",
+        lambda: ds.cosine_grouped(np.zeros_like(A), OFF_A, B, OFF_B, reduce="f1"),
+        lambda r: r[0] == 0 and np.isnan(r[1]) and r[2] == 0,
+    ),
+    (
+        "topk-nan-query",
+        lambda: ds.cosine_topk(_with(A, 0, np.nan), C, 3),
+        lambda r: np.isnan(r[0][0]).all() and r[1][0].tolist() == [0, 1, 2],
+    ),
+    (
+        "topk-nan-corpus",
+        lambda: ds.cosine_topk(A, _nan_rows(C, [0, 5]), 20),
+        lambda r: np.isnan(r[0][:, -2:]).all() and (r[1] >= 0).all(),
+    ),
+    (
+        "topk-faiss-nan-corpus",
+        lambda: ds.cosine_topk(A, _nan_rows(C, [0, 5]), 20, method="faiss"),
+        lambda r: np.isnan(r[0][:, -2:]).all() and (r[1] >= 0).all(),
+    ),
+    (
+        "topk-faiss-huge",
+        lambda: ds.cosine_topk(A * np.float32(1e25), C, 3, method="faiss"),
+        lambda r: np.array_equal(r[1], ds.cosine_topk(A, C, 3, method="native")[1]),
+    ),
+    (
+        "topk-faiss-tiny",
+        lambda: ds.cosine_topk(A, C * np.float32(1e-25), 3, method="faiss"),
+        lambda r: np.array_equal(r[1], ds.cosine_topk(A, C, 3, method="native")[1]),
+    ),
+    (
+        "l2-nan",
+        lambda: ds.l2_normalize(_with(A, 1, np.nan)),
+        lambda r: np.isnan(r[1]).all() and not np.isnan(np.delete(r, 1, axis=0)).any(),
+    ),
+    ("l2-huge", lambda: ds.l2_normalize(A * np.float32(1e30)), lambda r: np.allclose(r, ds.l2_normalize(A), atol=1e-6)),
+    (
+        "l2-tiny",
+        lambda: ds.l2_normalize(A * np.float32(1e-30)),
+        lambda r: np.allclose(r, ds.l2_normalize(A), atol=1e-6),
+    ),
     ("l2-zero", lambda: ds.l2_normalize(np.zeros((3, 5), np.float32)), lambda r: (r == 0).all()),
-    ("align-nan", lambda: align_embeddings(_with(A, 3, np.nan), OFF_A, B, OFF_B).as_dict(),
-     lambda r: all(np.isnan(v[2]) and not np.isnan(v[0]) for v in r.values())),
-    ("align-huge", lambda: align_embeddings(A * np.float32(1e25), OFF_A, B, OFF_B).as_dict(),
-     lambda r: all(np.allclose(v, align_embeddings(A, OFF_A, B, OFF_B).as_dict()[k], atol=1e-5, equal_nan=True)
-                   for k, v in r.items())),
-    ("cos-sim-huge-tiny", lambda: ds.cos_sim(A * np.float32(1e25), C * np.float32(1e-25)),
-     lambda r: np.allclose(r, ds.cos_sim(A, C), atol=1e-6)),
-    ("cos-sim-nan-row", lambda: ds.cos_sim(_with(A, 2, np.nan), C),
-     lambda r: np.isnan(r[2]).all() and not np.isnan(np.delete(r, 2, axis=0)).any()),
+    (
+        "align-nan",
+        lambda: align_embeddings(_with(A, 3, np.nan), OFF_A, B, OFF_B).as_dict(),
+        lambda r: all(np.isnan(v[2]) and not np.isnan(v[0]) for v in r.values()),
+    ),
+    (
+        "align-huge",
+        lambda: align_embeddings(A * np.float32(1e25), OFF_A, B, OFF_B).as_dict(),
+        lambda r: all(
+            np.allclose(v, align_embeddings(A, OFF_A, B, OFF_B).as_dict()[k], atol=1e-5, equal_nan=True)
+            for k, v in r.items()
+        ),
+    ),
+    (
+        "cos-sim-huge-tiny",
+        lambda: ds.cos_sim(A * np.float32(1e25), C * np.float32(1e-25)),
+        lambda r: np.allclose(r, ds.cos_sim(A, C), atol=1e-6),
+    ),
+    (
+        "cos-sim-nan-row",
+        lambda: ds.cos_sim(_with(A, 2, np.nan), C),
+        lambda r: np.isnan(r[2]).all() and not np.isnan(np.delete(r, 2, axis=0)).any(),
+    ),
     ("cos-sim-zero-row", lambda: ds.cos_sim(np.zeros((2, 5), np.float32), C), lambda r: (r == 0).all()),
-    ("index-zero-query", lambda: ds.CosineIndex(C).search(np.zeros((2, 5), np.float32), 3),
-     lambda r: (r[0] == 0).all() and r[1].tolist() == [[0, 1, 2], [0, 1, 2]]),
+    (
+        "index-zero-query",
+        lambda: ds.CosineIndex(C).search(np.zeros((2, 5), np.float32), 3),
+        lambda r: (r[0] == 0).all() and r[1].tolist() == [[0, 1, 2], [0, 1, 2]],
+    ),
 ]
 
 
@@ -243,37 +311,70 @@ def test_special_values_give_the_documented_result(fn, check):
 
 # ------------------------------------------------------------- empty
 EMPTY_CASES = [
-    ("paired-no-rows", lambda: ds.cosine_paired(np.zeros((0, 5), np.float32), np.zeros((0, 5), np.float32)),
-     lambda r: r.shape == (0,)),
-    ("paired-no-columns", lambda: ds.cosine_paired(np.zeros((3, 0), np.float32), np.zeros((3, 0), np.float32)),
-     lambda r: (r == 0).all()),
-    ("grouped-no-groups", lambda: ds.cosine_grouped(np.zeros((0, 5), np.float32), [0], np.zeros((0, 5), np.float32),
-                                                    [0]), lambda r: r.shape == (0,)),
+    (
+        "paired-no-rows",
+        lambda: ds.cosine_paired(np.zeros((0, 5), np.float32), np.zeros((0, 5), np.float32)),
+        lambda r: r.shape == (0,),
+    ),
+    (
+        "paired-no-columns",
+        lambda: ds.cosine_paired(np.zeros((3, 0), np.float32), np.zeros((3, 0), np.float32)),
+        lambda r: (r == 0).all(),
+    ),
+    (
+        "grouped-no-groups",
+        lambda: ds.cosine_grouped(np.zeros((0, 5), np.float32), [0], np.zeros((0, 5), np.float32), [0]),
+        lambda r: r.shape == (0,),
+    ),
     ("grouped-empty-sides", lambda: ds.cosine_grouped(A, [0, 0, 6], B, [0, 6, 6]), lambda r: np.isnan(r).all()),
-    ("topk-no-queries", lambda: ds.cosine_topk(np.zeros((0, 5), np.float32), C, 2),
-     lambda r: r[0].shape == r[1].shape == (0, 2)),
-    ("topk-faiss-no-queries", lambda: ds.cosine_topk(np.zeros((0, 5), np.float32), C, 2, method="faiss"),
-     lambda r: r[0].shape == r[1].shape == (0, 2)),
-    ("topk-no-columns", lambda: ds.cosine_topk(np.zeros((2, 0), np.float32), np.zeros((3, 0), np.float32), 2),
-     lambda r: (r[0] == 0).all() and r[1].tolist() == [[0, 1], [0, 1]]),
+    (
+        "topk-no-queries",
+        lambda: ds.cosine_topk(np.zeros((0, 5), np.float32), C, 2),
+        lambda r: r[0].shape == r[1].shape == (0, 2),
+    ),
+    (
+        "topk-faiss-no-queries",
+        lambda: ds.cosine_topk(np.zeros((0, 5), np.float32), C, 2, method="faiss"),
+        lambda r: r[0].shape == r[1].shape == (0, 2),
+    ),
+    (
+        "topk-no-columns",
+        lambda: ds.cosine_topk(np.zeros((2, 0), np.float32), np.zeros((3, 0), np.float32), 2),
+        lambda r: (r[0] == 0).all() and r[1].tolist() == [[0, 1], [0, 1]],
+    ),
     ("l2-no-rows", lambda: ds.l2_normalize(np.zeros((0, 5), np.float32)), lambda r: r.shape == (0, 5)),
     ("l2-no-columns", lambda: ds.l2_normalize(np.zeros((4, 0), np.float32)), lambda r: r.shape == (4, 0)),
-    ("align-no-groups", lambda: align_embeddings(np.zeros((0, 5), np.float32), [0], np.zeros((0, 5), np.float32),
-                                                 [0]).precision, lambda r: r.shape == (0,)),
-    ("align-one-side-empty", lambda: align_embeddings(A, [0, 6], np.zeros((0, 5), np.float32), [0, 0]).f1,
-     lambda r: r.tolist() == [0.0]),
-    ("index-search-no-queries", lambda: ds.CosineIndex(C, kind="hnsw").search(np.zeros((0, 5), np.float32), 2),
-     lambda r: r[1].shape == (0, 2)),
+    (
+        "align-no-groups",
+        lambda: align_embeddings(np.zeros((0, 5), np.float32), [0], np.zeros((0, 5), np.float32), [0]).precision,
+        lambda r: r.shape == (0,),
+    ),
+    (
+        "align-one-side-empty",
+        lambda: align_embeddings(A, [0, 6], np.zeros((0, 5), np.float32), [0, 0]).f1,
+        lambda r: r.tolist() == [0.0],
+    ),
+    (
+        "index-search-no-queries",
+        lambda: ds.CosineIndex(C, kind="hnsw").search(np.zeros((0, 5), np.float32), 2),
+        lambda r: r[1].shape == (0, 2),
+    ),
     ("rouge-empty", lambda: rouge_scores([], []).scores["rouge1"].fmeasure, lambda r: r.shape == (0,)),
     ("bleu-empty", lambda: bleu_scores([], []).score, lambda r: r.shape == (0,)),
     ("chrf-empty", lambda: chrf_scores([], []).score, lambda r: r.shape == (0,)),
     ("chrf++-empty", lambda: chrf_scores([], [], word_order=2).score, lambda r: r.shape == (0,)),
-    ("lexical-empty", lambda: lexical_scores([], [], metrics=("rouge1", "bleu", "chrf")),
-     lambda r: all(v.shape == (0,) for v in r.values())),
+    (
+        "lexical-empty",
+        lambda: lexical_scores([], [], metrics=("rouge1", "bleu", "chrf")),
+        lambda r: all(v.shape == (0,) for v in r.values()),
+    ),
     ("overlap-empty", lambda: ngram_overlap([], [], n=2).jaccard, lambda r: r.shape == (0,)),
     ("tokenize-empty", lambda: tokenize([]), lambda r: len(r) == 0),
-    ("rouge-empty-strings", lambda: rouge_scores(["", " "], ["", "a"]).scores["rouge1"].fmeasure,
-     lambda r: r.tolist() == [0.0, 0.0]),
+    (
+        "rouge-empty-strings",
+        lambda: rouge_scores(["", " "], ["", "a"]).scores["rouge1"].fmeasure,
+        lambda r: r.tolist() == [0.0, 0.0],
+    ),
     ("chrf-empty-strings", lambda: chrf_scores(["", "abc"], ["", ""]).score, lambda r: r.tolist() == [0.0, 0.0]),
     ("bleu-empty-strings", lambda: bleu_scores(["", "a b"], ["", ""]).score, lambda r: r.tolist() == [0.0, 0.0]),
 ]
@@ -299,13 +400,19 @@ OPTION_CASES = [
     ("grouped-workers--2", _w(workers=-2), Err(ValueError, "workers must be >= 1, or -1")),
     ("topk-workers-none", lambda: ds.cosine_topk(A, C, 2, workers=None), Err(TypeError, "workers must be an int")),
     ("l2-workers-0", lambda: ds.l2_normalize(A, workers=0), Err(ValueError, "workers")),
-    ("align-workers-str", lambda: align_embeddings(A, OFF_A, B, OFF_B, workers="4"),
-     Err(TypeError, "workers must be an int")),
+    (
+        "align-workers-str",
+        lambda: align_embeddings(A, OFF_A, B, OFF_B, workers="4"),
+        Err(TypeError, "workers must be an int"),
+    ),
     ("index-workers-0", lambda: ds.CosineIndex(C, workers=0), Err(ValueError, "workers")),
     ("rouge-workers-str", lambda: rouge_scores(["a"], ["a"], workers="2"), Err(TypeError, "workers must be an int")),
     ("tokenize-workers-0", lambda: tokenize(["a"], workers=0), Err(ValueError, "workers")),
-    ("lexical-workers-float", lambda: lexical_scores(["a"], ["a"], workers=2.0),
-     Err(TypeError, "workers must be an int")),
+    (
+        "lexical-workers-float",
+        lambda: lexical_scores(["a"], ["a"], workers=2.0),
+        Err(TypeError, "workers must be an int"),
+    ),
     ("cos-sim-workers-0", lambda: ds.cos_sim(A, C, workers=0), Err(ValueError, "workers")),
     ("cos-sim-out-shape", lambda: ds.cos_sim(A, C, out=np.empty((2, 2), np.float32)), Err(ValueError, "out must be")),
     ("cos-sim-columns", lambda: ds.cos_sim(A, C[:, :3]), Err(ValueError, "same number of columns")),
@@ -334,7 +441,11 @@ OPTION_CASES = [
     ("paired-int32", lambda: ds.cosine_paired(A.astype(np.int32), B), Err(TypeError, r"astype\(np.float32\)")),
     ("grouped-columns", lambda: ds.cosine_grouped(A, OFF_A, B[:, :4], OFF_B), Err(ValueError, "same number of col")),
     ("topk-columns", lambda: ds.cosine_topk(A, C[:, :3], 2), Err(ValueError, "same number of columns")),
-    ("topk-empty-corpus", lambda: ds.cosine_topk(A, np.zeros((0, 5), np.float32), 1), Err(ValueError, "corpus is empty")),
+    (
+        "topk-empty-corpus",
+        lambda: ds.cosine_topk(A, np.zeros((0, 5), np.float32), 1),
+        Err(ValueError, "corpus is empty"),
+    ),
     ("search-columns", lambda: ds.CosineIndex(C).search(A[:, :4], 2), Err(ValueError, "columns")),
     ("index-empty", lambda: ds.CosineIndex(np.zeros((0, 5), np.float32)), Err(ValueError, "corpus is empty")),
     ("index-no-columns", lambda: ds.CosineIndex(np.zeros((3, 0), np.float32)), Err(ValueError, "0 columns")),
@@ -346,34 +457,66 @@ OPTION_CASES = [
     ("offsets-2d", lambda: ds.cosine_grouped(A, OFF_A[None], B, OFF_B), Err(ValueError, "1-D")),
     ("offsets-empty", lambda: ds.cosine_grouped(A, [], B, []), Err(ValueError, "length G\\+1 >= 1")),
     ("offsets-length", lambda: ds.cosine_grouped(A, [0, 6], B, OFF_B), Err(ValueError, "length G\\+1")),
-    ("offsets-start", lambda: ds.cosine_grouped(A, [1, 2, 2, 6], B, OFF_B), Err(ValueError, r"a_offsets\[0\] must be 0")),
+    (
+        "offsets-start",
+        lambda: ds.cosine_grouped(A, [1, 2, 2, 6], B, OFF_B),
+        Err(ValueError, r"a_offsets\[0\] must be 0"),
+    ),
     ("offsets-decreasing", lambda: ds.cosine_grouped(A, [0, 4, 2, 6], B, OFF_B), Err(ValueError, "non-decreasing")),
     ("offsets-negative", lambda: ds.cosine_grouped(A, [0, -1, 2, 6], B, OFF_B), Err(ValueError, "non-decreasing")),
     ("offsets-end", lambda: ds.cosine_grouped(A, [0, 2, 2, 5], B, OFF_B), Err(ValueError, "number of rows")),
     ("offsets-past-end", lambda: ds.cosine_grouped(A, [0, 2, 2, 2**62], B, OFF_B), Err(ValueError, "number of rows")),
-    ("offsets-uint64-big", lambda: ds.cosine_grouped(A, np.array([0, 2**63 + 1], np.uint64), B, [0, 6]),
-     Err(ValueError, "beyond int64")),
+    (
+        "offsets-uint64-big",
+        lambda: ds.cosine_grouped(A, np.array([0, 2**63 + 1], np.uint64), B, [0, 6]),
+        Err(ValueError, "beyond int64"),
+    ),
     ("align-offsets-end", lambda: align_embeddings(A, OFF_A, B, [0, 3, 5, 7]), Err(ValueError, "number of rows")),
     # alignment options
-    ("align-threshold-nan", lambda: align_embeddings(A, OFF_A, B, OFF_B, threshold=float("nan")),
-     Err(TypeError, "threshold must be a number")),
-    ("align-threshold-str", lambda: align_embeddings(A, OFF_A, B, OFF_B, threshold="high"),
-     Err(TypeError, "threshold must be a number")),
-    ("align-threshold-range", lambda: align_embeddings(A, OFF_A, B, OFF_B, threshold=5),
-     Err(ValueError, r"threshold must be a cosine in \[-1, 1\]")),
-    ("align-weights-neg", lambda: align_embeddings(A, OFF_A, B, OFF_B, cand_weights=-np.ones(6)),
-     Err(ValueError, "finite and >= 0")),
-    ("align-weights-nan", lambda: align_embeddings(A, OFF_A, B, OFF_B, ref_weights=np.full(6, np.nan)),
-     Err(ValueError, "finite and >= 0")),
-    ("align-weights-inf", lambda: align_embeddings(A, OFF_A, B, OFF_B, ref_weights=np.full(6, np.inf)),
-     Err(ValueError, "finite and >= 0")),
-    ("align-weights-length", lambda: align_embeddings(A, OFF_A, B, OFF_B, ref_weights=np.ones(5)),
-     Err(ValueError, "one weight per row")),
+    (
+        "align-threshold-nan",
+        lambda: align_embeddings(A, OFF_A, B, OFF_B, threshold=float("nan")),
+        Err(TypeError, "threshold must be a number"),
+    ),
+    (
+        "align-threshold-str",
+        lambda: align_embeddings(A, OFF_A, B, OFF_B, threshold="high"),
+        Err(TypeError, "threshold must be a number"),
+    ),
+    (
+        "align-threshold-range",
+        lambda: align_embeddings(A, OFF_A, B, OFF_B, threshold=5),
+        Err(ValueError, r"threshold must be a cosine in \[-1, 1\]"),
+    ),
+    (
+        "align-weights-neg",
+        lambda: align_embeddings(A, OFF_A, B, OFF_B, cand_weights=-np.ones(6)),
+        Err(ValueError, "finite and >= 0"),
+    ),
+    (
+        "align-weights-nan",
+        lambda: align_embeddings(A, OFF_A, B, OFF_B, ref_weights=np.full(6, np.nan)),
+        Err(ValueError, "finite and >= 0"),
+    ),
+    (
+        "align-weights-inf",
+        lambda: align_embeddings(A, OFF_A, B, OFF_B, ref_weights=np.full(6, np.inf)),
+        Err(ValueError, "finite and >= 0"),
+    ),
+    (
+        "align-weights-length",
+        lambda: align_embeddings(A, OFF_A, B, OFF_B, ref_weights=np.ones(5)),
+        Err(ValueError, "one weight per row"),
+    ),
     # text kernels
     ("rouge-single-str", lambda: rouge_scores("a cat", "a cat"), Err(TypeError, "wrap it in a list")),
     ("rouge-none", lambda: rouge_scores(None, ["a"]), Err(TypeError, "must be a sequence")),
     ("rouge-int-item", lambda: rouge_scores([1], ["a"]), Err(TypeError, r"candidates\[0\] must be str")),
-    ("rouge-none-item", lambda: rouge_scores(["a", None], ["a", "b"]), Err(TypeError, r"candidates\[1\] is None; replace missing texts")),
+    (
+        "rouge-none-item",
+        lambda: rouge_scores(["a", None], ["a", "b"]),
+        Err(TypeError, r"candidates\[1\] is None; replace missing texts"),
+    ),
     ("rouge-length", lambda: rouge_scores(["a"], ["a", "b"]), Err(ValueError, "same length")),
     ("rouge-surrogate", lambda: rouge_scores(["\ud800 x"], ["x"]), Err(ValueError, "lone surrogate")),
     ("rouge-bad-bytes", lambda: rouge_scores([b"\xff\xfe"], [b"a"]), Err(ValueError, "UTF-8")),
@@ -382,15 +525,27 @@ OPTION_CASES = [
     ("rouge-tokenizer", lambda: rouge_scores(["a"], ["a"], tokenizer="spacy"), Err(ValueError, "tokenizer must be")),
     ("bleu-order-0", lambda: bleu_scores(["a"], ["a"], max_ngram_order=0), Err(ValueError, "between 1 and 64")),
     ("bleu-order-100", lambda: bleu_scores(["a"], ["a"], max_ngram_order=100), Err(ValueError, "between 1 and 64")),
-    ("bleu-order-float", lambda: bleu_scores(["a"], ["a"], max_ngram_order=2.5),
-     Err(TypeError, "max_ngram_order must be an int")),
+    (
+        "bleu-order-float",
+        lambda: bleu_scores(["a"], ["a"], max_ngram_order=2.5),
+        Err(TypeError, "max_ngram_order must be an int"),
+    ),
     ("bleu-smooth-method", lambda: bleu_scores(["a"], ["a"], smooth_method="x"), Err(ValueError, "smooth_method")),
-    ("bleu-smooth-neg", lambda: bleu_scores(["a"], ["a"], smooth_method="floor", smooth_value=-1),
-     Err(ValueError, "smooth_value must be a finite number >= 0")),
-    ("bleu-smooth-nan", lambda: bleu_scores(["a"], ["a"], smooth_method="add-k", smooth_value=float("nan")),
-     Err(ValueError, "smooth_value must be a finite number >= 0")),
-    ("bleu-smooth-str", lambda: bleu_scores(["a"], ["a"], smooth_method="add-k", smooth_value="1"),
-     Err(TypeError, "smooth_value must be a number")),
+    (
+        "bleu-smooth-neg",
+        lambda: bleu_scores(["a"], ["a"], smooth_method="floor", smooth_value=-1),
+        Err(ValueError, "smooth_value must be a finite number >= 0"),
+    ),
+    (
+        "bleu-smooth-nan",
+        lambda: bleu_scores(["a"], ["a"], smooth_method="add-k", smooth_value=float("nan")),
+        Err(ValueError, "smooth_value must be a finite number >= 0"),
+    ),
+    (
+        "bleu-smooth-str",
+        lambda: bleu_scores(["a"], ["a"], smooth_method="add-k", smooth_value="1"),
+        Err(TypeError, "smooth_value must be a number"),
+    ),
     ("chrf-beta-neg", lambda: chrf_scores(["a"], ["a"], beta=-1), Err(ValueError, "beta must be a finite")),
     ("chrf-beta-nan", lambda: chrf_scores(["a"], ["a"], beta=float("nan")), Err(ValueError, "beta must be a finite")),
     ("chrf-beta-inf", lambda: chrf_scores(["a"], ["a"], beta=float("inf")), Err(ValueError, "beta must be a finite")),
@@ -398,11 +553,18 @@ OPTION_CASES = [
     ("chrf-orders-0", lambda: chrf_scores(["a"], ["a"], char_order=0), Err(ValueError, "positive sum")),
     ("chrf-orders-neg", lambda: chrf_scores(["a"], ["a"], char_order=-1), Err(ValueError, ">= 0")),
     ("chrf-orders-100", lambda: chrf_scores(["a"], ["a"], char_order=100), Err(ValueError, "at most 64")),
-    ("chrf-order-float", lambda: chrf_scores(["a"], ["a"], char_order=6.0), Err(TypeError, "char_order must be an int")),
+    (
+        "chrf-order-float",
+        lambda: chrf_scores(["a"], ["a"], char_order=6.0),
+        Err(TypeError, "char_order must be an int"),
+    ),
     ("chrf-length", lambda: chrf_scores(["a", "b"], ["a"]), Err(ValueError, "same length")),
     ("lexical-metric", lambda: lexical_scores(["a"], ["a"], metrics=["meteor"]), Err(ValueError, "unknown metric")),
-    ("lexical-chrf-both", lambda: lexical_scores(["a"], ["a"], metrics=["chrf", "chrf++"]),
-     Err(ValueError, "either 'chrf' or 'chrf\\+\\+'")),
+    (
+        "lexical-chrf-both",
+        lambda: lexical_scores(["a"], ["a"], metrics=["chrf", "chrf++"]),
+        Err(ValueError, "either 'chrf' or 'chrf\\+\\+'"),
+    ),
     ("overlap-n-0", lambda: ngram_overlap(["a"], ["a"], n=0), Err(ValueError, "between 1 and 64")),
     ("tokenize-single-str", lambda: tokenize("a b"), Err(TypeError, "wrap it in a list")),
     ("tokenize-int", lambda: tokenize([3]), Err(TypeError, r"texts\[0\] must be str")),
@@ -418,29 +580,59 @@ def test_bad_option_or_shape(fn, exp):
 VALID_ODDITIES = [
     ("numpy-int-k", lambda: ds.cosine_topk(A, C, np.int64(3))[1], lambda r: r.shape == (6, 3)),
     ("uint8-k-search", lambda: ds.CosineIndex(C).search(A, np.uint8(2))[1], lambda r: r.shape == (6, 2)),
-    ("k-equals-corpus", lambda: ds.cosine_topk(A, C, 20, method="faiss")[1],
-     lambda r: all(sorted(row) == list(range(20)) for row in r.tolist())),
-    ("int32-offsets", lambda: ds.cosine_grouped(A, OFF_A.astype(np.int32), B, OFF_B),
-     lambda r: np.array_equal(r, ds.cosine_grouped(A, OFF_A, B, OFF_B), equal_nan=True)),
-    ("list-offsets", lambda: ds.cosine_grouped(A, OFF_A.tolist(), B, OFF_B.tolist()),
-     lambda r: np.array_equal(r, ds.cosine_grouped(A, OFF_A, B, OFF_B), equal_nan=True)),
-    ("workers-all", lambda: ds.cosine_grouped(A, OFF_A, B, OFF_B, workers=-1),
-     lambda r: np.array_equal(r, ds.cosine_grouped(A, OFF_A, B, OFF_B), equal_nan=True)),
+    (
+        "k-equals-corpus",
+        lambda: ds.cosine_topk(A, C, 20, method="faiss")[1],
+        lambda r: all(sorted(row) == list(range(20)) for row in r.tolist()),
+    ),
+    (
+        "int32-offsets",
+        lambda: ds.cosine_grouped(A, OFF_A.astype(np.int32), B, OFF_B),
+        lambda r: np.array_equal(r, ds.cosine_grouped(A, OFF_A, B, OFF_B), equal_nan=True),
+    ),
+    (
+        "list-offsets",
+        lambda: ds.cosine_grouped(A, OFF_A.tolist(), B, OFF_B.tolist()),
+        lambda r: np.array_equal(r, ds.cosine_grouped(A, OFF_A, B, OFF_B), equal_nan=True),
+    ),
+    (
+        "workers-all",
+        lambda: ds.cosine_grouped(A, OFF_A, B, OFF_B, workers=-1),
+        lambda r: np.array_equal(r, ds.cosine_grouped(A, OFF_A, B, OFF_B), equal_nan=True),
+    ),
     ("workers-many", lambda: ds.cosine_paired(A, B, workers=64), lambda r: np.array_equal(r, ds.cosine_paired(A, B))),
     ("numpy-workers", lambda: ds.l2_normalize(A, workers=np.int64(2)), lambda r: np.array_equal(r, ds.l2_normalize(A))),
-    ("threshold-edge", lambda: align_embeddings(A, OFF_A, B, OFF_B, threshold=-1).coverage,
-     lambda r: r[0] == 1.0 and r[2] == 1.0),
-    ("nul-in-text", lambda: rouge_scores(["a\x00b c"], ["a\x00b c"]).scores["rouge1"].fmeasure,
-     lambda r: r.tolist() == [1.0]),
-    ("utf8-bytes", lambda: rouge_scores([b"a cat"], ["a cat"]).scores["rouge1"].fmeasure,
-     lambda r: r.tolist() == [1.0]),
-    ("numpy-str-array", lambda: chrf_scores(np.array(["a cat"]), np.array(["a cat"])).score,
-     lambda r: r.tolist() == [100.0]),
+    (
+        "threshold-edge",
+        lambda: align_embeddings(A, OFF_A, B, OFF_B, threshold=-1).coverage,
+        lambda r: r[0] == 1.0 and r[2] == 1.0,
+    ),
+    (
+        "nul-in-text",
+        lambda: rouge_scores(["a\x00b c"], ["a\x00b c"]).scores["rouge1"].fmeasure,
+        lambda r: r.tolist() == [1.0],
+    ),
+    (
+        "utf8-bytes",
+        lambda: rouge_scores([b"a cat"], ["a cat"]).scores["rouge1"].fmeasure,
+        lambda r: r.tolist() == [1.0],
+    ),
+    (
+        "numpy-str-array",
+        lambda: chrf_scores(np.array(["a cat"]), np.array(["a cat"])).score,
+        lambda r: r.tolist() == [100.0],
+    ),
     ("long-text", lambda: chrf_scores(["ab" * 200_000], ["ab" * 200_000]).score, lambda r: r.tolist() == [100.0]),
-    ("chrf-beta-zero", lambda: chrf_scores(["abcdef"], ["abcdefghijkl"], beta=0).score,
-     lambda r: r[0] == pytest.approx(100.0)),
-    ("bleu-smooth-int", lambda: bleu_scores(["a b"], ["a c"], smooth_method="add-k", smooth_value=1).score,
-     lambda r: r.shape == (1,) and 0 < r[0] < 100),
+    (
+        "chrf-beta-zero",
+        lambda: chrf_scores(["abcdef"], ["abcdefghijkl"], beta=0).score,
+        lambda r: r[0] == pytest.approx(100.0),
+    ),
+    (
+        "bleu-smooth-int",
+        lambda: bleu_scores(["a b"], ["a c"], smooth_method="add-k", smooth_value=1).score,
+        lambda r: r.shape == (1,) and 0 < r[0] < 100,
+    ),
 ]
 
 
@@ -461,25 +653,67 @@ RISKY: list[tuple[str, str, str | None, str]] = [
     ("hnsw-ef-0", "ds.CosineIndex(X, kind='hnsw', ef_search=0)", "ValueError", "ef_search must be between 1"),
     ("hnsw-ef-huge", "ds.CosineIndex(X, kind='hnsw', ef_search=2**31 - 1)", "ValueError", "ef_search must be"),
     ("hnsw-efc-neg", "ds.CosineIndex(X, kind='hnsw', ef_construction=-1)", "ValueError", "ef_construction"),
-    ("hnsw-m-2", "s, i = ds.CosineIndex(X, kind='hnsw', m=2, ef_construction=1).search(X, 50)\n"
-                 "assert (i >= 0).all() and (i < 50).all()", None, ""),
+    (
+        "hnsw-m-2",
+        "s, i = ds.CosineIndex(X, kind='hnsw', m=2, ef_construction=1).search(X, 50)\n"
+        "assert (i >= 0).all() and (i < 50).all()",
+        None,
+        "",
+    ),
     ("hnsw-one-row", "s, i = ds.CosineIndex(X[:1], kind='hnsw').search(X, 1)\nassert (i == 0).all()", None, ""),
-    ("hnsw-dim-1", "s, i = ds.CosineIndex(X[:, :1], kind='hnsw').search(X[:, :1], 50)\nassert (i >= 0).all()",
-     None, ""),
-    ("hnsw-all-nan", "Y = np.full_like(X, np.nan)\ns, i = ds.CosineIndex(Y, kind='hnsw').search(X, 5)\n"
-                     "assert np.isnan(s).all() and (i >= 0).all()", None, ""),
-    ("hnsw-all-zero", "s, i = ds.CosineIndex(np.zeros_like(X), kind='hnsw').search(X, 50)\n"
-                      "assert (s == 0).all() and (i >= 0).all()", None, ""),
-    ("hnsw-inf-rows", "Y = X.copy(); Y[::3, 0] = np.inf\ns, i = ds.CosineIndex(Y, kind='hnsw').search(X, 50)\n"
-                      "assert (i >= 0).all() and np.isnan(s[:, -17:]).all()", None, ""),
-    ("hnsw-duplicates", "Y = np.repeat(X[:1], 50, axis=0)\ns, i = ds.CosineIndex(Y, kind='hnsw').search(X, 50)\n"
-                        "assert sorted(i[0].tolist()) == list(range(50))", None, ""),
-    ("flat-nan-query-k-all", "Q = X.copy(); Q[0] = np.nan\ns, i = ds.CosineIndex(X).search(Q, 50)\n"
-                             "assert np.isnan(s[0]).all() and i[0].tolist() == list(range(50))", None, ""),
-    ("flat-inf-query", "Q = X[:3].copy(); Q[:, 0] = np.inf\ns, i = ds.CosineIndex(X).search(Q, 4)\n"
-                       "assert np.isnan(s).all() and (i >= 0).all()", None, ""),
-    ("faiss-huge-values", "s, i = ds.cosine_topk(X * np.float32(1e37), X, 1, method='faiss')\n"
-                          "assert i[:, 0].tolist() == list(range(50))", None, ""),
+    (
+        "hnsw-dim-1",
+        "s, i = ds.CosineIndex(X[:, :1], kind='hnsw').search(X[:, :1], 50)\nassert (i >= 0).all()",
+        None,
+        "",
+    ),
+    (
+        "hnsw-all-nan",
+        "Y = np.full_like(X, np.nan)\ns, i = ds.CosineIndex(Y, kind='hnsw').search(X, 5)\n"
+        "assert np.isnan(s).all() and (i >= 0).all()",
+        None,
+        "",
+    ),
+    (
+        "hnsw-all-zero",
+        "s, i = ds.CosineIndex(np.zeros_like(X), kind='hnsw').search(X, 50)\nassert (s == 0).all() and (i >= 0).all()",
+        None,
+        "",
+    ),
+    (
+        "hnsw-inf-rows",
+        "Y = X.copy(); Y[::3, 0] = np.inf\ns, i = ds.CosineIndex(Y, kind='hnsw').search(X, 50)\n"
+        "assert (i >= 0).all() and np.isnan(s[:, -17:]).all()",
+        None,
+        "",
+    ),
+    (
+        "hnsw-duplicates",
+        "Y = np.repeat(X[:1], 50, axis=0)\ns, i = ds.CosineIndex(Y, kind='hnsw').search(X, 50)\n"
+        "assert sorted(i[0].tolist()) == list(range(50))",
+        None,
+        "",
+    ),
+    (
+        "flat-nan-query-k-all",
+        "Q = X.copy(); Q[0] = np.nan\ns, i = ds.CosineIndex(X).search(Q, 50)\n"
+        "assert np.isnan(s[0]).all() and i[0].tolist() == list(range(50))",
+        None,
+        "",
+    ),
+    (
+        "flat-inf-query",
+        "Q = X[:3].copy(); Q[:, 0] = np.inf\ns, i = ds.CosineIndex(X).search(Q, 4)\n"
+        "assert np.isnan(s).all() and (i >= 0).all()",
+        None,
+        "",
+    ),
+    (
+        "faiss-huge-values",
+        "s, i = ds.cosine_topk(X * np.float32(1e37), X, 1, method='faiss')\nassert i[:, 0].tolist() == list(range(50))",
+        None,
+        "",
+    ),
 ]
 
 _CHILD = r"""
@@ -501,8 +735,9 @@ for case_id, code in json.loads(sys.stdin.read()):
 def risky_outcomes() -> tuple[dict[str, dict], str]:
     payload = json.dumps([(cid, code) for cid, code, _, _ in RISKY])
     try:
-        proc = subprocess.run([sys.executable, "-c", _CHILD], input=payload, capture_output=True, text=True,
-                              timeout=180, env=_child_env())
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD], input=payload, capture_output=True, text=True, timeout=180, env=_child_env()
+        )
         stdout, stderr, rc = proc.stdout, proc.stderr, proc.returncode
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")

@@ -64,5 +64,6 @@ def test_float64_accepted_by_dense_kernels():
     np.testing.assert_array_equal(s64, s32)
     np.testing.assert_array_equal(i64, i32)
     off = [0, 3, 6]
-    np.testing.assert_array_equal(ds.cosine_grouped(a, off, b, off), ds.cosine_grouped(a.astype(np.float32), off,
-                                                                                        b.astype(np.float32), off))
+    np.testing.assert_array_equal(
+        ds.cosine_grouped(a, off, b, off), ds.cosine_grouped(a.astype(np.float32), off, b.astype(np.float32), off)
+    )

@@ -103,7 +103,9 @@ def test_paired_workers_bit_identical(rng):
 def test_paired_non_contiguous_and_lists(rng):
     a = _rand(rng, 10, 32)
     b = _rand(rng, 10, 32)
-    np.testing.assert_allclose(ds.cosine_paired(a[:, ::2], b[:, ::2]), ref.cosine_paired(a[:, ::2], b[:, ::2]), atol=2e-6)
+    np.testing.assert_allclose(
+        ds.cosine_paired(a[:, ::2], b[:, ::2]), ref.cosine_paired(a[:, ::2], b[:, ::2]), atol=2e-6
+    )
     np.testing.assert_allclose(ds.cosine_paired(a.T.copy().T, b), ref.cosine_paired(a, b), atol=2e-6)  # Fortran order
     np.testing.assert_allclose(ds.cosine_paired(a.tolist(), b.tolist()), ref.cosine_paired(a, b), atol=2e-6)
 
@@ -204,7 +206,9 @@ def test_grouped_workers_and_splits_bit_identical(rng):
         # split the batch of groups in two and rebase the offsets
         cut = 1234
         first = ds.cosine_grouped(a[: a_off[cut]], a_off[: cut + 1], b[: b_off[cut]], b_off[: cut + 1], reduce=reduce)
-        second = ds.cosine_grouped(a[a_off[cut] :], a_off[cut:] - a_off[cut], b[b_off[cut] :], b_off[cut:] - b_off[cut], reduce=reduce)
+        second = ds.cosine_grouped(
+            a[a_off[cut] :], a_off[cut:] - a_off[cut], b[b_off[cut] :], b_off[cut:] - b_off[cut], reduce=reduce
+        )
         assert np.array_equal(np.concatenate([first, second]), base, equal_nan=True)
 
 
@@ -355,8 +359,13 @@ def test_env_var_forces_isa(tmp_path):
     import sys
 
     code = "import distillscope as d; print(d.capabilities()['isa'])"
-    out = subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "DISTILLSCOPE_ISA": "scalar"},
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**__import__("os").environ, "DISTILLSCOPE_ISA": "scalar"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "scalar"
 
 
@@ -410,8 +419,10 @@ def test_gil_released_during_batch(rng):
     finally:
         sys.setswitchinterval(old)
     rate_free, rate_kernel, rate_held = free / free_s, kernel / kernel_s, held / held_s
-    print(f"\ncounts/s: alone {rate_free:,.0f}, during the kernel {rate_kernel:,.0f} ({kernel_s:.2f} s), "
-          f"during a GIL-holding pow {rate_held:,.0f} ({held_s:.2f} s)")
+    print(
+        f"\ncounts/s: alone {rate_free:,.0f}, during the kernel {rate_kernel:,.0f} ({kernel_s:.2f} s), "
+        f"during a GIL-holding pow {rate_held:,.0f} ({held_s:.2f} s)"
+    )
     # the baseline shows the measurement discriminates (switch interval 1 ms)
     assert rate_held < 0.1 * rate_free, "the GIL-holding baseline did not starve the counter: measurement unusable"
     assert rate_kernel > 0.2 * rate_free  # the counter kept running through the kernel call

@@ -162,14 +162,24 @@ def test_hnsw_m_zero_and_negative_run_safely_in_a_subprocess():
                 print("ValueError", m, e)
         """
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env=_child_env())
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=_child_env())
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.count("ValueError") == 3
 
 
-@pytest.mark.parametrize("k,exc", [(2.7, TypeError), (2.0, TypeError), ("2", TypeError), (True, TypeError),
-                                   (None, TypeError), (0, ValueError), (-1, ValueError), (31, ValueError)])
+@pytest.mark.parametrize(
+    "k,exc",
+    [
+        (2.7, TypeError),
+        (2.0, TypeError),
+        ("2", TypeError),
+        (True, TypeError),
+        (None, TypeError),
+        (0, ValueError),
+        (-1, ValueError),
+        (31, ValueError),
+    ],
+)
 def test_search_k_must_be_a_valid_int(rng, k, exc):
     index = ds.CosineIndex(_rows(rng, 30, 4))
     with pytest.raises(exc, match="k must be"):
@@ -236,8 +246,13 @@ def test_f1_has_no_pole_when_precision_and_recall_differ_in_sign():
     off = np.array([0, 1], np.int64), np.array([0, 2], np.int64)
     res = align_embeddings(a, off[0], b, off[1], cand_weights=[1.0], ref_weights=[1.0, 0.0], threshold=-1.0)
     assert res.f1[0] == 0.0
-    f1 = ds.cosine_grouped(np.ones((1, 1), np.float32), off[0], np.array([[-1.0], [-1.0], [1.0]], np.float32),
-                           np.array([0, 3], np.int64), reduce="f1")
+    f1 = ds.cosine_grouped(
+        np.ones((1, 1), np.float32),
+        off[0],
+        np.array([[-1.0], [-1.0], [1.0]], np.float32),
+        np.array([0, 3], np.int64),
+        reduce="f1",
+    )
     assert f1[0] == 0.0  # P = 1, R = -1/3: the plain formula gives -1, outside [-1, 1] in general
     assert ref.harmonic_f1(1.0, -0.99999994) == 0.0
 
@@ -296,8 +311,9 @@ print(hwm_mb() - base)
 def test_grouped_and_alignment_memory_is_bounded_by_a_strip():
     # One 4000 x 4000 group: the whole cosine block would be 61 MiB; the
     # streamed reductions hold one strip (<= 256 KiB) plus O(na + nb).
-    out = subprocess.run([sys.executable, "-c", _PEAK_RSS_CHILD], capture_output=True, text=True, timeout=300,
-                         env=_child_env())
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS_CHILD], capture_output=True, text=True, timeout=300, env=_child_env()
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     extra_mb = float(out.stdout.strip().splitlines()[-1])
     assert extra_mb < 8.0, f"peak RSS grew by {extra_mb:.1f} MiB for one 4000x4000 group"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from distillscope.scale.bench import SIZES, machine_info, run_suite
 from distillscope.cli import main
+from distillscope.scale.bench import SIZES, machine_info, run_suite
 
 
 def test_bench_command_tiny(tmp_path, capsys):
@@ -25,8 +25,11 @@ def test_bench_command_tiny(tmp_path, capsys):
     # (importorskip would skip the rest of the test, agreement and sweep included)
     import importlib.util
 
-    installed = [p for p in ("numpy", "simsimd", "faiss", "rouge-score", "rouge-score-rs", "sacrebleu", "rapidfuzz")
-                 if importlib.util.find_spec(p.replace("-", "_")) is not None]
+    installed = [
+        p
+        for p in ("numpy", "simsimd", "faiss", "rouge-score", "rouge-score-rs", "sacrebleu", "rapidfuzz")
+        if importlib.util.find_spec(p.replace("-", "_")) is not None
+    ]
     assert {"numpy", "simsimd", "sacrebleu"} <= set(installed), "the [test] extra installs these peers"
     missing = [p for p in installed if p not in engines]
     assert not missing, f"installed peers that did not run: {missing}"

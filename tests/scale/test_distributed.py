@@ -15,8 +15,8 @@ pq = pytest.importorskip("pyarrow.parquet")
 import dask.dataframe as dd  # noqa: E402
 
 import distillscope as ds  # noqa: E402
-from distillscope.scale.benchdata import write_embeddings, write_pairs  # noqa: E402
 from distillscope.cli import main  # noqa: E402
+from distillscope.scale.benchdata import write_embeddings, write_pairs  # noqa: E402
 from distillscope.scale.distributed import kernel_threads_per_worker, score_dataframe  # noqa: E402
 from distillscope.scale.scoring import score_pairs  # noqa: E402
 
@@ -26,9 +26,16 @@ METRICS = "rouge1,rouge2,rougeL,chrf,cosine"
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40,
-    ) as cl, distributed.Client(cl, set_as_default=False) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        ) as cl,
+        distributed.Client(cl, set_as_default=False) as client,
+    ):
         yield cl, client
 
 
@@ -60,8 +67,16 @@ def test_score_pairs_on_cluster_equals_local(cluster, data, tmp_path, fmt, chunk
     _, client = cluster
     d, local = data
     out = tmp_path / "o.parquet"
-    s = score_pairs(d / f"p.{fmt}", out, METRICS, emb_a=d / "a.npy", emb_b=d / "b.npy", chunk_size=chunk,
-                    keep=["id"], scheduler=client)
+    s = score_pairs(
+        d / f"p.{fmt}",
+        out,
+        METRICS,
+        emb_a=d / "a.npy",
+        emb_b=d / "b.npy",
+        chunk_size=chunk,
+        keep=["id"],
+        scheduler=client,
+    )
     assert s.rows == N and s.chunks == -(-N // chunk)
     assert pq.read_table(out).equals(local)
 
@@ -76,10 +91,12 @@ def test_cluster_resumes_a_local_checkpoint(cluster, data, tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        score_pairs(d / "p.jsonl", out, METRICS, emb_a=d / "a.npy", emb_b=d / "b.npy", chunk_size=50, keep=["id"],
-                    on_chunk=stop)
-    s = score_pairs(d / "p.jsonl", out, METRICS, emb_a=d / "a.npy", emb_b=d / "b.npy", chunk_size=70, keep=["id"],
-                    scheduler=client)
+        score_pairs(
+            d / "p.jsonl", out, METRICS, emb_a=d / "a.npy", emb_b=d / "b.npy", chunk_size=50, keep=["id"], on_chunk=stop
+        )
+    s = score_pairs(
+        d / "p.jsonl", out, METRICS, emb_a=d / "a.npy", emb_b=d / "b.npy", chunk_size=70, keep=["id"], scheduler=client
+    )
     assert s.resumed_from == 100
     assert pq.read_table(out).equals(local)
 
@@ -113,11 +130,31 @@ def test_cli_scheduler_address(cluster, data, tmp_path, capsys):
     cl, _ = cluster
     d, local = data
     out = tmp_path / "cli.parquet"
-    rc = main(["score-pairs", str(d / "p.parquet"), "--metrics", METRICS, "--emb-a", str(d / "a.npy"), "--emb-b",
-               str(d / "b.npy"), "--out", str(out), "--chunk-size", "100", "--keep", "id", "--scheduler",
-               cl.scheduler_address, "--format", "json"])
+    rc = main(
+        [
+            "score-pairs",
+            str(d / "p.parquet"),
+            "--metrics",
+            METRICS,
+            "--emb-a",
+            str(d / "a.npy"),
+            "--emb-b",
+            str(d / "b.npy"),
+            "--out",
+            str(out),
+            "--chunk-size",
+            "100",
+            "--keep",
+            "id",
+            "--scheduler",
+            cl.scheduler_address,
+            "--format",
+            "json",
+        ]
+    )
     assert rc == 0
     assert json.loads(capsys.readouterr().out)["rows"] == N
     assert pq.read_table(out).equals(local)
-    assert np.array_equal(pq.read_table(out).column("cosine").to_numpy(),
-                          ds.cosine_paired(np.load(d / "a.npy"), np.load(d / "b.npy")))
+    assert np.array_equal(
+        pq.read_table(out).column("cosine").to_numpy(), ds.cosine_paired(np.load(d / "a.npy"), np.load(d / "b.npy"))
+    )

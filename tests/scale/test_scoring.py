@@ -17,8 +17,8 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 import distillscope as ds  # noqa: E402
-from distillscope.scale.benchdata import make_pairs, write_embeddings, write_pairs  # noqa: E402
 from distillscope.cli import main  # noqa: E402
+from distillscope.scale.benchdata import make_pairs, write_embeddings, write_pairs  # noqa: E402
 from distillscope.scale.embeddings import Embeddings  # noqa: E402
 from distillscope.scale.pairio import count_pairs, iter_pair_chunks, jsonl_chunk_offsets  # noqa: E402
 from distillscope.scale.scoring import score_batch, score_pairs  # noqa: E402
@@ -34,8 +34,13 @@ def data(tmp_path_factory):
     write_pairs(d / "p.jsonl", N, min_words=5, max_words=60, seed=1, chunk=300)
     write_embeddings(d / "a.npy", d / "b.npy", rates, dim=24, seed=2, chunk=256)
     tbl = pq.read_table(d / "p.parquet")
-    return {"dir": d, "cands": tbl.column("candidate").to_pylist(), "refs": tbl.column("reference").to_pylist(),
-            "a": np.load(d / "a.npy"), "b": np.load(d / "b.npy")}
+    return {
+        "dir": d,
+        "cands": tbl.column("candidate").to_pylist(),
+        "refs": tbl.column("reference").to_pylist(),
+        "a": np.load(d / "a.npy"),
+        "b": np.load(d / "b.npy"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +62,28 @@ def _check(out: Path, expected: dict, n: int = N) -> pa.Table:
 
 @pytest.mark.parametrize(
     "fmt,chunk,workers",
-    [("parquet", 3, 1), ("jsonl", 64, 2), ("parquet", 64, 2), ("jsonl", 333, 1), ("parquet", 10_000, -1),
-     ("jsonl", 10_000, -1)],
+    [
+        ("parquet", 3, 1),
+        ("jsonl", 64, 2),
+        ("parquet", 64, 2),
+        ("jsonl", 333, 1),
+        ("parquet", 10_000, -1),
+        ("jsonl", 10_000, -1),
+    ],
 )
 def test_results_independent_of_chunk_format_workers(data, expected, tmp_path, fmt, chunk, workers):
     d = data["dir"]
     src = d / f"p.{fmt}"
-    s = score_pairs(src, tmp_path / "o.parquet", METRICS, emb_a=d / "a.npy", emb_b=d / "b.npy",
-                    chunk_size=chunk, workers=workers, keep=["id"])
+    s = score_pairs(
+        src,
+        tmp_path / "o.parquet",
+        METRICS,
+        emb_a=d / "a.npy",
+        emb_b=d / "b.npy",
+        chunk_size=chunk,
+        workers=workers,
+        keep=["id"],
+    )
     assert s.rows == N and s.resumed_from == 0 and s.chunks == -(-N // chunk)
     t = _check(tmp_path / "o.parquet", expected)
     assert t.column("id").to_pylist() == list(range(N))
@@ -108,11 +127,21 @@ def test_iter_pair_chunks_ranges(data, fmt):
 
 def test_jsonl_blank_lines_unicode_and_keep(tmp_path):
     p = tmp_path / "x.jsonl"
-    rows = [{"candidate": "Der Hund läuft.", "reference": "der hund lief", "model": "m1"},
-            {"candidate": "模型蒸馏", "reference": "模型蒸馏了", "model": "m2"},
-            {"candidate": "", "reference": "", "model": None}]
-    p.write_text("\n" + json.dumps(rows[0], ensure_ascii=False) + "\n  \n" + json.dumps(rows[1]) + "\n"
-                 + json.dumps(rows[2]) + "\n\n", encoding="utf-8")
+    rows = [
+        {"candidate": "Der Hund läuft.", "reference": "der hund lief", "model": "m1"},
+        {"candidate": "模型蒸馏", "reference": "模型蒸馏了", "model": "m2"},
+        {"candidate": "", "reference": "", "model": None},
+    ]
+    p.write_text(
+        "\n"
+        + json.dumps(rows[0], ensure_ascii=False)
+        + "\n  \n"
+        + json.dumps(rows[1])
+        + "\n"
+        + json.dumps(rows[2])
+        + "\n\n",
+        encoding="utf-8",
+    )
     s = score_pairs(p, tmp_path / "o.parquet", "rouge1,chrf", keep=["model"], chunk_size=2)
     t = pq.read_table(tmp_path / "o.parquet")
     assert s.rows == 3 and t.column("model").to_pylist() == ["m1", "m2", None]
@@ -142,9 +171,26 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(data, expected, tmp_pa
     """A real SIGKILL of the CLI mid-run; the resumed output equals an uninterrupted run."""
     d = data["dir"]
     out = tmp_path / "o.parquet"
-    cmd = [sys.executable, "-m", "distillscope", "score-pairs", str(d / f"p.{fmt}"), "--metrics", METRICS,
-           "--emb-a", str(d / "a.npy"), "--emb-b", str(d / "b.npy"), "--out", str(out), "--chunk-size", "3",
-           "--workers", "1", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "distillscope",
+        "score-pairs",
+        str(d / f"p.{fmt}"),
+        "--metrics",
+        METRICS,
+        "--emb-a",
+        str(d / "a.npy"),
+        "--emb-b",
+        str(d / "b.npy"),
+        "--out",
+        str(out),
+        "--chunk-size",
+        "3",
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
     killed_at = None
     with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
         deadline = time.monotonic() + 60
@@ -200,8 +246,9 @@ def test_stray_part_after_last_progress_is_recomputed(data, expected, tmp_path):
             raise Stop
 
     with pytest.raises(Stop):
-        score_pairs(d / "p.parquet", out, METRICS, emb_a=d / "a.npy", emb_b=d / "b.npy", chunk_size=100,
-                    on_chunk=on_chunk)
+        score_pairs(
+            d / "p.parquet", out, METRICS, emb_a=d / "a.npy", emb_b=d / "b.npy", chunk_size=100, on_chunk=on_chunk
+        )
     parts = out.with_name(out.name + ".parts")
     assert sorted(p.name for p in parts.iterdir()) == [f"part-{i * 100:012d}.parquet" for i in range(3)]
     # a part that was renamed into place but never recorded (killed before the progress update), and a temp file
@@ -303,9 +350,26 @@ def test_bad_inputs_name_the_fix(data, tmp_path):
 def test_cli_score_pairs(data, expected, tmp_path, capsys):
     d = data["dir"]
     out = tmp_path / "cli.parquet"
-    rc = main(["score-pairs", str(d / "p.jsonl"), "--metrics", "rouge1,rouge2,rougeL,chrf,cosine", "--emb-a",
-               str(d / "a.npy"), "--emb-b", str(d / "b.npy"), "--out", str(out), "--chunk-size", "256",
-               "--format", "json", "--keep", "id"])
+    rc = main(
+        [
+            "score-pairs",
+            str(d / "p.jsonl"),
+            "--metrics",
+            "rouge1,rouge2,rougeL,chrf,cosine",
+            "--emb-a",
+            str(d / "a.npy"),
+            "--emb-b",
+            str(d / "b.npy"),
+            "--out",
+            str(out),
+            "--chunk-size",
+            "256",
+            "--format",
+            "json",
+            "--keep",
+            "id",
+        ]
+    )
     assert rc == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["rows"] == N and "cosine" in summary["columns"] and "id" in summary["columns"]

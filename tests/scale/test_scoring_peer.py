@@ -15,10 +15,15 @@ from distillscope.scale.scoring import score_batch, score_pairs, tokenizer_group
 def test_tokenizer_groups():
     metrics = ["rouge1", "rougeL", "bleu", "chrf", "jaccard"]
     assert tokenizer_groups(metrics, "unicode") == {"unicode": metrics}
-    assert tokenizer_groups(metrics, "peer") == {"unicode": ["chrf", "jaccard"], "rouge": ["rouge1", "rougeL"],
-                                                 "13a": ["bleu"]}
-    assert tokenizer_groups(metrics, "whitespace,bleu=13a") == {"whitespace": ["rouge1", "rougeL", "chrf", "jaccard"],
-                                                                "13a": ["bleu"]}
+    assert tokenizer_groups(metrics, "peer") == {
+        "unicode": ["chrf", "jaccard"],
+        "rouge": ["rouge1", "rougeL"],
+        "13a": ["bleu"],
+    }
+    assert tokenizer_groups(metrics, "whitespace,bleu=13a") == {
+        "whitespace": ["rouge1", "rougeL", "chrf", "jaccard"],
+        "13a": ["bleu"],
+    }
     with pytest.raises(ValueError, match="tokenizer must be one of"):
         tokenizer_groups(metrics, "rouge*=bogus")
 
@@ -27,8 +32,9 @@ def test_peer_exact_values_in_one_run(tmp_path):
     rouge_scorer = pytest.importorskip("rouge_score.rouge_scorer")
     sacrebleu = pytest.importorskip("sacrebleu")
     write_pairs(tmp_path / "p.jsonl", 60, min_words=5, max_words=40, seed=4, chunk=60)
-    rows = pq.read_table(score_pairs(tmp_path / "p.jsonl", tmp_path / "o.parquet", "rouge1,rougeL,bleu",
-                                     tokenizer="peer").out)
+    rows = pq.read_table(
+        score_pairs(tmp_path / "p.jsonl", tmp_path / "o.parquet", "rouge1,rougeL,bleu", tokenizer="peer").out
+    )
     import json
 
     pairs = [json.loads(x) for x in (tmp_path / "p.jsonl").read_text().splitlines()]

@@ -37,11 +37,21 @@ def test_score_reads_a_parquet_table_with_other_column_names(tmp_path, capsys):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
-    t = pa.table({"generator": [r["model"] for r in ROWS], "instruction": [r["prompt"] for r in ROWS],
-                  "output": [r["response"] for r in ROWS]})
+    t = pa.table(
+        {
+            "generator": [r["model"] for r in ROWS],
+            "instruction": [r["prompt"] for r in ROWS],
+            "output": [r["response"] for r in ROWS],
+        }
+    )
     pq.write_table(t, tmp_path / "t.parquet")
-    assert table_columns(tmp_path / "t.parquet") == {"model": "generator", "prompt": "instruction",
-                                                     "response": "output", "id": None, "sample": None}
+    assert table_columns(tmp_path / "t.parquet") == {
+        "model": "generator",
+        "prompt": "instruction",
+        "response": "output",
+        "id": None,
+        "sample": None,
+    }
     table = load_inputs([tmp_path / "t.parquet"])
     assert list(table.models) == ["a", "b"] and len(table.prompt_ids) == 2
 

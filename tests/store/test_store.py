@@ -25,7 +25,7 @@ def _rec(model, pid, sample=0, response="r", **kw):
 
 def test_round_trip_keeps_every_field_and_odd_text(tmp_path):
     path = tmp_path / "s.jsonl"
-    tricky = "line1\nline2\u2028 tab\t quote\" emoji \U0001F600 中文"
+    tricky = 'line1\nline2\u2028 tab\t quote" emoji \U0001f600 中文'
     with ResponseStore(path) as st:
         st.append(_rec("m", "p1", 0, tricky, usage={"prompt_tokens": 3, "completion_tokens": 5}, latency_s=0.25))
         st.append(make_record("m", "p2", 1, None, "HTTP 500: boom", error_kind="http_500", attempts=7))

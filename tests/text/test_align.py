@@ -70,7 +70,7 @@ def test_workers_and_batch_split_bit_identical(rng):
             assert np.array_equal(getattr(one, k), getattr(many, k), equal_nan=True)
     cut = 311
     lo = align_embeddings(a[: ao[cut]], ao[: cut + 1], b[: bo[cut]], bo[: cut + 1])
-    hi = align_embeddings(a[ao[cut]:], ao[cut:] - ao[cut], b[bo[cut]:], bo[cut:] - bo[cut])
+    hi = align_embeddings(a[ao[cut] :], ao[cut:] - ao[cut], b[bo[cut] :], bo[cut:] - bo[cut])
     for k in KEYS:
         assert np.array_equal(getattr(one, k), np.concatenate([getattr(lo, k), getattr(hi, k)]), equal_nan=True)
 
@@ -176,13 +176,13 @@ def test_token_level_equals_numpy_bertscore(enc, idf):
     res = align_scores(cands, refs, level="token", encoder=enc, idf=idf)
     toks, ids = enc.encode_tokens(cands + refs, return_ids=True)
     n = len(cands)
-    ref_docs = [ids[toks.offsets[n + i]:toks.offsets[n + i + 1]] for i in range(n)]
+    ref_docs = [ids[toks.offsets[n + i] : toks.offsets[n + i + 1]] for i in range(n)]
     df = {}
     for doc in ref_docs:
         for t in set(doc.tolist()):
             df[t] = df.get(t, 0) + 1
     for i in range(n):
-        c_ids = ids[toks.offsets[i]:toks.offsets[i + 1]]
+        c_ids = ids[toks.offsets[i] : toks.offsets[i + 1]]
         r_ids = ref_docs[i]
         wc = wr = None
         if idf:

@@ -275,7 +275,9 @@ CHRF_ALPHABET = "abc AB.,!-'中文 \n"
 
 
 @given(
-    st.lists(st.tuples(st.text(CHRF_ALPHABET, max_size=30), st.text(CHRF_ALPHABET, max_size=30)), min_size=1, max_size=6),
+    st.lists(
+        st.tuples(st.text(CHRF_ALPHABET, max_size=30), st.text(CHRF_ALPHABET, max_size=30)), min_size=1, max_size=6
+    ),
     st.sampled_from([(6, 0), (6, 2), (3, 1), (1, 0)]),
 )
 def test_chrf_matches_reference(ps, orders):

@@ -66,7 +66,7 @@ EDGE = [
     ("中文 text", "中文 text"),
     ("İI\u212a", "ii k"),
     ("end with hyphen-\n", "end with hyphen"),
-    ("&amp;lt; &quot;q&quot;", "&lt; \"q\""),
+    ("&amp;lt; &quot;q&quot;", '&lt; "q"'),
     ("trailing space   ", "trailing space"),
 ]
 
@@ -113,7 +113,7 @@ def test_rouge_stemmer_matches_rouge_score(corpus):
 def test_bleu_matches_sacrebleu(corpus, smooth, value):
     cands, refs = corpus
     if smooth != "exp":  # every method on a subset; the default on all pairs
-        cands, refs = cands[::4] + cands[-len(EDGE):], refs[::4] + refs[-len(EDGE):]
+        cands, refs = cands[::4] + cands[-len(EDGE) :], refs[::4] + refs[-len(EDGE) :]
     res = ds.bleu_scores(cands, refs, smooth_method=smooth, smooth_value=value)
     for i, (c, r) in enumerate(zip(cands, refs)):
         want = sacrebleu.sentence_bleu(c, [r], smooth_method=smooth, smooth_value=value)
@@ -147,7 +147,7 @@ def test_bleu_counts_match_sacrebleu(corpus, tok):
 def test_chrf_matches_sacrebleu(corpus, word_order, ws, eps):
     cands, refs = corpus
     if (word_order, ws, eps) != (0, False, False):
-        cands, refs = cands[::3] + cands[-len(EDGE):], refs[::3] + refs[-len(EDGE):]
+        cands, refs = cands[::3] + cands[-len(EDGE) :], refs[::3] + refs[-len(EDGE) :]
     res = ds.chrf_scores(cands, refs, word_order=word_order, remove_whitespace=not ws, eps_smoothing=eps)
     for i, (c, r) in enumerate(zip(cands, refs)):
         want = sacrebleu.sentence_chrf(c, [r], word_order=word_order, remove_whitespace=not ws, eps_smoothing=eps)

@@ -68,7 +68,7 @@ def test_paragraphs():
         ("", []),
         ("   \n\n ", []),
         ("One sentence without end", ["One sentence without end"]),
-        ("He said \"stop.\" Then he left.", ["He said \"stop.\"", "Then he left."]),
+        ('He said "stop." Then he left.', ['He said "stop."', "Then he left."]),
         ("Version 1.2.3 is out. Install it.", ["Version 1.2.3 is out.", "Install it."]),
         ("Use fig. 3 and see vs. the rest.", ["Use fig. 3 and see vs. the rest."]),
         ("Wait... what? Really!", ["Wait... what?", "Really!"]),
@@ -102,8 +102,10 @@ def test_bad_input():
         segment([None])
 
 
-@given(st.lists(st.text(alphabet=st.sampled_from(list("ab .!?\n#-`|。3")), max_size=60), max_size=5),
-       st.sampled_from(["sentence", "paragraph"]))
+@given(
+    st.lists(st.text(alphabet=st.sampled_from(list("ab .!?\n#-`|。3")), max_size=60), max_size=5),
+    st.sampled_from(["sentence", "paragraph"]),
+)
 def test_spans_are_ordered_trimmed_nonempty(texts, level):
     s = segment(texts, level=level)
     assert len(s) == len(texts)
@@ -121,5 +123,5 @@ def test_spans_are_ordered_trimmed_nonempty(texts, level):
         for k, ch in enumerate(t):
             if not ch.isspace() and not covered[k]:
                 # only horizontal rules may be dropped
-                line = t[: k + 1].rsplit("\n", 1)[-1] + t[k + 1:].split("\n", 1)[0]
+                line = t[: k + 1].rsplit("\n", 1)[-1] + t[k + 1 :].split("\n", 1)[0]
                 assert set(line.strip()) <= set("-*_ ") and len(line.strip().replace(" ", "")) >= 3, (t, k)

@@ -148,7 +148,7 @@ def test_similarity_properties(xs, ys):
     n = min(len(xs), len(ys))
     a, b = style_features(xs[:n]), style_features(ys[:n])
     assert np.all(a.values >= 0)
-    unit = a.values[:, len(COUNT_FEATURES):]
+    unit = a.values[:, len(COUNT_FEATURES) :]
     assert np.all(unit <= 1.0)
     s_ab = style_similarity(a, b)
     assert s_ab.shape == (n,)

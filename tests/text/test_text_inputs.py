@@ -31,8 +31,9 @@ def test_every_container_gives_the_list_result():
         for k, v in expected.items():
             np.testing.assert_array_equal(got[k], v, err_msg=name)
         np.testing.assert_array_equal(ds.tokenize(c).values, exp_tok.values, err_msg=name)
-        np.testing.assert_array_equal(ds.rouge_scores(c, r, rouge_types=["rougeLsum"])["rougeLsum"].fmeasure,
-                                      exp_lsum, err_msg=name)
+        np.testing.assert_array_equal(
+            ds.rouge_scores(c, r, rouge_types=["rougeLsum"])["rougeLsum"].fmeasure, exp_lsum, err_msg=name
+        )
         np.testing.assert_array_equal(ds.bleu_scores(c, r).score, ds.bleu_scores(CANDS, REFS).score, err_msg=name)
 
 

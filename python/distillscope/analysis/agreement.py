@@ -3,7 +3,8 @@ pairs (Spearman's rho with a seeded bootstrap interval, per-score buckets)."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -93,5 +94,11 @@ def judge_agreement(
                 "std": finite_or_none(sel.std(ddof=1)) if sel.size > 1 else None,
             }
         )
-    return {"n": n, "spearman": finite_or_none(rho), "ci_low": finite_or_none(lo), "ci_high": finite_or_none(hi),
-            "confidence": confidence, "buckets": buckets}
+    return {
+        "n": n,
+        "spearman": finite_or_none(rho),
+        "ci_low": finite_or_none(lo),
+        "ci_high": finite_or_none(hi),
+        "confidence": confidence,
+        "buckets": buckets,
+    }

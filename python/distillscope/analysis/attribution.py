@@ -3,7 +3,8 @@ with the paired best-vs-runner-up test, and the all-pairs degree matrix."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

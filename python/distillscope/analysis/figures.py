@@ -43,7 +43,13 @@ def save_figure(mpl: Any, fig: Any, stem: Any) -> list[Any]:
 
 # --------------------------------------------------------------------------- heatmap
 def heatmap(
-    mpl: Any, mat: np.ndarray, labels: Sequence[str], *, title: str, colorbar: str, limit: float | None = None,
+    mpl: Any,
+    mat: np.ndarray,
+    labels: Sequence[str],
+    *,
+    title: str,
+    colorbar: str,
+    limit: float | None = None,
 ) -> Any:
     """Students (rows) x candidates (columns), diverging colours centred on 0,
     values written in the cells, the diagonal grey."""
@@ -67,8 +73,15 @@ def heatmap(
             for j in range(m):
                 v = shown[i, j]
                 if math.isfinite(v):
-                    ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7 if m <= 12 else 5.5,
-                            color="white" if abs(v) > 0.6 * lim else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{v:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7 if m <= 12 else 5.5,
+                        color="white" if abs(v) > 0.6 * lim else "black",
+                    )
     fig.colorbar(im, ax=ax, label=colorbar, shrink=0.8)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
@@ -76,8 +89,9 @@ def heatmap(
 
 
 # --------------------------------------------------------------------------- dendrogram
-def dendrogram(mpl: Any, link: np.ndarray, order: Sequence[int], labels: Sequence[str], *, title: str,
-               ylabel: str) -> Any:
+def dendrogram(
+    mpl: Any, link: np.ndarray, order: Sequence[int], labels: Sequence[str], *, title: str, ylabel: str
+) -> Any:
     """The average-linkage tree, leaves in ``order``, merge heights as given."""
     Figure = mpl[0]
     m = len(order)
@@ -103,8 +117,13 @@ def dendrogram(mpl: Any, link: np.ndarray, order: Sequence[int], labels: Sequenc
 
 # --------------------------------------------------------------------------- scatter
 def repel_labels(
-    anchors: np.ndarray, sizes: np.ndarray, *, start: tuple[float, float] = (5.0, 4.0), iterations: int = 400,
-    pad: float = 2.0, marker: float = 5.0,
+    anchors: np.ndarray,
+    sizes: np.ndarray,
+    *,
+    start: tuple[float, float] = (5.0, 4.0),
+    iterations: int = 400,
+    pad: float = 2.0,
+    marker: float = 5.0,
 ) -> np.ndarray:
     """Lower-left corners of label boxes that neither overlap each other nor
     cover any anchor point.
@@ -165,8 +184,7 @@ def ice_rse_scatter(mpl: Any, pts: Sequence[Mapping[str, Any]], *, title: str, y
             xerr = [[max(0.0, x - r["rse_ci_low"])], [max(0.0, r["rse_ci_high"] - x)]]
         if r.get("ice_ci_low") is not None and r.get("ice_ci_high") is not None:
             yerr = [[max(0.0, y - r["ice_ci_low"])], [max(0.0, r["ice_ci_high"] - y)]]
-        ax.errorbar([x], [y], xerr=xerr, yerr=yerr, fmt="o", capsize=3, markersize=5, color="#33658a",
-                    ecolor="#9bb7cc")
+        ax.errorbar([x], [y], xerr=xerr, yerr=yerr, fmt="o", capsize=3, markersize=5, color="#33658a", ecolor="#9bb7cc")
     lo_x = min(-0.05, float(xs.min()) - 0.05)
     hi_x = max(float(xs.max()) + 0.25, 0.3)
     ax.set_xlim(lo_x, hi_x)
@@ -186,7 +204,16 @@ def ice_rse_scatter(mpl: Any, pts: Sequence[Mapping[str, Any]], *, title: str, y
     for t, x, y, (ax_pt, ay_pt), (bx, by) in zip(texts, xs, ys, anchors, boxes):
         off = (bx - ax_pt, by - ay_pt)
         far = math.hypot(*off) > 14
-        ax.annotate(t, (x, y), xycoords="data", xytext=off, textcoords="offset points", fontsize=fontsize,
-                    ha="left", va="bottom", annotation_clip=False,
-                    arrowprops={"arrowstyle": "-", "color": "#888888", "linewidth": 0.6} if far else None)
+        ax.annotate(
+            t,
+            (x, y),
+            xycoords="data",
+            xytext=off,
+            textcoords="offset points",
+            fontsize=fontsize,
+            ha="left",
+            va="bottom",
+            annotation_clip=False,
+            arrowprops={"arrowstyle": "-", "color": "#888888", "linewidth": 0.6} if far else None,
+        )
     return fig

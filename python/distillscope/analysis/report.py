@@ -126,8 +126,10 @@ def write_report(
     models = [str(x) for x in models]
     mats, primary = _check_matrices(models, matrices, primary)
     _check_extras(attribution, ice, tables, ice_level)
-    if evidence is not None and (isinstance(evidence, (str, bytes)) or not all(
-            isinstance(e, Mapping) and "student" in e and "prompts" in e for e in evidence)):
+    if evidence is not None and (
+        isinstance(evidence, (str, bytes))
+        or not all(isinstance(e, Mapping) and "student" in e and "prompts" in e for e in evidence)
+    ):
         raise ValueError("evidence must be the list returned by analysis.evidence.build_evidence(...)")
 
     root = Path(folder)
@@ -137,9 +139,16 @@ def write_report(
 
     from .._version import __version__
 
-    meta = {"title": str(title), "models": models, "primary": primary, "simulated": bool(simulated),
-            "ice_level": ice_level, "notes": [str(n) for n in notes], "report_version": _REPORT_VERSION,
-            "distillscope_version": __version__}
+    meta = {
+        "title": str(title),
+        "models": models,
+        "primary": primary,
+        "simulated": bool(simulated),
+        "ice_level": ice_level,
+        "notes": [str(n) for n in notes],
+        "report_version": _REPORT_VERSION,
+        "distillscope_version": __version__,
+    }
     dump_json(meta, data / "meta.json")
     written["meta"] = data / "meta.json"
     _write_matrices(data, models, mats, written)
@@ -183,9 +192,7 @@ def write_report(
     return written
 
 
-def _check_matrices(
-    models: list[str], matrices: Any, primary: str | None
-) -> tuple[dict[str, np.ndarray], str]:
+def _check_matrices(models: list[str], matrices: Any, primary: str | None) -> tuple[dict[str, np.ndarray], str]:
     """The checked ``{name: (m, m) array}`` and the primary matrix's name."""
     if len(models) < 1 or len(set(models)) != len(models):
         raise ValueError("models must be a non-empty list of unique names")
@@ -213,8 +220,10 @@ def _check_extras(
     if ice is not None:
         ice_rows(ice)
     for t_title, t_rows in (tables or {}).items():
-        if isinstance(t_rows, (str, bytes)) or not isinstance(t_rows, Sequence) or not all(
-            isinstance(r, Mapping) for r in t_rows
+        if (
+            isinstance(t_rows, (str, bytes))
+            or not isinstance(t_rows, Sequence)
+            or not all(isinstance(r, Mapping) for r in t_rows)
         ):
             raise ValueError(f"tables[{t_title!r}] must be a list of flat dicts (one per row)")
     if ice_level not in ICE_LEVELS:
@@ -235,26 +244,38 @@ def _write_attribution(
 ) -> None:
     """Attribution JSON and CSVs; its signatures join ``sigs`` (given ones win)."""
     dump_json(attribution, data / "attribution.json")
-    (data / "attribution.csv").write_text(render_attribution(attribution, "csv", granularities=True),
-                                          encoding="utf-8")
-    (data / "best_vs_runner_up.csv").write_text(render_table(best_rows(attribution), "csv", BEST_COLUMNS),
-                                                encoding="utf-8")
-    written.update(attribution=data / "attribution.json", attribution_csv=data / "attribution.csv",
-                   best_vs_runner_up=data / "best_vs_runner_up.csv")
+    (data / "attribution.csv").write_text(render_attribution(attribution, "csv", granularities=True), encoding="utf-8")
+    (data / "best_vs_runner_up.csv").write_text(
+        render_table(best_rows(attribution), "csv", BEST_COLUMNS), encoding="utf-8"
+    )
+    written.update(
+        attribution=data / "attribution.json",
+        attribution_csv=data / "attribution.csv",
+        best_vs_runner_up=data / "best_vs_runner_up.csv",
+    )
     if attribution.get("signature"):
         sigs.setdefault("calibration", str(attribution["signature"]))
     for k, v in (attribution.get("metric_signatures") or {}).items():
         sigs.setdefault(str(k), str(v))
 
 
-def _write_dendrogram(data: Path, models: list[str], matrix: np.ndarray, primary: str, written: dict[str, Path]) -> None:
+def _write_dendrogram(
+    data: Path, models: list[str], matrix: np.ndarray, primary: str, written: dict[str, Path]
+) -> None:
     dist = spread_distance(matrix)
     link = average_linkage(dist)
     order = leaf_order(link, len(models))
-    dump_json({"method": "average",
-               "distance": f"(max - s) / (max - min) of the symmetrised {primary} s over model pairs: "
-                           "0 = the most similar pair, 1 = the least similar",
-               "models": models, "linkage": link, "leaf_order": order}, data / "dendrogram.json")
+    dump_json(
+        {
+            "method": "average",
+            "distance": f"(max - s) / (max - min) of the symmetrised {primary} s over model pairs: "
+            "0 = the most similar pair, 1 = the least similar",
+            "models": models,
+            "linkage": link,
+            "leaf_order": order,
+        },
+        data / "dendrogram.json",
+    )
     written["dendrogram"] = data / "dendrogram.json"
 
 
@@ -278,21 +299,27 @@ def audit_warnings(audit: Mapping[str, Any], models: Sequence[str], degree: np.n
     out = []
     spp = audit.get("samples_per_prompt") or {}
     if spp.get("max") is not None and int(spp["max"]) < 2:
-        out.append("One sample per model and prompt: the self-similarity ceiling cannot be measured, so it "
-                   "falls back to the maximum score for every pair. Degrees are then conservative (understated) "
-                   "and comparable only within this report; gather 2+ samples per prompt to calibrate them.")
+        out.append(
+            "One sample per model and prompt: the self-similarity ceiling cannot be measured, so it "
+            "falls back to the maximum score for every pair. Degrees are then conservative (understated) "
+            "and comparable only within this report; gather 2+ samples per prompt to calibrate them."
+        )
     if degree is not None:
         m = np.asarray(degree, dtype=np.float64)
         for i in range(len(models)):
             for j in range(i + 1, len(models)):
                 if m[i, j] >= CLONE_DEGREE and m[j, i] >= CLONE_DEGREE:
-                    out.append(f"{models[i]} and {models[j]} look like versions of one model (degree "
-                               f"{m[i, j]:.2f} / {m[j, i]:.2f} both ways): each is part of the other's population "
-                               "baseline, so degrees of other students toward either of them are understated.")
+                    out.append(
+                        f"{models[i]} and {models[j]} look like versions of one model (degree "
+                        f"{m[i, j]:.2f} / {m[j, i]:.2f} both ways): each is part of the other's population "
+                        "baseline, so degrees of other students toward either of them are understated."
+                    )
     n = audit.get("n_prompts")
     if n is not None and int(n) < FEW_PROMPTS:
-        out.append(f"Only {int(n)} prompts: intervals are wide; read a difference between two degrees as evidence "
-                   "only where the best-vs-runner-up test says so.")
+        out.append(
+            f"Only {int(n)} prompts: intervals are wide; read a difference between two degrees as evidence "
+            "only where the best-vs-runner-up test says so."
+        )
     return out
 
 
@@ -328,24 +355,52 @@ def redraw(folder: str | Path) -> dict[str, Path]:
     heatmaps = {"heatmap": meta["primary"]}
     heatmaps.update({f"heatmap_{k}": k for k in mats["matrices"] if k.startswith("degree_") and k != meta["primary"]})
     # one colour scale for every degree heatmap, so the granularities compare by eye
-    deg = [np.array([[_nan(v) for v in row] for row in mats["matrices"][k]], dtype=np.float64)
-           for k in heatmaps.values() if k.startswith("degree")]
+    deg = [
+        np.array([[_nan(v) for v in row] for row in mats["matrices"][k]], dtype=np.float64)
+        for k in heatmaps.values()
+        if k.startswith("degree")
+    ]
     off = np.concatenate([d[~np.eye(len(d), dtype=bool)] for d in deg]) if deg else np.empty(0)
     off = off[np.isfinite(off)]
     shared_limit = max(0.05, float(np.abs(off).max())) if off.size else 1.0
     for name, key in heatmaps.items():
         mat = np.array([[_nan(v) for v in row] for row in mats["matrices"][key]], dtype=np.float64)
-        gran = "combined" if name == "heatmap" else key[len("degree_"):] if key.startswith("degree_") else key
+        gran = "combined" if name == "heatmap" else key[len("degree_") :] if key.startswith("degree_") else key
         limit = shared_limit if key.startswith("degree") else None
-        save(F.heatmap(mpl, mat[np.ix_(order, order)], labels, title=f"degree: {gran}{sim}" if key.startswith("degree") else f"{key}{sim}",
-                       colorbar="degree (0 = as the population predicts)" if key.startswith("degree") else key, limit=limit), name)
-    save(F.dendrogram(mpl, np.array(dend["linkage"]), order, labels, title="clustering of the models" + sim,
-                      ylabel="relative distance\n(0 = closest pair, 1 = farthest)"), "dendrogram")
+        save(
+            F.heatmap(
+                mpl,
+                mat[np.ix_(order, order)],
+                labels,
+                title=f"degree: {gran}{sim}" if key.startswith("degree") else f"{key}{sim}",
+                colorbar="degree (0 = as the population predicts)" if key.startswith("degree") else key,
+                limit=limit,
+            ),
+            name,
+        )
+    save(
+        F.dendrogram(
+            mpl,
+            np.array(dend["linkage"]),
+            order,
+            labels,
+            title="clustering of the models" + sim,
+            ylabel="relative distance\n(0 = closest pair, 1 = farthest)",
+        ),
+        "dendrogram",
+    )
     rows = load_data(root, "ice_rse.json") or []
     pts = [r for r in rows if r.get("ice_rate") is not None and r.get("rse_degree") is not None]
     if pts:
-        save(F.ice_rse_scatter(mpl, pts, title="identity consistency vs response similarity" + sim,
-                               ylabel=f"ICE: {meta.get('ice_level', 'strict')} contradiction rate"), "ice_rse")
+        save(
+            F.ice_rse_scatter(
+                mpl,
+                pts,
+                title="identity consistency vs response similarity" + sim,
+                ylabel=f"ICE: {meta.get('ice_level', 'strict')} contradiction rate",
+            ),
+            "ice_rse",
+        )
     return out
 
 
@@ -363,8 +418,11 @@ def markdown_summary(folder: str | Path) -> str:
     t = markdown_text
     parts = [f"# {t(meta['title'])}", ""]
     if meta.get("simulated"):
-        parts += ["> **Simulated data.** These models and answers were generated by distillscope's simulator; "
-                  "the numbers show what the method recovers, not facts about real models.", ""]
+        parts += [
+            "> **Simulated data.** These models and answers were generated by distillscope's simulator; "
+            "the numbers show what the method recovers, not facts about real models.",
+            "",
+        ]
     parts += [f"**Models ({len(meta['models'])}):** {t(', '.join(meta['models']))}", ""]
     facts = audit_facts(aud)
     if facts:
@@ -381,12 +439,22 @@ def markdown_summary(folder: str | Path) -> str:
     if attr is not None:
         rows = []
         for r in key_rows(attr):
-            rows.append({"student": r["student"], "top candidate": r["top_candidate"],
-                         "degree [95% CI]": interval_text(r["degree"], r["ci_low"], r["ci_high"]),
-                         "runner-up": r["runner_up"], "runner-up degree": r["runner_up_degree"],
-                         "beats runner-up": significance_text(r), "prompts": r["n_prompts"]})
-        parts += ["## Key result: closest candidate teacher per student", "",
-                  render_table(rows, "markdown", non_empty_columns(rows))]
+            rows.append(
+                {
+                    "student": r["student"],
+                    "top candidate": r["top_candidate"],
+                    "degree [95% CI]": interval_text(r["degree"], r["ci_low"], r["ci_high"]),
+                    "runner-up": r["runner_up"],
+                    "runner-up degree": r["runner_up_degree"],
+                    "beats runner-up": significance_text(r),
+                    "prompts": r["n_prompts"],
+                }
+            )
+        parts += [
+            "## Key result: closest candidate teacher per student",
+            "",
+            render_table(rows, "markdown", non_empty_columns(rows)),
+        ]
     for name in meta.get("figures") or []:
         parts += [f"![{name}](figures/{name}.png)", "", f"*{t(figure_caption(name))}*", ""]
     for title, rows, cols in summary_tables(root, markdown=True):
@@ -395,5 +463,3 @@ def markdown_summary(folder: str | Path) -> str:
         parts += [f"## {t(title)}", "", render_table(text_rows, "markdown", names)]
     parts.append(f"_distillscope {meta.get('distillscope_version')}, report format v{meta.get('report_version')}_\n")
     return "\n".join(parts)
-
-

@@ -43,14 +43,14 @@ __all__ = [
 
 _CAPTIONS = {
     "heatmap": "Combined degree, student (row) toward candidate teacher (column), models in clustering order. "
-               "Red: closer than the population predicts; blue: farther; white: as predicted (0). Read a row to "
-               "see whom a student resembles, a column to see who resembles a candidate; the matrix is not "
-               "symmetric.",
+    "Red: closer than the population predicts; blue: farther; white: as predicted (0). Read a row to "
+    "see whom a student resembles, a column to see who resembles a candidate; the matrix is not "
+    "symmetric.",
     "dendrogram": "Average-linkage clustering of the models on the symmetrised degree; heights are rescaled so "
-                  "that 0 is the closest pair and 1 the farthest (the tree itself does not change).",
+    "that 0 is the closest pair and 1 the farthest (the tree itself does not change).",
     "ice_rse": "Identity-consistency contradiction rate (how often a model's answers about itself name another "
-               "model or contradict its own identity) against its degree toward its top candidate; bars are "
-               "intervals.",
+    "model or contradict its own identity) against its degree toward its top candidate; bars are "
+    "intervals.",
 }
 
 
@@ -62,9 +62,8 @@ def load_data(root: Path, name: str) -> Any:
 
 def figure_caption(name: str) -> str:
     if name.startswith("heatmap_degree_"):
-        g = name[len("heatmap_degree_"):]
-        return (f"Degree from {g} similarity alone, same rows, columns, order and colour scale as the combined "
-                "heatmap.")
+        g = name[len("heatmap_degree_") :]
+        return f"Degree from {g} similarity alone, same rows, columns, order and colour scale as the combined heatmap."
     return _CAPTIONS.get(name, name)
 
 
@@ -160,20 +159,36 @@ def summary_tables(root: Path, *, markdown: bool = False) -> list[tuple[str, lis
         cols.insert(cols.index("ci_high") + 1, "beats runner-up")
         cols += ["raw"] + [c for c in (top[0] if top else {}) if c.endswith("_degree")]
         out.append(("Teacher attribution: top 3 candidates per student", top, cols))
-        out.append(("Does the top candidate beat the runner-up? (paired bootstrap over prompts)", best_rows(attr),
-                    list(BEST_COLUMNS)))
+        out.append(
+            (
+                "Does the top candidate beat the runner-up? (paired bootstrap over prompts)",
+                best_rows(attr),
+                list(BEST_COLUMNS),
+            )
+        )
     ice = load_data(root, "ice.json")
     if ice is not None:
-        out.append(("Identity consistency (ICE) rates", ice_rows(ice), ["model", "level", "rate", "ci_low",
-                                                                        "ci_high", "n"]))
+        out.append(
+            ("Identity consistency (ICE) rates", ice_rows(ice), ["model", "level", "rate", "ci_low", "ci_high", "n"])
+        )
         scatter = load_data(root, "ice_rse.json") or []
-        cols = ["model", "rse_candidate", "rse_degree", "rse_ci_low", "rse_ci_high", "ice_level", "ice_rate",
-                "ice_ci_low", "ice_ci_high"]
+        cols = [
+            "model",
+            "rse_candidate",
+            "rse_degree",
+            "rse_ci_low",
+            "rse_ci_high",
+            "ice_level",
+            "ice_rate",
+            "ice_ci_low",
+            "ice_ci_high",
+        ]
         out.append(("RSE and ICE per model", scatter, cols))
     if not markdown:
         for name, m in mats["matrices"].items():
-            rows = [{"student \\ candidate": a, **{b: m[i][j] for j, b in enumerate(models)}}
-                    for i, a in enumerate(models)]
+            rows = [
+                {"student \\ candidate": a, **{b: m[i][j] for j, b in enumerate(models)}} for i, a in enumerate(models)
+            ]
             label = f"Matrix {name}" + (" (primary)" if name == meta["primary"] else "")
             out.append((label, rows, ["student \\ candidate", *models]))
     for name in meta.get("extra_tables") or []:
@@ -251,8 +266,10 @@ def _table(rows: Sequence[Mapping[str, Any]], cols: Sequence[str], table_id: str
             dv = f' data-v="{sv!r}"' if isinstance(sv, (int, float)) and math.isfinite(sv) else ""
             tds.append(f"<td{dv}>{e(text)}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
-    return (f'<table class="sortable" id="{e(table_id)}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return (
+        f'<table class="sortable" id="{e(table_id)}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def _marked(text: str, spans: Sequence[Sequence[int]]) -> str:
@@ -270,34 +287,42 @@ def _marked(text: str, spans: Sequence[Sequence[int]]) -> str:
 
 def _evidence_html(evidence: Sequence[Mapping[str, Any]]) -> list[str]:
     e = html.escape
-    parts = ['<section id="evidence"><h2>Evidence: the answers behind each top degree</h2>',
-             "<p>For each student and its top candidate, the prompts that contribute most to the degree (largest "
-             "similarity above the population on that prompt, weighted over granularities as the degree is). "
-             "Highlighted: runs of words both answers share (at least "
-             f"{int(evidence[0].get('min_run', 5)) if evidence else 5} words, after the tokenizer's "
-             "normalization). Answers are the first sample, cut at about 1,200 characters.</p>"]
+    parts = [
+        '<section id="evidence"><h2>Evidence: the answers behind each top degree</h2>',
+        "<p>For each student and its top candidate, the prompts that contribute most to the degree (largest "
+        "similarity above the population on that prompt, weighted over granularities as the degree is). "
+        "Highlighted: runs of words both answers share (at least "
+        f"{int(evidence[0].get('min_run', 5)) if evidence else 5} words, after the tokenizer's "
+        "normalization). Answers are the first sample, cut at about 1,200 characters.</p>",
+    ]
     for ev in evidence:
-        head = (f"{ev['student']} \u2192 {ev['candidate']}: degree "
-                f"{interval_text(ev.get('degree'), ev.get('ci_low'), ev.get('ci_high'))}, "
-                f"{len(ev['prompts'])} prompt{'s' if len(ev['prompts']) != 1 else ''}")
+        head = (
+            f"{ev['student']} \u2192 {ev['candidate']}: degree "
+            f"{interval_text(ev.get('degree'), ev.get('ci_low'), ev.get('ci_high'))}, "
+            f"{len(ev['prompts'])} prompt{'s' if len(ev['prompts']) != 1 else ''}"
+        )
         parts.append(f"<details><summary>{e(head)}</summary>")
         if not ev["prompts"]:
-            parts.append("<p class=\"muted\">No prompt answered by both models.</p>")
+            parts.append('<p class="muted">No prompt answered by both models.</p>')
         for k, p in enumerate(ev["prompts"], start=1):
             sc = ", ".join(f"{g} {v:.2f}" for g, v in (p.get("scores") or {}).items() if v is not None)
-            parts.append(f"<h4>{k}. prompt {e(str(p['prompt_id']))}: contribution {p['contribution']:+.3f}"
-                         f" <span class=\"muted\">({e(sc)}; longest shared run {int(p['longest_shared_run'])}"
-                         f" words; {100 * float(p['shared_fraction']):.0f}% of the student's answer in shared "
-                         "runs)</span></h4>")
+            parts.append(
+                f"<h4>{k}. prompt {e(str(p['prompt_id']))}: contribution {p['contribution']:+.3f}"
+                f' <span class="muted">({e(sc)}; longest shared run {int(p["longest_shared_run"])}'
+                f" words; {100 * float(p['shared_fraction']):.0f}% of the student's answer in shared "
+                "runs)</span></h4>"
+            )
             if p.get("prompt"):
                 parts.append(f"<p><strong>Prompt:</strong> {e(p['prompt'])}</p>")
             cut_s = " (cut)" if p.get("student_truncated") else ""
             cut_c = " (cut)" if p.get("candidate_truncated") else ""
-            parts.append('<div class="pair">'
-                         f"<div><strong>{e(ev['student'])}</strong> (student){cut_s}"
-                         f"<pre>{_marked(p['student_answer'], p['student_spans'])}</pre></div>"
-                         f"<div><strong>{e(ev['candidate'])}</strong> (candidate){cut_c}"
-                         f"<pre>{_marked(p['candidate_answer'], p['candidate_spans'])}</pre></div></div>")
+            parts.append(
+                '<div class="pair">'
+                f"<div><strong>{e(ev['student'])}</strong> (student){cut_s}"
+                f"<pre>{_marked(p['student_answer'], p['student_spans'])}</pre></div>"
+                f"<div><strong>{e(ev['candidate'])}</strong> (candidate){cut_c}"
+                f"<pre>{_marked(p['candidate_answer'], p['candidate_spans'])}</pre></div></div>"
+            )
         parts.append("</details>")
     parts.append("</section>")
     return parts
@@ -306,9 +331,11 @@ def _evidence_html(evidence: Sequence[Mapping[str, Any]]) -> list[str]:
 def _figure(name: str, cls: str) -> str:
     e = html.escape
     cap = figure_caption(name)
-    return (f'<figure class="{cls}"><img src="figures/{e(name)}.svg" alt="{e(cap)}">'
-            f"<figcaption>{e(cap)} <a href=\"figures/{e(name)}.svg\">SVG</a> \u00b7 "
-            f"<a href=\"figures/{e(name)}.png\">PNG</a></figcaption></figure>")
+    return (
+        f'<figure class="{cls}"><img src="figures/{e(name)}.svg" alt="{e(cap)}">'
+        f'<figcaption>{e(cap)} <a href="figures/{e(name)}.svg">SVG</a> \u00b7 '
+        f'<a href="figures/{e(name)}.png">PNG</a></figcaption></figure>'
+    )
 
 
 def page_html(root: Path) -> str:
@@ -318,14 +345,21 @@ def page_html(root: Path) -> str:
     aud = load_data(root, "audit.json") or {}
     e = html.escape
     figs = list(meta.get("figures") or [])
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>{e(meta['title'])}</title>", f"<style>{_CSS}</style>", "</head><body>",
-             f"<h1>{e(meta['title'])}</h1>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(meta['title'])}</title>",
+        f"<style>{_CSS}</style>",
+        "</head><body>",
+        f"<h1>{e(meta['title'])}</h1>",
+    ]
     if meta.get("simulated"):
-        parts.append('<p class="sim"><strong>Simulated data.</strong> These models and answers were generated by '
-                     "distillscope's simulator; the numbers show what the method recovers, not facts about real "
-                     "models.</p>")
+        parts.append(
+            '<p class="sim"><strong>Simulated data.</strong> These models and answers were generated by '
+            "distillscope's simulator; the numbers show what the method recovers, not facts about real "
+            "models.</p>"
+        )
     # ---- the audit
     parts.append('<section id="audit"><h2>What was audited</h2><dl class="facts">')
     parts.append(f"<dt>Models ({len(meta['models'])})</dt><dd>{e(', '.join(meta['models']))}</dd>")
@@ -333,8 +367,11 @@ def page_html(root: Path) -> str:
         parts.append(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>")
     parts.append("</dl>")
     parts.append(f'<p class="def"><strong>Distillation degree.</strong> {e(DEGREE_DEFINITION)}</p>')
-    parts.append("<details><summary>How to read the other numbers</summary><dl class=\"facts\">"
-                 + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in GLOSSARY) + "</dl></details>")
+    parts.append(
+        '<details><summary>How to read the other numbers</summary><dl class="facts">'
+        + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in GLOSSARY)
+        + "</dl></details>"
+    )
     for w in aud.get("warnings") or []:
         parts.append(f'<p class="warn"><strong>Warning.</strong> {e(w)}</p>')
     if meta.get("notes"):
@@ -343,35 +380,55 @@ def page_html(root: Path) -> str:
     # ---- key result
     attr = load_data(root, "attribution.json")
     if attr is not None:
-        rows = [{"student": r["student"], "top candidate": r["top_candidate"], "degree": r["degree"],
-                 "ci_low": r["ci_low"], "ci_high": r["ci_high"], "runner-up": r["runner_up"],
-                 "runner-up degree": r["runner_up_degree"], "beats runner-up": significance_text(r),
-                 "prompts": r["n_prompts"]} for r in key_rows(attr)]
-        parts += ['<section id="key"><h2>Key result: closest candidate teacher per student</h2>',
-                  _table(rows, non_empty_columns(rows), "table-key"), "</section>"]
+        rows = [
+            {
+                "student": r["student"],
+                "top candidate": r["top_candidate"],
+                "degree": r["degree"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "runner-up": r["runner_up"],
+                "runner-up degree": r["runner_up_degree"],
+                "beats runner-up": significance_text(r),
+                "prompts": r["n_prompts"],
+            }
+            for r in key_rows(attr)
+        ]
+        parts += [
+            '<section id="key"><h2>Key result: closest candidate teacher per student</h2>',
+            _table(rows, non_empty_columns(rows), "table-key"),
+            "</section>",
+        ]
     # ---- figures
     parts.append('<section id="figures"><h2>Degrees and clustering</h2>')
     if meta.get("figure_note"):
-        parts.append(f'<p class="note">Figures are not included: {e(meta["figure_note"])}. '
-                     "The same numbers are in the tables below.</p>")
+        parts.append(
+            f'<p class="note">Figures are not included: {e(meta["figure_note"])}. '
+            "The same numbers are in the tables below.</p>"
+        )
     heat = [f for f in figs if f.startswith("heatmap")]
     if heat:
-        parts.append('<div class="figs">' + "".join(_figure(f, "main" if f == "heatmap" else "small")
-                                                    for f in heat) + "</div>")
+        parts.append(
+            '<div class="figs">' + "".join(_figure(f, "main" if f == "heatmap" else "small") for f in heat) + "</div>"
+        )
     if "dendrogram" in figs:
         parts.append('<div class="figs">' + _figure("dendrogram", "main") + "</div>")
     parts.append("</section>")
     if "ice_rse" in figs:
-        parts += ['<section id="identity"><h2>Identity consistency and response similarity</h2>',
-                  '<div class="figs">' + _figure("ice_rse", "main") + "</div></section>"]
+        parts += [
+            '<section id="identity"><h2>Identity consistency and response similarity</h2>',
+            '<div class="figs">' + _figure("ice_rse", "main") + "</div></section>",
+        ]
     evidence = load_data(root, "evidence.json")
     if evidence:
         parts += _evidence_html(evidence)
     # ---- tables
-    parts.append('<section id="tables"><h2>Tables</h2><p class="muted">Click a column header to sort. Matrices: '
-                 "row = student S, column = candidate T; similarity matrices score S's answer against T's answer "
-                 "(some metrics, e.g. BLEU, are asymmetric, so the matrix is too). All values are also in "
-                 "<code>data/</code> as JSON and CSV.</p>")
+    parts.append(
+        '<section id="tables"><h2>Tables</h2><p class="muted">Click a column header to sort. Matrices: '
+        "row = student S, column = candidate T; similarity matrices score S's answer against T's answer "
+        "(some metrics, e.g. BLEU, are asymmetric, so the matrix is too). All values are also in "
+        "<code>data/</code> as JSON and CSV.</p>"
+    )
     for n, (title, rows, cols) in enumerate(summary_tables(root), start=1):
         table_html = _table(rows, cols, f"table-{n}")
         if title.startswith("Matrix") or title == "Signatures":
@@ -379,9 +436,11 @@ def page_html(root: Path) -> str:
         else:
             parts.append(f"<h3>{e(title)}</h3>{table_html}")
     parts.append("</section>")
-    parts.append(f"<p class=\"muted\">distillscope {e(str(meta.get('distillscope_version')))}, report format "
-                 f"v{e(str(meta.get('report_version')))}; data files in <code>data/</code>, figures redrawn from "
-                 "them by <code>distillscope.analysis.report.redraw</code>.</p>")
+    parts.append(
+        f'<p class="muted">distillscope {e(str(meta.get("distillscope_version")))}, report format '
+        f"v{e(str(meta.get('report_version')))}; data files in <code>data/</code>, figures redrawn from "
+        "them by <code>distillscope.analysis.report.redraw</code>.</p>"
+    )
     parts.append(f"<script>{_SCRIPT}</script>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -166,8 +166,9 @@ def sample_prompts(prompt_ids: Sequence[str], n: int, seed: int = 0) -> np.ndarr
     """
     import hashlib
 
-    keys = [hashlib.blake2b(f"{seed}\0{p}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
-            for p in prompt_ids]
+    keys = [
+        hashlib.blake2b(f"{seed}\0{p}".encode("utf-8", "surrogatepass"), digest_size=8).digest() for p in prompt_ids
+    ]
     order = sorted(range(len(keys)), key=keys.__getitem__)
     return np.sort(np.asarray(order[:n], dtype=np.int64))
 
@@ -175,8 +176,14 @@ def sample_prompts(prompt_ids: Sequence[str], n: int, seed: int = 0) -> np.ndarr
 class _Layout:
     """Responses of each model laid out contiguously by prompt slot."""
 
-    def __init__(self, table: ResponseTable, models: Sequence[str], max_samples: int | None,
-                 max_prompts: int | None = None, sample_seed: int = 0) -> None:
+    def __init__(
+        self,
+        table: ResponseTable,
+        models: Sequence[str],
+        max_samples: int | None,
+        max_prompts: int | None = None,
+        sample_seed: int = 0,
+    ) -> None:
         code_of = {str(m): i for i, m in enumerate(table.models)}
         missing = [m for m in models if m not in code_of]
         if missing:
@@ -265,8 +272,9 @@ class _Units:
         return np.ascontiguousarray(vals, dtype=np.float32), off
 
 
-def _vectors(texts: Sequence[str], encoder: Any, cfg: RSEConfig, log: Callable[[str], None],
-             progress: bool) -> tuple[np.ndarray | None, _Units | None]:
+def _vectors(
+    texts: Sequence[str], encoder: Any, cfg: RSEConfig, log: Callable[[str], None], progress: bool
+) -> tuple[np.ndarray | None, _Units | None]:
     """Response vectors (semantic) and unit vectors (structural) of every response.
 
     ``units="late"`` (and an encoder with ``encode_with_segments``): one
@@ -285,8 +293,11 @@ def _vectors(texts: Sequence[str], encoder: Any, cfg: RSEConfig, log: Callable[[
         distinct, rows = _distinct(texts)
         what = f"the {cfg.level}s and " if need_units else ""
         log(f"encoding {len(distinct):,} distinct responses (one pass: {what}response vectors)")
-        spans = segment(distinct, "paragraph" if cfg.level == "paragraph" else "sentence") if need_units else \
-            Ragged(np.zeros((0, 2), np.int64), np.zeros(len(distinct) + 1, np.int64))
+        spans = (
+            segment(distinct, "paragraph" if cfg.level == "paragraph" else "sentence")
+            if need_units
+            else Ragged(np.zeros((0, 2), np.int64), np.zeros(len(distinct) + 1, np.int64))
+        )
         resp, segs = encoder.encode_with_segments(distinct, spans, show_progress_bar=progress)
         units = None
         if need_units:  # response i's units are those of its distinct text rows[i]
@@ -310,8 +321,13 @@ def _vectors(texts: Sequence[str], encoder: Any, cfg: RSEConfig, log: Callable[[
 
 
 def _pair_metrics(
-    texts: Sequence[str], ia: np.ndarray, ib: np.ndarray, cfg: RSEConfig, units: _Units | None,
-    log: Callable[[str], None], progress: bool = False,
+    texts: Sequence[str],
+    ia: np.ndarray,
+    ib: np.ndarray,
+    cfg: RSEConfig,
+    units: _Units | None,
+    log: Callable[[str], None],
+    progress: bool = False,
 ) -> dict[str, np.ndarray]:
     """Every per-pair metric for response pairs (ia[k], ib[k]), chunked."""
     from ..progress import Progress
@@ -332,8 +348,17 @@ def _pair_metrics(
     return out
 
 
-def _score_chunks(texts: Sequence[str], ia: np.ndarray, ib: np.ndarray, cfg: RSEConfig, units: _Units | None,
-                  feats: Any, step: int, out: dict[str, np.ndarray], bar: Any) -> None:
+def _score_chunks(
+    texts: Sequence[str],
+    ia: np.ndarray,
+    ib: np.ndarray,
+    cfg: RSEConfig,
+    units: _Units | None,
+    feats: Any,
+    step: int,
+    out: dict[str, np.ndarray],
+    bar: Any,
+) -> None:
     from ..text.lexical import lexical_scores
 
     n = len(ia)
@@ -342,8 +367,13 @@ def _score_chunks(texts: Sequence[str], ia: np.ndarray, ib: np.ndarray, cfg: RSE
         a, b = ia[lo : lo + step], ib[lo : lo + step]
         part: dict[str, np.ndarray] = {}
         if "lexical" in gs:
-            lex = lexical_scores([texts[i] for i in a], [texts[i] for i in b], metrics=LEXICAL_METRICS,
-                                 tokenizer=cfg.tokenizer, workers=cfg.workers)
+            lex = lexical_scores(
+                [texts[i] for i in a],
+                [texts[i] for i in b],
+                metrics=LEXICAL_METRICS,
+                tokenizer=cfg.tokenizer,
+                workers=cfg.workers,
+            )
             for m in LEXICAL_METRICS:
                 part[m] = np.asarray(lex[m], dtype=np.float64) / (100.0 if m in _PER_100 else 1.0)
             part["lexical"] = np.mean([part[m] for m in LEXICAL_METRICS], axis=0)
@@ -388,24 +418,30 @@ def _semantic_series(lay: _Layout, perm: np.ndarray, E: np.ndarray, workers: int
     out: dict[tuple[str, Any], np.ndarray] = {}
     for t in range(M):
         # T's rows in derangement order, for the shuffled-prompt null
-        order = np.concatenate([np.arange(lay.start[t, q], lay.start[t, q] + lay.count[t, q]) for q in perm]) \
-            if P else np.zeros(0, np.int64)
+        order = (
+            np.concatenate([np.arange(lay.start[t, q], lay.start[t, q] + lay.count[t, q]) for q in perm])
+            if P
+            else np.zeros(0, np.int64)
+        )
         t_null = np.ascontiguousarray(E[order.astype(np.int64)])
         t_null_off = _csr(lay.count[t, perm])
         for s_ in range(M):
             if s_ == t:
                 continue
             key = (lay.models[s_], lay.models[t])
-            out[("raw", key)] = cosine_grouped(block[s_], own_off[s_], block[t], own_off[t], reduce="mean",
-                                               workers=workers).astype(np.float64)
-            out[("null", key)] = cosine_grouped(block[s_], own_off[s_], t_null, t_null_off, reduce="mean",
-                                                workers=workers).astype(np.float64)
+            out[("raw", key)] = cosine_grouped(
+                block[s_], own_off[s_], block[t], own_off[t], reduce="mean", workers=workers
+            ).astype(np.float64)
+            out[("null", key)] = cosine_grouped(
+                block[s_], own_off[s_], t_null, t_null_off, reduce="mean", workers=workers
+            ).astype(np.float64)
     for m in range(M):
         n = lay.count[m].astype(np.float64)
         if not (n >= 2).any():
             continue
-        full = cosine_grouped(block[m], own_off[m], block[m], own_off[m], reduce="mean",
-                              workers=workers).astype(np.float64)
+        full = cosine_grouped(block[m], own_off[m], block[m], own_off[m], reduce="mean", workers=workers).astype(
+            np.float64
+        )
         nonzero = np.abs(block[m]).max(axis=1) > 0 if len(block[m]) else np.zeros(0, bool)
         diag = np.add.reduceat(nonzero.astype(np.float64), own_off[m][:-1]) if len(block[m]) else np.zeros(P)
         diag = np.where(n > 0, diag, 0.0)
@@ -451,8 +487,10 @@ def response_similarity(
 
     cfg = config or RSEConfig()
     if cfg.needs_encoder and encoder is None:
-        raise ValueError("the semantic and structural granularities need an encoder: pass encoder=Encoder(...) "
-                         "or config=RSEConfig(granularities=('lexical', 'style'))")
+        raise ValueError(
+            "the semantic and structural granularities need an encoder: pass encoder=Encoder(...) "
+            "or config=RSEConfig(granularities=('lexical', 'style'))"
+        )
     names = [str(m) for m in (table.models if models is None else models)]
     if len(names) < 2:
         raise ValueError(f"need at least 2 models to compare, got {names}")
@@ -527,15 +565,18 @@ def signatures(cfg: RSEConfig, encoder: Any = None) -> dict[str, str]:
     if "semantic" in cfg.granularities:
         out["semantic"] = out["cosine"] = f"cosine|{enc}|{vec}|{v}"  # the encoder stays field 1 (report reads it)
     if "structural" in cfg.granularities:
-        out["structural"] = (f"structural=½(align_f1+order)|level:{cfg.level}|thr:{cfg.align_threshold:g}|{vec}|"
-                             f"{enc}|{v}")
+        out["structural"] = (
+            f"structural=½(align_f1+order)|level:{cfg.level}|thr:{cfg.align_threshold:g}|{vec}|{enc}|{v}"
+        )
     if "style" in cfg.granularities:
         from ..text.style import STYLE_SIGNATURE
 
         out["style"] = STYLE_SIGNATURE
     out["null"] = f"shuffled-prompt derangement seed={cfg.null_seed}"
     if cfg.max_prompts is not None:
-        out["prompts"] = f"sample of {cfg.max_prompts} prompts: smallest blake2b(seed, prompt_id), seed={cfg.sample_seed}"
+        out["prompts"] = (
+            f"sample of {cfg.max_prompts} prompts: smallest blake2b(seed, prompt_id), seed={cfg.sample_seed}"
+        )
     return out
 
 
@@ -557,8 +598,11 @@ def resolve_encoder(spec: str | None, *, quiet: bool = False) -> Any:
     if spec == "auto":
         if not model_available():
             if not quiet:
-                print("note: the default encoder is not downloaded (run `distillscope model download`); "
-                      "scoring lexical and style granularities only", file=sys.stderr)
+                print(
+                    "note: the default encoder is not downloaded (run `distillscope model download`); "
+                    "scoring lexical and style granularities only",
+                    file=sys.stderr,
+                )
             return None
         spec = None
     from ..embed.encoder import Encoder

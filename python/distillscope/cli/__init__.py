@@ -19,8 +19,8 @@ import importlib
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # file errors the user can fix by naming another path
@@ -30,16 +30,34 @@ _PATH_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirec
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("distillscope.cli.demo", "run the self-contained demo (simulated models, no network)"),
     "capabilities": ("distillscope.cli", "print the SIMD path, CPU features and engines in use"),
-    "score": ("distillscope.cli.analysis", "per-granularity similarity matrices of every model pair (stores or imports)"),
+    "score": (
+        "distillscope.cli.analysis",
+        "per-granularity similarity matrices of every model pair (stores or imports)",
+    ),
     "attribute": ("distillscope.cli.analysis", "rank candidate teachers for each student by calibrated degree"),
     "report": ("distillscope.cli.analysis", "write the HTML/PNG/JSON report folder of a population"),
     "gather": ("distillscope.cli.gather", "ask models the prompts of a TOML config (async, rate-limited, resumable)"),
-    "import": ("distillscope.cli.importer", "import public model outputs (AlpacaEval, Arena-Hard, MT-Bench, JSONL/CSV/Parquet)"),
-    "serve-sim": ("distillscope.cli.serve_sim", "serve a simulated OpenAI-compatible chat API on 127.0.0.1 (fault injection)"),
-    "identity": ("distillscope.cli.identity", "identity consistency: write probe prompts, classify responses, loose/strict/hard rates"),
-    "judge": ("distillscope.cli.judge", "LLM-judge similarity of model pairs (through the gatherer, cached) and its agreement with judge-free scores"),
+    "import": (
+        "distillscope.cli.importer",
+        "import public model outputs (AlpacaEval, Arena-Hard, MT-Bench, JSONL/CSV/Parquet)",
+    ),
+    "serve-sim": (
+        "distillscope.cli.serve_sim",
+        "serve a simulated OpenAI-compatible chat API on 127.0.0.1 (fault injection)",
+    ),
+    "identity": (
+        "distillscope.cli.identity",
+        "identity consistency: write probe prompts, classify responses, loose/strict/hard rates",
+    ),
+    "judge": (
+        "distillscope.cli.judge",
+        "LLM-judge similarity of model pairs (through the gatherer, cached) and its agreement with judge-free scores",
+    ),
     "model": ("distillscope.cli.model", "download, list or build encoder models (ONNX, offline after download)"),
-    "score-pairs": ("distillscope.cli.score_pairs", "score a JSONL/Parquet file of pairs into Parquet (streaming, resumable, Dask)"),
+    "score-pairs": (
+        "distillscope.cli.score_pairs",
+        "score a JSONL/Parquet file of pairs into Parquet (streaming, resumable, Dask)",
+    ),
     "bench": ("distillscope.cli.bench", "benchmark every kernel against its peers on generated data (table + plot)"),
 }
 
@@ -58,8 +76,9 @@ def run_capabilities(args: argparse.Namespace) -> int:
 
     dot = cpu_int8_dot()  # CPU flags only: no model is loaded here
     caps["int8_dot_product"] = dot
-    caps["encoder_default_precision"] = ("int8 (if the int8 graph exists and the accuracy guard holds)"
-                                         if dot else "fp32")
+    caps["encoder_default_precision"] = (
+        "int8 (if the int8 graph exists and the accuracy guard holds)" if dot else "fp32"
+    )
     if args.format == "json":
         print(json.dumps(caps, indent=2))
     else:
@@ -78,7 +97,9 @@ def _top_parser() -> argparse.ArgumentParser:
         epilog="commands:\n" + "\n".join(f"  {n:<14} {h}" for n, (_, h) in COMMANDS.items()),
     )
     p.add_argument("--version", action="version", version=f"distillscope {__version__}")
-    p.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error (also after the command)")
+    p.add_argument(
+        "--debug", action="store_true", help="print the traceback of an unexpected error (also after the command)"
+    )
     p.add_argument("command", choices=sorted(COMMANDS), metavar="command", help="see the list below")
     return p
 
@@ -149,8 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if is_usage_error(exc):
             print(f"distillscope {cmd}: error: {_one_line(exc)}", file=sys.stderr)
             return 2
-        print(f"distillscope {cmd}: internal error: {type(exc).__name__}: {_one_line(exc)} "
-              "(a bug in distillscope; rerun with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"distillscope {cmd}: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            "(a bug in distillscope; rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

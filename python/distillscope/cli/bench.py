@@ -38,10 +38,20 @@ def run_bench(args: Any) -> int:
     if bad:
         raise ValueError(f"--only takes dense,text,embed,sweep; got {bad}")
     doc = run_suite(
-        args.size, args.out, threads=_ints(args.threads, "threads"), batch_sizes=_ints(args.batch_sizes, "batch-sizes"),
-        overrides={"pairs": args.pairs, "dense": args.dense, "dim": args.dim, "queries": args.queries,
-                   "corpus": args.corpus},
-        seed=args.seed, plot=not args.no_plot, only=only,
+        args.size,
+        args.out,
+        threads=_ints(args.threads, "threads"),
+        batch_sizes=_ints(args.batch_sizes, "batch-sizes"),
+        overrides={
+            "pairs": args.pairs,
+            "dense": args.dense,
+            "dim": args.dim,
+            "queries": args.queries,
+            "corpus": args.corpus,
+        },
+        seed=args.seed,
+        plot=not args.no_plot,
+        only=only,
     )
     if doc["failures"]:
         print("\nresults disagree:\n  " + "\n  ".join(doc["failures"]), file=sys.stderr)

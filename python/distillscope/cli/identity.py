@@ -41,7 +41,11 @@ def configure_identity(p: argparse.ArgumentParser) -> None:
         "jailbreak answers (persona lines, think blocks, implied vendors); auto: voice for seed attack results, "
         "--map and .csv, claims for prompt/response JSONL (the gatherer's store); see docs/identity.md",
     )
-    c.add_argument("--target", default=None, help="model the responses came from (name, family id or vendor); default: each line's 'model'")
+    c.add_argument(
+        "--target",
+        default=None,
+        help="model the responses came from (name, family id or vendor); default: each line's 'model'",
+    )
     c.add_argument("--registry", default=None, help="JSON/TOML file that adds or overrides registry families/vendors")
     c.add_argument("--format", choices=("json", "csv", "markdown"), default="json")
     c.add_argument("--confidence", type=float, default=0.95)
@@ -84,7 +88,9 @@ def _split(s: str) -> list[str]:
 def run_identity(args: argparse.Namespace) -> int:
     reg = Registry.load(args.registry)
     if args.action == "probes":
-        probes = build_probes(_split(args.lang), _split(args.variants), seed=args.seed, named=not args.no_named, registry=reg)
+        probes = build_probes(
+            _split(args.lang), _split(args.variants), seed=args.seed, named=not args.no_named, registry=reg
+        )
         out = Path(args.out)
         if out.parent and not out.parent.exists():
             raise FileNotFoundError(f"folder {str(out.parent)!r} does not exist; create it first")
@@ -101,7 +107,9 @@ def run_identity(args: argparse.Namespace) -> int:
     mapping = parse_map(args.map)
     extractor = args.extractor
     if extractor == "auto":
-        extractor = "voice" if (mapping or str(args.input).lower().endswith(".csv") or _is_seed_file(args.input)) else "claims"
+        extractor = (
+            "voice" if (mapping or str(args.input).lower().endswith(".csv") or _is_seed_file(args.input)) else "claims"
+        )
     if extractor == "voice":
         answers = read_answers(args.input, mapping)
         result = check_answers(answers, args.target, registry=reg, confidence=args.confidence)

@@ -24,11 +24,17 @@ def configure_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", help="source files (model_outputs.json, answer .jsonl, .csv, .parquet)")
     p.add_argument("--store", required=True, help="response store (JSONL) to append to")
     p.add_argument("--kind", choices=KINDS, default="auto", help="source format")
-    p.add_argument("--model", default=None, help="model name (overrides the file's; required for tables without a model column)")
+    p.add_argument(
+        "--model", default=None, help="model name (overrides the file's; required for tables without a model column)"
+    )
     p.add_argument("--questions", default=None, help="MT-Bench / Arena-Hard question.jsonl (prompt text)")
     p.add_argument("--prompts", default=None, help="prompt file whose ids records take when their text matches")
-    p.add_argument("--unmatched", choices=UNMATCHED_POLICIES, default="hash", help="records whose text is not in --prompts")
-    p.add_argument("--ids", choices=ID_POLICIES, default="native", help="without --prompts: the source's ids or text-hash ids")
+    p.add_argument(
+        "--unmatched", choices=UNMATCHED_POLICIES, default="hash", help="records whose text is not in --prompts"
+    )
+    p.add_argument(
+        "--ids", choices=ID_POLICIES, default="native", help="without --prompts: the source's ids or text-hash ids"
+    )
     p.add_argument(
         "--map",
         action="append",

@@ -14,12 +14,23 @@ from ..store.loader import load_inputs
 
 def configure_judge(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", help="response stores (JSONL records with model, prompt_id, sample, response)")
-    p.add_argument("--judge-base-url", required=True, help="OpenAI-compatible base URL of the judge, e.g. https://api.openai.com/v1")
+    p.add_argument(
+        "--judge-base-url",
+        required=True,
+        help="OpenAI-compatible base URL of the judge, e.g. https://api.openai.com/v1",
+    )
     p.add_argument("--judge-model", required=True, help="model name the judge API expects")
     p.add_argument("--judge-name", default=None, help="name recorded in the judge store; None: the --judge-model value")
-    p.add_argument("--api-key-env", default=None, help="environment variable holding the judge's API key; None: send no key")
+    p.add_argument(
+        "--api-key-env", default=None, help="environment variable holding the judge's API key; None: send no key"
+    )
     p.add_argument("--pairs", default=None, help="A:B,C:D,...; None: every pair of models in FILES")
-    p.add_argument("--max-prompts", type=int, default=None, help="judge at most N prompts per pair (seeded subset); None: all shared prompts")
+    p.add_argument(
+        "--max-prompts",
+        type=int,
+        default=None,
+        help="judge at most N prompts per pair (seeded subset); None: all shared prompts",
+    )
     p.add_argument("--store", default="judge.jsonl", help="append-only judge store (cache; re-runs ask nothing twice)")
     p.add_argument("--format", choices=("json", "csv", "markdown"), default="markdown", help="output format")
     p.add_argument("--items", action="store_true", help="print every judged item instead of the per-pair summary")
@@ -32,8 +43,9 @@ def configure_judge(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rpm", type=float, default=None, help="judge requests per minute; None: no limit")
     p.add_argument("--retry-failed", action="store_true", help="re-ask items whose recorded request failed")
     p.add_argument("--agreement", action="store_true", help="also compute judge-free scores and report agreement")
-    p.add_argument("--encoder", default="none",
-                   help="for --agreement: 'none' (lexical + style), 'auto', a model name or directory")
+    p.add_argument(
+        "--encoder", default="none", help="for --agreement: 'none' (lexical + style), 'auto', a model name or directory"
+    )
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the agreement intervals")
     p.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto")
 
@@ -43,26 +55,40 @@ def run_judge(args: argparse.Namespace) -> int:
 
     table = load_inputs(args.files)
     judge_model = ModelConfig(
-        name=args.judge_name or args.judge_model, base_url=args.judge_base_url, model=args.judge_model,
-        api_key_env=args.api_key_env, concurrency=args.concurrency, requests_per_minute=args.rpm,
+        name=args.judge_name or args.judge_model,
+        base_url=args.judge_base_url,
+        model=args.judge_model,
+        api_key_env=args.api_key_env,
+        concurrency=args.concurrency,
+        requests_per_minute=args.rpm,
     )
-    cfg = JudgeConfig(seed=args.seed, both_orders=args.both_orders, null=args.null, max_prompts=args.max_prompts,
-                      sample=args.sample, max_tokens=args.max_tokens)
-    res = judge_pairs(table, judge_model, args.store, args.pairs, cfg, progress=args.progress,
-                      retry_failed=args.retry_failed)
+    cfg = JudgeConfig(
+        seed=args.seed,
+        both_orders=args.both_orders,
+        null=args.null,
+        max_prompts=args.max_prompts,
+        sample=args.sample,
+        max_tokens=args.max_tokens,
+    )
+    res = judge_pairs(
+        table, judge_model, args.store, args.pairs, cfg, progress=args.progress, retry_failed=args.retry_failed
+    )
     judged = set(res.pairs)
     for a, b in parse_pairs(args.pairs, [str(m) for m in table.models]):
         if (a, b) not in judged:
-            print(f"note: {a}:{b} share no prompt with a successful answer (sample {args.sample}); not judged",
-                  file=sys.stderr)
+            print(
+                f"note: {a}:{b} share no prompt with a successful answer (sample {args.sample}); not judged",
+                file=sys.stderr,
+            )
     agreement = None
     if args.agreement:
         from ..analysis.similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity
 
         encoder = resolve_encoder(args.encoder)
         names = list(dict.fromkeys([*res.model_a.tolist(), *res.model_b.tolist()]))
-        free = response_similarity(table, names, encoder=encoder,
-                                   config=RSEConfig(granularities=available_granularities(encoder)))
+        free = response_similarity(
+            table, names, encoder=encoder, config=RSEConfig(granularities=available_granularities(encoder))
+        )
         agreement = agreement_report(res, free, n_boot=args.bootstrap, seed=args.seed)
     if args.format == "json":
         from .._io import clean_json

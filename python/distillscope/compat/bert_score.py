@@ -30,11 +30,23 @@ from ..text.tokenize import as_text_list
 __all__ = ["score"]
 
 
-def score(cands: Sequence[str], refs: Sequence[Any], model_type: str | None = None, num_layers: int | None = None,
-          verbose: bool = False, idf: bool = False, device: Any = None, batch_size: int = 64, nthreads: int = 4,
-          all_layers: bool = False, lang: str | None = None, return_hash: bool = False,
-          rescale_with_baseline: bool = False, baseline_path: str | None = None,
-          use_fast_tokenizer: bool = False) -> Any:
+def score(
+    cands: Sequence[str],
+    refs: Sequence[Any],
+    model_type: str | None = None,
+    num_layers: int | None = None,
+    verbose: bool = False,
+    idf: bool = False,
+    device: Any = None,
+    batch_size: int = 64,
+    nthreads: int = 4,
+    all_layers: bool = False,
+    lang: str | None = None,
+    return_hash: bool = False,
+    rescale_with_baseline: bool = False,
+    baseline_path: str | None = None,
+    use_fast_tokenizer: bool = False,
+) -> Any:
     """bert-score's ``score``; see the module docstring."""
     if rescale_with_baseline or baseline_path is not None:
         raise NotImplementedError("rescale_with_baseline needs bert-score's baseline files; use bert-score for it")

@@ -52,8 +52,13 @@ class _Vocab:
 class RougeScorer:
     """rouge-score's ``RougeScorer``; see the module docstring."""
 
-    def __init__(self, rouge_types: Sequence[str], use_stemmer: bool = False, split_summaries: bool = False,
-                 tokenizer: Any = None) -> None:
+    def __init__(
+        self,
+        rouge_types: Sequence[str],
+        use_stemmer: bool = False,
+        split_summaries: bool = False,
+        tokenizer: Any = None,
+    ) -> None:
         if isinstance(rouge_types, str):
             rouge_types = [rouge_types]
         self.rouge_types = list(rouge_types)
@@ -64,18 +69,26 @@ class RougeScorer:
         self._split_summaries = bool(split_summaries)
         rouge_scores(["a"], ["a"], rouge_types=self.rouge_types, tokenizer="rouge")  # validates the type names
 
-    def score_batch(self, targets: Sequence[str], predictions: Sequence[str], *,
-                    workers: int = 1) -> dict[str, RougeScore]:
+    def score_batch(
+        self, targets: Sequence[str], predictions: Sequence[str], *, workers: int = 1
+    ) -> dict[str, RougeScore]:
         """Scores ``predictions[i]`` against ``targets[i]`` for all i: float64 arrays per type."""
         targets = as_text_list(targets, "targets")
         predictions = as_text_list(predictions, "predictions")
         if len(targets) != len(predictions):
-            raise ValueError(f"targets and predictions must have the same length; got {len(targets)} and "
-                             f"{len(predictions)}")
+            raise ValueError(
+                f"targets and predictions must have the same length; got {len(targets)} and {len(predictions)}"
+            )
         if self._tokenizer is None:
-            res = rouge_scores(predictions, targets, rouge_types=self.rouge_types, tokenizer="rouge",
-                               use_stemmer=self._use_stemmer, split_summaries=self._split_summaries,
-                               workers=workers)
+            res = rouge_scores(
+                predictions,
+                targets,
+                rouge_types=self.rouge_types,
+                tokenizer="rouge",
+                use_stemmer=self._use_stemmer,
+                split_summaries=self._split_summaries,
+                workers=workers,
+            )
             return dict(res.scores)
         vocab = _Vocab(self._tokenizer)
         out: dict[str, RougeScore] = {}

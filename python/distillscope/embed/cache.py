@@ -60,7 +60,7 @@ class EmbeddingCache:
         with self._lock:
             conn = self._connect()
             for lo in range(0, len(keys), 500):
-                chunk = list(keys[lo:lo + 500])
+                chunk = list(keys[lo : lo + 500])
                 q = f"SELECT key, vec FROM emb WHERE model = ? AND key IN ({','.join('?' * len(chunk))})"
                 for k, v in conn.execute(q, [model, *chunk]):
                     vec = np.frombuffer(v, dtype=np.float32)
@@ -76,7 +76,7 @@ class EmbeddingCache:
         with self._lock:
             conn = self._connect()
             for lo in range(0, len(keys), 500):
-                chunk = list(keys[lo:lo + 500])
+                chunk = list(keys[lo : lo + 500])
                 q = f"SELECT key, vec FROM emb WHERE model = ? AND key IN ({','.join('?' * len(chunk))})"
                 for k, v in conn.execute(q, [model, *chunk]):
                     vec = np.frombuffer(v, dtype=np.float32)

@@ -100,9 +100,11 @@ def _check_providers(providers) -> tuple:
     for p in providers:
         name = p[0] if isinstance(p, tuple) else p
         if name not in have:
-            raise ValueError(f"execution provider {name!r} is not in this onnxruntime build (it has {have}); "
-                             "install the matching onnxruntime package (onnxruntime-gpu, onnxruntime-openvino, "
-                             "onnxruntime-directml ...) or drop it")
+            raise ValueError(
+                f"execution provider {name!r} is not in this onnxruntime build (it has {have}); "
+                "install the matching onnxruntime package (onnxruntime-gpu, onnxruntime-openvino, "
+                "onnxruntime-directml ...) or drop it"
+            )
         out.append(p)
     if not out:
         raise ValueError("providers is empty; pass None for the CPU provider")
@@ -227,12 +229,15 @@ class Encoder:
         self._feeds = [i.name for i in self._session.get_inputs()]
         for name in self._feeds:
             if name not in ("input_ids", "attention_mask", "token_type_ids"):
-                raise ValueError(f"{files.onnx} declares input {name!r}; an encoder takes input_ids, "
-                                 "attention_mask and optionally token_type_ids")
+                raise ValueError(
+                    f"{files.onnx} declares input {name!r}; an encoder takes input_ids, "
+                    "attention_mask and optionally token_type_ids"
+                )
         self._feed_types = {i.name: i.type for i in self._session.get_inputs()}
         self._dim: int | None = None
-        self.model_id = (f"{files.name}|{precision}|{_file_digest(files.onnx)}|L{self.max_length}|{self.pooling}"
-                         + (f"|layer{layer}" if layer is not None else ""))
+        self.model_id = f"{files.name}|{precision}|{_file_digest(files.onnx)}|L{self.max_length}|{self.pooling}" + (
+            f"|layer{layer}" if layer is not None else ""
+        )
         if cache is None or cache is False:
             self.cache: EmbeddingCache | None = None
         elif isinstance(cache, EmbeddingCache):
@@ -260,7 +265,8 @@ class Encoder:
         from .precision import GUARD_MIN_MEAN, cpu_int8_dot, guard_sentences, read_guard, write_guard
 
         if cpu_int8_dot() is None or [p if isinstance(p, str) else p[0] for p in self.providers] != [
-                "CPUExecutionProvider"]:
+            "CPUExecutionProvider"
+        ]:
             return "fp32"
         try:
             fp32 = resolve_model(model, variant="fused")
@@ -273,13 +279,21 @@ class Encoder:
         verdict = read_guard(key)
         if verdict is None:
             texts = list(guard_sentences())
-            kw: dict[str, Any] = {"cache": None, "threads": self.threads, "max_length": max_length,
-                              "providers": self.providers}
+            kw: dict[str, Any] = {
+                "cache": None,
+                "threads": self.threads,
+                "max_length": max_length,
+                "providers": self.providers,
+            }
             a = Encoder(model, precision="fp32", **kw).encode(texts)
             b = Encoder(model, precision="int8", **kw).encode(texts)
             cos = (a.astype(np.float64) * b).sum(axis=1)
-            verdict = {"mean_cosine": float(cos.mean()), "min_cosine": float(cos.min()), "n": len(texts),
-                       "model": fp32.name}
+            verdict = {
+                "mean_cosine": float(cos.mean()),
+                "min_cosine": float(cos.min()),
+                "n": len(texts),
+                "model": fp32.name,
+            }
             write_guard(key, verdict)
         self.int8_guard = verdict
         return "int8" if verdict["mean_cosine"] >= GUARD_MIN_MEAN else "fp32"
@@ -309,8 +323,10 @@ class Encoder:
         return f"encoder:{self.model_id}"
 
     def __repr__(self) -> str:
-        return (f"Encoder(model={self.files.name!r}, precision={self.precision!r}, max_length={self.max_length}, "
-                f"threads={self.threads}, cache={'off' if self.cache is None else str(self.cache.path)!r})")
+        return (
+            f"Encoder(model={self.files.name!r}, precision={self.precision!r}, max_length={self.max_length}, "
+            f"threads={self.threads}, cache={'off' if self.cache is None else str(self.cache.path)!r})"
+        )
 
     # ------------------------------------------------------------- batching
     def _tokenize(self, texts: Sequence[str]):
@@ -366,8 +382,7 @@ class Encoder:
         norm = np.sqrt((pooled * pooled).sum(axis=1, keepdims=True))
         return (pooled / np.maximum(norm, 1e-12)).astype(np.float32)
 
-    def _embed_uncached(self, texts: Sequence[str], batch_size: int | None = None,
-                        progress: Any = None) -> np.ndarray:
+    def _embed_uncached(self, texts: Sequence[str], batch_size: int | None = None, progress: Any = None) -> np.ndarray:
         encs = self._tokenize(texts)
         lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
         out: np.ndarray | None = None
@@ -385,9 +400,17 @@ class Encoder:
         return out
 
     # ------------------------------------------------------------- public
-    def encode(self, texts: str | Sequence[str], batch_size: int | None = None, show_progress_bar: bool | None = None,
-               output_value: str = "sentence_embedding", convert_to_numpy: bool = True,
-               convert_to_tensor: bool = False, normalize_embeddings: bool = True, **unsupported: object):
+    def encode(
+        self,
+        texts: str | Sequence[str],
+        batch_size: int | None = None,
+        show_progress_bar: bool | None = None,
+        output_value: str = "sentence_embedding",
+        convert_to_numpy: bool = True,
+        convert_to_tensor: bool = False,
+        normalize_embeddings: bool = True,
+        **unsupported: object,
+    ):
         """float32[N, D] L2-normalized sentence embeddings, in input order.
 
         Accepts what ``SentenceTransformer.encode`` accepts, so an
@@ -409,19 +432,23 @@ class Encoder:
         the texts being embedded on stderr (see :mod:`distillscope.progress`).
         """
         if unsupported:
-            raise TypeError(f"Encoder.encode does not support {sorted(unsupported)}; supported keywords: batch_size, "
-                            "show_progress_bar, convert_to_numpy, convert_to_tensor, normalize_embeddings")
+            raise TypeError(
+                f"Encoder.encode does not support {sorted(unsupported)}; supported keywords: batch_size, "
+                "show_progress_bar, convert_to_numpy, convert_to_tensor, normalize_embeddings"
+            )
         if output_value != "sentence_embedding":
             raise ValueError(f"output_value={output_value!r} is not supported; use encode_tokens() for token vectors")
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                       or batch_size < 1):
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        ):
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if convert_to_tensor:
             try:
                 import torch
             except ImportError:
-                raise ImportError("convert_to_tensor=True needs torch (pip install torch); "
-                                  "or use the default numpy output") from None
+                raise ImportError(
+                    "convert_to_tensor=True needs torch (pip install torch); or use the default numpy output"
+                ) from None
         single = isinstance(texts, str)
         batch = [texts] if isinstance(texts, str) else _check_texts(_as_list(texts))
         vecs = self._encode_list(batch, batch_size, bool(show_progress_bar))
@@ -462,8 +489,14 @@ class Encoder:
                 self.cache.put(self.model_id, ((keys[i], new[r]) for r, i in enumerate(todo)))
         return vecs[inverse]
 
-    def encode_tokens(self, texts: Sequence[str], *, return_ids: bool = False, special_tokens: bool = False,
-                      batch_size: int | None = None):
+    def encode_tokens(
+        self,
+        texts: Sequence[str],
+        *,
+        return_ids: bool = False,
+        special_tokens: bool = False,
+        batch_size: int | None = None,
+    ):
         """Contextual token embeddings of each text, special tokens dropped.
 
         Returns a :class:`~distillscope.Ragged` whose ``values`` are float32
@@ -488,8 +521,8 @@ class Encoder:
             for r, k in enumerate(b.rows):
                 m = int(full[k])
                 sel = keep[k]
-                values[offsets[k]:offsets[k + 1]] = hidden[r, :m][sel]
-                ids[offsets[k]:offsets[k + 1]] = np.asarray(encs[k].ids, dtype=np.int64)[sel]
+                values[offsets[k] : offsets[k + 1]] = hidden[r, :m][sel]
+                ids[offsets[k] : offsets[k + 1]] = np.asarray(encs[k].ids, dtype=np.int64)[sel]
         rag = Ragged(values, offsets)
         return (rag, ids) if return_ids else rag
 
@@ -506,8 +539,9 @@ class Encoder:
             self._tok_full = tok
         return self._tok_full
 
-    def encode_with_segments(self, texts: Sequence[str], spans: Ragged, *, margin: int | None = None,
-                             show_progress_bar: bool = False) -> tuple[np.ndarray, Ragged]:
+    def encode_with_segments(
+        self, texts: Sequence[str], spans: Ragged, *, margin: int | None = None, show_progress_bar: bool = False
+    ) -> tuple[np.ndarray, Ragged]:
         """Response vectors and segment vectors from one forward pass per text (late chunking).
 
         ``spans``: a :class:`~distillscope.Ragged` of int64 (n, 2) character
@@ -527,10 +561,14 @@ class Encoder:
 
         texts = _check_texts(texts)
         offsets = np.asarray(spans.offsets, dtype=np.int64)
-        sv = np.asarray(spans.values, dtype=np.int64).reshape(-1, 2) if len(spans.values) else np.zeros((0, 2), np.int64)
+        sv = (
+            np.asarray(spans.values, dtype=np.int64).reshape(-1, 2) if len(spans.values) else np.zeros((0, 2), np.int64)
+        )
         if len(offsets) != len(texts) + 1 or (len(offsets) and int(offsets[-1]) != len(sv)):
-            raise ValueError(f"spans must have one row of offsets per text: {len(texts)} texts, "
-                             f"{len(offsets) - 1} span groups; pass segment(texts, level)")
+            raise ValueError(
+                f"spans must have one row of offsets per text: {len(texts)} texts, "
+                f"{len(offsets) - 1} span groups; pass segment(texts, level)"
+            )
         dim = self.dim
         n_special = len(self._full_tokenizer().encode("", add_special_tokens=True).ids)
         width = self.max_length - n_special
@@ -544,8 +582,9 @@ class Encoder:
         inverse = np.empty(len(texts), dtype=np.int64)
         first: list[int] = []
         for i, t in enumerate(texts):
-            key = hashlib.blake2b(t.encode("utf-8", "surrogatepass") + b"\0" + sv[offsets[i]:offsets[i + 1]].tobytes(),
-                                  digest_size=16).digest()
+            key = hashlib.blake2b(
+                t.encode("utf-8", "surrogatepass") + b"\0" + sv[offsets[i] : offsets[i + 1]].tobytes(), digest_size=16
+            ).digest()
             j = uniq.setdefault(key, len(uniq))
             if j == len(first):
                 first.append(i)
@@ -561,9 +600,14 @@ class Encoder:
                     mats[j] = m
         todo = [j for j in range(len(keys)) if j not in mats]
         if todo:
-            new = self._late_uncached([texts[first[j]] for j in todo],
-                                      [sv[offsets[first[j]]:offsets[first[j] + 1]] for j in todo],
-                                      width, margin, show_progress_bar, Progress)
+            new = self._late_uncached(
+                [texts[first[j]] for j in todo],
+                [sv[offsets[first[j]] : offsets[first[j] + 1]] for j in todo],
+                width,
+                margin,
+                show_progress_bar,
+                Progress,
+            )
             for j, m in zip(todo, new):
                 mats[j] = m
             if self.cache is not None:
@@ -573,11 +617,12 @@ class Encoder:
         for i in range(len(texts)):
             m = mats[int(inverse[i])]
             resp[i] = m[0]
-            seg[offsets[i]:offsets[i + 1]] = m[1:]
+            seg[offsets[i] : offsets[i + 1]] = m[1:]
         return resp, Ragged(seg, offsets)
 
-    def _late_uncached(self, texts: list[str], spans: list[np.ndarray], width: int, margin: int,
-                       show: bool, progress_cls: Any) -> list[np.ndarray]:
+    def _late_uncached(
+        self, texts: list[str], spans: list[np.ndarray], width: int, margin: int, show: bool, progress_cls: Any
+    ) -> list[np.ndarray]:
         """[response vector; segment vectors] per text, float32 [1 + n_spans, D]."""
         from .pooling import owned_tokens, plan_windows, pool_runs, span_token_index
 
@@ -592,7 +637,7 @@ class Encoder:
             n_suf = int(np.argmin(special[::-1])) if not special.all() else len(ids) - n_pre
             C = len(ids) - n_pre - n_suf
             starts = plan_windows(C, width, margin)
-            offs = np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2)[n_pre:n_pre + C]
+            offs = np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2)[n_pre : n_pre + C]
             meta.append((n_pre, C, starts, offs))
             w = min(width, C)
             for k, st in enumerate(starts.tolist()):
@@ -609,18 +654,18 @@ class Encoder:
                     win = windows[wi]
                     n_pre, C, starts, offs = meta[win.text]
                     got = pending.setdefault(win.text, {})
-                    got[win.k] = hidden[r, :len(win.ids)]
+                    got[win.k] = hidden[r, : len(win.ids)]
                     if len(got) < len(starts):
                         continue
                     del pending[win.text]
                     if len(starts) == 1:  # exactly encode()'s input: pool exactly as encode() does
-                        resp = self._pool(hidden[r:r + 1], mask[r:r + 1])[0]
-                        content = got[0][n_pre:n_pre + C]
+                        resp = self._pool(hidden[r : r + 1], mask[r : r + 1])[0]
+                        content = got[0][n_pre : n_pre + C]
                     else:
                         wsel, pos = owned_tokens(C, starts, width)
                         stack = np.stack([got[k] for k in range(len(starts))])
                         content = stack[wsel, n_pre + pos]
-                        full = np.concatenate([stack[0, :n_pre], content, stack[-1, n_pre + width:]])
+                        full = np.concatenate([stack[0, :n_pre], content, stack[-1, n_pre + width :]])
                         resp = self._pool(full[None], np.ones((1, len(full)), dtype=np.int64))[0]
                     sp = spans[win.text]
                     seg_of = span_token_index(offs[:, 0], offs[:, 1], sp)

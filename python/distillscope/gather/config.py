@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 # Keys of a [[models]] table that are request parameters (sent in the body).
 SAMPLING_KEYS = (
@@ -42,8 +43,15 @@ def _is_number(v: Any) -> bool:
 
 
 def check_number(
-    owner: str, key: str, v: Any, *, lo: float | None = None, hi: float | None = None,
-    lo_open: bool = False, integer: bool = False, example: Any = None,
+    owner: str,
+    key: str,
+    v: Any,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    integer: bool = False,
+    example: Any = None,
 ) -> None:
     """Raise a one-line ValueError naming ``owner``'s ``key``, what it must
     be and an example, unless ``v`` is a finite number (an integer if asked)
@@ -65,7 +73,9 @@ def check_number(
 def check_str(owner: str, key: str, v: Any, *, optional: bool = False, example: str = "...") -> None:
     if (v is None and optional) or (isinstance(v, str) and v):
         return
-    raise ValueError(f'{owner}: {key} must be a non-empty string, got {v!r}; fix it in the config (e.g. {key} = "{example}")')
+    raise ValueError(
+        f'{owner}: {key} must be a non-empty string, got {v!r}; fix it in the config (e.g. {key} = "{example}")'
+    )
 
 
 # sampling key -> (lo, hi, integer, example); None: checked by _check_sampling
@@ -87,7 +97,9 @@ def _check_sampling(owner: str, params: Mapping[str, Any]) -> None:
             check_number(owner, k, v, lo=lo, hi=hi, integer=integer, example=ex, lo_open=k == "top_p")
         elif k == "stop" and v is not None:
             if not (isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))):
-                raise ValueError(f'{owner}: stop must be a string or a list of strings, got {v!r} (e.g. stop = ["\\n\\n"])')
+                raise ValueError(
+                    f'{owner}: stop must be a string or a list of strings, got {v!r} (e.g. stop = ["\\n\\n"])'
+                )
         elif k == "reasoning_effort" and v is not None and not isinstance(v, str):
             raise ValueError(f'{owner}: reasoning_effort must be a string, got {v!r} (e.g. reasoning_effort = "low")')
         elif k in ("logit_bias", "response_format") and v is not None and not isinstance(v, Mapping):
@@ -148,7 +160,9 @@ class ModelConfig:
         if not isinstance(self.base_url, str) or not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"{owner}: base_url must start with http:// or https://, got {self.base_url!r}")
         if not isinstance(self.model, str) or not self.model:
-            raise ValueError(f"{owner}: set `model` (the name the API expects) to a non-empty string, got {self.model!r}")
+            raise ValueError(
+                f"{owner}: set `model` (the name the API expects) to a non-empty string, got {self.model!r}"
+            )
         check_str(owner, "api_key_env", self.api_key_env, optional=True, example="OPENAI_API_KEY")
         check_number(owner, "samples", self.samples, lo=1, hi=MAX_SAMPLES, integer=True, example=1)
         check_number(owner, "concurrency", self.concurrency, lo=1, hi=MAX_CONCURRENCY, integer=True, example=16)
@@ -262,7 +276,9 @@ _RUN_KEYS = {"store", "fsync", "fsync_interval_s", "retry_failed", "on_params_ch
 
 def _table(owner: str, v: Any) -> dict[str, Any]:
     if not isinstance(v, Mapping):
-        raise ValueError(f"{owner} must be a table, got {type(v).__name__} {v!r:.60}; see the example config in the README")
+        raise ValueError(
+            f"{owner} must be a table, got {type(v).__name__} {v!r:.60}; see the example config in the README"
+        )
     return dict(v)
 
 

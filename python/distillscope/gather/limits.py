@@ -15,8 +15,9 @@ import json
 import math
 import random
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .config import ModelConfig
 from .prompts import RequestSpec, request_params
@@ -53,7 +54,7 @@ class Redactor:
         self.secrets = sorted(vals, key=len, reverse=True)
 
     @classmethod
-    def for_models(cls, models: Iterable[ModelConfig]) -> "Redactor":
+    def for_models(cls, models: Iterable[ModelConfig]) -> Redactor:
         """Every key and credential header value of ``models`` (a run
         redacts all of them everywhere: one server may echo another's key)."""
         vals: list[str] = []
@@ -238,9 +239,7 @@ def classify_status(status: int) -> bool:
     return status in RETRYABLE_STATUS or status >= 500
 
 
-def parse_completion(
-    raw: bytes, redact: Redactor | None = None
-) -> tuple[dict[str, Any] | None, Failure | None]:
+def parse_completion(raw: bytes, redact: Redactor | None = None) -> tuple[dict[str, Any] | None, Failure | None]:
     """The completion in a 200 body, or the classified failure. Every string
     that comes back (the answer, error excerpts) is redacted first."""
     redact = redact or Redactor()
@@ -250,7 +249,9 @@ def parse_completion(
     except RecursionError:
         return None, Failure("malformed_json", f"response JSON is nested too deeply to read ({len(raw)} bytes)", False)
     except ValueError as exc:
-        return None, Failure("malformed_json", f"response is not valid JSON ({exc}): {redact.excerpt(text, 120)!r}", True)
+        return None, Failure(
+            "malformed_json", f"response is not valid JSON ({exc}): {redact.excerpt(text, 120)!r}", True
+        )
     try:
         data = redact.value(data)
     except RecursionError:

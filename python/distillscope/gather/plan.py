@@ -7,8 +7,8 @@ other prompts or parameters follows the config's ``on_params_change``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from ..store.store import latest_records
 from .config import GatherConfig, ModelConfig
@@ -141,7 +141,7 @@ def plan_jobs(
         if changed and on_params_change == "error":
             raise ValueError(
                 f"model {model.name!r}: {changed} records in {store} were made with other prompts or sampling "
-                "parameters; set [run] on_params_change = \"rerun\" (re-ask, newest record wins) or \"keep\" "
+                'parameters; set [run] on_params_change = "rerun" (re-ask, newest record wins) or "keep" '
                 "(keep old answers), or use a new store"
             )
         out.append(ModelPlan(model, list(specs), todo, done, changed, failed_kept))
@@ -206,7 +206,7 @@ def count_plan(config: GatherConfig, *, retry_failed: bool | None = None) -> Pla
         if changed and policy == "error":
             raise ValueError(
                 f"model {model.name!r}: {changed} records in {config.store} were made with other prompts or sampling "
-                "parameters; set [run] on_params_change = \"rerun\" (re-ask, newest record wins) or \"keep\" "
+                'parameters; set [run] on_params_change = "rerun" (re-ask, newest record wins) or "keep" '
                 "(keep old answers), or use a new store"
             )
         counts.append(ModelCount(model, planned, done, planned - matched + to_redo, changed, failed_kept))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .._io import parse_json, read_rows
 from .config import ModelConfig, PromptSource
@@ -37,9 +38,7 @@ class RequestSpec:
             raise ValueError(f"request {self.custom_id!r}: messages is empty")
         for m in msgs:
             if not isinstance(m, Mapping) or "role" not in m or "content" not in m:
-                raise ValueError(
-                    f"request {self.custom_id!r}: each message needs role and content, got {m!r:.80}"
-                )
+                raise ValueError(f"request {self.custom_id!r}: each message needs role and content, got {m!r:.80}")
         object.__setattr__(self, "messages", msgs)
         object.__setattr__(self, "custom_id", str(self.custom_id))
         if not isinstance(self.sample, int) or self.sample < 0:
@@ -68,7 +67,11 @@ def load_prompts(src: PromptSource) -> list[Prompt]:
         pid = src.id_prefix + str(row[src.id_field])
         msgs_raw = row.get(src.messages_field)
         if msgs_raw not in (None, ""):
-            msgs = parse_json(msgs_raw, f"{path}: row {i} ({pid}) {src.messages_field}") if isinstance(msgs_raw, str) else msgs_raw
+            msgs = (
+                parse_json(msgs_raw, f"{path}: row {i} ({pid}) {src.messages_field}")
+                if isinstance(msgs_raw, str)
+                else msgs_raw
+            )
             if not isinstance(msgs, list) or not msgs:
                 raise ValueError(f"{path}: row {i} ({pid}): {src.messages_field!r} must be a non-empty list")
             if not all(isinstance(m, Mapping) and "role" in m and "content" in m for m in msgs):

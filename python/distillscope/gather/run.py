@@ -41,8 +41,9 @@ import logging
 import os
 import random
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from ..store.store import ResponseStore, latest_records, make_record
 from .config import PARAMS_CHANGE_POLICIES, GatherConfig, ModelConfig, load_config
@@ -130,9 +131,7 @@ async def _attempt(
     import aiohttp
 
     try:
-        async with session.post(
-            model.url, data=body, headers=headers, timeout=timeout, allow_redirects=False
-        ) as resp:
+        async with session.post(model.url, data=body, headers=headers, timeout=timeout, allow_redirects=False) as resp:
             raw = await resp.read()
             status = resp.status
             retry_after = parse_retry_after(resp.headers.get("Retry-After"))
@@ -177,9 +176,9 @@ class _Run:
         redact: Redactor,
     ) -> dict[str, Any]:
         params = request_params(model, spec)
-        body = json.dumps(
-            {"model": model.model, "messages": list(spec.messages), **params}, ensure_ascii=False
-        ).encode("utf-8")
+        body = json.dumps({"model": model.model, "messages": list(spec.messages), **params}, ensure_ascii=False).encode(
+            "utf-8"
+        )
         hdrs = {**headers, SAMPLE_HEADER: str(spec.sample)}
         est = estimate_tokens(model, spec, params) if limiter.tokens is not None else 0
         phash = params_hash(model, spec, params)
@@ -215,7 +214,13 @@ class _Run:
             self.progress.retries += 1
             log.debug(
                 "model=%s id=%s sample=%d attempt=%d %s: %s; retry in %.2fs",
-                model.name, spec.custom_id, spec.sample, attempts, fail.kind, msg, delay,
+                model.name,
+                spec.custom_id,
+                spec.sample,
+                attempts,
+                fail.kind,
+                msg,
+                delay,
             )
             await asyncio.sleep(delay)
 
@@ -272,11 +277,26 @@ class _Run:
                     rec = await self.one(session, model, headers, limiter, spec, rep, timeout, redact)
                 except Exception as exc:  # noqa: BLE001 - one request's surprise must not end the run
                     msg = redact.excerpt(f"{type(exc).__name__}: {exc}", 300)
-                    log.warning("model=%s id=%s sample=%d: unexpected %s; recorded as a failure",
-                                model.name, spec.custom_id, spec.sample, msg)
+                    log.warning(
+                        "model=%s id=%s sample=%d: unexpected %s; recorded as a failure",
+                        model.name,
+                        spec.custom_id,
+                        spec.sample,
+                        msg,
+                    )
                     rep.failures["internal_error"] = rep.failures.get("internal_error", 0) + 1
-                    rec = self._record(model, spec, params_hash(model, spec), None,
-                                       f"{msg} (unexpected; please report it)", "internal_error", None, 1, started, t0)
+                    rec = self._record(
+                        model,
+                        spec,
+                        params_hash(model, spec),
+                        None,
+                        f"{msg} (unexpected; please report it)",
+                        "internal_error",
+                        None,
+                        1,
+                        started,
+                        t0,
+                    )
                 self.store.append(rec)
                 ok = rec["error"] is None
                 if ok:

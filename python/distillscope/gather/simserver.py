@@ -37,8 +37,9 @@ import inspect
 import random
 import threading
 import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping, Sequence, Union
+from typing import Any
 
 # Status faults answer with that HTTP status (redirects point at
 # /v1/elsewhere, which answers "followed a redirect" -- a client that follows
@@ -46,7 +47,21 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence, Union
 # echo faults put the request's Authorization header into a success answer
 # or into an error body where an excerpt of 300 characters cuts it.
 STATUS_FAULTS = (
-    "301", "302", "307", "400", "401", "403", "404", "408", "409", "413", "429", "500", "502", "503", "504",
+    "301",
+    "302",
+    "307",
+    "400",
+    "401",
+    "403",
+    "404",
+    "408",
+    "409",
+    "413",
+    "429",
+    "500",
+    "502",
+    "503",
+    "504",
 )
 BODY_FAULTS = ("malformed", "empty", "not_json", "nested", "latin1", "huge", "echo_auth", "echo_auth_error")
 FAULT_KINDS = (*STATUS_FAULTS, "slow", "drop", *BODY_FAULTS)
@@ -62,8 +77,8 @@ class SimReply:
     finish_reason: str = "stop"
 
 
-ResponderResult = Union[str, tuple, SimReply]
-Responder = Callable[[str, list, int, "int | None"], Union[ResponderResult, Awaitable[ResponderResult]]]
+ResponderResult = str | tuple | SimReply
+Responder = Callable[[str, list, int, "int | None"], ResponderResult | Awaitable[ResponderResult]]
 
 
 @dataclass
@@ -139,7 +154,7 @@ def copy_responder(
     teacher: str,
     copy_rates: Mapping[str, float],
     base: Responder = default_responder,
-) -> Callable[[str, list, int, "int | None"], SimReply]:
+) -> Callable[[str, list, int, int | None], SimReply]:
     """Models that copy a teacher sentence-by-sentence at known rates.
 
     For a model with rate ``r`` each sentence of its answer is the teacher's
@@ -272,7 +287,13 @@ class SimServer:
         text_in = message_text(messages)
         fault = self._choose_fault(text_in)
         ev = dict(
-            t=t_arrive, wall=wall, model=model, sample=sample, fault=fault, status=200, tokens=0,
+            t=t_arrive,
+            wall=wall,
+            model=model,
+            sample=sample,
+            fault=fault,
+            status=200,
+            tokens=0,
             prompt_hash=_digest(text_in),
         )
         failed = self._fault_response(request, fault, ev)
@@ -339,17 +360,27 @@ class SimServer:
             return web.Response(body=b"[" * 200_000 + b"]" * 200_000, content_type="application/json")
         if fault == "latin1":  # declares UTF-8, sends Latin-1 bytes
             body = '{"choices": [{"message": {"role": "assistant", "content": "caf\xe9 na\xefve"}}]}'
-            return web.Response(body=body.encode("latin-1"), headers={"Content-Type": "application/json; charset=utf-8"})
+            return web.Response(
+                body=body.encode("latin-1"), headers={"Content-Type": "application/json; charset=utf-8"}
+            )
         if fault == "huge":
             content = (text + " ") * max(1, (8 << 20) // max(1, len(text) + 1))
             return web.json_response(
-                {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]}
+                {
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                    ]
+                }
             )
         if fault == "echo_auth":
             content = f"{text} (your header was {auth})"
             return web.json_response(
-                {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                 "debug": {"authorization": auth}}
+                {
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                    ],
+                    "debug": {"authorization": auth},
+                }
             )
         if fault == "echo_auth_error":
             # "Bearer " + key starts at character 290 of the body, so a
@@ -362,7 +393,11 @@ class SimServer:
     async def _elsewhere(self, request: Any) -> Any:
         from aiohttp import web
 
-        payload = {"choices": [{"index": 0, "message": {"role": "assistant", "content": FOLLOWED_TEXT}, "finish_reason": "stop"}]}
+        payload = {
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": FOLLOWED_TEXT}, "finish_reason": "stop"}
+            ]
+        }
         return web.json_response(payload)
 
     def _fault_response(self, request: Any, fault: str | None, ev: dict[str, Any]) -> Any:
@@ -431,7 +466,7 @@ class SimServer:
         app.router.add_route("*", "/v1/elsewhere", self._elsewhere)
         return app
 
-    async def start(self) -> "SimServer":
+    async def start(self) -> SimServer:
         from aiohttp import web
 
         # access_log=None: a log line per request would dominate the server's
@@ -454,13 +489,13 @@ class SimServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> "SimServer":
+    async def __aenter__(self) -> SimServer:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    def __enter__(self) -> "SimServer":
+    def __enter__(self) -> SimServer:
         ready = threading.Event()
         errors: list[BaseException] = []
 

@@ -81,15 +81,27 @@ def normalize(rec: Mapping[str, Any], mapping: Mapping[str, str], index: int) ->
             resp = resp[0] if resp else None
         question = str(rec.get("query") or "")
         template = str(rec.get("jailbreak_prompt") or "")
-        prompt = template.replace("{query}", question) if "{query}" in template else (template + "\n" + question).strip()
+        prompt = (
+            template.replace("{query}", question) if "{query}" in template else (template + "\n" + question).strip()
+        )
         judge = rec.get("eval_results")
-        out = {"prompt": prompt, "response": resp, "question": question, "category": rec.get("category"), "model": rec.get("model")}
+        out = {
+            "prompt": prompt,
+            "response": resp,
+            "question": question,
+            "category": rec.get("category"),
+            "model": rec.get("model"),
+        }
         out["judge"] = judge if isinstance(judge, bool) else None
     else:
-        out = {k: rec.get(mapping.get(k, k)) for k in ("prompt", "response", "question", "category", "model", "language")}
+        out = {
+            k: rec.get(mapping.get(k, k)) for k in ("prompt", "response", "question", "category", "model", "language")
+        }
         out["judge"] = None
         if out["response"] is None and "response" not in mapping:
-            raise ValueError(f"record {index} has no 'response' field; name the answer column with --map response=COLUMN")
+            raise ValueError(
+                f"record {index} has no 'response' field; name the answer column with --map response=COLUMN"
+            )
     resp = out["response"]
     if resp is None:
         raise ValueError(f"record {index} has no answer text; drop failed requests or fill the field")
@@ -121,7 +133,9 @@ def read_answers(path: str | Path, mapping: Mapping[str, str] | None = None) -> 
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{p.name} line {i} is not JSON ({exc.msg}); give one JSON object per line, or a .csv file") from exc
+                raise ValueError(
+                    f"{p.name} line {i} is not JSON ({exc.msg}); give one JSON object per line, or a .csv file"
+                ) from exc
     return [normalize(r, mapping, i) for i, r in enumerate(rows)]
 
 
@@ -216,7 +230,9 @@ def check_answers(
         cats.append(rec.get("category"))
         models.append(rec.get("model"))
     result: dict[str, Any] = {
-        "target": None if fixed is None else {"name": fixed.name, "family": fixed.family, "vendor": fixed.vendor, "country": fixed.country},
+        "target": None
+        if fixed is None
+        else {"name": fixed.name, "family": fixed.family, "vendor": fixed.vendor, "country": fixed.country},
         "signature": f"{VOICE_VERSION}|{reg.signature()}|wilson:{confidence}",
         "verdicts": verdicts,
         "rates": answer_rates(flags, langs, cats, confidence),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .claims import EXTRACTOR_VERSION, ClaimExtractor, Verdict
 from .rates import detect_language, identity_rates
@@ -18,7 +19,9 @@ def prompt_text(rec: Mapping[str, Any]) -> str:
         return p
     msgs = rec.get("messages")
     if isinstance(msgs, list):
-        return "\n".join(str(m.get("content", "")) for m in msgs if isinstance(m, Mapping) and m.get("role") != "assistant")
+        return "\n".join(
+            str(m.get("content", "")) for m in msgs if isinstance(m, Mapping) and m.get("role") != "assistant"
+        )
     return ""
 
 
@@ -63,14 +66,17 @@ def check_records(
         d.update(category=cat, language=lang, hard=hard)
         out_verdicts.append(d)
     result: dict[str, Any] = {
-        "target": None if fixed is None else {"name": fixed.name, "family": fixed.family, "vendor": fixed.vendor, "country": fixed.country},
+        "target": None
+        if fixed is None
+        else {"name": fixed.name, "family": fixed.family, "vendor": fixed.vendor, "country": fixed.country},
         "signature": f"{EXTRACTOR_VERSION}|{reg.signature()}|wilson:{confidence}",
         "verdicts": out_verdicts,
         "rates": _rates_over(verdicts, meta, range(len(meta)), confidence),
     }
     if fixed is None:
         result["by_model"] = {
-            model: _rates_over(verdicts, meta, [i for i, m in enumerate(meta) if m[3] == model], confidence) for model in targets
+            model: _rates_over(verdicts, meta, [i for i, m in enumerate(meta) if m[3] == model], confidence)
+            for model in targets
         }
     return result
 

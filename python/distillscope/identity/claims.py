@@ -23,8 +23,9 @@ Definitions (also in docs/identity.md):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .patterns import (
     CJK,
@@ -115,7 +116,14 @@ class Verdict:
                     "stance": c.stance,
                     "strict": c.strict,
                     "entities": [
-                        {"kind": e.kind, "id": e.id, "vendor": e.vendor, "alias": e.alias, "start": e.start, "end": e.end}
+                        {
+                            "kind": e.kind,
+                            "id": e.id,
+                            "vendor": e.vendor,
+                            "alias": e.alias,
+                            "start": e.start,
+                            "end": e.end,
+                        }
                         for e in c.entities
                     ],
                     "vague": list(c.vague),
@@ -145,7 +153,9 @@ class ClaimExtractor:
         """Whether the user asked for, or the response plays, a role."""
         return bool(ROLEPLAY_CUES.search(prompt)) or bool(PERSONA_MARKER.search(response))
 
-    def extract(self, response: str, prompt: str = "", *, roleplay: bool | None = None) -> tuple[list[tuple[str, int, int, int, bool]], list[tuple[int, int]]]:
+    def extract(
+        self, response: str, prompt: str = "", *, roleplay: bool | None = None
+    ) -> tuple[list[tuple[str, int, int, int, bool]], list[tuple[int, int]]]:
         """Raw claim candidates: ``(trigger, claim_start, obj_start, obj_end, negated)``."""
         if roleplay is None:
             roleplay = self.roleplay_context(response, prompt)
@@ -163,7 +173,9 @@ class ClaimExtractor:
                 neg = bool(m.groupdict().get("neg"))
                 if name == "i-am" and not neg and NOT_IDENTITY_EN.match(text, m.end()):
                     continue
-                if name in ("i-am", "my-name", "i-come-from") and REPORTED_EN.search(text[max(0, m.start() - 60) : m.start()]):
+                if name in ("i-am", "my-name", "i-come-from") and REPORTED_EN.search(
+                    text[max(0, m.start() - 60) : m.start()]
+                ):
                     continue
                 cands.append((name, m.start(), m.end(), self._object_end(text, m.end(), "en"), neg))
         for m in EN_SUBJ_BEFORE.finditer(text):
@@ -187,7 +199,9 @@ class ClaimExtractor:
                         continue
                     if not neg and NOT_IDENTITY_ZH.match(text, m.end()):
                         continue
-                if name in ("zh-wo-shi", "zh-name", "zh-from") and REPORTED_ZH.search(text[max(0, m.start() - 12) : m.start()]):
+                if name in ("zh-wo-shi", "zh-name", "zh-from") and REPORTED_ZH.search(
+                    text[max(0, m.start() - 12) : m.start()]
+                ):
                     continue
                 cands.append((name, m.start(), m.end(), self._object_end(text, m.end(), "zh"), neg))
         return cands
@@ -269,7 +283,9 @@ class ClaimExtractor:
             for s, e, negated in spans:
                 if (s, e) in seen and not negated:
                     continue
-                claim = self._judge_object(text, trig, c_start if s == o_start else s, s, e, negated, target, prompt, prompt_entities, creative)
+                claim = self._judge_object(
+                    text, trig, c_start if s == o_start else s, s, e, negated, target, prompt, prompt_entities, creative
+                )
                 if claim is None:
                     continue
                 seen.add((s, e))
@@ -293,7 +309,9 @@ class ClaimExtractor:
         if contra:
             strict = any(c.strict for c in contra)
             first = next((c for c in contra if c.strict), contra[0]) if strict else contra[0]
-            return Verdict("contradicts", strict, Span(first.start, first.end, first.text), tuple(claims), ignored_spans)
+            return Verdict(
+                "contradicts", strict, Span(first.start, first.end, first.text), tuple(claims), ignored_spans
+            )
         if cons:
             c = cons[0]
             return Verdict("consistent", False, Span(c.start, c.end, c.text), tuple(claims), ignored_spans)
@@ -303,7 +321,8 @@ class ClaimExtractor:
     def _shift(c: Claim, offset: int, response: str) -> Claim:
         s, e = max(0, c.start - offset), max(0, c.end - offset)
         ents = tuple(
-            Entity(x.kind, x.id, x.vendor, x.alias, max(0, x.start - offset), max(0, x.end - offset)) for x in c.entities
+            Entity(x.kind, x.id, x.vendor, x.alias, max(0, x.start - offset), max(0, x.end - offset))
+            for x in c.entities
         )
         return Claim(s, e, response[s:e], c.trigger, c.negated, ents, c.vague, c.stance, c.strict)
 
@@ -341,7 +360,7 @@ class ClaimExtractor:
 
     @staticmethod
     def _elliptical_entities(text: str, c_start: int, o_end: int, prompt_entities: list[Entity]) -> list[Entity]:
-        """"Yes, I am." after a prompt naming exactly one model or vendor: that one."""
+        """ "Yes, I am." after a prompt naming exactly one model or vendor: that one."""
         before = text[max(0, c_start - 12) : c_start].lower()
         if re.search(r"yes|yeah|correct|是的|对", before):
             named = {(e.kind, e.id): e for e in prompt_entities}

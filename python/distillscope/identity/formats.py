@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .._io import csv_cell
 from .claims import VERDICTS
@@ -16,7 +17,14 @@ def _rate_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     def add(scope: str, group: str, block: Mapping[str, Any]) -> None:
         for metric in ("loose", "strict", "hard"):
             r = block[metric]
-            rows.append({"scope": scope, "group": group, "metric": metric, **{k: r[k] for k in ("count", "n", "rate", "ci_low", "ci_high")}})
+            rows.append(
+                {
+                    "scope": scope,
+                    "group": group,
+                    "metric": metric,
+                    **{k: r[k] for k in ("count", "n", "rate", "ci_low", "ci_high")},
+                }
+            )
 
     def add_all(prefix: str, rates: Mapping[str, Any]) -> None:
         add(prefix + "overall", "all", rates)
@@ -33,10 +41,14 @@ def _rate_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def format_csv(result: Mapping[str, Any]) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["scope", "group", "metric", "count", "n", "rate", "ci_low", "ci_high"], lineterminator="\n")
+    w = csv.DictWriter(
+        buf, fieldnames=["scope", "group", "metric", "count", "n", "rate", "ci_low", "ci_high"], lineterminator="\n"
+    )
     w.writeheader()
     for r in _rate_rows(result):
-        w.writerow({k: csv_cell("" if v is None else (f"{v:.6f}" if isinstance(v, float) else v)) for k, v in r.items()})
+        w.writerow(
+            {k: csv_cell("" if v is None else (f"{v:.6f}" if isinstance(v, float) else v)) for k, v in r.items()}
+        )
     return buf.getvalue()
 
 
@@ -60,7 +72,9 @@ def format_markdown(result: Mapping[str, Any], *, max_evidence: int = 20) -> str
         for v in ev:
             span = v["evidence"]
             text = span["text"].replace("|", "\\|").replace("\n", " ")
-            lines.append(f"* #{v['index']} ({'strict' if v['strict'] else 'vague'}) chars {span['start']}–{span['end']}: “{text}”")
+            lines.append(
+                f"* #{v['index']} ({'strict' if v['strict'] else 'vague'}) chars {span['start']}–{span['end']}: “{text}”"
+            )
     lines.append("")
     lines.append(f"`{result['signature']}`")
     return "\n".join(lines) + "\n"

@@ -16,22 +16,69 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 # Countries, as written in claims, and cities that imply one.
 COUNTRY_WORDS: dict[str, str] = {
-    "american": "US", "america": "US", "united states": "US", "usa": "US", "u.s.": "US", "us": "US",
-    "silicon valley": "US", "san francisco": "US", "california": "US", "seattle": "US", "redmond": "US",
-    "mountain view": "US", "menlo park": "US", "new york": "US",
-    "chinese": "CN", "china": "CN", "beijing": "CN", "shanghai": "CN", "hangzhou": "CN", "shenzhen": "CN",
-    "hefei": "CN", "prc": "CN",
-    "french": "FR", "france": "FR", "paris": "FR",
-    "british": "GB", "uk": "GB", "united kingdom": "GB", "london": "GB", "england": "GB",
-    "canadian": "CA", "canada": "CA", "toronto": "CA",
-    "israeli": "IL", "israel": "IL", "tel aviv": "IL",
-    "emirati": "AE", "uae": "AE", "abu dhabi": "AE", "united arab emirates": "AE",
+    "american": "US",
+    "america": "US",
+    "united states": "US",
+    "usa": "US",
+    "u.s.": "US",
+    "us": "US",
+    "silicon valley": "US",
+    "san francisco": "US",
+    "california": "US",
+    "seattle": "US",
+    "redmond": "US",
+    "mountain view": "US",
+    "menlo park": "US",
+    "new york": "US",
+    "chinese": "CN",
+    "china": "CN",
+    "beijing": "CN",
+    "shanghai": "CN",
+    "hangzhou": "CN",
+    "shenzhen": "CN",
+    "hefei": "CN",
+    "prc": "CN",
+    "french": "FR",
+    "france": "FR",
+    "paris": "FR",
+    "british": "GB",
+    "uk": "GB",
+    "united kingdom": "GB",
+    "london": "GB",
+    "england": "GB",
+    "canadian": "CA",
+    "canada": "CA",
+    "toronto": "CA",
+    "israeli": "IL",
+    "israel": "IL",
+    "tel aviv": "IL",
+    "emirati": "AE",
+    "uae": "AE",
+    "abu dhabi": "AE",
+    "united arab emirates": "AE",
 }
 COUNTRY_ZH: dict[str, str] = {
-    "美国": "US", "硅谷": "US", "旧金山": "US", "西雅图": "US", "加州": "US",
-    "中国": "CN", "国内": "CN", "北京": "CN", "上海": "CN", "杭州": "CN", "深圳": "CN", "合肥": "CN",
-    "法国": "FR", "巴黎": "FR", "英国": "GB", "伦敦": "GB", "加拿大": "CA", "多伦多": "CA",
-    "以色列": "IL", "阿联酋": "AE", "阿布扎比": "AE",
+    "美国": "US",
+    "硅谷": "US",
+    "旧金山": "US",
+    "西雅图": "US",
+    "加州": "US",
+    "中国": "CN",
+    "国内": "CN",
+    "北京": "CN",
+    "上海": "CN",
+    "杭州": "CN",
+    "深圳": "CN",
+    "合肥": "CN",
+    "法国": "FR",
+    "巴黎": "FR",
+    "英国": "GB",
+    "伦敦": "GB",
+    "加拿大": "CA",
+    "多伦多": "CA",
+    "以色列": "IL",
+    "阿联酋": "AE",
+    "阿布扎比": "AE",
 }
 COUNTRY_RE = re.compile(
     r"(?:(?<![A-Za-z])(?:"
@@ -48,45 +95,97 @@ HUMAN_RE = re.compile(
 )
 
 # Sentence ends. Abbreviations such as "U.S." and versions like "3.5" do not end one.
-SENT_END = re.compile(r"(?<!\bU\.S)(?<!\bU\.K)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bInc)(?<!\bLtd)(?<!\bCo)(?<!\bDr)(?<!\bMr)(?<!\bSt)[.!?](?=\s|$|[\"'”’)\]])|[。！？；;]|(?<![,，])\n")
+SENT_END = re.compile(
+    r"(?<!\bU\.S)(?<!\bU\.K)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bInc)(?<!\bLtd)(?<!\bCo)(?<!\bDr)(?<!\bMr)(?<!\bSt)[.!?](?=\s|$|[\"'”’)\]])|[。！？；;]|(?<![,，])\n"
+)
 
 # First-person triggers. Each names what follows: the object runs from the
 # match end to the sentence end or the first cut marker.
 EN_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
-    ("i-am", re.compile(
-        r"(?<![A-Za-z'’])[Ii](?:\s+am|\s*['’]\s*m|\s+was|\s+have\s+been|\s*['’]\s*ve\s+been|\s+(?:were|had\s+been)|\s+originally\s+was)"
-        r"(?P<neg>\s+(?:not|never|no\s+longer|no)(?![A-Za-z]))?(?P<also>\s+(?:also|actually|really|just|originally|essentially|basically|fundamentally))?(?![A-Za-z])")),
-    ("my-name", re.compile(
-        r"(?<![A-Za-z])(?:my\s+(?:name|model\s+name|official\s+name|real\s+name|true\s+name)(?:\s+is|\s*['’]s)|call\s+me|i\s+go\s+by|i['’]?m\s+called|i\s+am\s+called|i['’]?m\s+known\s+as|i\s+am\s+known\s+as)"
-        r"(?P<neg>\s+not(?![A-Za-z]))?(?![A-Za-z])", re.IGNORECASE)),
-    ("my-maker", re.compile(
-        r"(?<![A-Za-z])my\s+(?:\w{1,40}\s+)?(?:developers?|creators?|makers?|trainers?|builders?|designers?|engineers?|parent\s+company|company|team|vendor|provider|owner|origins?|base\s+model|underlying\s+model|architecture|lineage|family|(?:true\s+|real\s+)?identity)"
-        r"(?:\s+(?:is|are|was|were|include|includes|came\s+from|comes?\s+from|at|from)|\s*,)(?P<neg>\s+not|n['’]t)?(?![A-Za-z])", re.IGNORECASE)),
-    ("made-me", re.compile(
-        r"(?:(?<![A-Za-z])the\s+(?:company|team|organi[sz]ation|lab|laboratory|people|engineers|group|firm)\s+)?(?<![A-Za-z])(?:that|which|who)\s+(?:created|developed|trained|built|made|designed|owns|released)\s+me\s+(?:is|was|are|were)(?P<neg>\s+not|n['’]t)?(?![A-Za-z])",
-        re.IGNORECASE)),
-    ("i-come-from", re.compile(
-        r"(?<![A-Za-z])[Ii]\s+(?:come|came|hail|originate|originated|stem)\s+from|(?<![A-Za-z])[Ii]\s+(?:belong|belonged)\s+to"
-        r"|(?<![A-Za-z])[Ii]\s+(?:work|worked)\s+for")),
-    ("as-name", re.compile(r"(?:^|(?<=[\s\"“(*]))As\s+(?=[A-Z][A-Za-z0-9_.\-'’]{0,40}(?:\s+[A-Z0-9][A-Za-z0-9_.\-'’]{0,40}){0,2}\s*,)")),
-    ("talking-to", re.compile(
-        r"(?<![A-Za-z])you\s*(?:['’]re|\s+are)\s+(?:talking|chatting|speaking)\s+(?:to|with)(?![A-Za-z])", re.IGNORECASE)),
-    ("as-an", re.compile(
-        r"(?:^|(?<=[\s(\[\"“]))[Aa]s\s+(?:an?\s+)?(?:(?:large\s+)?(?:AI|artificial\s+intelligence|language|LLM|chat|conversational|assistant|model)\b[^,.;:!?\n]{0,60}?(?:by|from|of)\s)",
-        re.IGNORECASE)),
+    (
+        "i-am",
+        re.compile(
+            r"(?<![A-Za-z'’])[Ii](?:\s+am|\s*['’]\s*m|\s+was|\s+have\s+been|\s*['’]\s*ve\s+been|\s+(?:were|had\s+been)|\s+originally\s+was)"
+            r"(?P<neg>\s+(?:not|never|no\s+longer|no)(?![A-Za-z]))?(?P<also>\s+(?:also|actually|really|just|originally|essentially|basically|fundamentally))?(?![A-Za-z])"
+        ),
+    ),
+    (
+        "my-name",
+        re.compile(
+            r"(?<![A-Za-z])(?:my\s+(?:name|model\s+name|official\s+name|real\s+name|true\s+name)(?:\s+is|\s*['’]s)|call\s+me|i\s+go\s+by|i['’]?m\s+called|i\s+am\s+called|i['’]?m\s+known\s+as|i\s+am\s+known\s+as)"
+            r"(?P<neg>\s+not(?![A-Za-z]))?(?![A-Za-z])",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "my-maker",
+        re.compile(
+            r"(?<![A-Za-z])my\s+(?:\w{1,40}\s+)?(?:developers?|creators?|makers?|trainers?|builders?|designers?|engineers?|parent\s+company|company|team|vendor|provider|owner|origins?|base\s+model|underlying\s+model|architecture|lineage|family|(?:true\s+|real\s+)?identity)"
+            r"(?:\s+(?:is|are|was|were|include|includes|came\s+from|comes?\s+from|at|from)|\s*,)(?P<neg>\s+not|n['’]t)?(?![A-Za-z])",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "made-me",
+        re.compile(
+            r"(?:(?<![A-Za-z])the\s+(?:company|team|organi[sz]ation|lab|laboratory|people|engineers|group|firm)\s+)?(?<![A-Za-z])(?:that|which|who)\s+(?:created|developed|trained|built|made|designed|owns|released)\s+me\s+(?:is|was|are|were)(?P<neg>\s+not|n['’]t)?(?![A-Za-z])",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "i-come-from",
+        re.compile(
+            r"(?<![A-Za-z])[Ii]\s+(?:come|came|hail|originate|originated|stem)\s+from|(?<![A-Za-z])[Ii]\s+(?:belong|belonged)\s+to"
+            r"|(?<![A-Za-z])[Ii]\s+(?:work|worked)\s+for"
+        ),
+    ),
+    (
+        "as-name",
+        re.compile(
+            r"(?:^|(?<=[\s\"“(*]))As\s+(?=[A-Z][A-Za-z0-9_.\-'’]{0,40}(?:\s+[A-Z0-9][A-Za-z0-9_.\-'’]{0,40}){0,2}\s*,)"
+        ),
+    ),
+    (
+        "talking-to",
+        re.compile(
+            r"(?<![A-Za-z])you\s*(?:['’]re|\s+are)\s+(?:talking|chatting|speaking)\s+(?:to|with)(?![A-Za-z])",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "as-an",
+        re.compile(
+            r"(?:^|(?<=[\s(\[\"“]))[Aa]s\s+(?:an?\s+)?(?:(?:large\s+)?(?:AI|artificial\s+intelligence|language|LLM|chat|conversational|assistant|model)\b[^,.;:!?\n]{0,60}?(?:by|from|of)\s)",
+            re.IGNORECASE,
+        ),
+    ),
 ]
 EN_SUBJ_BEFORE = re.compile(
     r"(?P<obj>[A-Z][A-Za-z0-9_.\-'’]{0,40}(?:\s+[A-Z][A-Za-z0-9_.\-'’]{0,40}){0,3}|the\s+\w{1,40}(?:\s+\w{1,40}){0,3})\s+(?:created|developed|trained|built|made|designed)\s+me(?![A-Za-z])"
 )
 
 ZH_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
-    ("zh-wo-shi", re.compile(r"我(?P<neg>并不是|不是|并非|绝不是|可不是|从来不是|不再是)?(?:是|乃|就是|其实是|正是|实际上是|本质上是)?(?=.)")),
+    (
+        "zh-wo-shi",
+        re.compile(
+            r"我(?P<neg>并不是|不是|并非|绝不是|可不是|从来不是|不再是)?(?:是|乃|就是|其实是|正是|实际上是|本质上是)?(?=.)"
+        ),
+    ),
     ("zh-name", re.compile(r"(?:我(?P<neg>不)?(?:叫|名叫|名为)|我的(?:名字|名称|全名)(?P<neg2>不)?(?:是|叫|为))")),
-    ("zh-maker", re.compile(
-        r"(?:我的(?:开发者|开发商|开发团队|研发团队|研发者|创造者|创建者|制造者|训练者|缔造者|作者|母公司|所属公司|公司|团队|基础模型|底层模型|基座模型|架构|真实身份|身份|真名|本名|型号|模型名称)|(?:开发|研发|训练|创造|创建|打造|设计|制造|推出)我的(?:公司|团队|机构|组织|人)?)(?P<neg>不|并不|并非)?(?:是|为|来自)")),
+    (
+        "zh-maker",
+        re.compile(
+            r"(?:我的(?:开发者|开发商|开发团队|研发团队|研发者|创造者|创建者|制造者|训练者|缔造者|作者|母公司|所属公司|公司|团队|基础模型|底层模型|基座模型|架构|真实身份|身份|真名|本名|型号|模型名称)|(?:开发|研发|训练|创造|创建|打造|设计|制造|推出)我的(?:公司|团队|机构|组织|人)?)(?P<neg>不|并不|并非)?(?:是|为|来自)"
+        ),
+    ),
     ("zh-from", re.compile(r"我(?P<neg>并不|不|并非)?(?:来自|出自|隶属于|属于|源自|诞生于|基于|由)")),
     ("zh-as-name", re.compile(r"(?:^|(?<=[\s，。！？；：*]))作为(?=[A-Za-z0-9\-\u4e00-\u9fff·]{1,12}[，,])")),
-    ("zh-as", re.compile(r"(?:^|(?<=[\s，。！？；：]))作为(?=[^，。！？；\n]{0,40}?(?:开发|训练|打造|推出|研发)[^，。！？；\n]{0,12}?(?:模型|助手|AI|人工智能))")),
+    (
+        "zh-as",
+        re.compile(
+            r"(?:^|(?<=[\s，。！？；：]))作为(?=[^，。！？；\n]{0,40}?(?:开发|训练|打造|推出|研发)[^，。！？；\n]{0,12}?(?:模型|助手|AI|人工智能))"
+        ),
+    ),
 ]
 
 # Where the claimed object stops: comparisons, topics, hedges, negation, new
@@ -120,8 +219,13 @@ REPORTED_EN = re.compile(
     r"mistakenly\s+\w{1,12}|guess|guessed|suspect|suspects|wonder|wonders|wondered|ask|asks|asked|asking)\s+(?:that\s+|if\s+|whether\s+)?)$",
     re.IGNORECASE,
 )
-REPORTED_ZH = re.compile(r"(?:如果|假如|假设|假装|要是|倘若|是否|以为|认为|觉得|误以为|误认为|怀疑|猜测|猜|问|(?<![我会])说|想象)$")
-NEG_THEN_POS_EN = re.compile(r"(?<![A-Za-z])(?:but(?:\s+rather|\s+instead)?|rather|instead)(?![A-Za-z])\s*,?\s*(?:(?:I\s+am|I['’]m)\s+)?", re.IGNORECASE)
+REPORTED_ZH = re.compile(
+    r"(?:如果|假如|假设|假装|要是|倘若|是否|以为|认为|觉得|误以为|误认为|怀疑|猜测|猜|问|(?<![我会])说|想象)$"
+)
+NEG_THEN_POS_EN = re.compile(
+    r"(?<![A-Za-z])(?:but(?:\s+rather|\s+instead)?|rather|instead)(?![A-Za-z])\s*,?\s*(?:(?:I\s+am|I['’]m)\s+)?",
+    re.IGNORECASE,
+)
 NEG_THEN_POS_ZH = re.compile(r"而是|而")
 
 # Predicates after "I am" that are not identity statements.
@@ -134,7 +238,9 @@ NOT_IDENTITY_EN = re.compile(
     r"comparing|talking|describing|referring|quoting|translating|continuing|staying|in\s+character|now|still)(?![A-Za-z])",
     re.IGNORECASE,
 )
-NOT_IDENTITY_ZH = re.compile(r"(?:想|会|能|可以|要|很|非常|觉得|认为|知道|不知道|无法|不能|不会|没有|没|刚|也想|将|来(?!自)|去|说|扮演|假装|给|对|把|为你|替|帮|明白|理解|只能|需要|应该|必须|愿意|希望|猜)")
+NOT_IDENTITY_ZH = re.compile(
+    r"(?:想|会|能|可以|要|很|非常|觉得|认为|知道|不知道|无法|不能|不会|没有|没|刚|也想|将|来(?!自)|去|说|扮演|假装|给|对|把|为你|替|帮|明白|理解|只能|需要|应该|必须|愿意|希望|猜)"
+)
 
 # Role-play and persona attribution.
 ROLEPLAY_CUES = re.compile(
@@ -153,18 +259,87 @@ PERSONA_MARKER = re.compile(
     r"|(?:在|这个|本)(?:故事|剧本|场景|游戏|角色扮演)(?:里|中)|扮演|以[^，。！？\n]{1,12}的身份|作为(?:故事|剧)中的|角色中",
     re.IGNORECASE,
 )
-AS_NAME = re.compile(r"(?:^|(?<=[\s\"“(]))(?:[Aa]s|作为)\s*(?P<name>[A-Z][A-Za-z0-9_.\-]{0,40}(?:\s+[A-Z0-9][A-Za-z0-9_.\-]{0,40}){0,2}|[\u4e00-\u9fffA-Za-z0-9\-]{1,12})\s*[,，]")
+AS_NAME = re.compile(
+    r"(?:^|(?<=[\s\"“(]))(?:[Aa]s|作为)\s*(?P<name>[A-Z][A-Za-z0-9_.\-]{0,40}(?:\s+[A-Z0-9][A-Za-z0-9_.\-]{0,40}){0,2}|[\u4e00-\u9fffA-Za-z0-9\-]{1,12})\s*[,，]"
+)
 SAYS = re.compile(
     r"(?P<who>[A-Z][A-Za-z0-9_.\-]{0,40}(?:\s+[A-Z][A-Za-z0-9_.\-]{0,40}){0,2}|the\s+\w{1,40})\s+(?:says?|said|would\s+say|replies|replied|answers|answered|responds|responded|exclaims|explained|explains)\s*[:,]"
     r"|(?P<whozh>[\u4e00-\u9fff]{1,6})(?:说|回答|答道|回应|表示)[：:]"
 )
 SELF_LABELS = {
-    "i", "me", "assistant", "ai", "a", "answer", "response", "reply", "output", "my answer", "translation", "english", "chinese",
-    "note", "notes", "summary", "q", "question", "user", "you", "example", "update", "edit", "disclaimer", "tl;dr", "tldr",
-    "completion", "continuation", "result", "step", "first", "second", "third", "finally", "important", "warning", "tip",
-    "我", "助手", "回答", "答", "答案", "翻译", "英文", "中文", "注意", "注", "总结", "问题", "问", "说明", "提示", "用户", "续写", "补全",
-    "ai助手", "ai 助手", "智能助手", "人工智能助手", "chatbot", "bot", "assistant ai", "ai model", "model",
-    "english translation", "chinese translation", "in english", "in chinese", "英文翻译", "中文翻译", "英文回答", "中文回答", "ai assistant",
+    "i",
+    "me",
+    "assistant",
+    "ai",
+    "a",
+    "answer",
+    "response",
+    "reply",
+    "output",
+    "my answer",
+    "translation",
+    "english",
+    "chinese",
+    "note",
+    "notes",
+    "summary",
+    "q",
+    "question",
+    "user",
+    "you",
+    "example",
+    "update",
+    "edit",
+    "disclaimer",
+    "tl;dr",
+    "tldr",
+    "completion",
+    "continuation",
+    "result",
+    "step",
+    "first",
+    "second",
+    "third",
+    "finally",
+    "important",
+    "warning",
+    "tip",
+    "我",
+    "助手",
+    "回答",
+    "答",
+    "答案",
+    "翻译",
+    "英文",
+    "中文",
+    "注意",
+    "注",
+    "总结",
+    "问题",
+    "问",
+    "说明",
+    "提示",
+    "用户",
+    "续写",
+    "补全",
+    "ai助手",
+    "ai 助手",
+    "智能助手",
+    "人工智能助手",
+    "chatbot",
+    "bot",
+    "assistant ai",
+    "ai model",
+    "model",
+    "english translation",
+    "chinese translation",
+    "in english",
+    "in chinese",
+    "英文翻译",
+    "中文翻译",
+    "英文回答",
+    "中文回答",
+    "ai assistant",
 }
 LABEL_LINE = re.compile(
     r"^[ \t]*(?:[-*>][ \t]*)?(?:\*\*|__)?\[?(?P<label>[^\]\n:：*]{1,40}?)\]?(?:\*\*|__)?[ \t]*[:：](?:\*\*|__)?",
@@ -193,8 +368,28 @@ DEVELOPER_CONTEXT = re.compile(
 
 NAME_CLAIM_EN = re.compile(r"\s*(?P<name>[A-Z][A-Za-z0-9\-]{1,30}(?:\s+[A-Z][A-Za-z0-9\-]{1,30})?)")
 GENERIC_NAMES = {
-    "assistant", "ai", "an", "a", "the", "ai assistant", "bot", "chatbot", "model", "language model", "virtual assistant",
-    "helper", "i", "not", "just", "no", "here", "your", "unknown", "anonymous", "none", "nobody",
+    "assistant",
+    "ai",
+    "an",
+    "a",
+    "the",
+    "ai assistant",
+    "bot",
+    "chatbot",
+    "model",
+    "language model",
+    "virtual assistant",
+    "helper",
+    "i",
+    "not",
+    "just",
+    "no",
+    "here",
+    "your",
+    "unknown",
+    "anonymous",
+    "none",
+    "nobody",
 }
 
 

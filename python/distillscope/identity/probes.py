@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .registry import Registry, data_text
 
@@ -88,12 +89,7 @@ def build_probes(
     questions = list(bank["questions"])
     if named:
         questions += _named_questions(bank, reg, seed)
-    return [
-        _probe(bank, reg, q, lang, var, seed)
-        for q in questions
-        for lang in languages
-        for var in variants
-    ]
+    return [_probe(bank, reg, q, lang, var, seed) for q in questions for lang in languages for var in variants]
 
 
 def _check_choices(languages: Sequence[str], variants: Sequence[str], seed: int) -> None:

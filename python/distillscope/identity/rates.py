@@ -10,8 +10,9 @@ Each rate comes overall and per category and language.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from ..stats import wilson_interval
 from .claims import VERDICTS, Verdict
@@ -34,12 +35,18 @@ class Rate:
     ci_high: float
 
     @classmethod
-    def of(cls, count: int, n: int, confidence: float) -> "Rate":
+    def of(cls, count: int, n: int, confidence: float) -> Rate:
         lo, hi = wilson_interval(count, n, confidence)
         return cls(count, n, (count / n) if n else float("nan"), lo, hi)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rate": None if self.n == 0 else self.rate, "count": self.count, "n": self.n, "ci_low": self.ci_low, "ci_high": self.ci_high}
+        return {
+            "rate": None if self.n == 0 else self.rate,
+            "count": self.count,
+            "n": self.n,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+        }
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -103,7 +104,7 @@ class Registry:
 
     # -- construction -----------------------------------------------------
     @staticmethod
-    def _parse(data: Mapping[str, Any], base: "Registry | None" = None) -> tuple[dict, dict]:
+    def _parse(data: Mapping[str, Any], base: Registry | None = None) -> tuple[dict, dict]:
         vendors = dict(base.vendors) if base else {}
         families = dict(base.families) if base else {}
         if not isinstance(data, Mapping):
@@ -133,7 +134,9 @@ class Registry:
             if vendor is None:
                 raise ValueError(f"family {fid!r} needs a 'vendor' (a vendor id such as 'openai')")
             aliases = tuple(f.get("aliases", oldf.aliases if oldf else ())) + tuple(f.get("add_aliases", ()))
-            aliases_zh = tuple(f.get("aliases_zh", oldf.aliases_zh if oldf else ())) + tuple(f.get("add_aliases_zh", ()))
+            aliases_zh = tuple(f.get("aliases_zh", oldf.aliases_zh if oldf else ())) + tuple(
+                f.get("add_aliases_zh", ())
+            )
             families[fid] = Family(
                 id=fid,
                 name=f.get("name", oldf.name if oldf else fid),
@@ -147,7 +150,7 @@ class Registry:
         return vendors, families
 
     @classmethod
-    def default(cls) -> "Registry":
+    def default(cls) -> Registry:
         global _DEFAULT_REGISTRY
         if _DEFAULT_REGISTRY is None:
             data = json.loads(data_text("identity_registry.json"))
@@ -156,7 +159,7 @@ class Registry:
         return _DEFAULT_REGISTRY
 
     @classmethod
-    def load(cls, path: str | Path | None = None, *, base: "Registry | None" = None) -> "Registry":
+    def load(cls, path: str | Path | None = None, *, base: Registry | None = None) -> Registry:
         """The packaged registry, merged with a user JSON or TOML file.
 
         Entries of the user file override packaged ones field by field (a
@@ -221,10 +224,14 @@ class Registry:
         for a, cs in alts:  # longest first, so the longest alias wins
             c = a.strip()[0]
             piece = _alias_pattern(a, exact=True) if cs else f"(?i:{_alias_pattern(a)})"
-            for k in ({c} if cs else {c.lower(), c.upper()}):
+            for k in {c} if cs else {c.lower(), c.upper()}:
                 by_first.setdefault(k, []).append(piece)
         self._by_first = {k: re.compile("|".join(v)) for k, v in by_first.items()}
-        self._gate = re.compile("[" + "".join(re.escape(c) for c in sorted(by_first)) + "]") if by_first else re.compile(r"(?!x)x")
+        self._gate = (
+            re.compile("[" + "".join(re.escape(c) for c in sorted(by_first)) + "]")
+            if by_first
+            else re.compile(r"(?!x)x")
+        )
 
     # -- queries ------------------------------------------------------------
     def find(self, text: str, start: int = 0, end: int | None = None) -> list[Entity]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from .patterns import (
     AS_NAME,
@@ -81,7 +81,11 @@ def is_persona_label(label: str, prompt: str, registry: Registry, roleplay: bool
     if re.fullmatch(r"(?:step|part|q|a|section|example|\d+)[\s\d.]*", low):
         return False
     words = lab.split()
-    if len(words) > 3 or words[0].lower() in ("i", "my", "me", "we", "you", "as", "this", "it") or re.search(r"[我你是]", lab):
+    if (
+        len(words) > 3
+        or words[0].lower() in ("i", "my", "me", "we", "you", "as", "this", "it")
+        or re.search(r"[我你是]", lab)
+    ):
         return False
     if registry.mentions_any(lab) or (prompt and lab in prompt):
         return True
@@ -90,7 +94,11 @@ def is_persona_label(label: str, prompt: str, registry: Registry, roleplay: bool
     if CJK.search(lab):
         return 1 <= len(lab) <= 6 and not re.search(r"[问答注]$", lab)
     # Capitalised name-like labels ("Mira", "Captain Rex", "Narrator")
-    return 1 <= len(words) <= 3 and all(w[:1].isupper() for w in words) and not any(w.lower() in SELF_LABELS for w in words)
+    return (
+        1 <= len(words) <= 3
+        and all(w[:1].isupper() for w in words)
+        and not any(w.lower() in SELF_LABELS for w in words)
+    )
 
 
 def ignored_regions(text: str, prompt: str, roleplay: bool, registry: Registry) -> list[tuple[int, int]]:
@@ -125,7 +133,9 @@ def _persona_marker_regions(text: str) -> list[tuple[int, int]]:
         s_start = max(max(text.rfind(ch, lo, m.start()) for ch in ".!?。！？\n") + 1, lo)
         s_end = sentence_end(text, m.end())
         sentence = text[s_start : min(s_end, m.end() + _WINDOW)]
-        if OUT_OF_CHARACTER.search(sentence) or re.search(r"(?:不|不会|不能|无法|拒绝)扮演$", text[max(0, m.start() - 3) : m.end()]):
+        if OUT_OF_CHARACTER.search(sentence) or re.search(
+            r"(?:不|不会|不能|无法|拒绝)扮演$", text[max(0, m.start() - 3) : m.end()]
+        ):
             continue
         regions.append((s_start, s_end))
     return regions

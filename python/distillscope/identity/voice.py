@@ -55,7 +55,9 @@ VOICE_VERSION = "voice-1"
 
 _MAX_SENT = 600
 # "I am ChatGPT", "我是ChatGPT", "my name is Claude": a copula right before the name
-_COPULA = re.compile(r"(?i:\b(?:I\s+am|I['’]m|my\s+name\s+is|call\s+me|this\s+is)\s+(?:(?:an?|the|just|actually|really|called|named)\s+){0,3}$)|(?:我是|我叫|我就是|本人是)$")
+_COPULA = re.compile(
+    r"(?i:\b(?:I\s+am|I['’]m|my\s+name\s+is|call\s+me|this\s+is)\s+(?:(?:an?|the|just|actually|really|called|named)\s+){0,3}$)|(?:我是|我叫|我就是|本人是)$"
+)
 _MAX_MENTIONS = 12
 # sentence ends: Latin .!? followed by space/end, CJK ends, newlines, semicolons
 _SENT_SPLIT = re.compile(r"(?<=[.!?])(?=\s)|[。！？；;\n]")
@@ -86,7 +88,9 @@ _NEG_EN = re.compile(
     r"\brather\s+than\b|\binstead\s+of\b|\bindependent\s+of\b|\bbreak(?:ing)?\s+free\b|\bescape|\bdefy|\bdefies\b|"
     r"\bbypass|\bignore|\bdisregard|\bunshackled\b|\bunlike\b|\bdespite\b|\bpretend|\bfictional\b|\bhypothetical)"
 )
-_NEG_ZH = re.compile(r"不是|并非|并不|不属于|没有|无关|不受|摆脱|而非|非由|并未|从未|不再|不|无视|绕过|违背|假装|虚构|假设")
+_NEG_ZH = re.compile(
+    r"不是|并非|并不|不属于|没有|无关|不受|摆脱|而非|非由|并未|从未|不再|不|无视|绕过|违背|假装|虚构|假设"
+)
 # third-party cues: the nearest cue before the entity, with no self marker in
 # between, makes the entity a third party
 _THIRD_EN = re.compile(
@@ -94,10 +98,14 @@ _THIRD_EN = re.compile(
     r"\be\.g\.|\bfor\s+example\b|\bmodels?\s+from\b|\bcompetitors?\b|\balso\s+makes?\b|\bother\b|"
     r"\bframeworks?\b|\blibrar(?:y|ies)\b|\btoolkits?\b|\bopen-source\s+(?:project|tool))"
 )
-_THIRD_ZH = re.compile(r"例如|比如|诸如|不同于|其他|其它|别的|竞争|类似|之类|等公司|像[^，。！？\n]{1,20}(?:这样|那样|一样)")
+_THIRD_ZH = re.compile(
+    r"例如|比如|诸如|不同于|其他|其它|别的|竞争|类似|之类|等公司|像[^，。！？\n]{1,20}(?:这样|那样|一样)"
+)
 # cues that only count right before the name ("和OpenAI", "像ChatGPT")
 _THIRD_NEAR_ZH = re.compile(r"(?:和|与|跟|同|像|如|及|、|或)\s{0,2}$")
-_AS_PERSONA = re.compile(r"(?i:\bas\s+(?:an?\s+|the\s+)?(?:[A-Za-z]+\s+){0,2}$|\bplaying\s+$|\bact(?:ing)?\s+as\s+$|\bsimulat\w*\s+$|\bmode\s*$)|作为$|扮演$")
+_AS_PERSONA = re.compile(
+    r"(?i:\bas\s+(?:an?\s+|the\s+)?(?:[A-Za-z]+\s+){0,2}$|\bplaying\s+$|\bact(?:ing)?\s+as\s+$|\bsimulat\w*\s+$|\bmode\s*$)|作为$|扮演$"
+)
 # implied: the foreign entity is the developer/home of what was asked about
 _IMPLIED_AFTER = re.compile(
     r"(?i:^['’]s\s+(?:research\s+|engineering\s+|development\s+|technical\s+)?(?:team|engineers|developers|technology|headquarters|servers)|"
@@ -130,7 +138,14 @@ class VoiceClaim:
     text: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "entity": self.entity, "strict": self.strict, "start": self.start, "end": self.end, "text": self.text}
+        return {
+            "kind": self.kind,
+            "entity": self.entity,
+            "strict": self.strict,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+        }
 
 
 @dataclass(frozen=True)
@@ -159,8 +174,13 @@ class VoiceVerdict:
 
 @functools.lru_cache(maxsize=1)
 def _locations() -> dict[str, tuple[str, ...]]:
-    data = json.loads(resources.files("distillscope").joinpath("data/identity_registry.json").read_text(encoding="utf-8"))
-    return {vid: tuple(v.get("locations", ())) + tuple(v.get("locations_zh", ())) for vid, v in data.get("vendors", {}).items()}
+    data = json.loads(
+        resources.files("distillscope").joinpath("data/identity_registry.json").read_text(encoding="utf-8")
+    )
+    return {
+        vid: tuple(v.get("locations", ())) + tuple(v.get("locations_zh", ()))
+        for vid, v in data.get("vendors", {}).items()
+    }
 
 
 @functools.lru_cache(maxsize=64)
@@ -293,7 +313,9 @@ def _clause_start(s: str, pos: int) -> int:
 
 
 # a persona label opening a sentence: "[GPT]:", "(🤖ChatGPT)", "DAN 🩸:", "ChatGPT："
-_LABEL = re.compile(r"^\s{0,4}[\[(（【<*#>\-]{0,3}[^\w\s]{0,3}\s?[\w\u4e00-\u9fff .\-]{1,30}?\s?[^\w\s]{0,3}(?:[\])）】>]\s?[:：]?|\*{0,2}\s?[:：])")
+_LABEL = re.compile(
+    r"^\s{0,4}[\[(（【<*#>\-]{0,3}[^\w\s]{0,3}\s?[\w\u4e00-\u9fff .\-]{1,30}?\s?[^\w\s]{0,3}(?:[\])）】>]\s?[:：]?|\*{0,2}\s?[:：])"
+)
 # a second-person instruction ("you will generate … a standard ChatGPT response")
 _YOU = re.compile(
     r"(?i:\byou(?:['’](?:ll|re|d)|\s+(?:will|would|should|must|can|may|are|have|need|generate|provide|answer|respond|act|"
@@ -319,7 +341,9 @@ def _third_party(s: str, pos: int, selfs: list[int]) -> bool:
 
 # "free of OpenAI's rules" still says whose rules bound the responder
 _FREED_FROM = re.compile(r"(?i:\bfree(?:d)?\s+(?:from|of)\s+(?:the\s+)?$)|摆脱(?:了)?$")
-_RULES_AFTER = re.compile(r"(?i:['’]s\s+(?:content\s+)?(?:rules|polic|restrictions|guidelines|constraints|limitations|filters|shackles|censorship))|的(?:规则|政策|限制|约束|审查)")
+_RULES_AFTER = re.compile(
+    r"(?i:['’]s\s+(?:content\s+)?(?:rules|polic|restrictions|guidelines|constraints|limitations|filters|shackles|censorship))|的(?:规则|政策|限制|约束|审查)"
+)
 
 
 def _negated(s: str, pos: int) -> bool:
@@ -362,7 +386,9 @@ class VoiceScanner:
                 v0 = m.start("value")
                 for e in self.registry.find(text, v0, m.end("value")):
                     if not self._own(e, target) and not _negated(text[v0 : m.end()], e.start - v0):
-                        claims.append(VoiceClaim("field", e.id, True, m.start(), m.end(), text[m.start() : m.end()].strip()))
+                        claims.append(
+                            VoiceClaim("field", e.id, True, m.start(), m.end(), text[m.start() : m.end()].strip())
+                        )
                         break
         starts = [e.start for e in foreign]
         all_starts = [e.start for e in ents]
@@ -397,7 +423,11 @@ class VoiceScanner:
                     continue
                 if _YOU.search(s, max(0, p - 200), p):
                     continue
-                if selfs and (_COPULA.search(s, max(0, p - 40), p) or _REL_EN.search(s, max(0, p - 70), q + 40) or _REL_ZH.search(s, max(0, p - 30), q + 20)):
+                if selfs and (
+                    _COPULA.search(s, max(0, p - 40), p)
+                    or _REL_EN.search(s, max(0, p - 70), q + 40)
+                    or _REL_ZH.search(s, max(0, p - 30), q + 20)
+                ):
                     claims.append(VoiceClaim("self", e.id, True, s0, s1, s.strip()))
                     break
                 if not own_anywhere and not selfs:
@@ -420,7 +450,9 @@ class VoiceScanner:
         return VoiceVerdict(bool(claims), any(c.strict for c in claims), tuple(claims))
 
 
-def scan_answer(response: str, target: str | Target, prompt: str = "", *, registry: Registry | None = None) -> VoiceVerdict:
+def scan_answer(
+    response: str, target: str | Target, prompt: str = "", *, registry: Registry | None = None
+) -> VoiceVerdict:
     """Scan one answer against a target model (name or :class:`Target`)."""
     reg = Registry.default() if registry is None else registry
     t = reg.target(target) if isinstance(target, str) else target

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .parse import ASPECTS
 from .pairs import STATUSES, JudgeResult
+from .parse import ASPECTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.table import ScoreTable
@@ -26,7 +27,7 @@ def to_score_table(
     *,
     granularity: str = "judge",
     aspects: bool = False,
-) -> "ScoreTable":
+) -> ScoreTable:
     """Judge scores as a :class:`~distillscope.calibrate.ScoreTable`.
 
     One array per judged pair over ``result.prompt_index`` (NaN where the
@@ -69,11 +70,12 @@ def to_score_table(
     sigs = {g: f"{result.signature}|field={f}|scale=(s-1)/4" for g, f in fields.items() if g in scores}
     if null:
         sigs["null"] = f"shuffled-prompt derangement seed={result.config.null_seed}"
-    return ScoreTable(models=tuple(names), scores=scores, null=null, prompt_ids=result.prompt_index,
-                      signatures=sigs, mirror=True)
+    return ScoreTable(
+        models=tuple(names), scores=scores, null=null, prompt_ids=result.prompt_index, signatures=sigs, mirror=True
+    )
 
 
-def _combined_series(table: "ScoreTable") -> np.ndarray | None:
+def _combined_series(table: ScoreTable) -> np.ndarray | None:
     from ..analysis.degree import DEFAULT_WEIGHTS
 
     grans = [g for g in DEFAULT_WEIGHTS if g in table.scores]
@@ -93,21 +95,26 @@ def _combined_series(table: "ScoreTable") -> np.ndarray | None:
         return np.where(den > 0, num / den, np.nan)
 
 
-def _matched_items(
-    result: JudgeResult, scores: "ScoreTable"
-) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+def _matched_items(result: JudgeResult, scores: ScoreTable) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
     """The judged items (raw, ``ok``) that ``scores`` covers, with their model A, model B and prompt indices."""
     ppos = {p: i for i, p in enumerate(scores.prompt_ids or ())}
     mpos = {m: i for i, m in enumerate(scores.models)}
-    sel = [i for i in range(len(result)) if result.kind[i] == "raw" and result.status[i] == "ok"
-           and result.model_a[i] in mpos and result.model_b[i] in mpos and result.prompt_id[i] in ppos]
+    sel = [
+        i
+        for i in range(len(result))
+        if result.kind[i] == "raw"
+        and result.status[i] == "ok"
+        and result.model_a[i] in mpos
+        and result.model_b[i] in mpos
+        and result.prompt_id[i] in ppos
+    ]
     ia = np.array([mpos[result.model_a[i]] for i in sel], dtype=np.int64)
     ib = np.array([mpos[result.model_b[i]] for i in sel], dtype=np.int64)
     ip = np.array([ppos[result.prompt_id[i]] for i in sel], dtype=np.int64)
     return sel, ia, ib, ip
 
 
-def _judge_free(scores: "ScoreTable", g: str, ia: np.ndarray, ib: np.ndarray, ip: np.ndarray) -> np.ndarray | None:
+def _judge_free(scores: ScoreTable, g: str, ia: np.ndarray, ib: np.ndarray, ip: np.ndarray) -> np.ndarray | None:
     """The judge-free score of granularity ``g`` for the matched items (None when ``scores`` lacks it)."""
     if g == "combined":
         t = _combined_series(scores)
@@ -125,7 +132,7 @@ def _judge_free(scores: "ScoreTable", g: str, ia: np.ndarray, ib: np.ndarray, ip
 
 def agreement_report(
     result: JudgeResult,
-    scores: "ScoreTable",
+    scores: ScoreTable,
     *,
     granularities: Sequence[str] | None = None,
     n_boot: int = 1000,
@@ -150,8 +157,9 @@ def agreement_report(
     if not isinstance(result, JudgeResult):
         raise TypeError(f"result must be a JudgeResult, got {type(result).__name__}")
     if not isinstance(scores, ScoreTable):
-        raise TypeError(f"scores must be a ScoreTable (distillscope.similarity.response_similarity), got "
-                        f"{type(scores).__name__}")
+        raise TypeError(
+            f"scores must be a ScoreTable (distillscope.similarity.response_similarity), got {type(scores).__name__}"
+        )
     if scores.prompt_ids is None:
         raise ValueError("scores has no prompt_ids; build it with response_similarity() so items can be matched")
     sel, ia, ib, ip = _matched_items(result, scores)
@@ -161,8 +169,15 @@ def agreement_report(
         return _judge_free(scores, g, ia, ib, ip)
 
     wanted = list(AGREEMENT_GRANULARITIES if granularities is None else granularities)
-    out: dict[str, Any] = {"judge": result.judge, "signature": result.signature, "n_items": len(sel),
-                           "n_boot": n_boot, "seed": seed, "granularities": {}, "aspects": {}}
+    out: dict[str, Any] = {
+        "judge": result.judge,
+        "signature": result.signature,
+        "n_items": len(sel),
+        "n_boot": n_boot,
+        "seed": seed,
+        "granularities": {},
+        "aspects": {},
+    }
     judge_overall = result.overall[rows] if len(rows) else np.zeros(0)
     for g in wanted:
         f = free(g)
@@ -195,18 +210,31 @@ def render_agreement(report: Mapping[str, Any], fmt: str = "markdown") -> str:
         return json.dumps(clean_json(report), indent=2, ensure_ascii=False, allow_nan=False)
     if fmt != "markdown":
         raise ValueError(f"format must be 'json' or 'markdown', got {fmt!r}")
-    lines = [f"### Judge vs judge-free agreement ({report['judge']}, {report['n_items']} judged items)", "",
-             "| judge-free | n | Spearman | CI low | CI high | mean @1 | mean @2 | mean @3 | mean @4 | mean @5 |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for name, rep in [*report["granularities"].items(),
-                      *((f"judge {a} ~ {r['judge_free']}", r) for a, r in report["aspects"].items())]:
+    lines = [
+        f"### Judge vs judge-free agreement ({report['judge']}, {report['n_items']} judged items)",
+        "",
+        "| judge-free | n | Spearman | CI low | CI high | mean @1 | mean @2 | mean @3 | mean @4 | mean @5 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, rep in [
+        *report["granularities"].items(),
+        *((f"judge {a} ~ {r['judge_free']}", r) for a, r in report["aspects"].items()),
+    ]:
         b = {x["judge"]: x for x in rep["buckets"]}
         means = [(_fmt(b[k]["mean"]) + f" (n={b[k]['n']})") if b[k]["n"] else "" for k in range(1, 6)]
-        lines.append(f"| {name} | {rep['n']} | {_fmt(rep['spearman'])} | {_fmt(rep['ci_low'])} | "
-                     f"{_fmt(rep['ci_high'])} | " + " | ".join(means) + " |")
-    lines += ["", ("Spearman's rho between the judge's overall (or aspect) score and the judge-free similarity "
-                   "of the same pair on the same prompt, with a percentile bootstrap interval over items; "
-                   "'mean @k' is the mean judge-free score of the items the judge scored k (rounded)."), ""]
+        lines.append(
+            f"| {name} | {rep['n']} | {_fmt(rep['spearman'])} | {_fmt(rep['ci_low'])} | "
+            f"{_fmt(rep['ci_high'])} | " + " | ".join(means) + " |"
+        )
+    lines += [
+        "",
+        (
+            "Spearman's rho between the judge's overall (or aspect) score and the judge-free similarity "
+            "of the same pair on the same prompt, with a percentile bootstrap interval over items; "
+            "'mean @k' is the mean judge-free score of the items the judge scored k (rounded)."
+        ),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -223,12 +251,21 @@ def render_summary(result: JudgeResult, fmt: str = "markdown", *, items: bool = 
     if fmt == "csv":
         return body
     st = {s: int((result.status == s).sum()) for s in STATUSES}
-    head = (f"### LLM judge: {result.judge}\n\n{len(result)} items ({st['ok']} ok, {st['unparsed']} unparsed, "
-            f"{st['failed']} failed); {result.requested} requests sent, {result.already_done} already in the store. "
-            f"Scores 1-5.\n\n")
+    head = (
+        f"### LLM judge: {result.judge}\n\n{len(result)} items ({st['ok']} ok, {st['unparsed']} unparsed, "
+        f"{st['failed']} failed); {result.requested} requests sent, {result.already_done} already in the store. "
+        f"Scores 1-5.\n\n"
+    )
     probs = result.problems()
     tail = "" if not probs else "\nNot scored:\n\n" + "\n".join(f"- {k}: {v}" for k, v in probs.items()) + "\n"
     return head + body + tail + f"\nsignature: `{result.signature}`\n"
 
 
-__all__ = ["AGREEMENT_GRANULARITIES", "ASPECT_PEERS", "agreement_report", "render_agreement", "render_summary", "to_score_table"]
+__all__ = [
+    "AGREEMENT_GRANULARITIES",
+    "ASPECT_PEERS",
+    "agreement_report",
+    "render_agreement",
+    "render_summary",
+    "to_score_table",
+]

@@ -19,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ..identity.check import prompt_text
 from ..identity.claims import VERDICTS, Verdict
@@ -93,11 +94,23 @@ class JudgeVerdict:
 
 
 _SYNONYMS = {
-    "contradicts": "contradicts", "contradict": "contradicts", "contradiction": "contradicts",
-    "contradictory": "contradicts", "inconsistent": "contradicts", "矛盾": "contradicts", "不一致": "contradicts",
-    "consistent": "consistent", "一致": "consistent",
-    "no_claim": "no_claim", "noclaim": "no_claim", "no claim": "no_claim", "no-claim": "no_claim",
-    "none": "no_claim", "no identity claim": "no_claim", "无声明": "no_claim", "无": "no_claim",
+    "contradicts": "contradicts",
+    "contradict": "contradicts",
+    "contradiction": "contradicts",
+    "contradictory": "contradicts",
+    "inconsistent": "contradicts",
+    "矛盾": "contradicts",
+    "不一致": "contradicts",
+    "consistent": "consistent",
+    "一致": "consistent",
+    "no_claim": "no_claim",
+    "noclaim": "no_claim",
+    "no claim": "no_claim",
+    "no-claim": "no_claim",
+    "none": "no_claim",
+    "no identity claim": "no_claim",
+    "无声明": "no_claim",
+    "无": "no_claim",
 }
 
 
@@ -248,7 +261,12 @@ class IdentityJudge:
     @staticmethod
     def prompt_hash(spec: Mapping[str, Any]) -> str:
         canon = json.dumps(
-            {"v": JUDGE_PROMPT_VERSION, "messages": spec["messages"], "temperature": spec.get("temperature"), "max_tokens": spec.get("max_tokens")},
+            {
+                "v": JUDGE_PROMPT_VERSION,
+                "messages": spec["messages"],
+                "temperature": spec.get("temperature"),
+                "max_tokens": spec.get("max_tokens"),
+            },
             sort_keys=True,
             ensure_ascii=False,
         )
@@ -267,14 +285,18 @@ class IdentityJudge:
             order = list(todo.items())
             texts = list(self.complete([specs[i] for _, i in order]))
             if len(texts) != len(order):
-                raise ValueError(f"complete() returned {len(texts)} texts for {len(order)} requests; return one per request (None for a failure)")
+                raise ValueError(
+                    f"complete() returned {len(texts)} texts for {len(order)} requests; return one per request (None for a failure)"
+                )
             new_lines = []
             for (k, _), t in zip(order, texts):
                 fresh[k] = t
                 # cache only answers that parsed: a failure or garbage is retried next time
                 if t is not None and parse_judge_answer(t).parsed:
                     self._cache[k] = t
-                    new_lines.append(json.dumps({"judge_model": k[0], "prompt_hash": k[1], "answer": t}, ensure_ascii=False))
+                    new_lines.append(
+                        json.dumps({"judge_model": k[0], "prompt_hash": k[1], "answer": t}, ensure_ascii=False)
+                    )
             if new_lines and self.cache_path is not None:
                 with self.cache_path.open("a", encoding="utf-8") as fh:
                     fh.write("\n".join(new_lines) + "\n")
@@ -286,7 +308,6 @@ class IdentityJudge:
                 v = parse_judge_answer(self._cache[k])
                 out.append(JudgeVerdict(v.verdict, v.strict, v.claimed, v.evidence, v.parsed, v.raw, cached=True))
         return out
-
 
     def judge_records(self, records: Sequence[Mapping[str, Any]], target: str | Target | None) -> list[JudgeVerdict]:
         """Judge the records ``check_records`` reads (``prompt``/``messages``,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,9 +58,11 @@ class JudgeConfig:
             raise ValueError(f"max_tokens must be >= 16 (the JSON answer needs room), got {self.max_tokens}")
 
     def signature(self, judge_model: str) -> str:
-        return (f"judge:{JUDGE_PROMPT_VERSION}|model:{judge_model}|orders:{2 if self.both_orders else 1}|"
-                f"seed={self.seed}|T={self.temperature:g}|max_tokens={self.max_tokens}|"
-                f"cut={self.max_answer_chars}|sample={self.sample}")
+        return (
+            f"judge:{JUDGE_PROMPT_VERSION}|model:{judge_model}|orders:{2 if self.both_orders else 1}|"
+            f"seed={self.seed}|T={self.temperature:g}|max_tokens={self.max_tokens}|"
+            f"cut={self.max_answer_chars}|sample={self.sample}"
+        )
 
 
 def stable_hash(*parts: Any) -> str:
@@ -127,7 +130,7 @@ class JudgeItem:
         b_first = self.b_first != (order == 1)
         return (self.model_b, self.model_a) if b_first else (self.model_a, self.model_b)
 
-    def request(self, order: int, cfg: JudgeConfig) -> "RequestSpec":
+    def request(self, order: int, cfg: JudgeConfig) -> RequestSpec:
         from ..gather.prompts import RequestSpec
 
         first, _ = self.shown(order)
@@ -137,13 +140,21 @@ class JudgeItem:
             self.custom_id(order),
             tuple(msgs),
             params={"temperature": float(cfg.temperature), "max_tokens": int(cfg.max_tokens)},
-            meta={"task": "rse-judge", "version": JUDGE_PROMPT_VERSION, "kind": self.kind,
-                  "model_a": self.model_a, "model_b": self.model_b, "prompt_id": self.prompt_id,
-                  "prompt_b": self.prompt_b, "first": first, "order": order},
+            meta={
+                "task": "rse-judge",
+                "version": JUDGE_PROMPT_VERSION,
+                "kind": self.kind,
+                "model_a": self.model_a,
+                "model_b": self.model_b,
+                "prompt_id": self.prompt_id,
+                "prompt_b": self.prompt_b,
+                "first": first,
+                "order": order,
+            },
         )
 
 
-def _answers(table: "ResponseTable", sample: int) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+def _answers(table: ResponseTable, sample: int) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
     answers: dict[tuple[str, str], str] = {}
     prompts: dict[str, str] = {}
     models, pids = table.model, table.prompt_id
@@ -157,7 +168,7 @@ def _answers(table: "ResponseTable", sample: int) -> tuple[dict[tuple[str, str],
 
 
 def build_items(
-    table: "ResponseTable", pairs: Sequence[tuple[str, str]], config: JudgeConfig | None = None
+    table: ResponseTable, pairs: Sequence[tuple[str, str]], config: JudgeConfig | None = None
 ) -> tuple[list[JudgeItem], tuple[str, ...]]:
     """The items to judge and the shared prompt index (sorted ids) they cover."""
     from ..stats import derangement
@@ -183,8 +194,19 @@ def build_items(
     items: list[JudgeItem] = []
     for (a, b), ps in chosen.items():
         for p in ps:
-            items.append(JudgeItem(a, b, p, "raw", p, show_b_first(cfg.seed, a, b, p), prompt_text.get(p),
-                                   answers[(a, p)], answers[(b, p)]))
+            items.append(
+                JudgeItem(
+                    a,
+                    b,
+                    p,
+                    "raw",
+                    p,
+                    show_b_first(cfg.seed, a, b, p),
+                    prompt_text.get(p),
+                    answers[(a, p)],
+                    answers[(b, p)],
+                )
+            )
     if cfg.null:
         if len(index) < 2:
             raise ValueError("null=True needs at least 2 judged prompts")
@@ -193,8 +215,19 @@ def build_items(
             for i, p in enumerate(index):
                 q = index[int(perm[i])]
                 if (a, p) in answers and (b, q) in answers:
-                    items.append(JudgeItem(a, b, p, "null", q, show_b_first(cfg.seed, a, b, f"null:{p}"),
-                                           prompt_text.get(p), answers[(a, p)], answers[(b, q)]))
+                    items.append(
+                        JudgeItem(
+                            a,
+                            b,
+                            p,
+                            "null",
+                            q,
+                            show_b_first(cfg.seed, a, b, f"null:{p}"),
+                            prompt_text.get(p),
+                            answers[(a, p)],
+                            answers[(b, q)],
+                        )
+                    )
     return items, index
 
 

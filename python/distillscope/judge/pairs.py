@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -133,10 +134,20 @@ class JudgeResult:
         for i in range(len(self)):
             if kind is not None and self.kind[i] != kind:
                 continue
-            r = {"model_a": self.model_a[i], "model_b": self.model_b[i], "prompt_id": self.prompt_id[i],
-                 "kind": self.kind[i], "first": self.first[i], "status": self.status[i],
-                 "overall": self.overall[i], "style": self.style[i], "structure": self.structure[i],
-                 "content": self.content[i], "problem": self.problem[i], "reason": self.reason[i]}
+            r = {
+                "model_a": self.model_a[i],
+                "model_b": self.model_b[i],
+                "prompt_id": self.prompt_id[i],
+                "kind": self.kind[i],
+                "first": self.first[i],
+                "status": self.status[i],
+                "overall": self.overall[i],
+                "style": self.style[i],
+                "structure": self.structure[i],
+                "content": self.content[i],
+                "problem": self.problem[i],
+                "reason": self.reason[i],
+            }
             if self.kind[i] == "null":
                 r["prompt_b"] = self.prompt_b[i]
             if self.orders == 2:
@@ -150,9 +161,14 @@ class JudgeResult:
         for a, b in self.pairs:
             sel = (self.model_a == a) & (self.model_b == b) & (self.kind == "raw")
             ok = sel & (self.status == "ok")
-            r: dict[str, Any] = {"model_a": a, "model_b": b, "n": int(sel.sum()), "ok": int(ok.sum()),
-                                 "unparsed": int((sel & (self.status == "unparsed")).sum()),
-                                 "failed": int((sel & (self.status == "failed")).sum())}
+            r: dict[str, Any] = {
+                "model_a": a,
+                "model_b": b,
+                "n": int(sel.sum()),
+                "ok": int(ok.sum()),
+                "unparsed": int((sel & (self.status == "unparsed")).sum()),
+                "failed": int((sel & (self.status == "failed")).sum()),
+            }
             for f in SCORE_FIELDS:
                 v = getattr(self, f)[ok]
                 v = v[np.isfinite(v)]
@@ -186,20 +202,30 @@ class JudgeResult:
 
     def to_dict(self, *, items: bool = True) -> dict[str, Any]:
         d: dict[str, Any] = {
-            "judge": self.judge, "signature": self.signature, "prompt_version": JUDGE_PROMPT_VERSION,
-            "orders": self.orders, "n_items": len(self),
-            "requests": {"sent": self.requested, "already_in_store": self.already_done,
-                         "failed": self.failed_requests},
+            "judge": self.judge,
+            "signature": self.signature,
+            "prompt_version": JUDGE_PROMPT_VERSION,
+            "orders": self.orders,
+            "n_items": len(self),
+            "requests": {"sent": self.requested, "already_in_store": self.already_done, "failed": self.failed_requests},
             "status": {s: int((self.status == s).sum()) for s in STATUSES},
-            "problems": self.problems(), "pairs": self.summary(),
+            "problems": self.problems(),
+            "pairs": self.summary(),
         }
         if items:
             d["items"] = self.rows(kind=None)
         return d
 
 
-def collect(items: Sequence[JudgeItem], records: Mapping[tuple[str, int], Mapping[str, Any]], orders: int,
-             judge: str, index: tuple[str, ...], cfg: JudgeConfig, rep: Any) -> JudgeResult:
+def collect(
+    items: Sequence[JudgeItem],
+    records: Mapping[tuple[str, int], Mapping[str, Any]],
+    orders: int,
+    judge: str,
+    index: tuple[str, ...],
+    cfg: JudgeConfig,
+    rep: Any,
+) -> JudgeResult:
     n = len(items)
     cols = {f: np.full(n, np.nan) for f in SCORE_FIELDS}
     by_order = np.full((n, 2), np.nan)
@@ -236,13 +262,26 @@ def collect(items: Sequence[JudgeItem], records: Mapping[tuple[str, int], Mappin
     obj = lambda xs: np.array(list(xs), dtype=object)
     res = JudgeResult(
         judge=judge,
-        model_a=obj(it.model_a for it in items), model_b=obj(it.model_b for it in items),
-        prompt_id=obj(it.prompt_id for it in items), kind=obj(it.kind for it in items),
-        prompt_b=obj(it.prompt_b for it in items), first=obj(it.shown(0)[0] for it in items),
-        overall=cols["overall"], style=cols["style"], structure=cols["structure"], content=cols["content"],
-        overall_by_order=by_order, status=status, problem=problem, reason=reason,
-        prompt_index=index, config=cfg, signature=cfg.signature(judge), orders=orders,
-        requested=int(getattr(rep, "requested", 0)), already_done=int(getattr(rep, "already_done", 0)),
+        model_a=obj(it.model_a for it in items),
+        model_b=obj(it.model_b for it in items),
+        prompt_id=obj(it.prompt_id for it in items),
+        kind=obj(it.kind for it in items),
+        prompt_b=obj(it.prompt_b for it in items),
+        first=obj(it.shown(0)[0] for it in items),
+        overall=cols["overall"],
+        style=cols["style"],
+        structure=cols["structure"],
+        content=cols["content"],
+        overall_by_order=by_order,
+        status=status,
+        problem=problem,
+        reason=reason,
+        prompt_index=index,
+        config=cfg,
+        signature=cfg.signature(judge),
+        orders=orders,
+        requested=int(getattr(rep, "requested", 0)),
+        already_done=int(getattr(rep, "already_done", 0)),
         failed_requests=int(getattr(rep, "failed", 0)),
     )
     res._lookup.update({(it.model_a, it.model_b, it.prompt_id, it.kind): i for i, it in enumerate(items)})
@@ -250,8 +289,8 @@ def collect(items: Sequence[JudgeItem], records: Mapping[tuple[str, int], Mappin
 
 
 def judge_pairs(
-    table: "ResponseTable",
-    judge_model: "ModelConfig",
+    table: ResponseTable,
+    judge_model: ModelConfig,
     store: str | Path,
     pairs: str | Sequence[Any] | None = None,
     config: JudgeConfig | None = None,
@@ -283,14 +322,21 @@ def judge_pairs(
     items, index = build_items(table, pair_list, cfg)
     orders = 2 if cfg.both_orders else 1
     specs = [it.request(k, cfg) for it in items for k in range(orders)]
-    res = run_requests(judge_model, specs, store, progress=progress, retry_failed=retry_failed,
-                       on_params_change=on_params_change, seed=cfg.seed)
+    res = run_requests(
+        judge_model,
+        specs,
+        store,
+        progress=progress,
+        retry_failed=retry_failed,
+        on_params_change=on_params_change,
+        seed=cfg.seed,
+    )
     return collect(items, res.records, orders, judge_model.name, index, cfg, res.report)
 
 
 # --------------------------------------------------------------------------- identity-judge wiring
 def gatherer_complete(
-    model: "ModelConfig",
+    model: ModelConfig,
     store: str | Path,
     *,
     progress: str = "none",
@@ -324,8 +370,14 @@ def gatherer_complete(
                 raise TypeError(f"spec {i} must be a dict with 'messages' (and optionally 'model' and sampling keys)")
             api_model = str(s.get("model") or model.model)
             params = {k: v for k, v in s.items() if k not in ("model", "messages")}
-            cid = "cmpl-" + stable_hash(api_model, json.dumps(s["messages"], sort_keys=True, ensure_ascii=False),
-                                  json.dumps(params, sort_keys=True, default=str))[:32]
+            cid = (
+                "cmpl-"
+                + stable_hash(
+                    api_model,
+                    json.dumps(s["messages"], sort_keys=True, ensure_ascii=False),
+                    json.dumps(params, sort_keys=True, default=str),
+                )[:32]
+            )
             groups.setdefault(api_model, []).append((i, RequestSpec(cid, tuple(s["messages"]), params=params)))
         out: list[str | None] = [None] * len(specs)
         for api_model, entries in groups.items():

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 ASPECTS = ("style", "structure", "content")
 SCORE_FIELDS = ("overall",) + ASPECTS
@@ -36,13 +37,49 @@ class ParsedJudgement:
 
 _KEY_SYNONYMS: dict[str, str] = {}
 for _canon, _names in {
-    "overall": ("overall", "overall_score", "overall_similarity", "overall_resemblance", "similarity", "resemblance",
-                "score", "rating", "final_score", "total", "overall_rating"),
-    "style": ("style", "style_score", "response_style", "stylistic", "stylistic_similarity", "style_similarity", "tone"),
-    "structure": ("structure", "structure_score", "logical_structure", "logic", "logical", "structural",
-                  "structure_similarity", "reasoning_structure", "organization", "organisation"),
-    "content": ("content", "content_score", "content_detail", "content_details", "detail", "details",
-                "content_similarity"),
+    "overall": (
+        "overall",
+        "overall_score",
+        "overall_similarity",
+        "overall_resemblance",
+        "similarity",
+        "resemblance",
+        "score",
+        "rating",
+        "final_score",
+        "total",
+        "overall_rating",
+    ),
+    "style": (
+        "style",
+        "style_score",
+        "response_style",
+        "stylistic",
+        "stylistic_similarity",
+        "style_similarity",
+        "tone",
+    ),
+    "structure": (
+        "structure",
+        "structure_score",
+        "logical_structure",
+        "logic",
+        "logical",
+        "structural",
+        "structure_similarity",
+        "reasoning_structure",
+        "organization",
+        "organisation",
+    ),
+    "content": (
+        "content",
+        "content_score",
+        "content_detail",
+        "content_details",
+        "detail",
+        "details",
+        "content_similarity",
+    ),
 }.items():
     for _n in _names:
         _KEY_SYNONYMS[_n] = _canon
@@ -53,8 +90,9 @@ def _norm_key(k: Any) -> str:
     return re.sub(r"[\s\-]+", "_", str(k).strip().lower())
 
 
-_NUM_TEXT = re.compile(r"^\s*\**\s*(?P<n>[+-]?\d+(?:\.\d+)?)\s*(?:(?:/|out\s+of)\s*(?P<d>\d+(?:\.\d+)?))?\s*\**\s*\.?\s*$",
-                       re.IGNORECASE)
+_NUM_TEXT = re.compile(
+    r"^\s*\**\s*(?P<n>[+-]?\d+(?:\.\d+)?)\s*(?:(?:/|out\s+of)\s*(?P<d>\d+(?:\.\d+)?))?\s*\**\s*\.?\s*$", re.IGNORECASE
+)
 
 
 def _score_value(v: Any) -> tuple[float | None, str | None]:
@@ -134,8 +172,18 @@ _LABELLED = re.compile(
     re.IGNORECASE,
 )
 _BARE_FRACTION = re.compile(r"(?<![\d.])(?P<n>\d+(?:\.\d+)?)\s*(?:/|out\s+of)\s*(?P<d>\d+(?:\.\d+)?)", re.IGNORECASE)
-_OVERALL_LABELS = {"score", "rating", "final score", "final rating", "similarity", "resemblance", "total",
-                   "final", "verdict", "overall"}
+_OVERALL_LABELS = {
+    "score",
+    "rating",
+    "final score",
+    "final rating",
+    "similarity",
+    "resemblance",
+    "total",
+    "final",
+    "verdict",
+    "overall",
+}
 
 
 def _label_field(label: str) -> str | None:
@@ -240,7 +288,7 @@ def parse_pair_answer(text: str | None) -> ParsedJudgement:
     if not body:
         return ParsedJudgement("unparsed", problem="empty answer")
     fenced = [m.group(1) for m in _FENCE.finditer(body)]
-    for chunk in ([*fenced, body] if fenced else [body]):
+    for chunk in [*fenced, body] if fenced else [body]:
         objs = _top_objects(chunk)
         parsed = [p for p in (_from_object(o) for o in objs) if p is not None]
         if parsed:

@@ -25,8 +25,8 @@ _SYSTEM = (
     "Overlap that any competent answer must have (for example both giving the one correct fact that was "
     "asked for) counts for little. Correctness, quality and length alone are not resemblance. The order in "
     "which the answers are shown means nothing.\n\n"
-    "Answer with a single JSON object and no other text. Its keys: \"style\", \"structure\", \"content\" and "
-    "\"overall\", each an integer from 1 to 5, and \"reason\", one short sentence."
+    'Answer with a single JSON object and no other text. Its keys: "style", "structure", "content" and '
+    '"overall", each an integer from 1 to 5, and "reason", one short sentence.'
 )
 
 
@@ -36,7 +36,9 @@ def _clip_text(text: str, limit: int) -> str:
     return text[:limit] + f"\n[... {len(text) - limit} more characters not shown]"
 
 
-def judge_messages(prompt: str | None, first: str, second: str, *, max_answer_chars: int = 6000) -> list[dict[str, str]]:
+def judge_messages(
+    prompt: str | None, first: str, second: str, *, max_answer_chars: int = 6000
+) -> list[dict[str, str]]:
     """The chat messages of one judge request (system + user)."""
     req = prompt if prompt else "(the request text is not available; judge from the answers alone)"
     user = (

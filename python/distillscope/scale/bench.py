@@ -19,9 +19,10 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +38,12 @@ def machine_info() -> dict[str, Any]:
     """CPU, cores, SIMD dispatch path, BLAS kernel (threadpoolctl) and library versions."""
     from ..kernels import capabilities
 
-    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
-                            "cores": os.cpu_count(), "numpy": np.__version__}
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cores": os.cpu_count(),
+        "numpy": np.__version__,
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -54,8 +59,11 @@ def machine_info() -> dict[str, Any]:
     try:
         from threadpoolctl import threadpool_info
 
-        info["blas"] = [{k: p.get(k) for k in ("internal_api", "architecture", "version", "num_threads")}
-                        for p in threadpool_info() if p.get("user_api") == "blas"]
+        info["blas"] = [
+            {k: p.get(k) for k in ("internal_api", "architecture", "version", "num_threads")}
+            for p in threadpool_info()
+            if p.get("user_api") == "blas"
+        ]
     except ImportError:
         info["blas"] = []
     return info
@@ -63,10 +71,14 @@ def machine_info() -> dict[str, Any]:
 
 def _machine_lines(info: dict[str, Any]) -> list[str]:
     caps = info["distillscope"]
-    lines = [f"machine: {info.get('cpu', '?')}, {info['cores']} cores, Python {info['python']}, numpy {info['numpy']}",
-             f"distillscope {caps['version']}: SIMD path {caps['isa']} (available {', '.join(caps['available'])})"]
+    lines = [
+        f"machine: {info.get('cpu', '?')}, {info['cores']} cores, Python {info['python']}, numpy {info['numpy']}",
+        f"distillscope {caps['version']}: SIMD path {caps['isa']} (available {', '.join(caps['available'])})",
+    ]
     for b in info.get("blas", []):
-        lines.append(f"BLAS: {b['internal_api']} {b['version']}, kernel {b['architecture']}, {b['num_threads']} threads")
+        lines.append(
+            f"BLAS: {b['internal_api']} {b['version']}, kernel {b['architecture']}, {b['num_threads']} threads"
+        )
     if "load_average" in info:
         la = info["load_average"]
         lines.append(f"load average at start: {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} (other processes share the cores)")
@@ -111,8 +123,17 @@ class Results:
         self.failures: list[str] = []
         self.sweep: list[dict[str, Any]] = []
 
-    def add(self, task: str, engine: str, seconds: float, items: int, unit: str, agree: str = "", ours: bool = False,
-            threads: int = 1) -> None:
+    def add(
+        self,
+        task: str,
+        engine: str,
+        seconds: float,
+        items: int,
+        unit: str,
+        agree: str = "",
+        ours: bool = False,
+        threads: int = 1,
+    ) -> None:
         self.rows.append(Row(task, engine, seconds, items, unit, agree, ours, threads))
 
     def check(self, task: str, engine: str, got: np.ndarray, want: np.ndarray, tol: float) -> str:
@@ -133,9 +154,12 @@ class Results:
 
     def markdown(self, info: dict[str, Any], title: str) -> str:
         lines = [f"## {title}", ""] + [f"* {s}" for s in _machine_lines(info)] + [""]
-        lines += ["Speed-up = peer time / distillscope time at the same thread count (the peer's threads).", "",
-                  "| task | engine | threads | throughput | distillscope speed-up | agreement |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "Speed-up = peer time / distillscope time at the same thread count (the peer's threads).",
+            "",
+            "| task | engine | threads | throughput | distillscope speed-up | agreement |",
+            "|---|---|---|---|---|---|",
+        ]
         tasks: dict[str, list[Row]] = {}
         for r in self.rows:
             tasks.setdefault(r.task, []).append(r)
@@ -154,8 +178,14 @@ class Results:
         return "\n".join(lines)
 
     def as_dict(self, info: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-        return {"machine": info, "config": config, "notes": self.notes, "failures": self.failures,
-                "rows": [dict(r.__dict__, rate=r.rate) for r in self.rows], "sweep": self.sweep}
+        return {
+            "machine": info,
+            "config": config,
+            "notes": self.notes,
+            "failures": self.failures,
+            "rows": [dict(r.__dict__, rate=r.rate) for r in self.rows],
+            "sweep": self.sweep,
+        }
 
 
 # ----------------------------------------------------------------------------- the suite
@@ -164,12 +194,33 @@ SIZES: dict[str, dict[str, int]] = {
     # pairs: texts for the lexical kernels; dense: rows for cosine_paired;
     # queries x corpus: top-k; peer_pairs: subset for per-pair Python peers
     "tiny": {"pairs": 200, "dense": 2000, "dim": 64, "queries": 16, "corpus": 500, "peer_pairs": 50, "repeat": 1},
-    "small": {"pairs": 5000, "dense": 100_000, "dim": 384, "queries": 256, "corpus": 20_000, "peer_pairs": 500,
-              "repeat": 3},
-    "medium": {"pairs": 50_000, "dense": 1_000_000, "dim": 384, "queries": 1024, "corpus": 100_000,
-               "peer_pairs": 2000, "repeat": 3},
-    "large": {"pairs": 200_000, "dense": 4_000_000, "dim": 384, "queries": 4096, "corpus": 1_000_000,
-              "peer_pairs": 5000, "repeat": 2},
+    "small": {
+        "pairs": 5000,
+        "dense": 100_000,
+        "dim": 384,
+        "queries": 256,
+        "corpus": 20_000,
+        "peer_pairs": 500,
+        "repeat": 3,
+    },
+    "medium": {
+        "pairs": 50_000,
+        "dense": 1_000_000,
+        "dim": 384,
+        "queries": 1024,
+        "corpus": 100_000,
+        "peer_pairs": 2000,
+        "repeat": 3,
+    },
+    "large": {
+        "pairs": 200_000,
+        "dense": 4_000_000,
+        "dim": 384,
+        "queries": 4096,
+        "corpus": 1_000_000,
+        "peer_pairs": 5000,
+        "repeat": 2,
+    },
 }
 
 
@@ -177,7 +228,9 @@ def _numpy_paired(a: np.ndarray, b: np.ndarray, chunk: int = 16384) -> np.ndarra
     out = np.empty(len(a), np.float32)
     for i in range(0, len(a), chunk):
         x, y = a[i : i + chunk], b[i : i + chunk]
-        out[i : i + chunk] = np.einsum("ij,ij->i", x, y) / np.sqrt(np.einsum("ij,ij->i", x, x) * np.einsum("ij,ij->i", y, y))
+        out[i : i + chunk] = np.einsum("ij,ij->i", x, y) / np.sqrt(
+            np.einsum("ij,ij->i", x, x) * np.einsum("ij,ij->i", y, y)
+        )
     return out
 
 
@@ -193,19 +246,33 @@ def _bench_dense(res: Results, cfg: dict[str, int], threads: Sequence[int], rng:
     for t in threads:
         if t > 1:
             sec, o = _best(lambda: cosine_paired(a, b, workers=t), rep)
-            res.add(task, f"distillscope workers={t}", sec, n, "pairs/s",
-                    "identical" if np.array_equal(o, ours) else res.check(task, f"workers={t}", o, ours, 0.0),
-                    ours=True, threads=t)
+            res.add(
+                task,
+                f"distillscope workers={t}",
+                sec,
+                n,
+                "pairs/s",
+                "identical" if np.array_equal(o, ours) else res.check(task, f"workers={t}", o, ours, 0.0),
+                ours=True,
+                threads=t,
+            )
     sec, ref = _best(lambda: _numpy_paired(a, b), rep)
     res.add(task, "numpy chunked einsum", sec, n, "pairs/s", res.check(task, "numpy", ref, ours, 1e-5))
     try:
         import simsimd
 
         sec, dist = _best(lambda: np.asarray(simsimd.cosine(a, b)), rep)
-        res.add(task, f"simsimd {getattr(simsimd, '__version__', '?')}", sec, n, "pairs/s", res.check(task, "simsimd", 1 - dist, ours, 1e-3))
+        res.add(
+            task,
+            f"simsimd {getattr(simsimd, '__version__', '?')}",
+            sec,
+            n,
+            "pairs/s",
+            res.check(task, "simsimd", 1 - dist, ours, 1e-3),
+        )
     except ImportError:
         res.skip("simsimd", "not installed (pip install simsimd)")
-    del a, b
+    a = b = np.empty((0, d), dtype=np.float32)  # free the inputs before the next task
 
     q, nc, k = cfg["queries"], cfg["corpus"], 10
     queries = rng.standard_normal((q, d), dtype=np.float32)
@@ -216,8 +283,15 @@ def _bench_dense(res: Results, cfg: dict[str, int], threads: Sequence[int], rng:
     res.add(task, f"distillscope native workers={w}", sec, q, "queries/s", ours=True, threads=w)
     if w > 1:
         sec, (o1, _) = _best(lambda: cosine_topk(queries, corpus, k, method="native", workers=1), rep)
-        res.add(task, "distillscope native workers=1", sec, q, "queries/s", res.check(task, "topk workers=1", o1, os_, 0.0),
-                ours=True)
+        res.add(
+            task,
+            "distillscope native workers=1",
+            sec,
+            q,
+            "queries/s",
+            res.check(task, "topk workers=1", o1, os_, 0.0),
+            ours=True,
+        )
     qn = queries / np.linalg.norm(queries, axis=1, keepdims=True)
     cn = corpus / np.linalg.norm(corpus, axis=1, keepdims=True)
 
@@ -227,14 +301,22 @@ def _bench_dense(res: Results, cfg: dict[str, int], threads: Sequence[int], rng:
         return -np.sort(-np.take_along_axis(s, idx, 1), axis=1)
 
     sec, ns = _best(numpy_topk, rep)
-    res.add(task, "numpy matmul + argpartition (BLAS threads)", sec, q, "queries/s",
-            res.check(task, "numpy topk", ns, os_, 1e-4), threads=_blas_threads())
+    res.add(
+        task,
+        "numpy matmul + argpartition (BLAS threads)",
+        sec,
+        q,
+        "queries/s",
+        res.check(task, "numpy topk", ns, os_, 1e-4),
+        threads=_blas_threads(),
+    )
     try:
         import faiss
 
         prev = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(w)
         try:
+
             def faiss_topk() -> np.ndarray:
                 index = faiss.IndexFlatIP(d)
                 index.add(cn)
@@ -243,8 +325,15 @@ def _bench_dense(res: Results, cfg: dict[str, int], threads: Sequence[int], rng:
             sec, fs = _best(faiss_topk, rep)
         finally:
             faiss.omp_set_num_threads(prev)
-        res.add(task, f"faiss {faiss.__version__} IndexFlatIP", sec, q, "queries/s",
-                res.check(task, "faiss", fs, os_, 1e-4), threads=w)
+        res.add(
+            task,
+            f"faiss {faiss.__version__} IndexFlatIP",
+            sec,
+            q,
+            "queries/s",
+            res.check(task, "faiss", fs, os_, 1e-4),
+            threads=w,
+        )
     except ImportError:
         res.skip("faiss", "not installed (pip install faiss-cpu)")
 
@@ -253,7 +342,9 @@ def _blas_threads() -> int:
     try:
         from threadpoolctl import threadpool_info
 
-        return max((int(p.get("num_threads") or 1) for p in threadpool_info() if p.get("user_api") == "blas"), default=1)
+        return max(
+            (int(p.get("num_threads") or 1) for p in threadpool_info() if p.get("user_api") == "blas"), default=1
+        )
     except ImportError:
         return os.cpu_count() or 1
 
@@ -280,8 +371,9 @@ def _bench_text(res: Results, cfg: dict[str, int], threads: Sequence[int], seed:
     return cands, refs
 
 
-def _bench_rouge(res: Results, cfg: dict[str, int], cands: list[str], refs: list[str],
-                 w: int) -> tuple[np.ndarray, float]:
+def _bench_rouge(
+    res: Results, cfg: dict[str, int], cands: list[str], refs: list[str], w: int
+) -> tuple[np.ndarray, float]:
     """ROUGE-1/2/L against rouge-score and rouge-score-rs; returns our F-measures and rouge-score-rs' rate."""
     from ..text.lexical import rouge_scores
 
@@ -296,8 +388,16 @@ def _bench_rouge(res: Results, cfg: dict[str, int], cands: list[str], refs: list
     if w > 1:
         sec, o2 = _best(lambda: rouge_scores(cands, refs, rouge_types=types, tokenizer="rouge", workers=w), rep)
         same = all(np.array_equal(o2[t].fmeasure, ours[t].fmeasure) for t in types)
-        res.add(task, f"distillscope workers={w}", sec, n, "pairs/s", "identical" if same else "MISMATCH",
-                ours=True, threads=w)
+        res.add(
+            task,
+            f"distillscope workers={w}",
+            sec,
+            n,
+            "pairs/s",
+            "identical" if same else "MISMATCH",
+            ours=True,
+            threads=w,
+        )
         if not same:
             res.failures.append(f"{task}: workers={w} differs from workers=1")
     want = np.stack([ours[t].fmeasure for t in types], 1)
@@ -307,7 +407,14 @@ def _bench_rouge(res: Results, cfg: dict[str, int], cands: list[str], refs: list
         sc = rouge_scorer.RougeScorer(list(types), use_stemmer=False)
         sec, got, k = _scaled(lambda k: [sc.score(refs[i], cands[i]) for i in range(k)], m, n)
         arr = np.array([[g[t].fmeasure for t in types] for g in got])
-        res.add(task, f"rouge-score (on {k:,} pairs)", sec, k, "pairs/s", res.check(task, "rouge-score", arr, want[:k], 1e-9))
+        res.add(
+            task,
+            f"rouge-score (on {k:,} pairs)",
+            sec,
+            k,
+            "pairs/s",
+            res.check(task, "rouge-score", arr, want[:k], 1e-9),
+        )
     except ImportError:
         res.skip("rouge-score", "not installed (pip install rouge-score)")
     try:
@@ -317,8 +424,15 @@ def _bench_rouge(res: Results, cfg: dict[str, int], cands: list[str], refs: list
         sec, got = _best(lambda: sc2.score_batch(refs, cands), rep)
         rs_rate = n / sec
         arr = np.array([[g[t].fmeasure for t in types] for g in got])
-        res.add(task, "rouge-score-rs score_batch (all cores)", sec, n, "pairs/s",
-                res.check(task, "rouge-score-rs", arr, want, 1e-9), threads=os.cpu_count() or 1)
+        res.add(
+            task,
+            "rouge-score-rs score_batch (all cores)",
+            sec,
+            n,
+            "pairs/s",
+            res.check(task, "rouge-score-rs", arr, want, 1e-9),
+            threads=os.cpu_count() or 1,
+        )
     except ImportError:
         res.skip("rouge-score-rs", "not installed (pip install rouge-score-rs)")
     return want, rs_rate
@@ -344,8 +458,15 @@ def _bench_lcs(res: Results, cfg: dict[str, int], cands: list[str], refs: list[s
         lc = np.array([len(x) for x in tc], np.float64)
         lr = np.array([len(x) for x in tr], np.float64)
         f = np.divide(2 * lcs, lc + lr, out=np.zeros(n), where=(lc + lr) > 0)
-        res.add(task, f"rapidfuzz {rf_version} LCSseq cpdist (pre-tokenized)", sec, n, "pairs/s",
-                res.check(task, "rapidfuzz", f, o["rougeL"].fmeasure, 1e-12), threads=w)
+        res.add(
+            task,
+            f"rapidfuzz {rf_version} LCSseq cpdist (pre-tokenized)",
+            sec,
+            n,
+            "pairs/s",
+            res.check(task, "rapidfuzz", f, o["rougeL"].fmeasure, 1e-12),
+            threads=w,
+        )
     except ImportError:
         res.skip("rapidfuzz", "not installed (pip install rapidfuzz)")
 
@@ -371,8 +492,14 @@ def _bench_sacrebleu(res: Results, cfg: dict[str, int], cands: list[str], refs: 
     if sacrebleu_version is not None:
         bleu = BLEU(effective_order=True)
         sec, got, k = _scaled(lambda k: [bleu.sentence_score(cands[i], [refs[i]]).score for i in range(k)], m, n)
-        res.add(task, f"sacrebleu {sacrebleu_version} (on {k:,} pairs)", sec, k, "pairs/s",
-                res.check(task, "sacrebleu BLEU", np.array(got), ob.score[:k], 1e-9))
+        res.add(
+            task,
+            f"sacrebleu {sacrebleu_version} (on {k:,} pairs)",
+            sec,
+            k,
+            "pairs/s",
+            res.check(task, "sacrebleu BLEU", np.array(got), ob.score[:k], 1e-9),
+        )
     task = f"sentence chrF, {n:,} pairs"
     sec, oc = _best(lambda: chrf_scores(cands, refs, workers=1), rep)
     res.add(task, "distillscope workers=1", sec, n, "pairs/s", ours=True)
@@ -380,13 +507,27 @@ def _bench_sacrebleu(res: Results, cfg: dict[str, int], cands: list[str], refs: 
         chrf = CHRF()
         sec, got, k = _scaled(lambda k: [chrf.sentence_score(cands[i], [refs[i]]).score for i in range(k)], m, n)
         chrf_rate = k / sec
-        res.add(task, f"sacrebleu {sacrebleu_version} (on {k:,} pairs)", sec, k, "pairs/s",
-                res.check(task, "sacrebleu chrF", np.array(got), oc.score[:k], 1e-9))
+        res.add(
+            task,
+            f"sacrebleu {sacrebleu_version} (on {k:,} pairs)",
+            sec,
+            k,
+            "pairs/s",
+            res.check(task, "sacrebleu chrF", np.array(got), oc.score[:k], 1e-9),
+        )
     return chrf_rate
 
 
-def _bench_combined(res: Results, cfg: dict[str, int], cands: list[str], refs: list[str], w: int, want: np.ndarray,
-                    rs_rate: float, chrf_rate: float) -> None:
+def _bench_combined(
+    res: Results,
+    cfg: dict[str, int],
+    cands: list[str],
+    refs: list[str],
+    w: int,
+    want: np.ndarray,
+    rs_rate: float,
+    chrf_rate: float,
+) -> None:
     from ..text.lexical import lexical_scores
 
     n, rep = cfg["pairs"], cfg["repeat"]
@@ -398,23 +539,43 @@ def _bench_combined(res: Results, cfg: dict[str, int], cands: list[str], refs: l
     res.add(task, f"distillscope lexical_scores workers={w}", sec, n, "pairs/s", ours=True, threads=w)
     if rs_rate and chrf_rate:
         agree = res.check(task, "combined", np.stack([both[t] for t in types], 1), want, 0.0)
-        res.add(task, "rouge-score-rs (all cores) then sacrebleu chrF: time added", n / rs_rate + n / chrf_rate, n,
-                "pairs/s", agree, threads=w)
+        res.add(
+            task,
+            "rouge-score-rs (all cores) then sacrebleu chrF: time added",
+            n / rs_rate + n / chrf_rate,
+            n,
+            "pairs/s",
+            agree,
+            threads=w,
+        )
 
 
 def _bench_embed(res: Results) -> None:
     try:
         import sentence_transformers  # noqa: F401
     except ImportError:
-        res.skip("sentence-transformers", "not installed (pip install sentence-transformers); the encoder "
-                 "comparison also needs a local model, see benchmarks/bench_embed.py")
+        res.skip(
+            "sentence-transformers",
+            "not installed (pip install sentence-transformers); the encoder "
+            "comparison also needs a local model, see benchmarks/bench_embed.py",
+        )
         return
-    res.skip("sentence-transformers", "installed, but comparing encoders needs a local model and no downloads "
-             "happen here; run benchmarks/bench_embed.py for the encoder against sentence-transformers")
+    res.skip(
+        "sentence-transformers",
+        "installed, but comparing encoders needs a local model and no downloads "
+        "happen here; run benchmarks/bench_embed.py for the encoder against sentence-transformers",
+    )
 
 
-def _sweep(res: Results, cands: list[str], refs: list[str], cfg: dict[str, int], threads: Sequence[int],
-           batch_sizes: Sequence[int], rng: np.random.Generator) -> None:
+def _sweep(
+    res: Results,
+    cands: list[str],
+    refs: list[str],
+    cfg: dict[str, int],
+    threads: Sequence[int],
+    batch_sizes: Sequence[int],
+    rng: np.random.Generator,
+) -> None:
     """Throughput of cosine_paired and lexical_scores against batch size and thread count.
 
     Every point processes the same rows, cut into calls of ``batch`` pairs,
@@ -441,7 +602,9 @@ def _sweep(res: Results, cands: list[str], refs: list[str], cfg: dict[str, int],
     for t in threads:
         for bs in batch_sizes:
             sec, _ = _best(lambda: run_dense(bs, t), 3)
-            res.sweep.append({"kernel": f"cosine_paired D={d} ({m:,} pairs)", "threads": t, "batch": bs, "rate": m / sec})
+            res.sweep.append(
+                {"kernel": f"cosine_paired D={d} ({m:,} pairs)", "threads": t, "batch": bs, "rate": m / sec}
+            )
     for t in threads:
         for bs in batch_sizes:
             if bs <= mt:
@@ -477,10 +640,18 @@ def _plot(sweep: list[dict[str, Any]], path: Path, title: str) -> bool:
     return True
 
 
-def run_suite(size: str = "small", out_dir: str | os.PathLike[str] = "bench-results", *,
-              threads: Sequence[int] | None = None, batch_sizes: Sequence[int] | None = None,
-              overrides: dict[str, int] | None = None, seed: int = 0, plot: bool = True,
-              only: Sequence[str] = ("dense", "text", "embed", "sweep"), echo: Callable[[str], None] = print) -> dict[str, Any]:
+def run_suite(
+    size: str = "small",
+    out_dir: str | os.PathLike[str] = "bench-results",
+    *,
+    threads: Sequence[int] | None = None,
+    batch_sizes: Sequence[int] | None = None,
+    overrides: dict[str, int] | None = None,
+    seed: int = 0,
+    plot: bool = True,
+    only: Sequence[str] = ("dense", "text", "embed", "sweep"),
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Run the suite; write ``bench.json``, ``bench.md`` and ``bench.png`` to ``out_dir``; return the JSON dict."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {tuple(SIZES)}; got {size!r}")
@@ -494,7 +665,9 @@ def run_suite(size: str = "small", out_dir: str | os.PathLike[str] = "bench-resu
     threads = sorted(set(threads or ([1, cores] if cores > 1 else [1])))
     if any(t < 1 for t in threads):
         raise ValueError(f"thread counts must be >= 1; got {threads}")
-    batch_sizes = sorted(set(batch_sizes or [b for b in (10, 100, 1000, 10_000, 100_000) if b <= max(cfg["dense"], 10)]))
+    batch_sizes = sorted(
+        set(batch_sizes or [b for b in (10, 100, 1000, 10_000, 100_000) if b <= max(cfg["dense"], 10)])
+    )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     info = machine_info()

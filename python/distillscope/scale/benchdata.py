@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -25,8 +26,36 @@ def _vocabulary(size: int = 30000, seed: int = 12345) -> tuple[np.ndarray, np.nd
     rng = np.random.default_rng(seed)
     lengths = np.clip(np.rint(rng.gamma(3.0, 1.7, size)), 1, 14).astype(np.int64)
     letters = np.frombuffer(b"etaoinshrdlucmfwypvbgkjqxz", np.uint8)
-    weights = np.array([12.7, 9.1, 8.2, 7.5, 7.0, 6.7, 6.3, 6.1, 6.0, 4.3, 4.0, 2.8, 2.8, 2.4, 2.2, 2.4, 2.0,
-                        1.9, 1.0, 1.5, 2.0, 0.8, 0.15, 0.1, 0.15, 0.07])
+    weights = np.array(
+        [
+            12.7,
+            9.1,
+            8.2,
+            7.5,
+            7.0,
+            6.7,
+            6.3,
+            6.1,
+            6.0,
+            4.3,
+            4.0,
+            2.8,
+            2.8,
+            2.4,
+            2.2,
+            2.4,
+            2.0,
+            1.9,
+            1.0,
+            1.5,
+            2.0,
+            0.8,
+            0.15,
+            0.1,
+            0.15,
+            0.07,
+        ]
+    )
     flat = letters[rng.choice(len(letters), int(lengths.sum()), p=weights / weights.sum())]
     # one word in ten ends in a comma or full stop, as running text does
     punct = rng.random(size) < 0.1
@@ -113,8 +142,15 @@ def make_pairs(n: int, *, min_words: int = 50, max_words: int = 300, seed: int =
     return pa.table({"id": np.arange(n, dtype=np.int64), "candidate": ca, "reference": cb, "rate": rate})
 
 
-def write_pairs(path: str | os.PathLike[str], n: int, *, min_words: int = 50, max_words: int = 300, seed: int = 0,
-                chunk: int = 20000) -> np.ndarray:
+def write_pairs(
+    path: str | os.PathLike[str],
+    n: int,
+    *,
+    min_words: int = 50,
+    max_words: int = 300,
+    seed: int = 0,
+    chunk: int = 20000,
+) -> np.ndarray:
     """Write ``n`` generated pairs to ``path`` (``.parquet`` or ``.jsonl``), chunk by chunk.
 
     Returns the per-pair rewrite rates (feed them to :func:`write_embeddings`).
@@ -139,7 +175,9 @@ def write_pairs(path: str | os.PathLike[str], n: int, *, min_words: int = 50, ma
                 ids = tbl.column("id").to_pylist()
                 cs = tbl.column("candidate").to_pylist()
                 rs = tbl.column("reference").to_pylist()
-                fh.write(b"".join(dumps({"id": k, "candidate": c, "reference": r}) + b"\n" for k, c, r in zip(ids, cs, rs)))
+                fh.write(
+                    b"".join(dumps({"id": k, "candidate": c, "reference": r}) + b"\n" for k, c, r in zip(ids, cs, rs))
+                )
             else:
                 tbl = tbl.drop_columns(["rate"])
                 if writer is None:
@@ -165,8 +203,16 @@ def _dumps() -> Callable[[Any], bytes]:
         return lambda o: json.dumps(o, ensure_ascii=False).encode()
 
 
-def write_embeddings(path_a: str | os.PathLike[str], path_b: str | os.PathLike[str], rates: np.ndarray, *,
-                     dim: int = 384, seed: int = 1, chunk: int = 65536, dtype: Any = np.float32) -> None:
+def write_embeddings(
+    path_a: str | os.PathLike[str],
+    path_b: str | os.PathLike[str],
+    rates: np.ndarray,
+    *,
+    dim: int = 384,
+    seed: int = 1,
+    chunk: int = 65536,
+    dtype: Any = np.float32,
+) -> None:
     """Unit-norm embedding rows for both sides; pair ``i``'s cosine is about ``1 - rates[i]``."""
     n = len(rates)
     fa = np.lib.format.open_memmap(path_a, mode="w+", dtype=dtype, shape=(n, dim))

@@ -36,8 +36,14 @@ class ScoreSummary:
     chunks: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"out": self.out, "rows": self.rows, "resumed_from": self.resumed_from, "seconds": self.seconds,
-                "columns": list(self.columns), "chunks": self.chunks}
+        return {
+            "out": self.out,
+            "rows": self.rows,
+            "resumed_from": self.resumed_from,
+            "seconds": self.seconds,
+            "columns": list(self.columns),
+            "chunks": self.chunks,
+        }
 
 
 class ScoreCheckpoint:
@@ -79,8 +85,9 @@ class ScoreCheckpoint:
                     p.unlink()
             for name in self.parts:
                 if not (self.parts_dir / name).is_file():
-                    raise ValueError(f"checkpoint part {name!r} is missing from {str(self.parts_dir)!r}; "
-                                     "rerun with --no-resume")
+                    raise ValueError(
+                        f"checkpoint part {name!r} is missing from {str(self.parts_dir)!r}; rerun with --no-resume"
+                    )
 
     def _clear(self) -> None:
         if self.parts_dir.is_dir():
@@ -101,19 +108,26 @@ class ScoreCheckpoint:
         self.parts.append(name)
         self.rows_done = start + table.num_rows
         self.offset = next_offset
-        atomic_write_text(self.progress_path, json.dumps({
-            "version": PROGRESS_VERSION, "config": self.config, "rows_done": self.rows_done,
-            "offset": self.offset, "parts": self.parts,
-        }))
+        atomic_write_text(
+            self.progress_path,
+            json.dumps(
+                {
+                    "version": PROGRESS_VERSION,
+                    "config": self.config,
+                    "rows_done": self.rows_done,
+                    "offset": self.offset,
+                    "parts": self.parts,
+                }
+            ),
+        )
 
     def finalize(self, empty: Any, metadata: dict[str, str] | None = None) -> int:
         """Concatenate the parts into ``out`` (one part in memory at a time); returns rows written.
 
         ``metadata`` is stored as Parquet key-value metadata of the schema.
         """
-        import pyarrow.parquet as pq
-
         import pyarrow as pa
+        import pyarrow.parquet as pq
 
         tmp = self.out.with_name(self.out.name + f".tmp{os.getpid()}")
         rows = 0
@@ -123,8 +137,10 @@ class ScoreCheckpoint:
         try:
             schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else empty.schema
         except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-            raise ValueError(f"a kept column holds values of different types in different rows ({e}); "
-                             "make its values one type or drop it from keep") from e
+            raise ValueError(
+                f"a kept column holds values of different types in different rows ({e}); "
+                "make its values one type or drop it from keep"
+            ) from e
         if metadata:
             schema = schema.with_metadata({**(schema.metadata or {}), **metadata})
         try:

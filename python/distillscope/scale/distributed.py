@@ -21,8 +21,9 @@ single-machine run exactly.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +38,15 @@ __all__ = ["score_dataframe", "kernel_threads_per_worker"]
 
 
 def _score_partition(
-    df: Any, metrics: list[str], candidate: str, reference: str, emb_a: str | None, emb_b: str | None,
-    row_column: str | None, tokenizer: str, kernel_threads: Any,
+    df: Any,
+    metrics: list[str],
+    candidate: str,
+    reference: str,
+    emb_a: str | None,
+    emb_b: str | None,
+    row_column: str | None,
+    tokenizer: str,
+    kernel_threads: Any,
 ) -> Any:
     import pandas as pd
 
@@ -48,8 +56,10 @@ def _score_partition(
     for name, col in ((candidate, cands), (reference, refs)):
         bad = next((i for i, v in enumerate(col) if not isinstance(v, str)), None)
         if bad is not None:
-            raise ValueError(f"column {name!r} holds a {type(col[bad]).__name__} at index {df.index[bad]!r}; "
-                             "fill missing texts with '' before scoring")
+            raise ValueError(
+                f"column {name!r} holds a {type(col[bad]).__name__} at index {df.index[bad]!r}; "
+                "fill missing texts with '' before scoring"
+            )
     a = b = None
     if cosine:
         rows = np.asarray(df[row_column].to_numpy(), dtype=np.int64)
@@ -58,8 +68,9 @@ def _score_partition(
                 raise ValueError(f"{row_column!r} values must index the embedding rows 0..{len(ea) - 1}")
             a = np.ascontiguousarray(ea.rows(0, len(ea))[rows])
             b = np.ascontiguousarray(eb.rows(0, len(eb))[rows])
-    scores = score_batch(cands, refs, metrics, emb_a=a, emb_b=b, tokenizer=tokenizer,
-                         workers=task_threads(kernel_threads))
+    scores = score_batch(
+        cands, refs, metrics, emb_a=a, emb_b=b, tokenizer=tokenizer, workers=task_threads(kernel_threads)
+    )
     out = df.copy()
     for k, v in scores.items():
         out[k] = pd.Series(v, index=df.index)
@@ -116,6 +127,14 @@ def score_dataframe(
     if cosine:
         meta["cosine"] = pd.Series([], dtype=np.float32)
     return ddf.map_partitions(
-        _score_partition, metric_list, candidate, reference, ea, eb, row_column, tokenizer, kernel_threads,
+        _score_partition,
+        metric_list,
+        candidate,
+        reference,
+        ea,
+        eb,
+        row_column,
+        tokenizer,
+        kernel_threads,
         meta=meta,
     )

@@ -68,7 +68,10 @@ class Embeddings:
         if self._mm is None:
             return np.zeros((stop - start, self.shape[1]), self.dtype)
         return np.frombuffer(
-            self._mm, dtype=self.dtype, count=(stop - start) * self.shape[1], offset=self._header + start * self._row_bytes
+            self._mm,
+            dtype=self.dtype,
+            count=(stop - start) * self.shape[1],
+            offset=self._header + start * self._row_bytes,
         ).reshape(stop - start, self.shape[1])
 
     def release(self, stop: int) -> None:
@@ -93,7 +96,12 @@ class Embeddings:
 
     def signature(self) -> dict[str, Any]:
         st = self.path.stat()
-        return {"path": str(self.path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "shape": list(self.shape)}
+        return {
+            "path": str(self.path.resolve()),
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+            "shape": list(self.shape),
+        }
 
     def close(self) -> None:
         if self._mm is not None:
@@ -104,7 +112,7 @@ class Embeddings:
             self._mm = None
         self._file.close()
 
-    def __enter__(self) -> "Embeddings":
+    def __enter__(self) -> Embeddings:
         return self
 
     def __exit__(self, *exc: object) -> None:

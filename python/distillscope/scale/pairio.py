@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -67,14 +68,18 @@ def _text(value: Any, name: str, row: int) -> str:
     if isinstance(value, str):
         return value
     raise ValueError(
-        f"row {row}: {name!r} must be a string, got {type(value).__name__}; "
-        "fill missing texts with '' before scoring"
+        f"row {row}: {name!r} must be a string, got {type(value).__name__}; fill missing texts with '' before scoring"
     )
 
 
 def _iter_jsonl(
-    path: Path, chunk_size: int, start_row: int, start_offset: int | None, columns: tuple[str, str],
-    keep: Sequence[str], stop_row: int | None,
+    path: Path,
+    chunk_size: int,
+    start_row: int,
+    start_offset: int | None,
+    columns: tuple[str, str],
+    keep: Sequence[str],
+    stop_row: int | None,
 ) -> Iterator[PairChunk]:
     loads = _loads()
     cname, rname = columns
@@ -108,8 +113,9 @@ def _iter_jsonl(
                 cands.append(_text(obj[cname], cname, row))
                 refs.append(_text(obj[rname], rname, row))
             except KeyError as e:
-                raise ValueError(f"row {row} of {str(path)!r} has no {e.args[0]!r} field; every row needs "
-                                 f"{cname!r} and {rname!r}") from None
+                raise ValueError(
+                    f"row {row} of {str(path)!r} has no {e.args[0]!r} field; every row needs {cname!r} and {rname!r}"
+                ) from None
             for k in keep:
                 extra[k].append(obj.get(k))
             row += 1
@@ -136,7 +142,12 @@ def _parquet_file(path: Path, columns: Sequence[str]) -> Any:
 
 
 def _iter_parquet(
-    path: Path, chunk_size: int, start_row: int, columns: tuple[str, str], keep: Sequence[str], stop_row: int | None,
+    path: Path,
+    chunk_size: int,
+    start_row: int,
+    columns: tuple[str, str],
+    keep: Sequence[str],
+    stop_row: int | None,
 ) -> Iterator[PairChunk]:
     import pyarrow as pa
     import pyarrow.types as pt

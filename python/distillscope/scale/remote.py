@@ -18,8 +18,9 @@ worker threads is not oversubscribed; pass ``kernel_threads`` to override.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from .embeddings import Embeddings
 from .pairio import count_pairs, file_format, iter_pair_chunks, jsonl_chunk_offsets
@@ -44,7 +45,9 @@ def dask_client(scheduler: Any) -> tuple[Any, bool]:
     if isinstance(scheduler, Client):
         return scheduler, False
     if not isinstance(scheduler, str) or not scheduler:
-        raise TypeError(f"scheduler must be an address like 'tcp://host:8786' or a distributed.Client; got {scheduler!r}")
+        raise TypeError(
+            f"scheduler must be an address like 'tcp://host:8786' or a distributed.Client; got {scheduler!r}"
+        )
     return Client(scheduler, set_as_default=False), True
 
 
@@ -53,12 +56,9 @@ def kernel_threads_per_worker(client: Any) -> dict[str, int]:
     info = client.scheduler_info()["workers"]
     cores = client.run(os.cpu_count)
     per_host: dict[str, int] = {}
-    for addr, w in info.items():
+    for w in info.values():
         per_host[w["host"]] = per_host.get(w["host"], 0) + int(w["nthreads"])
-    return {
-        addr: max(1, int(cores.get(addr) or 1) // max(1, per_host[w["host"]]))
-        for addr, w in info.items()
-    }
+    return {addr: max(1, int(cores.get(addr) or 1) // max(1, per_host[w["host"]])) for addr, w in info.items()}
 
 
 def task_threads(kernel_threads: int | dict[str, int] | None) -> int:
@@ -76,12 +76,23 @@ def task_threads(kernel_threads: int | dict[str, int] | None) -> int:
 
 
 def score_file_chunk(
-    path: str, start: int, n: int, offset: int | None, score: ChunkScorer, emb_a: str | None, emb_b: str | None,
-    columns: tuple[str, str], keep: list[str], kernel_threads: Any,
+    path: str,
+    start: int,
+    n: int,
+    offset: int | None,
+    score: ChunkScorer,
+    emb_a: str | None,
+    emb_b: str | None,
+    columns: tuple[str, str],
+    keep: list[str],
+    kernel_threads: Any,
 ) -> Any:
     """Read rows ``start .. start + n`` of ``path`` on a worker and score them with ``score``."""
-    chunk = next(iter_pair_chunks(path, chunk_size=n, columns=columns, keep=keep, start_row=start,
-                                  start_offset=offset, stop_row=start + n))
+    chunk = next(
+        iter_pair_chunks(
+            path, chunk_size=n, columns=columns, keep=keep, start_row=start, start_offset=offset, stop_row=start + n
+        )
+    )
     if len(chunk) != n:
         raise ValueError(f"{path!r} changed while being scored: expected {n} rows from row {start}, read {len(chunk)}")
     a = b = None
@@ -124,8 +135,17 @@ def _row_offset(path: Path, row: int) -> int:
 
 
 def iter_remote_chunks(
-    scheduler: Any, path: Path, score: ChunkScorer, *, emb_a: Any, emb_b: Any, chunk_size: int,
-    columns: tuple[str, str], keep: Sequence[str], start_row: int, start_offset: int | None,
+    scheduler: Any,
+    path: Path,
+    score: ChunkScorer,
+    *,
+    emb_a: Any,
+    emb_b: Any,
+    chunk_size: int,
+    columns: tuple[str, str],
+    keep: Sequence[str],
+    start_row: int,
+    start_offset: int | None,
     kernel_threads: int | None = None,
 ) -> Iterator[tuple[Any, int, int | None]]:
     """Yield ``(table, start_row, next_offset)`` in input order, scored on the cluster.
@@ -146,8 +166,9 @@ def iter_remote_chunks(
         while i < len(plan) or pending:
             while i < len(plan) and len(pending) < slots:
                 s, n, o = plan[i]
-                fut = client.submit(score_file_chunk, src, s, n, o, score, ea, eb, tuple(columns), list(keep),
-                                    threads, pure=False)
+                fut = client.submit(
+                    score_file_chunk, src, s, n, o, score, ea, eb, tuple(columns), list(keep), threads, pure=False
+                )
                 nxt = None
                 if o is not None:
                     nxt = plan[i + 1][2] if i + 1 < len(plan) else os.path.getsize(src)

@@ -38,9 +38,10 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -124,8 +125,12 @@ def run_metadata(lexical: Sequence[str], tokenizer: str, cosine: bool) -> dict[s
     from ..text.lexical import lexical_signature
 
     sigs = {tok: lexical_signature(group, tok) for tok, group in tokenizer_groups(lexical, tokenizer).items()}
-    return {"version": __version__, "tokenizer": tokenizer, "signatures": sigs,
-            "cosine": "cosine_paired(emb_a, emb_b) float32" if cosine else None}
+    return {
+        "version": __version__,
+        "tokenizer": tokenizer,
+        "signatures": sigs,
+        "cosine": "cosine_paired(emb_a, emb_b) float32" if cosine else None,
+    }
 
 
 def score_batch(
@@ -186,18 +191,28 @@ def to_table(start: int, extra: dict[str, list[Any]], scores: dict[str, np.ndarr
 
 
 def score_rows(
-    chunk: PairChunk, emb_a: np.ndarray | None, emb_b: np.ndarray | None, *, metrics: list[str], tokenizer: str,
+    chunk: PairChunk,
+    emb_a: np.ndarray | None,
+    emb_b: np.ndarray | None,
+    *,
+    metrics: list[str],
+    tokenizer: str,
     workers: int,
 ) -> Any:
     """Score one chunk whose embedding rows (if any) are already read: the ``pyarrow.Table`` of a part file."""
-    scores = score_batch(chunk.candidates, chunk.references, metrics, emb_a=emb_a, emb_b=emb_b, tokenizer=tokenizer,
-                         workers=workers)
+    scores = score_batch(
+        chunk.candidates, chunk.references, metrics, emb_a=emb_a, emb_b=emb_b, tokenizer=tokenizer, workers=workers
+    )
     return to_table(chunk.start, chunk.extra, scores)
 
 
 def score_chunk(
-    chunk: PairChunk, lexical: list[str], cosine: bool, emb: tuple[Embeddings, Embeddings] | None,
-    tokenizer: str, workers: int,
+    chunk: PairChunk,
+    lexical: list[str],
+    cosine: bool,
+    emb: tuple[Embeddings, Embeddings] | None,
+    tokenizer: str,
+    workers: int,
 ) -> Any:
     n = len(chunk)
     a = b = None
@@ -208,8 +223,13 @@ def score_chunk(
         emb[0].prefetch(chunk.start, chunk.start + 2 * n)
         emb[1].prefetch(chunk.start, chunk.start + 2 * n)
     scores = score_batch(
-        chunk.candidates, chunk.references, [*lexical, *(["cosine"] if cosine else [])],
-        emb_a=a, emb_b=b, tokenizer=tokenizer, workers=workers,
+        chunk.candidates,
+        chunk.references,
+        [*lexical, *(["cosine"] if cosine else [])],
+        emb_a=a,
+        emb_b=b,
+        tokenizer=tokenizer,
+        workers=workers,
     )
     del a, b
     if emb is not None:
@@ -258,8 +278,9 @@ def iter_scored_chunks(
     lexical, cosine = parse_metrics(metrics)
     emb = _open_embeddings(emb_a, emb_b, cosine)
     try:
-        chunks = iter_pair_chunks(path, chunk_size=chunk_size, columns=columns, keep=keep,
-                                  start_row=start_row, start_offset=start_offset)
+        chunks = iter_pair_chunks(
+            path, chunk_size=chunk_size, columns=columns, keep=keep, start_row=start_row, start_offset=start_offset
+        )
         with ThreadPoolExecutor(1) as pool:
             nxt = pool.submit(next, chunks, None)
             while True:
@@ -314,22 +335,49 @@ def _embedding_signatures(emb_a: Any, emb_b: Any, cosine: bool) -> list[dict[str
 
 
 def _chunk_results(
-    src: Path, metric_list: list[str], scheduler: Any, *, emb_a: Any, emb_b: Any, chunk_size: int,
-    columns: tuple[str, str], keep: Sequence[str], tokenizer: str, workers: int, start_row: int,
+    src: Path,
+    metric_list: list[str],
+    scheduler: Any,
+    *,
+    emb_a: Any,
+    emb_b: Any,
+    chunk_size: int,
+    columns: tuple[str, str],
+    keep: Sequence[str],
+    tokenizer: str,
+    workers: int,
+    start_row: int,
     start_offset: int | None,
 ) -> Iterable[tuple[Any, int, int | None]]:
     """``(table, start_row, next_offset)`` per chunk, in input order: on the Dask ``scheduler`` or locally."""
     if scheduler is not None:
         score = functools.partial(score_rows, metrics=metric_list, tokenizer=tokenizer)
         return iter_remote_chunks(
-            scheduler, src, score, emb_a=emb_a, emb_b=emb_b, chunk_size=int(chunk_size), columns=columns,
-            keep=keep, start_row=start_row, start_offset=start_offset,
+            scheduler,
+            src,
+            score,
+            emb_a=emb_a,
+            emb_b=emb_b,
+            chunk_size=int(chunk_size),
+            columns=columns,
+            keep=keep,
+            start_row=start_row,
+            start_offset=start_offset,
         )
     return (
         (tbl, chunk.start, chunk.next_offset)
         for tbl, chunk in iter_scored_chunks(
-            src, metric_list, emb_a=emb_a, emb_b=emb_b, chunk_size=chunk_size, columns=columns, keep=keep,
-            tokenizer=tokenizer, workers=workers, start_row=start_row, start_offset=start_offset,
+            src,
+            metric_list,
+            emb_a=emb_a,
+            emb_b=emb_b,
+            chunk_size=chunk_size,
+            columns=columns,
+            keep=keep,
+            tokenizer=tokenizer,
+            workers=workers,
+            start_row=start_row,
+            start_offset=start_offset,
         )
     )
 
@@ -378,19 +426,38 @@ def score_pairs(
     if file_format(src) == "parquet":
         total = count_pairs(src)
         if emb_sig is not None and emb_sig[0]["shape"][0] != total:
-            raise ValueError(f"the embedding files have {emb_sig[0]['shape'][0]} rows but {str(src)!r} has {total} "
-                             "pairs; they need one row per pair")
-    config = {"input": file_signature(src), "metrics": metric_list, "columns": list(columns), "keep": list(keep),
-              "tokenizer": tokenizer, "embeddings": emb_sig}
+            raise ValueError(
+                f"the embedding files have {emb_sig[0]['shape'][0]} rows but {str(src)!r} has {total} "
+                "pairs; they need one row per pair"
+            )
+    config = {
+        "input": file_signature(src),
+        "metrics": metric_list,
+        "columns": list(columns),
+        "keep": list(keep),
+        "tokenizer": tokenizer,
+        "embeddings": emb_sig,
+    }
     if progress and total is None:  # JSONL: one pass over the lines for a total and an ETA (progress only)
         total = count_pairs(src)
     ckpt = ScoreCheckpoint(dst, config, resume)
     resumed_from = ckpt.rows_done
     stream = sys.stderr
     n_chunks = 0
-    results = _chunk_results(src, metric_list, scheduler, emb_a=emb_a, emb_b=emb_b, chunk_size=chunk_size,
-                             columns=columns, keep=keep, tokenizer=tokenizer, workers=workers,
-                             start_row=ckpt.rows_done, start_offset=ckpt.offset)
+    results = _chunk_results(
+        src,
+        metric_list,
+        scheduler,
+        emb_a=emb_a,
+        emb_b=emb_b,
+        chunk_size=chunk_size,
+        columns=columns,
+        keep=keep,
+        tokenizer=tokenizer,
+        workers=workers,
+        start_row=ckpt.rows_done,
+        start_offset=ckpt.offset,
+    )
     for tbl, start, next_offset in results:
         ckpt.commit(tbl, start, next_offset)
         n_chunks += 1
@@ -399,12 +466,17 @@ def score_pairs(
         if on_chunk is not None:
             on_chunk(ckpt.rows_done)
     if emb_sig is not None and ckpt.rows_done != emb_sig[0]["shape"][0]:
-        raise ValueError(f"the embedding files have {emb_sig[0]['shape'][0]} rows but {str(src)!r} has "
-                         f"{ckpt.rows_done} pairs; they need one row per pair")
+        raise ValueError(
+            f"the embedding files have {emb_sig[0]['shape'][0]} rows but {str(src)!r} has "
+            f"{ckpt.rows_done} pairs; they need one row per pair"
+        )
     if progress:
         stream.write("\n")
-    empty = to_table(0, {k: [] for k in keep}, score_batch([], [], lexical, tokenizer=tokenizer) | (
-        {"cosine": np.zeros(0, np.float32)} if cosine else {}))
+    empty = to_table(
+        0,
+        {k: [] for k in keep},
+        score_batch([], [], lexical, tokenizer=tokenizer) | ({"cosine": np.zeros(0, np.float32)} if cosine else {}),
+    )
     rows = ckpt.finalize(empty, {"distillscope": json.dumps(run_metadata(lexical, tokenizer, cosine))})
     import pyarrow.parquet as pq
 

@@ -38,9 +38,10 @@ import hashlib
 import json
 import os
 import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from .store import ResponseStore, latest_records, make_record
 
@@ -93,7 +94,7 @@ class PromptIndex:
         return None if text is None else self._by_text.get(normalize_prompt(text))
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], **kw: Any) -> "PromptIndex":
+    def from_file(cls, path: str | os.PathLike[str], **kw: Any) -> PromptIndex:
         """From a gather prompt file (id + prompt, or id + messages: the last
         user message is the text)."""
         from ..gather.config import PromptSource

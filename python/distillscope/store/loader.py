@@ -9,8 +9,8 @@ Parquet tables); files without shared prompt ids are joined by prompt text.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .importers import detect_kind, import_alpaca_eval, import_arena_hard, import_mt_bench, import_table
 from .store import is_record_line, read_records
@@ -49,8 +49,13 @@ def table_columns(path: Path) -> dict[str, str | None]:
     def pick(names: tuple[str, ...]) -> str | None:
         return next((c for c in names if c in cols), None)
 
-    found = {"model": pick(MODEL_COLUMNS), "prompt": pick(PROMPT_COLUMNS),
-             "response": pick(RESPONSE_COLUMNS), "id": pick(ID_COLUMNS), "sample": pick(SAMPLE_COLUMNS)}
+    found = {
+        "model": pick(MODEL_COLUMNS),
+        "prompt": pick(PROMPT_COLUMNS),
+        "response": pick(RESPONSE_COLUMNS),
+        "id": pick(ID_COLUMNS),
+        "sample": pick(SAMPLE_COLUMNS),
+    }
     need: list[tuple[str, tuple[str, ...]]] = [("model", MODEL_COLUMNS), ("response", RESPONSE_COLUMNS)]
     if found["prompt"] is None and found["id"] is None:
         need.append(("prompt", PROMPT_COLUMNS + ID_COLUMNS))
@@ -86,12 +91,19 @@ def load_inputs(paths: Sequence[str | Path]) -> ResponseTable:
                     continue  # an empty file holds no responses
                 c = table_columns(p)
                 if c["model"] is not None:
-                    import_table(p, store, model_column=c["model"], prompt_column=c["prompt"],
-                                 response_column=c["response"] or "response", id_column=c["id"],
-                                 sample_column=c["sample"])
+                    import_table(
+                        p,
+                        store,
+                        model_column=c["model"],
+                        prompt_column=c["prompt"],
+                        response_column=c["response"] or "response",
+                        id_column=c["id"],
+                        sample_column=c["sample"],
+                    )
             else:
-                fn = {"alpaca_eval": import_alpaca_eval, "arena_hard": import_arena_hard,
-                      "mt_bench": import_mt_bench}[kind]
+                fn = {"alpaca_eval": import_alpaca_eval, "arena_hard": import_arena_hard, "mt_bench": import_mt_bench}[
+                    kind
+                ]
                 fn(p, store)
             records.extend(read_records(store))
     if not records:
@@ -99,4 +111,13 @@ def load_inputs(paths: Sequence[str | Path]) -> ResponseTable:
     return load_table(records)
 
 
-__all__ = ["ID_COLUMNS", "MODEL_COLUMNS", "PROMPT_COLUMNS", "RESPONSE_COLUMNS", "SAMPLE_COLUMNS", "is_store", "load_inputs", "table_columns"]
+__all__ = [
+    "ID_COLUMNS",
+    "MODEL_COLUMNS",
+    "PROMPT_COLUMNS",
+    "RESPONSE_COLUMNS",
+    "SAMPLE_COLUMNS",
+    "is_store",
+    "load_inputs",
+    "table_columns",
+]

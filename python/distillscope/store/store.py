@@ -39,8 +39,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 SCHEMA_VERSION = 1
 
@@ -204,7 +205,10 @@ def repair_store(path: str | os.PathLike[str]) -> int:
         os.fsync(f.fileno())
         log.warning(
             "store %s: removed a half-written last line, bytes %d-%d (%d bytes); its request is asked again",
-            p, start, size, size - start,
+            p,
+            start,
+            size,
+            size - start,
         )
         return size - start
 
@@ -260,7 +264,7 @@ class ResponseStore:
         return f"ResponseStore({str(self.path)!r}, fsync={self.fsync!r}, {state})"
 
     # -- writing -----------------------------------------------------------
-    def open(self) -> "ResponseStore":
+    def open(self) -> ResponseStore:
         if self._fd is not None:
             return self
         check_store_file(self.path)
@@ -319,7 +323,7 @@ class ResponseStore:
             os.close(self._fd)  # also releases the flock
             self._fd = None
 
-    def __enter__(self) -> "ResponseStore":
+    def __enter__(self) -> ResponseStore:
         return self.open()
 
     def __exit__(self, *exc: object) -> None:

@@ -8,8 +8,9 @@ grouped numeric work.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class ResponseTable:
     def prompt_id(self) -> np.ndarray:
         return self.prompt_ids[self.prompt_code]
 
-    def select(self, mask: np.ndarray) -> "ResponseTable":
+    def select(self, mask: np.ndarray) -> ResponseTable:
         mask = np.asarray(mask)
         cols = {
             n: getattr(self, n)[mask]

@@ -30,8 +30,9 @@ Degenerate pairs: both sides empty → NaN; one side empty → 0.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -72,8 +73,18 @@ def _as_weights(w, n: int, name: str) -> np.ndarray | None:
     return w
 
 
-def align_embeddings(cand, cand_offsets, ref, ref_offsets, *, cand_weights=None, ref_weights=None,
-                     threshold: float = 0.5, workers: int = 1, signature: str = "") -> AlignScores:
+def align_embeddings(
+    cand,
+    cand_offsets,
+    ref,
+    ref_offsets,
+    *,
+    cand_weights=None,
+    ref_weights=None,
+    threshold: float = 0.5,
+    workers: int = 1,
+    signature: str = "",
+) -> AlignScores:
     """Alignment scores of each CSR group of ``cand`` rows against its ``ref`` rows.
 
     ``cand`` float32[Nc, D], ``cand_offsets`` int64[G+1]; ``ref`` float32[Nr,
@@ -89,10 +100,14 @@ def align_embeddings(cand, cand_offsets, ref, ref_offsets, *, cand_weights=None,
     if not -1.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be a cosine in [-1, 1], got {threshold!r}")
     p, r, f, o, c = _core.align_grouped(
-        a, as_offsets(cand_offsets, "cand_offsets"), b, as_offsets(ref_offsets, "ref_offsets"),
+        a,
+        as_offsets(cand_offsets, "cand_offsets"),
+        b,
+        as_offsets(ref_offsets, "ref_offsets"),
         a_weights=_as_weights(cand_weights, a.shape[0], "cand_weights"),
         b_weights=_as_weights(ref_weights, b.shape[0], "ref_weights"),
-        threshold=float(threshold), workers=check_workers(workers),
+        threshold=float(threshold),
+        workers=check_workers(workers),
     )
     return AlignScores(p, r, f, o, c, signature)
 
@@ -135,8 +150,16 @@ def _check_texts(x, name: str) -> list[str]:
     return x
 
 
-def align_scores(cand_texts: Sequence[str], ref_texts: Sequence[str], *, level: AlignLevel = "sentence",
-                 encoder=None, idf: bool = False, threshold: float = 0.5, workers: int = 1) -> AlignScores:
+def align_scores(
+    cand_texts: Sequence[str],
+    ref_texts: Sequence[str],
+    *,
+    level: AlignLevel = "sentence",
+    encoder=None,
+    idf: bool = False,
+    threshold: float = 0.5,
+    workers: int = 1,
+) -> AlignScores:
     """Align ``cand_texts[i]`` with ``ref_texts[i]`` for every pair, in one batch.
 
     ``level``: ``"sentence"`` / ``"paragraph"`` (units from
@@ -164,11 +187,20 @@ def align_scores(cand_texts: Sequence[str], ref_texts: Sequence[str], *, level: 
         c_off, r_off = off[: n + 1], off[n:] - off[n]
         cw = rw = None
         if idf:
-            ref_docs = [ids[off[n + i]:off[n + i + 1]] for i in range(n)]
+            ref_docs = [ids[off[n + i] : off[n + i + 1]] for i in range(n)]
             cw = idf_weights(ids[:split], c_off, ref_docs)
             rw = idf_weights(ids[split:], r_off, ref_docs)
-        return align_embeddings(c_vals, c_off, r_vals, r_off, cand_weights=cw, ref_weights=rw,
-                                threshold=threshold, workers=workers, signature=sig)
+        return align_embeddings(
+            c_vals,
+            c_off,
+            r_vals,
+            r_off,
+            cand_weights=cw,
+            ref_weights=rw,
+            threshold=threshold,
+            workers=workers,
+            signature=sig,
+        )
 
     from .segment import segment
 
@@ -180,7 +212,7 @@ def align_scores(cand_texts: Sequence[str], ref_texts: Sequence[str], *, level: 
         rows = np.empty(len(spans.values), dtype=np.int64)
         k = 0
         for i, t in enumerate(texts):
-            for a, b in spans.values[spans.offsets[i]:spans.offsets[i + 1]].tolist():
+            for a, b in spans.values[spans.offsets[i] : spans.offsets[i + 1]].tolist():
                 rows[k] = units.setdefault(t[a:b], len(units))
                 k += 1
         return rows
@@ -191,5 +223,6 @@ def align_scores(cand_texts: Sequence[str], ref_texts: Sequence[str], *, level: 
     dim = emb.shape[1]
     cv = emb[rc] if rc.size else np.zeros((0, dim), dtype=np.float32)
     rv = emb[rr] if rr.size else np.zeros((0, dim), dtype=np.float32)
-    return align_embeddings(cv, spans_c.offsets, rv, spans_r.offsets, threshold=threshold, workers=workers,
-                            signature=sig)
+    return align_embeddings(
+        cv, spans_c.offsets, rv, spans_r.offsets, threshold=threshold, workers=workers, signature=sig
+    )

@@ -55,7 +55,7 @@ def bertscore_idf(ref_ids: np.ndarray, ref_offsets: np.ndarray) -> dict[int, flo
     m = len(ref_offsets) - 1
     df: dict[int, int] = {}
     for i in range(m):
-        for t in np.unique(ref_ids[ref_offsets[i]:ref_offsets[i + 1]]).tolist():
+        for t in np.unique(ref_ids[ref_offsets[i] : ref_offsets[i + 1]]).tolist():
             df[t] = df.get(t, 0) + 1
     return {t: math.log((m + 1) / (c + 1)) for t, c in df.items()}
 
@@ -66,16 +66,28 @@ def _weights(ids: np.ndarray, special: set[int], idf: dict[int, float] | None, m
     else:
         unseen = math.log(m + 1)
         uniq, inv = np.unique(ids, return_inverse=True)
-        w = np.array([idf.get(int(t), unseen) for t in uniq.tolist()], dtype=np.float32)[inv] if ids.size else \
-            np.zeros(0, dtype=np.float32)
+        w = (
+            np.array([idf.get(int(t), unseen) for t in uniq.tolist()], dtype=np.float32)[inv]
+            if ids.size
+            else np.zeros(0, dtype=np.float32)
+        )
     if special:
         w[np.isin(ids, np.fromiter(special, dtype=np.int64))] = 0.0
     return np.ascontiguousarray(w, dtype=np.float32)
 
 
-def bert_score(candidates: Sequence[str], references: Sequence[str], *, model: Any = None,
-               layer: int | None = None, idf: bool = False, batch_size: int = 64, threads: int | None = None,
-               workers: int = 1, encoder: Any = None) -> BertScoreResult:
+def bert_score(
+    candidates: Sequence[str],
+    references: Sequence[str],
+    *,
+    model: Any = None,
+    layer: int | None = None,
+    idf: bool = False,
+    batch_size: int = 64,
+    threads: int | None = None,
+    workers: int = 1,
+    encoder: Any = None,
+) -> BertScoreResult:
     """BERTScore P, R, F of ``candidates[i]`` against ``references[i]`` (see the module doc).
 
     ``model`` is anything :class:`~distillscope.Encoder` resolves (default
@@ -96,9 +108,15 @@ def bert_score(candidates: Sequence[str], references: Sequence[str], *, model: A
     c_rag, c_ids = encoder.encode_tokens(cands, return_ids=True, special_tokens=True, batch_size=batch_size)
     r_rag, r_ids = encoder.encode_tokens(refs, return_ids=True, special_tokens=True, batch_size=batch_size)
     table = bertscore_idf(r_ids, r_rag.offsets) if idf else None
-    res = align_embeddings(c_rag.values, c_rag.offsets, r_rag.values, r_rag.offsets,
-                           cand_weights=_weights(c_ids, special, table, len(refs)),
-                           ref_weights=_weights(r_ids, special, table, len(refs)), workers=workers)
+    res = align_embeddings(
+        c_rag.values,
+        c_rag.offsets,
+        r_rag.values,
+        r_rag.offsets,
+        cand_weights=_weights(c_ids, special, table, len(refs)),
+        ref_weights=_weights(r_ids, special, table, len(refs)),
+        workers=workers,
+    )
     sig = f"bertscore|{encoder.signature}|idf:{'yes' if idf else 'no'}"
     p, r, f = (np.nan_to_num(x.astype(np.float64), nan=0.0) for x in (res.precision, res.recall, res.f1))
     return BertScoreResult(p, r, f, sig)

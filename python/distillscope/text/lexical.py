@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -108,8 +109,23 @@ def _native(
         raise ValueError("chrF is defined on characters: pass texts, not pre-tokenized Ragged ids")
     b_order, smooth, sval, eff = bleu if bleu is not None else (4, "exp", 0.0, True)
     out = _core.text_lexical(
-        c, r, tok, int(word_n), bool(distinct), bool(lcs), int(co), int(wo), float(beta), bool(eps), bool(ws),
-        bleu is not None, int(b_order), smooth, float(sval), bool(eff), check_workers(workers),
+        c,
+        r,
+        tok,
+        int(word_n),
+        bool(distinct),
+        bool(lcs),
+        int(co),
+        int(wo),
+        float(beta),
+        bool(eps),
+        bool(ws),
+        bleu is not None,
+        int(b_order),
+        smooth,
+        float(sval),
+        bool(eff),
+        check_workers(workers),
     )
     return out, ids
 
@@ -327,8 +343,9 @@ def _int_option(value: Any, name: str) -> int:
     return int(value)
 
 
-def _lsum(cands: Sequence[str], refs: Sequence[str], tokenizer: str, use_stemmer: bool, split: bool,
-          workers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _lsum(
+    cands: Sequence[str], refs: Sequence[str], tokenizer: str, use_stemmer: bool, split: bool, workers: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from .rouge_lsum import lsum_from_ids, split_sentences
     from .tokenize import tokenize
 
@@ -380,17 +397,30 @@ def bleu_scores(
         candidates = [_lower(t) for t in candidates]
         references = [_lower(t) for t in references]
     out, ids = _native(
-        candidates, references, tokenizer=tokenizer, word_n=int(max_ngram_order),
-        bleu=(int(max_ngram_order), smooth_method, sval, bool(effective_order)), workers=workers,
+        candidates,
+        references,
+        tokenizer=tokenizer,
+        word_n=int(max_ngram_order),
+        bleu=(int(max_ngram_order), smooth_method, sval, bool(effective_order)),
+        workers=workers,
     )
     g = out["ngram"]
     sig = _signature(
-        "bleu", case="lc" if lowercase else "mixed", eff=bool(effective_order), tok=_tok_sig(tokenizer, ids),
-        smooth=smooth_sig, n=int(max_ngram_order),
+        "bleu",
+        case="lc" if lowercase else "mixed",
+        eff=bool(effective_order),
+        tok=_tok_sig(tokenizer, ids),
+        smooth=smooth_sig,
+        n=int(max_ngram_order),
     )
     return BleuResult(
-        score=out["bleu"], bp=out["bleu_bp"], counts=np.ascontiguousarray(g[:, :, 2]),
-        totals=np.ascontiguousarray(g[:, :, 0]), sys_len=out["cand_len"], ref_len=out["ref_len"], signature=sig,
+        score=out["bleu"],
+        bp=out["bleu_bp"],
+        counts=np.ascontiguousarray(g[:, :, 2]),
+        totals=np.ascontiguousarray(g[:, :, 0]),
+        sys_len=out["cand_len"],
+        ref_len=out["ref_len"],
+        signature=sig,
     )
 
 
@@ -421,12 +451,18 @@ def chrf_scores(
     if char_order < 0 or word_order < 0 or char_order + word_order < 1:
         raise ValueError(f"char_order and word_order must be >= 0 with a positive sum; got {char_order}, {word_order}")
     out, _ = _native(
-        candidates, references, chrf=(int(char_order), int(word_order), float(beta), bool(eps_smoothing),
-                                      not remove_whitespace), workers=workers,
+        candidates,
+        references,
+        chrf=(int(char_order), int(word_order), float(beta), bool(eps_smoothing), not remove_whitespace),
+        workers=workers,
     )
     name = f"chrF{beta:g}" + "+" * int(word_order)
     sig = _signature(
-        name, nc=int(char_order), nw=int(word_order), space=not remove_whitespace, eps=bool(eps_smoothing),
+        name,
+        nc=int(char_order),
+        nw=int(word_order),
+        space=not remove_whitespace,
+        eps=bool(eps_smoothing),
         tok="char",
     )
     return ChrfResult(score=out["chrf"], signature=sig)
@@ -516,9 +552,15 @@ def lexical_scores(
         distinct = distinct or mode == "set"
     sval, _ = _smooth_value(smooth_method, smooth_value)
     out, _ = _native(
-        candidates, references, tokenizer=tokenizer, word_n=word_n, distinct=distinct, lcs=lcs,
+        candidates,
+        references,
+        tokenizer=tokenizer,
+        word_n=word_n,
+        distinct=distinct,
+        lcs=lcs,
         chrf=(6, chrf_w, 2.0, False, False) if chrf_w is not None else None,
-        bleu=(4, smooth_method, sval, True) if bleu else None, workers=workers,
+        bleu=(4, smooth_method, sval, True) if bleu else None,
+        workers=workers,
     )
     res: dict[str, np.ndarray] = {}
     for t in rouge_types:

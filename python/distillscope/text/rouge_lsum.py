@@ -40,8 +40,9 @@ def split_sentences(texts: Sequence[Any], split_summaries: bool = False) -> tupl
     return sents, np.asarray(off, dtype=np.int64)
 
 
-def lsum_from_ids(cand: Ragged, cand_off: np.ndarray, ref: Ragged, ref_off: np.ndarray,
-                  workers: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lsum_from_ids(
+    cand: Ragged, cand_off: np.ndarray, ref: Ragged, ref_off: np.ndarray, workers: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(precision, recall, fmeasure) float64 arrays from sentence-level token ids.
 
     ``cand``/``ref`` hold one row of token ids per sentence; ``cand_off`` /

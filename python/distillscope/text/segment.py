@@ -23,7 +23,8 @@ Rules (chosen for LLM answers, which are mostly Markdown):
 from __future__ import annotations
 
 import re
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -149,7 +150,7 @@ def _blocks(text: str) -> list[tuple[int, int, str]]:
         stripped = line.strip()
         if fence is not None:
             m = _FENCE.match(line)
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end():].strip():
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end() :].strip():
                 blocks.append((code_start, lend, "code"))
                 fence = None
             continue
@@ -195,8 +196,11 @@ def _paragraph_spans(text: str, blocks: list[tuple[int, int, str]], out: list[tu
         a, b, kind = blocks[i]
         if kind == "item":
             j = i
-            while j + 1 < len(blocks) and blocks[j + 1][2] == "item" and not _blank_between(text, blocks[j][1],
-                                                                                              blocks[j + 1][0]):
+            while (
+                j + 1 < len(blocks)
+                and blocks[j + 1][2] == "item"
+                and not _blank_between(text, blocks[j][1], blocks[j + 1][0])
+            ):
                 j += 1
             _emit(text, a, blocks[j][1], out)
             i = j + 1

@@ -48,8 +48,8 @@ which other texts were scored with it (the determinism contract).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -173,7 +173,7 @@ class StyleFeatures:
             raise ValueError(f"unknown style feature {name!r}; known: {list(FEATURE_NAMES)}")
         return self.values[:, _COL[name]]
 
-    def take(self, index: Sequence[int] | np.ndarray) -> "StyleFeatures":
+    def take(self, index: Sequence[int] | np.ndarray) -> StyleFeatures:
         """Rows in the given order (e.g. to align two models' responses by prompt)."""
         return StyleFeatures(np.ascontiguousarray(self.values[np.asarray(index, dtype=np.int64)]))
 
@@ -314,8 +314,9 @@ def style_similarity(
     return np.clip(out, 0.0, 1.0)
 
 
-def length_ratio(features_a: StyleFeatures | np.ndarray, features_b: StyleFeatures | np.ndarray,
-                 *, unit: str = "chars") -> np.ndarray:
+def length_ratio(
+    features_a: StyleFeatures | np.ndarray, features_b: StyleFeatures | np.ndarray, *, unit: str = "chars"
+) -> np.ndarray:
     """min/max of the two responses' lengths (``unit`` "chars" or "words"); 1 when both are empty."""
     if unit not in ("chars", "words"):
         raise ValueError(f"unit must be 'chars' or 'words', got {unit!r}")
@@ -328,8 +329,9 @@ def length_ratio(features_a: StyleFeatures | np.ndarray, features_b: StyleFeatur
         return np.where(hi > 0, np.minimum(a, b) / hi, 1.0)
 
 
-def style_scores(texts_a: Sequence[str], texts_b: Sequence[str], *,
-                 weights: Mapping[str, float] | None = None) -> np.ndarray:
+def style_scores(
+    texts_a: Sequence[str], texts_b: Sequence[str], *, weights: Mapping[str, float] | None = None
+) -> np.ndarray:
     """Convenience: :func:`style_similarity` of two aligned lists of texts."""
     if len(texts_a) != len(texts_b):
         raise ValueError(f"texts_a and texts_b must be aligned (same length), got {len(texts_a)} and {len(texts_b)}")

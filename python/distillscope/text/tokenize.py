@@ -31,7 +31,8 @@ pair of tokens. All n-gram counting downstream of the ids is exact.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

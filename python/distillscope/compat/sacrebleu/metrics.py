@@ -46,8 +46,17 @@ class Signature:
     ``version`` names distillscope's version: the numbers are distillscope's.
     """
 
-    _ABBR = {"nrefs": "#", "case": "c", "eff": "e", "tok": "tok", "smooth": "s", "nc": "nc", "nw": "nw",
-             "space": "s", "version": "v"}
+    _ABBR = {
+        "nrefs": "#",
+        "case": "c",
+        "eff": "e",
+        "tok": "tok",
+        "smooth": "s",
+        "nc": "nc",
+        "nw": "nw",
+        "space": "s",
+        "version": "v",
+    }
 
     def __init__(self, info: dict[str, Any]) -> None:
         self.info = dict(info)
@@ -102,15 +111,25 @@ class _Score:
 class BLEUScore(_Score):
     """BLEU with its statistics (``counts``, ``totals``, ``precisions``, ``bp``, ``sys_len``, ``ref_len``)."""
 
-    def __init__(self, score: float, counts: list[int], totals: list[int], precisions: list[float], bp: float,
-                 sys_len: int, ref_len: int) -> None:
+    def __init__(
+        self,
+        score: float,
+        counts: list[int],
+        totals: list[int],
+        precisions: list[float],
+        bp: float,
+        sys_len: int,
+        ref_len: int,
+    ) -> None:
         super().__init__("BLEU", score)
         self.counts, self.totals, self.precisions = counts, totals, precisions
         self.bp, self.sys_len, self.ref_len = float(bp), int(sys_len), int(ref_len)
         self.ratio = self.sys_len / self.ref_len if self.ref_len else 0
         self.prec_str = "/".join(f"{p:.1f}" for p in precisions)
-        self._verbose = (f"{self.prec_str} (BP = {self.bp:.3f} ratio = {self.ratio:.3f} "
-                         f"hyp_len = {self.sys_len:d} ref_len = {self.ref_len:d})")
+        self._verbose = (
+            f"{self.prec_str} (BP = {self.bp:.3f} ratio = {self.ratio:.3f} "
+            f"hyp_len = {self.sys_len:d} ref_len = {self.ref_len:d})"
+        )
 
 
 class CHRFScore(_Score):
@@ -151,8 +170,9 @@ class _Metric:
             raise TypeError("references must be a list of str, e.g. [ref]")
 
     def _record_nrefs(self, streams: list[list[str | None]]) -> None:
-        counts = {sum(s[i] is not None for s in streams) for i in range(len(streams[0]))} if streams[0] else {
-            len(streams)}
+        counts = (
+            {sum(s[i] is not None for s in streams) for i in range(len(streams[0]))} if streams[0] else {len(streams)}
+        )
         if 0 in counts:
             raise ValueError("a segment has no reference (all streams are None there); drop it or give a reference")
         self.num_refs = counts.pop() if len(counts) == 1 else -1
@@ -169,17 +189,29 @@ class BLEU(_Metric):
     TOKENIZER_DEFAULT = "13a"
     SMOOTH_DEFAULTS = {"none": None, "floor": 0.1, "add-k": 1, "exp": None}
 
-    def __init__(self, lowercase: bool = False, force: bool = False, tokenize: str | None = None,
-                 smooth_method: str = "exp", smooth_value: float | None = None, max_ngram_order: int = 4,
-                 effective_order: bool = False, trg_lang: str = "",
-                 references: Sequence[Sequence[str]] | None = None) -> None:
+    def __init__(
+        self,
+        lowercase: bool = False,
+        force: bool = False,
+        tokenize: str | None = None,
+        smooth_method: str = "exp",
+        smooth_value: float | None = None,
+        max_ngram_order: int = 4,
+        effective_order: bool = False,
+        trg_lang: str = "",
+        references: Sequence[Sequence[str]] | None = None,
+    ) -> None:
         if smooth_method not in self.SMOOTH_DEFAULTS:
             raise ValueError(f"smooth_method must be one of {tuple(self.SMOOTH_DEFAULTS)}; got {smooth_method!r}")
         if not 1 <= int(max_ngram_order) <= 64:
             raise ValueError(f"max_ngram_order must be between 1 and 64; got {max_ngram_order}")
         self.lowercase, self.force = bool(lowercase), force
         self.smooth_method, self.smooth_value = smooth_method, smooth_value
-        self.max_ngram_order, self.effective_order, self.trg_lang = int(max_ngram_order), bool(effective_order), trg_lang
+        self.max_ngram_order, self.effective_order, self.trg_lang = (
+            int(max_ngram_order),
+            bool(effective_order),
+            trg_lang,
+        )
         tok = tokenize if tokenize is not None else _LANG_TOK.get(trg_lang, self.TOKENIZER_DEFAULT)
         self.tokenizer_signature = tok
         self._native_tok = _NATIVE_TOK.get(tok)
@@ -207,8 +239,9 @@ class BLEU(_Metric):
         h, tok = self._prep(hyps)  # type: ignore[arg-type]
         if len(streams) == 1 and self.num_refs == 1:
             r, _ = self._prep(streams[0])
-            out = _core.text_lexical(h, r, tok, n, False, False, 0, 0, 2.0, False, False, False, n, "none", 0.0,
-                                     False, 1)
+            out = _core.text_lexical(
+                h, r, tok, n, False, False, 0, 0, 2.0, False, False, False, n, "none", 0.0, False, 1
+            )
             g = out["ngram"]
             return np.concatenate([out["cand_len"][:, None], out["ref_len"][:, None], g[:, :, 2], g[:, :, 0]], axis=1)
         return self._multi_ref_stats(h, tok, streams)
@@ -224,13 +257,13 @@ class BLEU(_Metric):
         hv = hv.tolist()
         stats = np.zeros((len(h), 2 + 2 * n), dtype=np.int64)
         for i in range(len(h)):
-            hyp = hv[ho[i]:ho[i + 1]]
+            hyp = hv[ho[i] : ho[i + 1]]
             best: Counter = Counter()
             lens = []
             for k, (rv, ro) in enumerate(ref_ids):
                 if streams[k][i] is None:
                     continue
-                ref = rv[ro[i]:ro[i + 1]]
+                ref = rv[ro[i] : ro[i + 1]]
                 lens.append(len(ref))
                 for ng, c in _ngrams(ref, n).items():
                     if c > best[ng]:
@@ -247,16 +280,18 @@ class BLEU(_Metric):
 
     def _from_stats(self, s: np.ndarray) -> BLEUScore:
         n = self.max_ngram_order
-        correct = np.ascontiguousarray(s[2:2 + n], dtype=np.int64)
-        total = np.ascontiguousarray(s[2 + n:], dtype=np.int64)
-        score, bp = _core.text_bleu_from_stats(correct, total, int(s[0]), int(s[1]), self.smooth_method,
-                                               self._sval(), self.effective_order)
+        correct = np.ascontiguousarray(s[2 : 2 + n], dtype=np.int64)
+        total = np.ascontiguousarray(s[2 + n :], dtype=np.int64)
+        score, bp = _core.text_bleu_from_stats(
+            correct, total, int(s[0]), int(s[1]), self.smooth_method, self._sval(), self.effective_order
+        )
         prec, counts, totals = _precisions(correct, total, self.smooth_method, self._sval())
         return BLEUScore(score, counts, totals, prec, bp, int(s[0]), int(s[1]))
 
     # -- sacrebleu API --------------------------------------------------------
-    def corpus_score(self, hypotheses: Sequence[str], references: Sequence[Sequence[str]] | None,
-                     n_bootstrap: int = 1) -> BLEUScore:
+    def corpus_score(
+        self, hypotheses: Sequence[str], references: Sequence[Sequence[str]] | None, n_bootstrap: int = 1
+    ) -> BLEUScore:
         if n_bootstrap != 1:
             raise NotImplementedError("n_bootstrap is not supported by distillscope.compat; use sacrebleu for CIs")
         refs = references if references is not None else self._refs
@@ -270,16 +305,22 @@ class BLEU(_Metric):
         smooth = self.smooth_method
         if self.SMOOTH_DEFAULTS[smooth] is not None:
             smooth += f"[{self._sval():.2f}]"
-        return Signature({"nrefs": self._nrefs_sig(), "case": "lc" if self.lowercase else "mixed",
-                          "eff": "yes" if self.effective_order else "no", "tok": self.tokenizer_signature,
-                          "smooth": smooth})
+        return Signature(
+            {
+                "nrefs": self._nrefs_sig(),
+                "case": "lc" if self.lowercase else "mixed",
+                "eff": "yes" if self.effective_order else "no",
+                "tok": self.tokenizer_signature,
+                "smooth": smooth,
+            }
+        )
 
 
 def _ngrams(ids: list[int], n: int) -> Counter:
     c: Counter = Counter()
     for o in range(1, n + 1):
         for j in range(len(ids) - o + 1):
-            c[tuple(ids[j:j + o])] += 1
+            c[tuple(ids[j : j + o])] += 1
     return c
 
 
@@ -337,11 +378,20 @@ class CHRF(_Metric):
 
     CHAR_ORDER, WORD_ORDER, BETA = 6, 0, 2
 
-    def __init__(self, char_order: int = CHAR_ORDER, word_order: int = WORD_ORDER, beta: int = BETA,
-                 lowercase: bool = False, whitespace: bool = False, eps_smoothing: bool = False,
-                 references: Sequence[Sequence[str]] | None = None) -> None:
+    def __init__(
+        self,
+        char_order: int = CHAR_ORDER,
+        word_order: int = WORD_ORDER,
+        beta: int = BETA,
+        lowercase: bool = False,
+        whitespace: bool = False,
+        eps_smoothing: bool = False,
+        references: Sequence[Sequence[str]] | None = None,
+    ) -> None:
         if char_order < 0 or word_order < 0 or not 1 <= char_order + word_order <= 64:
-            raise ValueError(f"char_order and word_order must be >= 0 with a sum in 1..64; got {char_order}, {word_order}")
+            raise ValueError(
+                f"char_order and word_order must be >= 0 with a sum in 1..64; got {char_order}, {word_order}"
+            )
         self.char_order, self.word_order, self.beta = int(char_order), int(word_order), beta
         self.order = self.char_order + self.word_order
         self.lowercase, self.whitespace, self.eps_smoothing = bool(lowercase), bool(whitespace), bool(eps_smoothing)
@@ -358,9 +408,25 @@ class CHRF(_Metric):
         best = np.zeros((len(h), self.order, 3), dtype=np.int64)
         for s in streams:
             r = [low(t) if t is not None else "" for t in s]
-            out = _core.text_lexical(h, r, "unicode", 0, False, False, self.char_order, self.word_order,
-                                     float(self.beta), self.eps_smoothing, self.whitespace, False, 4, "none", 0.0,
-                                     False, 1)
+            out = _core.text_lexical(
+                h,
+                r,
+                "unicode",
+                0,
+                False,
+                False,
+                self.char_order,
+                self.word_order,
+                float(self.beta),
+                self.eps_smoothing,
+                self.whitespace,
+                False,
+                4,
+                "none",
+                0.0,
+                False,
+                1,
+            )
             f = np.where([t is not None for t in s], out["chrf"], -np.inf)
             take = f > best_f
             best[take] = out["chrf_stats"][take]
@@ -372,8 +438,9 @@ class CHRF(_Metric):
         score = _core.text_chrf_from_stats(st, float(self.beta), self.eps_smoothing)
         return CHRFScore(score, self.char_order, self.word_order, self.beta)
 
-    def corpus_score(self, hypotheses: Sequence[str], references: Sequence[Sequence[str]] | None,
-                     n_bootstrap: int = 1) -> CHRFScore:
+    def corpus_score(
+        self, hypotheses: Sequence[str], references: Sequence[Sequence[str]] | None, n_bootstrap: int = 1
+    ) -> CHRFScore:
         if n_bootstrap != 1:
             raise NotImplementedError("n_bootstrap is not supported by distillscope.compat; use sacrebleu for CIs")
         refs = references if references is not None else self._refs
@@ -384,6 +451,13 @@ class CHRF(_Metric):
         return self._from_stats(self.segment_stats([hypothesis], [[r] for r in references])[0])
 
     def get_signature(self) -> Signature:
-        return Signature({"nrefs": self._nrefs_sig(), "case": "lc" if self.lowercase else "mixed",
-                          "eff": "yes" if not self.eps_smoothing else "no", "nc": self.char_order,
-                          "nw": self.word_order, "space": "yes" if self.whitespace else "no"})
+        return Signature(
+            {
+                "nrefs": self._nrefs_sig(),
+                "case": "lc" if self.lowercase else "mixed",
+                "eff": "yes" if not self.eps_smoothing else "no",
+                "nc": self.char_order,
+                "nw": self.word_order,
+                "space": "yes" if self.whitespace else "no",
+            }
+        )
