@@ -227,11 +227,14 @@ def split_spans(text: str, level: Level = "sentence") -> list[tuple[int, int]]:
         if kind in ("code", "table", "heading"):
             _emit(text, a, b, out)
         elif kind == "item":
-            m = _LIST_ITEM.match(text, a)
-            body = m.end() if m else a
+            # match on the block's own text: "^" of a pattern anchors at the
+            # string's start, not at ``pos``, so match(text, a) misses every
+            # item after the first line (and the span kept its indentation)
+            m = _LIST_ITEM.match(text[a:b])
+            body = a + m.end() if m else a
             first = len(out)
             _sentence_spans(text, body, b, out)
-            if len(out) > first:  # the marker stays with the item's first sentence
+            if m and len(out) > first:  # the marker stays with the item's first sentence
                 out[first] = (a + (len(text[a:body]) - len(text[a:body].lstrip())), out[first][1])
         else:
             _sentence_spans(text, a, b, out)
