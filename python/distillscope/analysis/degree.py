@@ -82,6 +82,7 @@ from typing import Any, Iterator, Literal, Mapping, Sequence
 import numpy as np
 
 from ..stats import spearman
+from .share import share_from_means, share_series
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -102,7 +103,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
     {"lexical": 1.0, "semantic": 1.0, "structural": 1.0, "style": 0.5}
 )
 COMBINED = "combined"
-_CALIBRATION_VERSION = "1"
+_CALIBRATION_VERSION = "2"
 _TIE = 1e-12  # degree differences this small are floating-point noise
 _BLOCK_ELEMENTS = 1 << 22  # series elements per student block (~32 MB per float64 array)
 _BOOT_BLOCK = 256  # resamples per block: bounds memory at ~ (256 x n_prompts) floats
@@ -419,14 +420,20 @@ class DegreeConfig:
         :data:`DEFAULT_WEIGHTS` restricted to the granularities present (or
         equal weights when none of those is present). Granularities missing
         from an explicit mapping weigh 0.
-    baseline: ``"pair-mean"`` (max of population baseline and null) or
-        ``"null"`` (shuffled-prompt null only, for populations that are all
-        one family).
+    baseline: ``"pair-mean"`` (the null of unrelated answers comes from the
+        population on the same prompts, median double-centred; the
+        shuffled-prompt null when fewer than 4 models) or ``"null"``
+        (shuffled-prompt null only, for populations that are all one family).
+    threshold: ``tau`` = median + threshold x (median - lower quartile) of the
+        null; a derived answer must exceed it (3 ~ the 98th percentile of a
+        Gaussian null).
+    (pairs that resemble each other beyond the population are found and
+    left out of the centres and nulls automatically, see analysis/share.py)
     interval: ``"percentile"`` or ``"bca"``.
-    clip: range the degree is clipped to.
-    min_span: smallest ceiling - null gap that counts as informative.
-    max_score: the metrics' maximum (identical texts), used as the ceiling
-        when no informative self-similarity is available.
+    clip: range the degree is clipped to ((0, 1): it is a share).
+    min_span, max_score: only for the reported ``ceiling`` (self-similarity
+        ceiling, or ``max_score`` when it is missing or within ``min_span``
+        of the null); the degree does not use it.
     """
 
     weights: Mapping[str, float] | None = None
@@ -435,9 +442,10 @@ class DegreeConfig:
     seed: int = 0
     confidence: float = 0.95
     interval: Literal["percentile", "bca"] = "percentile"
-    clip: tuple[float, float] = (-1.0, 1.0)
+    clip: tuple[float, float] = (0.0, 1.0)
     min_span: float = 0.05
     max_score: float = 1.0
+    threshold: float = 3.0
 
     def __post_init__(self) -> None:
         if self.baseline not in ("pair-mean", "null"):
@@ -453,6 +461,8 @@ class DegreeConfig:
         lo, hi = (float(x) for x in self.clip)
         if not lo < hi:
             raise ValueError(f"clip must be (low, high) with low < high, got {self.clip}")
+        if not 0.5 <= float(self.threshold) <= 20.0:
+            raise ValueError(f"threshold must be in [0.5, 20], got {self.threshold}")
         if not float(self.min_span) >= 0:
             raise ValueError(f"min_span must be >= 0, got {self.min_span}")
         if self.weights is not None:
@@ -485,17 +495,17 @@ class DegreeConfig:
         w = self.resolve_weights(granularities) if granularities is not None else (self.weights or DEFAULT_WEIGHTS)
         ws = ",".join(f"{k}:{float(v):g}" for k, v in sorted(w.items()))
         return (
-            f"degree:v{_CALIBRATION_VERSION}|baseline={self.baseline}|ceiling=self-sim,min_span={self.min_span:g},"
-            f"max={self.max_score:g}|clip={self.clip[0]:g}:{self.clip[1]:g}|weights={ws}|boot={self.n_boot}|"
+            f"degree:v{_CALIBRATION_VERSION}|share|baseline={self.baseline}|tau=med+{self.threshold:g}iqr_low|"
+            f"clones=out|clip={self.clip[0]:g}:{self.clip[1]:g}|weights={ws}|boot={self.n_boot}|"
             f"seed={self.seed}|ci={self.interval}@{self.confidence:g}"
         )
 
 
 # --------------------------------------------------------------------------- core
-_TERMS = ("raw", "population", "null", "ceil_s", "ceil_t")
+_TERMS = ("raw", "population", "null", "ceil_s", "ceil_t", "below", "null_below", "null_count", "center")
 
 
-def _pair_series(table: ScoreTable, g: str, si: np.ndarray, ci: np.ndarray) -> dict[str, np.ndarray]:
+def _pair_series(table: ScoreTable, g: str, si: np.ndarray, ci: np.ndarray, cfg: DegreeConfig) -> dict[str, np.ndarray]:
     """Per-prompt series of every term for the (student x candidate) grid: each
     (nS, nC, n), NaN where undefined (always NaN where the raw score is)."""
     t = table._sim[g]  # type: ignore[attr-defined]
@@ -528,6 +538,11 @@ def _pair_series(table: ScoreTable, g: str, si: np.ndarray, ci: np.ndarray) -> d
     out = {"raw": raw}
     for name, x in (("population", pop), ("null", nul), ("ceil_s", ceil_s), ("ceil_t", ceil_t)):
         out[name] = np.where(vraw, x, np.nan)
+    sh = share_series(t, nul_t, si, ci, threshold=cfg.threshold,
+                      min_models=4 if cfg.baseline == "pair-mean" else len(table.models) + 1)
+    for name in ("below", "null_below", "null_count"):
+        out[name] = sh[name]
+    out["center"] = sh["baseline"]
     return out
 
 
@@ -541,10 +556,13 @@ def _nanmean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _degree_from_means(
     raw: np.ndarray, pop: np.ndarray, null: np.ndarray, ceil_s: np.ndarray, ceil_t: np.ndarray,
+    below: np.ndarray, null_below: np.ndarray, null_count: np.ndarray, center: np.ndarray,
     cfg: DegreeConfig,
 ) -> dict[str, np.ndarray]:
-    """The formula, elementwise over arrays of means (any shape)."""
+    """The share (see analysis/share.py) and the reported terms, elementwise over arrays of means."""
+    share = np.clip(share_from_means(below, null_below, null_count), cfg.clip[0], cfg.clip[1])
     with np.errstate(invalid="ignore", divide="ignore"):
+        null_level = null_below / null_count
         fs, ft = np.isfinite(ceil_s), np.isfinite(ceil_t)
         geo = np.sqrt(np.maximum(ceil_s, 0.0) * np.maximum(ceil_t, 0.0))
         ceil = np.where(fs & ft, geo, np.where(fs, ceil_s, np.where(ft, ceil_t, np.nan)))
@@ -556,9 +574,9 @@ def _degree_from_means(
         informative = np.isfinite(ceil) & (ceil - floor >= cfg.min_span)
         c_eff = np.where(informative, ceil, cfg.max_score)
         span = c_eff - floor
-        deg = np.where(span > 0, (raw - base) / span, np.nan)
-        deg = np.clip(deg, cfg.clip[0], cfg.clip[1])
-    return {"degree": deg, "baseline": base, "ceiling": c_eff}
+        del span
+    base = np.where(np.isfinite(center), center, base)
+    return {"degree": share, "baseline": base, "ceiling": c_eff, "unrelated": below, "null_level": null_level}
 
 
 @dataclass(frozen=True)
@@ -584,6 +602,8 @@ class DegreeResult:
     null: np.ndarray
     baseline: np.ndarray
     ceiling: np.ndarray
+    unrelated: np.ndarray
+    null_level: np.ndarray
     n_prompts: np.ndarray
     boot: np.ndarray
     signature: str
@@ -612,6 +632,8 @@ class DegreeResult:
             "population": _num(self.population[li, s, c]),
             "null": _num(self.null[li, s, c]),
             "ceiling": _num(self.ceiling[li, s, c]),
+            "unrelated": _num(self.unrelated[li, s, c]),
+            "null_level": _num(self.null_level[li, s, c]),
         }
 
     def ranking(self, student: str, level: str = COMBINED) -> list[str]:
@@ -661,7 +683,8 @@ class DegreeResult:
         """(students, candidates) array of one quantity at one level."""
         if level not in self.levels:
             raise ValueError(f"unknown level {level!r}; known: {list(self.levels)}")
-        if what not in ("degree", "ci_low", "ci_high", "raw", "baseline", "population", "null", "ceiling"):
+        if what not in ("degree", "ci_low", "ci_high", "raw", "baseline", "population", "null", "ceiling",
+                        "unrelated", "null_level"):
             raise ValueError(f"unknown quantity {what!r}")
         return np.array(getattr(self, what)[self.levels.index(level)])
 
@@ -704,9 +727,10 @@ def compute_degrees(
         raise TypeError(f"config must be a DegreeConfig, got {type(cfg).__name__}")
     studs = _resolve_names(table, students, "students")
     cands = _resolve_names(table, candidates, "candidates")
-    if cfg.baseline == "pair-mean" and len(table.models) < 3 and not table._null:  # type: ignore[attr-defined]
+    weights = cfg.resolve_weights(table.granularities)
+    if cfg.baseline == "pair-mean" and len(table.models) < 4 and not table._null:  # type: ignore[attr-defined]
         raise ValueError(
-            "no baseline: with only 2 models there is no population; pass null arrays "
+            f"no baseline: with {len(table.models)} models there is no population (4 or more needed); pass null arrays "
             "(shuffled prompts, see derangement()) or add models"
         )
     if cfg.baseline == "null" and not table._null:  # type: ignore[attr-defined]
@@ -714,7 +738,6 @@ def compute_degrees(
     si = np.array([table.index_of(s) for s in studs])
     ci = np.array([table.index_of(c) for c in cands])
     grans = table.granularities
-    weights = cfg.resolve_weights(grans)
     n = table.n_prompts
     if indices is None:
         n_boot = cfg.n_boot
@@ -754,6 +777,8 @@ def compute_degrees(
         null=cat["null"],
         baseline=cat["baseline"],
         ceiling=cat["ceiling"],
+        unrelated=cat["unrelated"],
+        null_level=cat["null_level"],
         n_prompts=cat["n_prompts"],
         boot=cat["boot"],
         signature=cfg.signature(grans),
@@ -782,7 +807,7 @@ def _degree_block(
     # stacked series: (G, terms, nS, nC, n) -> X (n, K)
     series = np.empty((G, len(_TERMS), nS, nC, n))
     for gi, g in enumerate(grans):
-        ps = _pair_series(table, g, si, ci)
+        ps = _pair_series(table, g, si, ci, cfg)
         for ti, term in enumerate(_TERMS):
             series[gi, ti] = ps[term]
     series[..., self_mask, :] = np.nan
@@ -827,10 +852,12 @@ def _degree_block(
 
     def levels_from(means: np.ndarray) -> dict[str, np.ndarray]:
         """means (..., G, terms, nS, nC) -> per-level quantities (..., G+1, nS, nC)."""
-        raw, pop, nul, cs, ct = (means[..., :, t, :, :] for t in range(len(_TERMS)))
-        d = _degree_from_means(raw, pop, nul, cs, ct, cfg)
+        terms = [means[..., :, t, :, :] for t in range(len(_TERMS))]
+        d = _degree_from_means(*terms, cfg)
+        raw, pop, nul = terms[:3]
         out = {"degree": d["degree"], "raw": raw, "population": pop, "null": nul,
-               "baseline": d["baseline"], "ceiling": d["ceiling"]}
+               "baseline": d["baseline"], "ceiling": d["ceiling"], "unrelated": d["unrelated"],
+               "null_level": d["null_level"]}
         for k, v in list(out.items()):
             fin = np.isfinite(v)
             wsum = (w * fin).sum(axis=-3)
@@ -860,7 +887,8 @@ def _degree_block(
     return {
         "degree": point["degree"], "ci_low": lo, "ci_high": hi, "raw": point["raw"],
         "population": point["population"], "null": point["null"], "baseline": point["baseline"],
-        "ceiling": point["ceiling"], "n_prompts": np.concatenate([n_valid, n_comb], axis=0), "boot": boot,
+        "ceiling": point["ceiling"], "unrelated": point["unrelated"], "null_level": point["null_level"],
+        "n_prompts": np.concatenate([n_valid, n_comb], axis=0), "boot": boot,
     }
 
 

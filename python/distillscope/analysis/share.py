@@ -58,20 +58,52 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SERIES", "residuals", "flag_derived", "share_series", "share_from_means"]
+__all__ = ["SERIES", "residuals", "find_clones", "share_series", "share_from_means"]
 
 SERIES = ("below", "null_below", "null_count")
+_CENTRE = 0.5  # row centres: medians (clones are left out of them by find_clones)
+_FENCE = 2.0
+_UPPER = 0.9  # a pair's upper decile: what clone detection looks at
+_OUTLIER = 3.5  # MADs above the pairs' median that flag a pair  # fence = tau + 2 (tau - median): ~6 sigma above the centre of a Gaussian null
 
 
 def residuals(t: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
     """Median double-centred residuals of a (m, m, n) similarity tensor (NaN
-    diagonal / missing). Pairs marked in the (m, m) bool ``exclude`` (derived
-    pairs) do not enter the medians; every pair still gets a residual."""
+    diagonal / missing).
+
+    ``e[a, b] = t[a, b] - med(a; not b) - med(b; not a) + med``: each row's
+    median leaves the pair itself out, so every residual is out of sample
+    (a pair's own score never pulls its centre towards it, whether the pair
+    is a clone or not, which keeps the target pair and its null pool alike).
+    Pairs marked in the (m, m) bool ``exclude`` (derived pairs) do not enter
+    any median; a row left with nothing falls back to its plain values.
+    """
+    m, _, n = t.shape
     c = t if exclude is None else np.where(exclude[:, :, None], np.nan, t)
+    row = np.empty((m, m, n))  # row[a, b] = median of row a without b
     with np.errstate(invalid="ignore"), _quiet():
-        row = np.nanmedian(c, axis=1)  # (m, n)
-        allm = np.nanmedian(c.reshape(-1, c.shape[-1]), axis=0)  # (n,)
-    return t - row[:, None, :] - row[None, :, :] + allm[None, None, :]
+        for b in range(m):
+            cb = c.copy()
+            cb[:, b, :] = np.nan
+            r = _nanq(cb, _CENTRE, 1)
+            fallback = _nanq(np.delete(t, b, axis=1), _CENTRE, 1)
+            row[:, b] = np.where(np.isfinite(r), r, fallback)
+        allm = _nanq(c.reshape(-1, n), _CENTRE, 0)
+        allm = np.where(np.isfinite(allm), allm, _nanq(t.reshape(-1, n), _CENTRE, 0))
+    return t - row - np.swapaxes(row, 0, 1) + allm[None, None, :]
+
+
+def _nanq(x: np.ndarray, q: float, axis: int) -> np.ndarray:
+    """NaN-ignoring linear quantile along ``axis`` (vectorized: np.nanquantile
+    loops in Python over every slice). All-NaN slices give NaN."""
+    s = np.sort(np.moveaxis(x, axis, -1), axis=-1)  # NaN sorts last
+    k = np.isfinite(s).sum(axis=-1)
+    pos = q * np.maximum(k - 1, 0)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, np.maximum(k - 1, 0))
+    vlo = np.take_along_axis(s, lo[..., None], axis=-1)[..., 0]
+    vhi = np.take_along_axis(s, hi[..., None], axis=-1)[..., 0]
+    return np.where(k > 0, vlo + (vhi - vlo) * (pos - lo), np.nan)
 
 
 class _quiet:
@@ -88,35 +120,68 @@ class _quiet:
         self._w.__exit__(*exc)
 
 
-def _share_of(x: np.ndarray, tau: float, f0: float) -> float:
-    ok = np.isfinite(x)
-    if not ok.any() or not f0 > 0:
+def _pool(e: np.ndarray, s: int, c: int, flags: np.ndarray) -> np.ndarray:
+    """Null pool of the pair (s, c): residuals of s and of c with every other model
+    whose pair is not flagged as derived, (k, n); every other pair when all are."""
+    others = [k for k in range(e.shape[0]) if k not in (s, c)]
+    rows = [e[s, k] for k in others if not flags[s, k]] + [e[k, c] for k in others if not flags[k, c]]
+    if not rows:
+        rows = [e[s, k] for k in others] + [e[k, c] for k in others]
+    return np.stack(rows) if rows else np.full((1, e.shape[-1]), np.nan)
+
+
+def _pair_terms(x: np.ndarray, pool: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(below, null_below, null_count) per prompt for scores x against a null pool."""
+    fin = np.isfinite(pool)
+    valid = np.isfinite(x)
+    if not fin.any() or not valid.any():
+        return None
+    vals = pool[fin]
+    # tau from the centre and lower spread of the pool (robust to clones in its
+    # upper tail): median + k (median - lower quartile), ~ the 98th percentile
+    # of a Gaussian null for k = 3
+    med, q1 = np.quantile(vals, [0.5, 0.25])
+    tau = float(med + threshold * (med - q1))
+    # pool entries beyond the fence are derived answers that slipped into the
+    # null (a weak clone that was not flagged): they leave the count, not only the tail
+    fence = tau + _FENCE * (tau - float(med))
+    below = np.where(valid, (x < tau).astype(np.float64), np.nan)
+    nb = np.where(valid, ((pool < tau) & fin).sum(axis=0).astype(np.float64), np.nan)
+    nc = np.where(valid, ((pool < fence) & fin).sum(axis=0).astype(np.float64), np.nan)
+    return below, nb, nc
+
+
+def _share_point(terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> float:
+    if terms is None:
         return float("nan")
-    return 1.0 - float((x[ok] < tau).mean()) / f0
+    below, nb, nc = terms
+    ok = np.isfinite(below)
+    return float(share_from_means(below[ok].mean(), nb[ok].sum(), nc[ok].sum()))
 
 
-def flag_derived(e: np.ndarray, *, quantile: float, cutoff: float) -> np.ndarray:
-    """First pass: (m, m) bool, True where a pair's share exceeds ``cutoff``
-    against a robust Gaussian null of all residuals (median, lower-half MAD)."""
-    m = e.shape[0]
-    iu = np.triu_indices(m, 1)
-    vals = e[iu].ravel()
-    vals = vals[np.isfinite(vals)]
+def find_clones(t: np.ndarray, *, threshold: float, cutoff: float, rounds: int = 3) -> np.ndarray:
+    """(m, m) bool: pairs whose share exceeds ``cutoff``.
+
+    Round 1 centres with every pair and pools every other pair: clones in a
+    pool raise ``tau`` and clones in a row raise its centre, so round 1
+    under-flags rather than over-flags. Each next round leaves the flagged
+    pairs out of centres and pools and re-scores every pair, until the flags
+    stop changing.
+    """
+    m = t.shape[0]
     flags = np.zeros((m, m), dtype=bool)
-    if vals.size < 10:
-        return flags
-    med = float(np.median(vals))
-    low = vals[vals <= med]
-    sigma = 1.4826 * float(np.median(med - low)) if low.size else 0.0
-    if not sigma > 0:
-        return flags
-    from statistics import NormalDist
-
-    tau = med + sigma * NormalDist().inv_cdf(quantile)
-    for a, b in zip(*iu):
-        r = max(_share_of(e[a, b], tau, quantile), _share_of(e[b, a], tau, quantile))
-        if r > cutoff:
-            flags[a, b] = flags[b, a] = True
+    for _ in range(rounds):
+        e = residuals(t, flags if flags.any() else None)
+        new = np.zeros_like(flags)
+        for a in range(m):
+            for b in range(a + 1, m):
+                r = np.fmax(_share_point(_pair_terms(e[a, b], _pool(e, a, b, flags), threshold)),
+                            _share_point(_pair_terms(e[b, a], _pool(e, b, a, flags), threshold)))
+                if r > cutoff:
+                    new[a, b] = new[b, a] = True
+        if np.array_equal(new, flags):
+            break
+        flags = new
     return flags
 
 
@@ -126,8 +191,8 @@ def share_series(
     si: np.ndarray,
     ci: np.ndarray,
     *,
-    quantile: float = 0.98,
-    clone_cutoff: float = 0.1,
+    threshold: float = 3.0,
+    clone_cutoff: float = 0.05,
     min_models: int = 4,
 ) -> dict[str, np.ndarray]:
     """Per-prompt series of the share estimator for a student x candidate grid.
@@ -138,14 +203,16 @@ def share_series(
     ``null_below`` / ``null_count`` count the null pool's residuals under
     ``tau`` / in total at p; ``baseline`` is the per-prompt centre subtracted
     (the robust pair-mean baseline, in score units). The share is
-    ``1 - mean(below) / (sum(null_below) / sum(null_count))``.
+    ``1 - mean(below) / (sum(null_below) / sum(null_count))``. The flags
+    (which pairs are clones) depend on the whole table only, so a pair's
+    numbers do not depend on which students or candidates are asked for.
     """
     m, _, n = t.shape
     nS, nC = len(si), len(ci)
     out = {k: np.full((nS, nC, n), np.nan) for k in SERIES + ("baseline",)}
     use_pop = m >= min_models
     if use_pop:
-        flags = flag_derived(residuals(t), quantile=quantile, cutoff=clone_cutoff)
+        flags = find_clones(t, threshold=threshold, cutoff=clone_cutoff)
         e = residuals(t, flags)
         base = t - e
     elif null_t is None:
@@ -155,29 +222,13 @@ def share_series(
             if s == c:
                 continue
             if use_pop:
-                x = e[s, c]
-                others = [k for k in range(m) if k not in (s, c)]
-                pool_rows = [e[s, k] for k in others if not flags[s, k]]
-                pool_rows += [e[k, c] for k in others if not flags[k, c]]
-                if not pool_rows:  # everyone is a clone: fall back to every other pair
-                    pool_rows = [e[s, k] for k in others] + [e[k, c] for k in others]
-                pool = np.stack(pool_rows)  # (k, n)
+                terms = _pair_terms(e[s, c], _pool(e, s, c, flags), threshold)
                 out["baseline"][a_pos, b_pos] = base[s, c]
             else:
-                x = t[s, c]
-                pool = null_t[s, c][None, :]
-            vals = pool[np.isfinite(pool)]
-            valid = np.isfinite(x)
-            if vals.size == 0 or not valid.any():
-                continue
-            tau = float(np.quantile(vals, quantile))
-            fin = np.isfinite(pool)
-            below = np.where(valid, (x < tau).astype(np.float64), np.nan)
-            nb = np.where(valid, ((pool < tau) & fin).sum(axis=0).astype(np.float64), np.nan)
-            nc = np.where(valid, fin.sum(axis=0).astype(np.float64), np.nan)
-            out["below"][a_pos, b_pos] = below
-            out["null_below"][a_pos, b_pos] = nb
-            out["null_count"][a_pos, b_pos] = nc
+                terms = _pair_terms(t[s, c], null_t[s, c][None, :], threshold)
+            if terms is not None:
+                for k, v in zip(SERIES, terms):
+                    out[k][a_pos, b_pos] = v
     return out
 
 
