@@ -1,4 +1,4 @@
-"""Calibrated distillation degree, bootstrap intervals and teacher attribution.
+"""Distillation degree (≈ share of S's answers derived from T), bootstrap intervals, attribution.
 
 Input is a :class:`ScoreTable`: per *granularity* (``"lexical"``,
 ``"semantic"``, ``"structural"``, ``"style"`` or a single metric such as
@@ -7,55 +7,45 @@ model pair ``(student, candidate)``, all over the same prompt index set
 (NaN where a model lacks the prompt); optionally per-model self-similarity
 arrays and per-pair shuffled-prompt null arrays.
 
-The distillation degree
------------------------
-For granularity ``g``, student ``S`` and candidate ``T``, every term below is
-a mean over the prompts where ``s(S, T)`` is defined (and the term is)::
+The distillation degree (v2: a share)
+------------------------------------
+``degree_g(S, T)`` estimates **the share of S's answers derived from T**:
+0 when S resembles T no more than an unrelated model answering the same
+prompts does, 1 when every answer derives from T (an exact copy gives 1.0),
+r for a student that takes r of its answers from T. The estimator and its
+justification are in :mod:`distillscope.analysis.share`; in short, per
+prompt ``p``::
 
-    s    = mean_p s_p(S, T)                          raw similarity
-    pop  = mean_p ½ [ m_p(S; ¬T) + m_p(T; ¬S) ]      population baseline
-           m_p(X; ¬Y) = mean over models M ∉ {X, Y} of s_p(X, M)
-    null = mean_p s(S_p, T_π(p))                     shuffled-prompt null
-    b    = max(pop, null)    (baseline="pair-mean", the default)
-         = null              (baseline="null")
-    c    = sqrt( mean_p self_p(S) * mean_p self_p(T) )   self-similarity ceiling
-           (the known side when only one is; max_score when neither is,
-           or when c - f < min_span: the ceiling is then uninformative)
-    f    = null   (the chance level; = b when no null arrays are given)
+    e_p    = s_p(S, T) - med_p(S; not T) - med_p(T; not S) + med_p   median double-centred residual
+    pool   = e_p(S, M), e_p(M, T) for every other model M not flagged as T's / S's clone
+    tau    = median(pool) + k * (median(pool) - lower quartile(pool))         (k = ``threshold``)
+    below  = mean_p [e_p < tau]                     share of S's answers that look unrelated
+    F0     = #pool < tau / #pool < fence            the same for unrelated answers (null_level)
 
-    degree_g(S, T) = clip( (s - b) / (c - f), -1, 1 )
+    degree_g(S, T) = clip( 1 - below / F0, 0, 1 )
 
-The numerator is the similarity the population does not explain; the
-denominator is the attainable range above chance, from unrelated answers
-(the null) to resampled answers of the same model (the ceiling). 0 means "no
-closer than the population predicts"; 1 means "the whole attainable range
-is unexplained excess": a copy of a teacher nobody else resembles. A perfect
-copy of a teacher that everyone resembles scores less than 1 — the part of
-its similarity that genericness explains is not counted as evidence.
-Keeping the baseline out of the denominator matters: with ``(c - b)`` there,
-a candidate everyone resembles (large ``b``) would have its excess divided
-by a small span and win by default again.
-The ratio is taken of means over prompts, never a mean of per-prompt
-ratios (which blows up on prompts where ceiling and null nearly coincide).
+A derived answer stands out (``e_p >= tau``); an unrelated one falls under
+``tau`` with probability F0; so ``below = (1 - r) F0``. Clones of T in the
+population (several students of one teacher) are found and left out of the
+medians and the pool, so they do not make T look "generic"; a teacher that
+everyone resembles a little is centred away by the medians. With fewer than
+4 models (or ``baseline="null"``) the shuffled-prompt null replaces the
+population. The degree cannot tell direction: S copying T, T copying S and
+both copying a third model give the same share. Heavy edits hide some
+derived answers under ``tau`` and lower the share (docs/calibration.md).
 
-The ceiling is the geometric mean of the two self-similarities: if a
-model's answers are a reproducible part plus sampling noise, its
-self-similarity estimates the squared size of the reproducible part, and
-by Cauchy-Schwarz two models' similarity cannot exceed the geometric mean
-(Spearman's correction for attenuation). Verbatim copies of one sample score
-above the ceiling and are clipped to 1.
-
-The population term subtracts half of each model's "genericness": a
-candidate that everyone resembles is penalised by how much it resembles the
-others, so it does not win attribution by default; it does not remove it
-completely, because in a population where many models copied the same
-teacher, full (double-centred) correction would explain the teacher away as
-"generic" and invert the ranking for weak copiers (see docs/analysis.md).
+Reported with it, per granularity (means over the pair's prompts): ``raw``
+similarity, ``population`` (today's pair-mean: ½ [mean_M s(S, M) + mean_M
+s(T, M)]), ``baseline`` (the robust per-prompt centre the residual
+subtracts), ``null`` (shuffled-prompt null, when given), ``ceiling`` (the
+self-similarity ceiling, sqrt(self(S) self(T)), or ``max_score``; context
+only), ``unrelated`` (= below) and ``null_level`` (= F0).
 
 The combined degree is the weighted mean of the granularity degrees that are
 defined for the pair (weights renormalised over them); by default
 ``lexical``, ``semantic`` and ``structural`` weigh 1 and ``style`` 0.5, and a
-table with none of those weighs all its granularities equally.
+table with none of those weighs all its granularities equally. Each
+granularity estimates the same share, so their weighted mean does too.
 
 Bootstrap
 ---------
@@ -86,6 +76,7 @@ from .share import share_from_means, share_series
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "DEGREE_MEANING",
     "ScoreTable",
     "DegreeConfig",
     "DegreeResult",
@@ -103,6 +94,8 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
     {"lexical": 1.0, "semantic": 1.0, "structural": 1.0, "style": 0.5}
 )
 COMBINED = "combined"
+DEGREE_MEANING = ("≈ share of the student's answers derived from the candidate (0 = no more alike than "
+                  "unrelated models, 1 = a copy); direction (who copied whom) is not identified")
 _CALIBRATION_VERSION = "2"
 _TIE = 1e-12  # degree differences this small are floating-point noise
 _BLOCK_ELEMENTS = 1 << 22  # series elements per student block (~32 MB per float64 array)
@@ -993,6 +986,7 @@ def attribute(
         "metric_signatures": dict(res.metric_signatures),
         "weights": dict(res.weights),
         "n_prompts": int(table.n_prompts),
+        "degree_meaning": DEGREE_MEANING,
     }
 
 

@@ -9,7 +9,7 @@ is a trial. A derived answer stands out from the answers other models give
 to the same prompt; an unrelated one does not. If ``F0`` is the distribution
 of the similarity an *unrelated* answer has to T's answer (learned from the
 population on the same prompts), and a derived answer lands above the
-``q``-quantile ``tau`` of ``F0``, then for a student that takes a share ``r``
+threshold ``tau`` (about the 98th percentile of ``F0``), then for a student that takes a share ``r``
 of its answers from T::
 
     P(x_p < tau) = (1 - r) * F0(tau)   =>   r = 1 - P(x_p < tau) / F0(tau)
@@ -37,13 +37,15 @@ half, a population full of one teacher's clones does not turn that teacher
 The null, leaving clones out
 ----------------------------
 ``F0`` for the pair (S, T) pools the residuals of S and of T with every
-other model M, ``e[S, M, :]`` and ``e[M, T, :]``, *except* pairs that a first
-pass flags as derived (estimated share above ``clone_cutoff`` against a
-robust Gaussian null: median and lower-half MAD of all residuals). A student
-population of one teacher therefore does not inflate the teacher's null.
-When fewer than ``min_models`` models are present, the population cannot
-centre anything and the shuffled-prompt null (``S_p`` against ``T_pi(p)``)
-is used instead, on raw scores.
+other model M, ``e[S, M, :]`` and ``e[M, T, :]``, except pairs flagged as
+derived (share above ``clone_cutoff``, found in rounds by
+:func:`find_clones`); flagged pairs leave the medians too, and every
+row median leaves the pair itself out. ``tau`` is set from the pool's centre
+and lower spread (median + k x (median - lower quartile)), which clones
+in its upper tail cannot move; pool entries beyond a fence far above
+``tau`` leave the count (weak clones that slipped in). With fewer than
+``min_models`` models the shuffled-prompt null (``S_p`` against
+``T_pi(p)``, raw scores) is the pool.
 
 What it cannot tell
 -------------------
