@@ -330,10 +330,10 @@ def _ref_terms(x: list[float], pool: list[list[float]], threshold: float, fence_
     med, q1 = _ref_q(vals, 0.5), _ref_q(vals, 0.25)
     tau = med + threshold * (med - q1)
     fence = tau + fence_k * (tau - med)
-    out = []
+    out = []  # type: ignore[var-annotated]
     for p, xv in enumerate(x):
         if math.isnan(xv):
-            out.append(None)
+            out.append(None)  # type: ignore[arg-type]
             continue
         col = [r[p] for r in pool if not math.isnan(r[p])]
         out.append((1.0 if xv < tau else 0.0, float(sum(v < tau for v in col)), float(sum(v < fence for v in col))))

@@ -49,7 +49,7 @@ def _run(table: ScoreTable, group: tuple[str, ...], rate: float, student: str, t
          config: DegreeConfig) -> Run:
     res = compute_degrees(table, [student], None, config)
     d = res.get(student, teacher)
-    return Run(group, rate, float(d["degree"]), float(d["ci_low"]), float(d["ci_high"]),
+    return Run(group, rate, float(d["degree"]), float(d["ci_low"]), float(d["ci_high"]),  # type: ignore[arg-type]
                res.ranking(student)[0] == teacher)
 
 
@@ -87,7 +87,7 @@ def edit_text(text: str, level: str, seed: int) -> str:
     out = []
     for s in kept:
         words = _WORD.findall(s)
-        new = []
+        new = []  # type: ignore[var-annotated]
         for w in words:
             u = rng.random()
             if u < drop_w / 2:

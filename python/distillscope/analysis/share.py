@@ -119,7 +119,7 @@ class _quiet:
         warnings.simplefilter("ignore", RuntimeWarning)
 
     def __exit__(self, *exc: object) -> None:
-        self._w.__exit__(*exc)
+        self._w.__exit__(*exc)  # type: ignore[arg-type]
 
 
 def _pool(e: np.ndarray, s: int, c: int, flags: np.ndarray) -> np.ndarray:
@@ -227,7 +227,7 @@ def share_series(
                 terms = _pair_terms(e[s, c], _pool(e, s, c, flags), threshold)
                 out["baseline"][a_pos, b_pos] = base[s, c]
             else:
-                terms = _pair_terms(t[s, c], null_t[s, c][None, :], threshold)
+                terms = _pair_terms(t[s, c], null_t[s, c][None, :], threshold)  # type: ignore[index]
             if terms is not None:
                 for k, v in zip(SERIES, terms):
                     out[k][a_pos, b_pos] = v

@@ -107,4 +107,4 @@ def simulate_table(spec: SimSpec) -> ScoreTable:
             if k > 1:
                 gram = np.einsum("nid,njd->nij", unit[a], unit[a])
                 selfsim[g][a] = (gram.sum(axis=(1, 2)) - k) / (k * (k - 1))
-    return ScoreTable(models, scores, selfsim if k > 1 else {}, null)
+    return ScoreTable(models, scores, selfsim if k > 1 else {}, null)  # type: ignore[arg-type]
