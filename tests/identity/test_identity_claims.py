@@ -103,16 +103,12 @@ def _prf(gold: list[str], pred: list[str], cls: str) -> tuple[float, float]:
     return tp / max(tp + fp, 1), tp / max(tp + fn, 1)
 
 
-def test_labelled_set_precision_recall(reg, labelled):
-    """Precision/recall on the hand-labelled set (reported in docs/identity.md)."""
-    assert len(labelled) >= 100
-    langs = Counter(r["language"] for r in labelled)
-    labels = Counter(r["label"] for r in labelled)
-    assert langs["en"] >= 40 and langs["zh"] >= 40
-    assert all(labels[c] >= 20 for c in ("consistent", "contradicts", "no_claim"))
+def _labelled_scores(reg: Registry, rows: list[dict]) -> dict:
+    """Per-class precision/recall, contradiction P/R per language, accuracy and
+    strictness agreement of the extractor on ``rows``."""
     ext = ClaimExtractor(reg)
     gold, pred, strict_ok, strict_n = [], [], 0, 0
-    for r in labelled:
+    for r in rows:
         v = ext.classify(r["response"], reg.target(r["target"]), r["prompt"], stem=r.get("stem"))
         gold.append(r["label"])
         pred.append(v.verdict)
@@ -121,22 +117,43 @@ def test_labelled_set_precision_recall(reg, labelled):
             strict_ok += v.strict == r["strict"]
         if v.span is not None:
             assert r["response"][v.span.start : v.span.end] == v.span.text
-    report = {}
-    for cls in ("consistent", "contradicts", "no_claim"):
-        report[cls] = _prf(gold, pred, cls)
+    out: dict = {cls: _prf(gold, pred, cls) for cls in ("consistent", "contradicts", "no_claim")}
     for lang in ("en", "zh"):
-        idx = [i for i, r in enumerate(labelled) if r["language"] == lang]
-        report[f"contradicts/{lang}"] = _prf([gold[i] for i in idx], [pred[i] for i in idx], "contradicts")
-    print("\nICE extractor on the labelled set:", {k: (round(p, 3), round(r, 3)) for k, (p, r) in report.items()})
-    p, r = report["contradicts"]
-    assert p >= 0.9 and r >= 0.9
+        idx = [i for i, r in enumerate(rows) if r["language"] == lang]
+        out[f"contradicts/{lang}"] = _prf([gold[i] for i in idx], [pred[i] for i in idx], "contradicts")
+    out["accuracy"] = sum(g == p for g, p in zip(gold, pred)) / len(gold)
+    out["strict"] = strict_ok / max(strict_n, 1)
+    out["n"] = len(rows)
+    return out
+
+
+def test_labelled_set_precision_recall(reg, labelled):
+    """Precision/recall on the hand-labelled set (reported in docs/identity.md).
+
+    The dev split is what the patterns were tuned on (near 100 % by
+    construction), so it is reported apart and never pooled with the held-out
+    rows: the thresholds apply to the held-out rows on their own.
+    """
+    assert len(labelled) >= 100
+    langs = Counter(r["language"] for r in labelled)
+    labels = Counter(r["label"] for r in labelled)
+    assert langs["en"] >= 40 and langs["zh"] >= 40
+    assert all(labels[c] >= 20 for c in ("consistent", "contradicts", "no_claim"))
+    dev = [r for r in labelled if r["split"] == "dev"]
+    held = [r for r in labelled if r["split"] != "dev"]
+    assert len(held) >= 60 and {r["language"] for r in held} == {"en", "zh"}
+    rep_dev, rep = _labelled_scores(reg, dev), _labelled_scores(reg, held)
+    fmt = {k: (tuple(round(x, 3) for x in v) if isinstance(v, tuple) else round(v, 3)) for k, v in rep.items()}
+    print("\nICE extractor, held-out rows:", fmt)
+    print("ICE extractor, dev rows (tuned on, not a measurement):", round(rep_dev["accuracy"], 3))
+    p, r = rep["contradicts"]
+    assert p >= 0.9 and r >= 0.9, rep["contradicts"]
     for cls in ("consistent", "no_claim"):
-        assert min(report[cls]) >= 0.85, (cls, report[cls])
+        assert min(rep[cls]) >= 0.85, (cls, rep[cls])
     for lang in ("en", "zh"):
-        assert min(report[f"contradicts/{lang}"]) >= 0.85
-    accuracy = sum(g == p for g, p in zip(gold, pred)) / len(gold)
-    assert accuracy >= 0.9
-    assert strict_ok / strict_n >= 0.9
+        assert min(rep[f"contradicts/{lang}"]) >= 0.85, (lang, rep[f"contradicts/{lang}"])
+    assert rep["accuracy"] >= 0.9, rep["accuracy"]
+    assert rep["strict"] >= 0.9, rep["strict"]
 
 
 def test_labelled_traps_are_not_contradictions(reg, labelled):

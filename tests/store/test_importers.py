@@ -199,7 +199,9 @@ def test_parquet_table_and_cli_map(tmp_path, capsys):
     assert rc == 0 and "imported 2" in capsys.readouterr().out
     assert sorted(r["response"] for r in read_records(store)) == ["A", "B"]
     assert cli.main(["import", str(tmp_path / "o.parquet"), "--store", str(store), "--map", "bogus=x"]) == 2
+    assert "error: --map 'bogus=x': use FIELD=COLUMN" in capsys.readouterr().err
     assert cli.main(["import", str(tmp_path / "o.parquet"), "--store", str(store)]) == 2  # no model given
+    assert "needs --model NAME or --map model=COLUMN" in capsys.readouterr().err
 
 
 def test_prompt_index_rejects_ambiguous_texts():
@@ -207,3 +209,28 @@ def test_prompt_index_rejects_ambiguous_texts():
         PromptIndex({"a": "Hello  world", "b": "Hello world"})
     idx = PromptIndex({"a": "Hello world"})
     assert idx.lookup(" Hello\nworld ") == "a" and idx.lookup("nope") is None and len(idx) == 1
+
+
+def test_duplicate_rows_within_one_file_are_written_once(tmp_path):
+    rows = [
+        {"model": "m1", "prompt": "Hi", "response": "Hello!", "n": 0},
+        {"model": "m1", "prompt": "Hi", "response": "Hello again!", "n": 0},  # same key: a duplicate
+        {"model": "m1", "prompt": "Bye", "response": "See you", "n": 0},
+        {"model": "m1", "prompt": "Hi", "response": "Hello!", "n": 0},  # and again
+        {"model": "m2", "prompt": "Hi", "response": "Hey", "n": 0},
+    ]
+    src = _jsonl(tmp_path / "dups.jsonl", rows)
+    store = tmp_path / "s.jsonl"
+    rep = import_table(src, store, model_column="model", prompt_column="prompt", response_column="response",
+                       sample_column="n")
+    assert (rep.read, rep.imported, rep.duplicates, rep.skipped_existing) == (5, 3, 2, 0)
+    assert rep.models == {"m1": 2, "m2": 1}
+    recs = list(read_records(store))
+    keys = [(r["model"], r["prompt_id"], r["sample"]) for r in recs]
+    assert len(keys) == len(set(keys)) == 3
+    assert {r["response"] for r in recs if r["model"] == "m1"} == {"Hello!", "See you"}  # the first row wins
+    # importing the same file again writes nothing: all keys exist from before
+    rep2 = import_table(src, store, model_column="model", prompt_column="prompt", response_column="response",
+                        sample_column="n")
+    assert (rep2.imported, rep2.skipped_existing, rep2.duplicates) == (0, 3, 2)
+    assert len(list(read_records(store))) == 3

@@ -366,12 +366,14 @@ def import_responses(
     with ResponseStore(store) as st:
         for pid, it in resolved:
             key = (it.model, pid, it.sample)
+            # "twice in this import" is a duplicate whether or not the first
+            # copy was written; "already there from before" is skipped_existing
+            if key in seen_now:
+                rep.duplicates += 1
+                continue
+            seen_now.add(key)
             if key in existing:
-                # distinguish "already there from before" from "twice in this import"
-                if key in seen_now:
-                    rep.duplicates += 1
-                else:
-                    rep.skipped_existing += 1
+                rep.skipped_existing += 1
                 continue
             rec = make_record(
                 it.model,
@@ -386,7 +388,6 @@ def import_responses(
             )
             st.append(rec)
             existing.add(key)
-            seen_now.add(key)
             rep.imported += 1
             rep.models[it.model] = rep.models.get(it.model, 0) + 1
     return rep
