@@ -8,54 +8,131 @@ written one way across the package.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["read_rows", "clean_json", "dump_json", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["read_rows", "read_text", "read_csv_rows", "parse_json", "csv_cell", "csv_row", "clean_json", "dump_json", "atomic_write_bytes", "atomic_write_text"]
+
+
+def read_text(path: Path, what: str = "input") -> str:
+    """A whole file as text: UTF-8, a leading BOM dropped; anything else is a
+    one-line ValueError that says how to convert the file."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{what} file {path} is a folder; give a file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} file {path} not found")
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError(f"{path}: the {what} file is UTF-16; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path}: the {what} file is not UTF-8 (byte {exc.start} is 0x{data[exc.start]:02x}); "
+            "save it as UTF-8 (e.g. iconv -f latin1 -t UTF-8)"
+        ) from None
+
+
+def parse_json(text: str, where: str) -> Any:
+    """``json.loads`` whose failures are one-line ValueErrors naming ``where``."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{where}: JSON nested too deeply to read; flatten it") from None
+    except ValueError as exc:
+        raise ValueError(f"{where}: invalid JSON ({exc})") from None
+
+
+def read_csv_rows(text: str, path: Path, delimiter: str = ",") -> list[dict[str, Any]]:
+    """Rows of CSV/TSV text. Strict: an unterminated quote, a stray quote or
+    a row with more fields than the header raises (naming the line) instead
+    of silently merging rows."""
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows = []
+    try:
+        for row in reader:
+            if None in row:
+                raise ValueError(
+                    f"{path}:{reader.line_num}: a row has more fields than the header "
+                    f"({len(reader.fieldnames or [])}); quote values that contain {delimiter!r}"
+                )
+            rows.append(row)
+    except csv.Error as exc:
+        raise ValueError(
+            f"{path}:{reader.line_num}: malformed CSV ({exc}); check for an unterminated or stray quote"
+        ) from None
+    if reader.fieldnames is not None and len(set(reader.fieldnames)) != len(reader.fieldnames):
+        raise ValueError(f"{path}: the header repeats a column name ({reader.fieldnames}); rename one")
+    return rows
 
 
 def read_rows(path: Path, what: str = "prompt") -> list[dict[str, Any]]:
     """Rows of a JSONL / JSON-list / CSV / TSV / Parquet file as dicts.
 
     ``what`` names the file in error messages ("prompt file x.csv not found").
+    Every failure to read is a one-line ValueError (or a path error) that
+    names the file, the line where it can, and the fix.
     """
     suf = path.suffix.lower()
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} file {path} not found")
-    if suf in (".jsonl", ".ndjson"):
-        rows = []
-        with open(path, encoding="utf-8") as f:
-            for i, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except ValueError as exc:
-                        raise ValueError(f"{path}:{i}: invalid JSON ({exc})") from None
-        return rows
-    if suf == ".json":
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        if not isinstance(data, list):
-            raise ValueError(f"{path}: expected a JSON list of objects")
-        return data
-    if suf in (".csv", ".tsv"):
-        with open(path, encoding="utf-8", newline="") as f:
-            return list(csv.DictReader(f, delimiter="\t" if suf == ".tsv" else ","))
+    if path.is_dir():
+        raise IsADirectoryError(f"{what} file {path} is a folder; give a file")
     if suf in (".parquet", ".pq"):
+        if not path.is_file():
+            raise FileNotFoundError(f"{what} file {path} not found")
         try:
             import pyarrow.parquet as pq
         except ImportError:
             raise ValueError(
                 f"{path}: reading Parquet needs pyarrow; pip install 'distillscope[parquet]' or convert to JSONL"
             ) from None
-        return pq.read_table(path).to_pylist()
-    raise ValueError(f"{path}: unsupported {what} file type {suf!r}; use .jsonl, .json, .csv, .tsv or .parquet")
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except Exception as exc:  # pyarrow raises many classes for a bad file
+            raise ValueError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc}"[:300] + ")") from None
+        return rows
+    if suf not in (".jsonl", ".ndjson", ".json", ".csv", ".tsv"):
+        raise ValueError(f"{path}: unsupported {what} file type {suf!r}; use .jsonl, .json, .csv, .tsv or .parquet")
+    text = read_text(path, what)
+    if suf in (".csv", ".tsv"):
+        return read_csv_rows(text, path, "\t" if suf == ".tsv" else ",")
+    if suf == ".json":
+        data = parse_json(text, str(path))
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a JSON list of objects")
+        rows = data
+    else:
+        rows = [parse_json(line, f"{path}:{i}") for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+    for i, r in enumerate(rows, 1):
+        if not isinstance(r, dict):
+            raise ValueError(f"{path}: row {i} is {type(r).__name__}, not an object; each row must be a JSON object")
+    return rows
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(v: Any) -> Any:
+    """A value safe to put in a CSV cell that a spreadsheet may open: text
+    starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (which
+    a spreadsheet may execute as a formula) gets a leading ``'``; numbers,
+    including negative ones, are left alone."""
+    if isinstance(v, str) and v.startswith(_FORMULA_START) and not _NUMBER.fullmatch(v):
+        return "'" + v
+    return v
+
+
+def csv_row(values: Any) -> list[Any]:
+    """:func:`csv_cell` applied to every value of a row."""
+    return [csv_cell(v) for v in values]
 
 
 def clean_json(x: Any) -> Any:

@@ -96,7 +96,7 @@ def test_corruption_in_the_middle_is_reported_with_line_number(tmp_path):
     with pytest.raises(ValueError, match=r"s.jsonl:2: corrupt store line"):
         list(read_records(path))
     path.write_text(json.dumps({"hello": 1}) + "\n")
-    with pytest.raises(ValueError, match="not a response record"):
+    with pytest.raises(ValueError, match="not a response store"):
         list(read_records(path))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._io import clean_json
+from .._io import clean_json, csv_row
 
 __all__ = [
     "DEGREE_DEFINITION",
@@ -110,9 +110,9 @@ def render_table(rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(columns)
+        w.writerow(csv_row(columns))
         for r in rows:
-            w.writerow(["" if (v := clean_json(r.get(c))) is None else v for c in columns])
+            w.writerow(csv_row("" if (v := clean_json(r.get(c))) is None else v for c in columns))
         return buf.getvalue()
 
     def cell(v: Any) -> str:

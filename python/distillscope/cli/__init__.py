@@ -5,8 +5,8 @@ Commands live in their own modules and are imported only when run, so
 module and a one-line help; the module defines ``configure_<cmd>(parser)``
 and ``run_<cmd>(args) -> int`` (``-`` in a command name becomes ``_``).
 Exit codes: 0 success, 1 the work failed or found a problem it reports,
-2 usage error (a bad argument, file, name or value, reported in one line that
-names the fix), 130 interrupted (Ctrl-C). Anything else that escapes a
+2 usage error (a bad argument, file, name or value, or a missing optional extra,
+reported in one line that names the fix), 130 interrupted (Ctrl-C). Anything else that escapes a
 command is a bug in distillscope: exit 1 with a one-line message; rerun with
 ``--debug`` (anywhere on the command line, or ``DISTILLSCOPE_DEBUG=1``) for
 the traceback.
@@ -98,10 +98,13 @@ def _raised_by_distillscope(exc: BaseException) -> bool:
 
 
 def is_usage_error(exc: BaseException) -> bool:
-    """Exit code 2 errors: a bad path, or a ValueError/TypeError raised by
-    distillscope's own input checks."""
+    """Exit code 2 errors: a bad path, a ValueError/TypeError raised by
+    distillscope's own input checks, or distillscope saying which optional
+    extra to install (an ImportError whose message says ``pip install``)."""
     if isinstance(exc, _PATH_ERRORS):
         return True
+    if isinstance(exc, ImportError) and "pip install" in str(exc):
+        return _raised_by_distillscope(exc)
     return isinstance(exc, (ValueError, TypeError)) and _raised_by_distillscope(exc)
 
 
@@ -116,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     top = _top_parser()
     if not argv:
         top.print_help(sys.stderr)
+        print("distillscope: error: give a command (see the list above)", file=sys.stderr)
         return 2  # no command is a usage error
     if argv[0].startswith("-"):
         top.parse_args(argv)  # --help / --version exit here; anything else is a usage error

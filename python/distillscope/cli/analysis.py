@@ -94,6 +94,8 @@ class _Audit:
             raise ValueError(f"--max-prompts must be >= 2, got {args.max_prompts}")
         if args.max_samples is not None and args.max_samples < 1:
             raise ValueError(f"--max-samples must be >= 1, got {args.max_samples}")
+        if args.workers == 0 or args.workers < -1:
+            raise ValueError(f"--workers must be >= 1, or -1 for all cores, got {args.workers}")
         needs_encoder = grans is None or any(g in ("semantic", "structural") for g in grans)
         self.encoder = resolve_encoder(args.encoder if needs_encoder else "none",
                                        quiet=self.quiet or (grans is not None and not needs_encoder))
@@ -167,6 +169,8 @@ def run_score(args: argparse.Namespace) -> int:
 def _write_per_prompt(st: Any, folder: Path) -> None:
     import csv
 
+    from .._io import csv_row
+
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "per_prompt_scores.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -176,8 +180,8 @@ def _write_per_prompt(st: Any, folder: Path) -> None:
                 nul = st.null.get(g, {}).get((s, c))
                 for i, v in enumerate(arr):
                     if np.isfinite(v):
-                        w.writerow([g, s, c, st.prompt_ids[i], f"{v:.6g}",
-                                    "" if nul is None or not np.isfinite(nul[i]) else f"{nul[i]:.6g}"])
+                        w.writerow(csv_row([g, s, c, st.prompt_ids[i], f"{v:.6g}",
+                                            "" if nul is None or not np.isfinite(nul[i]) else f"{nul[i]:.6g}"]))
 
 
 # -------------------------------------------------------------- attribute
@@ -280,7 +284,9 @@ def run_report(args: argparse.Namespace) -> int:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             rates = data.get("rates", data)
             ice[model] = {lvl: rates[lvl] for lvl in ("loose", "strict", "hard")}
-        except (ValueError, KeyError, TypeError, AttributeError):
+            if not all(isinstance(v, dict) and "rate" in v for v in ice[model].values()):
+                raise KeyError("rate")
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise ValueError(f"--ice {spec}: {path} is not the JSON of `distillscope identity check --format json`"
                              " (needs rates loose/strict/hard)") from None
     run = _Audit(args)

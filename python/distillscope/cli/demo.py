@@ -46,6 +46,11 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    for flag, v, lo in (("--prompts", args.prompts, 2), ("--samples", args.samples, 1), ("--bootstrap", args.bootstrap, 0)):
+        if v < lo:
+            raise ValueError(f"{flag} must be >= {lo}, got {v}")
+    if args.out.exists() and not args.out.is_dir():
+        raise FileExistsError(f"--out {args.out} is a file; give a folder path (it is created if missing)")
     t0 = time.perf_counter()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import json
 import logging
 
 from ..gather.config import load_config
-from ..gather.plan import plan
+from ..gather.plan import count_plan
 from ..gather.progress import PROGRESS_MODES
 from ..gather.run import gather
 
@@ -27,7 +27,7 @@ def run_gather(args: argparse.Namespace) -> int:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config)
     if args.dry_run:
-        p = plan(cfg, retry_failed=args.retry_failed or None)
+        p = count_plan(cfg, retry_failed=args.retry_failed or None)
         if args.format == "json":
             print(
                 json.dumps(
@@ -36,7 +36,7 @@ def run_gather(args: argparse.Namespace) -> int:
                         "planned": p.planned,
                         "requests": p.todo,
                         "models": {
-                            mp.model.name: {"planned": mp.planned, "done": mp.done, "requests": len(mp.todo)}
+                            mp.model.name: {"planned": mp.planned, "done": mp.done, "requests": mp.n_todo}
                             for mp in p.models
                         },
                     },

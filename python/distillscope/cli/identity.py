@@ -66,12 +66,12 @@ def _is_seed_file(path: str) -> bool:
     p = Path(path)
     if not p.is_file():
         return False
-    with p.open(encoding="utf-8") as fh:
+    with p.open("rb") as fh:
         for line in fh:
             if line.strip():
                 try:
                     rec = json.loads(line)
-                except json.JSONDecodeError:
+                except ValueError:  # not JSON, or not UTF-8: not a seed file
                     return False
                 return isinstance(rec, dict) and "target_responses" in rec
     return False
@@ -96,6 +96,8 @@ def run_identity(args: argparse.Namespace) -> int:
         return 0
     if not 0 < args.confidence < 1:
         raise ValueError(f"--confidence must be in (0, 1), got {args.confidence}")
+    if Path(args.input).is_dir():
+        raise IsADirectoryError(f"--input {args.input} is a folder; give the file of responses")
     mapping = parse_map(args.map)
     extractor = args.extractor
     if extractor == "auto":

@@ -11,11 +11,13 @@ from ..store.importers import (
     UNMATCHED_POLICIES,
     PromptIndex,
     detect_kind,
-    import_alpaca_eval,
-    import_arena_hard,
-    import_mt_bench,
-    import_table,
+    import_responses,
+    read_alpaca_eval,
+    read_fastchat_answers,
+    read_table,
+    resolve_ids,
 )
+from ..store.store import check_store_file
 
 
 def configure_import(p: argparse.ArgumentParser) -> None:
@@ -48,29 +50,31 @@ def run_import(args: argparse.Namespace) -> int:
         mapping[k] = v
     index = PromptIndex.from_file(args.prompts) if args.prompts else None
     common = dict(prompts=index, unmatched=args.unmatched, ids=args.ids)
-    reports = []
+    # Read (and join) every file before writing anything: a bad file among
+    # several leaves the store as it was.
+    check_store_file(args.store)
+    jobs = []
     for f in args.files:
         kind = detect_kind(f) if args.kind == "auto" else args.kind
         if kind == "alpaca_eval":
-            rep = import_alpaca_eval(f, args.store, model=args.model, **common)
+            items = read_alpaca_eval(f, model=args.model)
         elif kind in ("arena_hard", "mt_bench"):
-            fn = import_arena_hard if kind == "arena_hard" else import_mt_bench
-            rep = fn(f, args.store, questions=args.questions, model=args.model, **common)
+            items = read_fastchat_answers(f, questions=args.questions, model=args.model)
         else:
             if args.model is None and "model" not in mapping:
                 raise ValueError(f"{f}: a table needs --model NAME or --map model=COLUMN")
-            rep = import_table(
+            items = read_table(
                 f,
-                args.store,
                 model=args.model,
                 model_column=None if args.model else mapping.get("model"),
                 prompt_column=mapping.get("prompt", "prompt"),
                 response_column=mapping.get("response", "response"),
                 id_column=mapping.get("id"),
                 sample_column=mapping.get("sample"),
-                **common,
             )
-        reports.append((f, kind, rep))
+        list(resolve_ids(items, **common))  # raises on records that cannot be joined
+        jobs.append((f, kind, items))
+    reports = [(f, kind, import_responses(items, args.store, source=kind, **common)) for f, kind, items in jobs]
     if args.format == "json":
         print(json.dumps([{"file": f, "kind": k, **asdict(r)} for f, k, r in reports], indent=2))
     else:

@@ -39,6 +39,10 @@ def configure_score_pairs(p: Any) -> None:
 
 
 def run_score_pairs(args: Any) -> int:
+    if args.scheduler:  # before reading anything: a missing extra is the user's to install
+        from ..scale.remote import require_dask
+
+        require_dask()
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     s = score_pairs(
         args.pairs, args.out, args.metrics, emb_a=args.emb_a, emb_b=args.emb_b, chunk_size=args.chunk_size,

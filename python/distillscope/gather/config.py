@@ -10,6 +10,7 @@ a model names the environment variable holding its key.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -31,6 +32,66 @@ SAMPLING_KEYS = (
     "reasoning_effort",
 )
 PARAMS_CHANGE_POLICIES = ("error", "rerun", "keep")
+FSYNC_POLICIES = ("always", "interval", "never")
+MAX_CONCURRENCY = 100_000
+MAX_SAMPLES = 10**9
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_number(
+    owner: str, key: str, v: Any, *, lo: float | None = None, hi: float | None = None,
+    lo_open: bool = False, integer: bool = False, example: Any = None,
+) -> None:
+    """Raise a one-line ValueError naming ``owner``'s ``key``, what it must
+    be and an example, unless ``v`` is a finite number (an integer if asked)
+    in [lo, hi] (or (lo, hi] with ``lo_open``)."""
+    ok = isinstance(v, int) and not isinstance(v, bool) if integer else _is_number(v)
+    if ok and lo is not None:
+        ok = v > lo if lo_open else v >= lo
+    if ok and hi is not None:
+        ok = v <= hi
+    if ok:
+        return
+    what = "an integer" if integer else "a finite number"
+    rng = "" if lo is None else f" {'>' if lo_open else '>='} {lo:g}"
+    rng += "" if hi is None else f"{' and' if rng else ''} <= {hi:g}"
+    ex = f" (e.g. {key} = {example})" if example is not None else ""
+    raise ValueError(f"{owner}: {key} must be {what}{rng}, got {v!r}; fix it in the config{ex}")
+
+
+def check_str(owner: str, key: str, v: Any, *, optional: bool = False, example: str = "...") -> None:
+    if (v is None and optional) or (isinstance(v, str) and v):
+        return
+    raise ValueError(f'{owner}: {key} must be a non-empty string, got {v!r}; fix it in the config (e.g. {key} = "{example}")')
+
+
+# sampling key -> (lo, hi, integer, example); None: checked by _check_sampling
+_SAMPLING_RANGES: dict[str, tuple[float | None, float | None, bool, Any]] = {
+    "temperature": (0.0, 10.0, False, 0.7),
+    "top_p": (0.0, 1.0, False, 0.95),
+    "max_tokens": (1, None, True, 512),
+    "max_completion_tokens": (1, None, True, 512),
+    "seed": (None, None, True, 0),
+    "presence_penalty": (-2.0, 2.0, False, 0.0),
+    "frequency_penalty": (-2.0, 2.0, False, 0.0),
+}
+
+
+def _check_sampling(owner: str, params: Mapping[str, Any]) -> None:
+    for k, v in params.items():
+        if k in _SAMPLING_RANGES and v is not None:
+            lo, hi, integer, ex = _SAMPLING_RANGES[k]
+            check_number(owner, k, v, lo=lo, hi=hi, integer=integer, example=ex, lo_open=k == "top_p")
+        elif k == "stop" and v is not None:
+            if not (isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))):
+                raise ValueError(f'{owner}: stop must be a string or a list of strings, got {v!r} (e.g. stop = ["\\n\\n"])')
+        elif k == "reasoning_effort" and v is not None and not isinstance(v, str):
+            raise ValueError(f'{owner}: reasoning_effort must be a string, got {v!r} (e.g. reasoning_effort = "low")')
+        elif k in ("logit_bias", "response_format") and v is not None and not isinstance(v, Mapping):
+            raise ValueError(f"{owner}: {k} must be a table, got {v!r}")
 
 
 class _Secret:
@@ -81,27 +142,35 @@ class ModelConfig:
     headers: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.name:
-            raise ValueError("model config needs a non-empty name")
-        if not str(self.base_url).startswith(("http://", "https://")):
-            raise ValueError(f"model {self.name!r}: base_url must start with http:// or https://, got {self.base_url!r}")
-        if not self.model:
-            raise ValueError(f"model {self.name!r}: set `model` (the name the API expects)")
-        for k, lo in (("samples", 1), ("concurrency", 1), ("max_retries", 0)):
-            v = getattr(self, k)
-            if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-                raise ValueError(f"model {self.name!r}: {k} must be an integer >= {lo}, got {v!r}")
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f'model config needs a non-empty string name, got {self.name!r} (e.g. name = "gpt-a")')
+        owner = f"model {self.name!r}"
+        if not isinstance(self.base_url, str) or not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"{owner}: base_url must start with http:// or https://, got {self.base_url!r}")
+        if not isinstance(self.model, str) or not self.model:
+            raise ValueError(f"{owner}: set `model` (the name the API expects) to a non-empty string, got {self.model!r}")
+        check_str(owner, "api_key_env", self.api_key_env, optional=True, example="OPENAI_API_KEY")
+        check_number(owner, "samples", self.samples, lo=1, hi=MAX_SAMPLES, integer=True, example=1)
+        check_number(owner, "concurrency", self.concurrency, lo=1, hi=MAX_CONCURRENCY, integer=True, example=16)
+        check_number(owner, "max_retries", self.max_retries, lo=0, hi=1000, integer=True, example=6)
         for k in ("requests_per_minute", "tokens_per_minute"):
             v = getattr(self, k)
-            if v is not None and not (isinstance(v, (int, float)) and v > 0):
-                raise ValueError(f"model {self.name!r}: {k} must be > 0 (or omitted for no limit), got {v!r}")
+            if v is not None:
+                check_number(f"{owner} ({k} omitted means no limit)", k, v, lo=0, lo_open=True, example=600)
         for k in ("timeout_s", "backoff_base_s", "backoff_max_s", "retry_after_max_s", "burst_s"):
-            v = getattr(self, k)
-            if not (isinstance(v, (int, float)) and v > 0):
-                raise ValueError(f"model {self.name!r}: {k} must be > 0, got {v!r}")
+            check_number(owner, k, getattr(self, k), lo=0, lo_open=True, example=1.0)
+        if not isinstance(self.seed_per_sample, bool):
+            raise ValueError(f"{owner}: seed_per_sample must be true or false, got {self.seed_per_sample!r}")
+        if not isinstance(self.params, Mapping):
+            raise ValueError(f"{owner}: params must be a table ([models.params]), got {self.params!r}")
+        _check_sampling(owner, self.params)
+        if not isinstance(self.headers, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.headers.items()
+        ):
+            raise ValueError(f'{owner}: headers must be a table of strings (e.g. headers = {{ "X-Team" = "a" }})')
         for k in self.headers:
             if k.lower() == "authorization":
-                raise ValueError(f"model {self.name!r}: do not put keys in headers; use api_key_env")
+                raise ValueError(f"{owner}: do not put keys in headers; use api_key_env")
         object.__setattr__(self, "params", dict(self.params))
         object.__setattr__(self, "headers", dict(self.headers))
 
@@ -134,6 +203,18 @@ class PromptSource:
     id_prefix: str = ""
     limit: int | None = None
 
+    def __post_init__(self) -> None:
+        owner = f"[[prompts]] {self.file!r}"
+        check_str("[[prompts]]", "file", self.file, example="prompts.jsonl")
+        for k in ("id_field", "prompt_field", "messages_field"):
+            check_str(owner, k, getattr(self, k), example=k.split("_")[0])
+        if not isinstance(self.id_prefix, str):
+            raise ValueError(f'{owner}: id_prefix must be a string, got {self.id_prefix!r} (e.g. id_prefix = "mt:")')
+        if self.system is not None and not isinstance(self.system, str):
+            raise ValueError(f"{owner}: system must be a string, got {self.system!r}")
+        if self.limit is not None:
+            check_number(owner, "limit", self.limit, lo=0, integer=True, example=100)
+
 
 @dataclass(frozen=True)
 class GatherConfig:
@@ -146,6 +227,12 @@ class GatherConfig:
     on_params_change: str = "error"
 
     def __post_init__(self) -> None:
+        check_str("[run]", "store", self.store, example="responses.jsonl")
+        if self.fsync not in FSYNC_POLICIES:
+            raise ValueError(f"[run]: fsync must be one of {FSYNC_POLICIES}, got {self.fsync!r}")
+        check_number("[run]", "fsync_interval_s", self.fsync_interval_s, lo=0, example=1.0)
+        if not isinstance(self.retry_failed, bool):
+            raise ValueError(f"[run]: retry_failed must be true or false, got {self.retry_failed!r}")
         if self.on_params_change not in PARAMS_CHANGE_POLICIES:
             raise ValueError(f"on_params_change must be one of {PARAMS_CHANGE_POLICIES}, got {self.on_params_change!r}")
         names = [m.name for m in self.models]
@@ -164,6 +251,8 @@ def _load_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path}: invalid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not a UTF-8 TOML file; save the config as UTF-8 text") from None
 
 
 _MODEL_KEYS = {f for f in ModelConfig.__dataclass_fields__} | {"timeout"}
@@ -171,10 +260,23 @@ _PROMPT_KEYS = set(PromptSource.__dataclass_fields__)
 _RUN_KEYS = {"store", "fsync", "fsync_interval_s", "retry_failed", "on_params_change"}
 
 
+def _table(owner: str, v: Any) -> dict[str, Any]:
+    if not isinstance(v, Mapping):
+        raise ValueError(f"{owner} must be a table, got {type(v).__name__} {v!r:.60}; see the example config in the README")
+    return dict(v)
+
+
+def _tables(owner: str, v: Any) -> list[dict[str, Any]]:
+    if not isinstance(v, list):
+        raise ValueError(f"{owner} must be an array of tables (write [[{owner.strip('[]')}]]), got {type(v).__name__}")
+    return [_table(f"{owner} entry {i}", t) for i, t in enumerate(v)]
+
+
 def _model_from_table(tab: Mapping[str, Any], defaults: Mapping[str, Any]) -> ModelConfig:
     merged: dict[str, Any] = {**defaults, **tab}
-    params = dict(defaults.get("params", {}))
-    params.update(tab.get("params", {}))
+    owner = f"[[models]] {tab.get('name', '?')!r}"
+    params = _table(f"{owner} params", defaults.get("params", {}))
+    params.update(_table(f"{owner} params", tab.get("params", {})))
     kw: dict[str, Any] = {}
     for k, v in merged.items():
         if k == "params":
@@ -182,6 +284,7 @@ def _model_from_table(tab: Mapping[str, Any], defaults: Mapping[str, Any]) -> Mo
         if k in SAMPLING_KEYS:
             params[k] = v
         elif k == "timeout":
+            check_number(owner, "timeout", v, lo=0, lo_open=True, example=120)
             kw["timeout_s"] = float(v)
         elif k in _MODEL_KEYS:
             kw[k] = v
@@ -200,29 +303,31 @@ def _model_from_table(tab: Mapping[str, Any], defaults: Mapping[str, Any]) -> Mo
 def config_from_dict(data: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".") -> GatherConfig:
     """Build a :class:`GatherConfig` from parsed TOML (paths relative to base_dir)."""
     base = Path(base_dir)
-    run = dict(data.get("run", {}))
+    run = _table("[run]", data.get("run", {}))
     unknown = set(run) - _RUN_KEYS
     if unknown:
         raise ValueError(f"[run]: unknown keys {sorted(unknown)}; allowed: {sorted(_RUN_KEYS)}")
     if "store" not in run:
         raise ValueError('[run] needs store = "responses.jsonl"')
     prompts = []
-    for tab in data.get("prompts", []):
+    for tab in _tables("[[prompts]]", data.get("prompts", [])):
         bad = set(tab) - _PROMPT_KEYS
         if bad:
             raise ValueError(f"[[prompts]]: unknown keys {sorted(bad)}; allowed: {sorted(_PROMPT_KEYS)}")
         if "file" not in tab:
             raise ValueError('[[prompts]] needs file = "prompts.jsonl"')
+        check_str("[[prompts]]", "file", tab["file"], example="prompts.jsonl")
         prompts.append(PromptSource(**{**tab, "file": str(base / tab["file"])}))
     if not prompts:
         raise ValueError("config has no [[prompts]] table; add one with file = ...")
-    defaults = dict(data.get("model_defaults", {}))
-    models = [_model_from_table(t, defaults) for t in data.get("models", [])]
+    defaults = _table("[model_defaults]", data.get("model_defaults", {}))
+    models = [_model_from_table(t, defaults) for t in _tables("[[models]]", data.get("models", []))]
     if not models:
         raise ValueError("config has no [[models]] table; add one with name, base_url, model")
     extra = set(data) - {"run", "prompts", "models", "model_defaults"}
     if extra:
         raise ValueError(f"unknown top-level tables {sorted(extra)}; allowed: run, prompts, models, model_defaults")
+    check_str("[run]", "store", run["store"], example="responses.jsonl")
     return GatherConfig(
         store=str(base / run.pop("store")),
         prompts=tuple(prompts),
@@ -240,11 +345,14 @@ def load_config(path: str | os.PathLike[str]) -> GatherConfig:
 
 
 __all__ = [
+    "FSYNC_POLICIES",
     "GatherConfig",
     "ModelConfig",
     "PARAMS_CHANGE_POLICIES",
     "PromptSource",
     "SAMPLING_KEYS",
+    "check_number",
+    "check_str",
     "config_from_dict",
     "load_config",
 ]

@@ -16,12 +16,110 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from .config import ModelConfig
 from .prompts import RequestSpec, request_params
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
+REDACTED = "[REDACTED]"
+# A fragment of a secret this long is redacted too: at an excerpt's cut
+# (MIN_CUT_PREFIX) or anywhere (MIN_FRAGMENT, e.g. an API echoing a masked
+# "sk-abcdefghijklmnop****" form of the key).
+MIN_CUT_PREFIX = 8
+MIN_FRAGMENT = 16
+# Header names whose values are credentials (compared lower-case).
+SECRET_HEADERS = ("authorization", "api-key", "x-api-key", "proxy-authorization")
+
+
+class Redactor:
+    """Removes API keys and credential header values from any text.
+
+    Redaction runs on the whole text *before* it is cut to an excerpt, and
+    :meth:`excerpt` also removes a prefix of a secret (>= 8 characters) that
+    a cut leaves at the end, so no part of a key long enough to matter is
+    stored, logged or printed.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        vals: set[str] = set()
+        for s in secrets:
+            s = str(s or "")
+            if len(s) >= 4:
+                vals.add(s)
+            if s.lower().startswith("bearer ") and len(s) > 11:
+                vals.add(s[7:])
+        self.secrets = sorted(vals, key=len, reverse=True)
+
+    @classmethod
+    def for_models(cls, models: Iterable[ModelConfig]) -> "Redactor":
+        """Every key and credential header value of ``models`` (a run
+        redacts all of them everywhere: one server may echo another's key)."""
+        vals: list[str] = []
+        for m in models:
+            key = m.api_key()
+            if key is not None:
+                vals.append(key.get())
+            vals += [str(v) for k, v in m.headers.items() if k.lower() in SECRET_HEADERS or "key" in k.lower()]
+        return cls(vals)
+
+    def __call__(self, text: str) -> str:
+        for s in self.secrets:
+            if s in text:
+                text = text.replace(s, REDACTED)
+        for s in self.secrets:
+            if len(s) > MIN_FRAGMENT:
+                for i in range(len(s) - MIN_FRAGMENT + 1):
+                    frag = s[i : i + MIN_FRAGMENT]
+                    if frag in text:
+                        text = _redact_around(text, s, frag)
+        return text
+
+    def excerpt(self, text: str, limit: int) -> str:
+        """``text`` redacted, then cut to ``limit`` characters with no key
+        prefix left dangling at the cut."""
+        cut = self(text)[:limit]
+        # also when nothing was cut here: the sender may have cut the text
+        for s in self.secrets:
+            for k in range(min(len(s) - 1, len(cut)), MIN_CUT_PREFIX - 1, -1):
+                if cut.endswith(s[:k]):
+                    return cut[:-k] + REDACTED
+        return cut
+
+    def value(self, x: Any) -> Any:
+        """A JSON-like value with every string redacted."""
+        if isinstance(x, str):
+            return self(x)
+        if isinstance(x, dict):
+            return {k: self.value(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [self.value(v) for v in x]
+        return x
+
+
+def _redact_around(text: str, secret: str, frag: str) -> str:
+    """Replace every occurrence of ``frag`` grown to the longest run of
+    ``secret`` it sits in (so no piece of the key next to it survives)."""
+    out = []
+    i = 0
+    while True:
+        j = text.find(frag, i)
+        if j < 0:
+            out.append(text[i:])
+            return "".join(out)
+        off = secret.find(frag)
+        a = j
+        while a > i and off > 0 and text[a - 1] == secret[off - 1]:
+            a -= 1
+            off -= 1
+        b = j + len(frag)
+        k = secret.find(frag) + len(frag)
+        while b < len(text) and k < len(secret) and text[b] == secret[k]:
+            b += 1
+            k += 1
+        out.append(text[i:a] + REDACTED)
+        i = b
 
 
 class TokenBucket:
@@ -140,11 +238,23 @@ def classify_status(status: int) -> bool:
     return status in RETRYABLE_STATUS or status >= 500
 
 
-def parse_completion(raw: bytes) -> tuple[dict[str, Any] | None, Failure | None]:
+def parse_completion(
+    raw: bytes, redact: Redactor | None = None
+) -> tuple[dict[str, Any] | None, Failure | None]:
+    """The completion in a 200 body, or the classified failure. Every string
+    that comes back (the answer, error excerpts) is redacted first."""
+    redact = redact or Redactor()
+    text = raw.decode("utf-8", "replace")
     try:
-        data = json.loads(raw)
+        data = json.loads(text)
+    except RecursionError:
+        return None, Failure("malformed_json", f"response JSON is nested too deeply to read ({len(raw)} bytes)", False)
     except ValueError as exc:
-        return None, Failure("malformed_json", f"response is not valid JSON ({exc}): {raw[:120]!r}", True)
+        return None, Failure("malformed_json", f"response is not valid JSON ({exc}): {redact.excerpt(text, 120)!r}", True)
+    try:
+        data = redact.value(data)
+    except RecursionError:
+        return None, Failure("malformed_json", f"response JSON is nested too deeply to read ({len(raw)} bytes)", False)
     if not isinstance(data, dict):
         return None, Failure("malformed_json", "response JSON is not an object", True)
     choices = data.get("choices")
@@ -158,11 +268,17 @@ def parse_completion(raw: bytes) -> tuple[dict[str, Any] | None, Failure | None]
     if isinstance(content, list):
         content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
     finish = ch.get("finish_reason")
+    if finish is not None and not isinstance(finish, str):
+        finish = str(finish)[:64]
     if content is None:
         return None, Failure("no_content", f"message has no content (finish_reason={finish!r})", False)
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
     if usage is not None:
-        usage = {k: int(v) for k, v in usage.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        usage = {
+            str(k)[:64]: int(v)
+            for k, v in usage.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v < 2**53
+        }
     return {"response": str(content), "finish_reason": finish, "usage": usage}, None
 
 
@@ -175,7 +291,11 @@ def backoff(model: ModelConfig, attempt: int, rng: random.Random) -> float:
 __all__ = [
     "Failure",
     "Limiter",
+    "REDACTED",
+    "REDIRECT_STATUS",
     "RETRYABLE_STATUS",
+    "Redactor",
+    "SECRET_HEADERS",
     "TokenBucket",
     "backoff",
     "classify_status",

@@ -28,9 +28,29 @@ class ModelPlan:
     def planned(self) -> int:
         return len(self.specs)
 
+    @property
+    def n_todo(self) -> int:
+        return len(self.todo)
+
+
+@dataclass
+class ModelCount:
+    """The numbers of a :class:`ModelPlan` without its request lists (what
+    ``--dry-run`` prints; counting needs memory for the store's records of
+    this model only, not for prompts x samples requests)."""
+
+    model: ModelConfig
+    planned: int
+    done: int
+    n_todo: int
+    changed: int
+    failed_kept: int
+
 
 @dataclass
 class Plan:
+    """What a run will send: a :class:`ModelPlan` (with its requests) per model."""
+
     store: str
     models: list[ModelPlan]
 
@@ -40,22 +60,45 @@ class Plan:
 
     @property
     def todo(self) -> int:
-        return sum(len(m.todo) for m in self.models)
+        return sum(m.n_todo for m in self.models)
 
     def describe(self) -> str:
-        lines = [f"store: {self.store}"]
-        for mp in self.models:
-            m = mp.model
-            rate = f"{m.requests_per_minute:g} req/min" if m.requests_per_minute else "no req limit"
-            tok = f", {m.tokens_per_minute:g} tok/min" if m.tokens_per_minute else ""
-            lines.append(
-                f"  {m.name:<20} {m.model} @ {m.base_url}  planned {mp.planned}  done {mp.done}  "
-                f"to request {len(mp.todo)}  (x{m.samples} samples, concurrency {m.concurrency}, {rate}{tok})"
-            )
-            if mp.failed_kept:
-                lines.append(f"    {mp.failed_kept} recorded failures kept (use --retry-failed to retry them)")
-        lines.append(f"total: {self.planned} planned, {self.todo} requests to send")
-        return "\n".join(lines)
+        return describe_plan(self.store, self.models)
+
+
+@dataclass
+class PlanCount:
+    """The numbers of a :class:`Plan` without its requests (``--dry-run``)."""
+
+    store: str
+    models: list[ModelCount]
+
+    @property
+    def planned(self) -> int:
+        return sum(m.planned for m in self.models)
+
+    @property
+    def todo(self) -> int:
+        return sum(m.n_todo for m in self.models)
+
+    def describe(self) -> str:
+        return describe_plan(self.store, self.models)
+
+
+def describe_plan(store: str, models: Sequence[ModelPlan | ModelCount]) -> str:
+    lines = [f"store: {store}"]
+    for mp in models:
+        m = mp.model
+        rate = f"{m.requests_per_minute:g} req/min" if m.requests_per_minute else "no req limit"
+        tok = f", {m.tokens_per_minute:g} tok/min" if m.tokens_per_minute else ""
+        lines.append(
+            f"  {m.name:<20} {m.model} @ {m.base_url}  planned {mp.planned}  done {mp.done}  "
+            f"to request {mp.n_todo}  (x{m.samples} samples, concurrency {m.concurrency}, {rate}{tok})"
+        )
+        if mp.failed_kept:
+            lines.append(f"    {mp.failed_kept} recorded failures kept (use --retry-failed to retry them)")
+    lines.append(f"total: {sum(m.planned for m in models)} planned, {sum(m.n_todo for m in models)} requests to send")
+    return "\n".join(lines)
 
 
 def plan_jobs(
@@ -105,8 +148,7 @@ def plan_jobs(
     return Plan(store, out)
 
 
-def plan(config: GatherConfig, *, retry_failed: bool | None = None) -> Plan:
-    """What a run of ``config`` would send, given what its store holds."""
+def _load_all_prompts(config: GatherConfig) -> list[Prompt]:
     prompts: list[Prompt] = []
     ids: set[str] = set()
     for src in config.prompts:
@@ -115,6 +157,12 @@ def plan(config: GatherConfig, *, retry_failed: bool | None = None) -> Plan:
                 raise ValueError(f"prompt id {p.id!r} appears in two prompt files; set id_prefix in one [[prompts]]")
             ids.add(p.id)
             prompts.append(p)
+    return prompts
+
+
+def plan(config: GatherConfig, *, retry_failed: bool | None = None) -> Plan:
+    """What a run of ``config`` would send, given what its store holds."""
+    prompts = _load_all_prompts(config)
     jobs = [(m, specs_for_prompts(m, prompts)) for m in config.models]
     return plan_jobs(
         config.store,
@@ -124,4 +172,45 @@ def plan(config: GatherConfig, *, retry_failed: bool | None = None) -> Plan:
     )
 
 
-__all__ = ["ModelPlan", "Plan", "plan", "plan_jobs"]
+def count_plan(config: GatherConfig, *, retry_failed: bool | None = None) -> PlanCount:
+    """The numbers of :func:`plan` without building a request per (prompt,
+    sample): planned = prompts x samples, and only keys already in the store
+    are looked at one by one. Same decisions as :func:`plan_jobs`."""
+    prompts = _load_all_prompts(config)
+    by_id = {p.id: p for p in prompts}
+    retry = config.retry_failed if retry_failed is None else retry_failed
+    policy = config.on_params_change
+    latest = latest_records(config.store)
+    counts: list[ModelCount] = []
+    for model in config.models:
+        planned = len(prompts) * model.samples
+        matched = done = to_redo = changed = failed_kept = 0
+        for (name, pid, sample), rec in latest.items():
+            p = by_id.get(pid)
+            if name != model.name or p is None or not 0 <= sample < model.samples:
+                continue
+            matched += 1
+            if rec.get("params_hash") != params_hash(model, RequestSpec(p.id, p.messages, sample)):
+                changed += 1
+                if policy == "rerun":
+                    to_redo += 1
+                elif policy == "keep":
+                    done += 1
+                continue
+            if rec.get("error") is not None:
+                if retry:
+                    to_redo += 1
+                    continue
+                failed_kept += 1
+            done += 1
+        if changed and policy == "error":
+            raise ValueError(
+                f"model {model.name!r}: {changed} records in {config.store} were made with other prompts or sampling "
+                "parameters; set [run] on_params_change = \"rerun\" (re-ask, newest record wins) or \"keep\" "
+                "(keep old answers), or use a new store"
+            )
+        counts.append(ModelCount(model, planned, done, planned - matched + to_redo, changed, failed_kept))
+    return PlanCount(config.store, counts)
+
+
+__all__ = ["ModelCount", "ModelPlan", "Plan", "PlanCount", "count_plan", "describe_plan", "plan", "plan_jobs"]

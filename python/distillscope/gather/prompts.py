@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .._io import read_rows
+from .._io import parse_json, read_rows
 from .config import ModelConfig, PromptSource
 
 
@@ -68,9 +68,14 @@ def load_prompts(src: PromptSource) -> list[Prompt]:
         pid = src.id_prefix + str(row[src.id_field])
         msgs_raw = row.get(src.messages_field)
         if msgs_raw not in (None, ""):
-            msgs = json.loads(msgs_raw) if isinstance(msgs_raw, str) else msgs_raw
+            msgs = parse_json(msgs_raw, f"{path}: row {i} ({pid}) {src.messages_field}") if isinstance(msgs_raw, str) else msgs_raw
             if not isinstance(msgs, list) or not msgs:
                 raise ValueError(f"{path}: row {i} ({pid}): {src.messages_field!r} must be a non-empty list")
+            if not all(isinstance(m, Mapping) and "role" in m and "content" in m for m in msgs):
+                raise ValueError(
+                    f"{path}: row {i} ({pid}): each of {src.messages_field!r} needs role and content "
+                    '(e.g. {"role": "user", "content": "..."})'
+                )
             messages = tuple(dict(m) for m in msgs)
         elif row.get(src.prompt_field) not in (None, ""):
             messages = ({"role": "user", "content": str(row[src.prompt_field])},)

@@ -46,8 +46,18 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ..store.store import ResponseStore, latest_records, make_record
 from .config import PARAMS_CHANGE_POLICIES, GatherConfig, ModelConfig, load_config
-from .limits import Failure, Limiter, backoff, classify_status, estimate_tokens, parse_completion, parse_retry_after
-from .plan import ModelPlan, Plan, plan, plan_jobs
+from .limits import (
+    REDIRECT_STATUS,
+    Failure,
+    Limiter,
+    Redactor,
+    backoff,
+    classify_status,
+    estimate_tokens,
+    parse_completion,
+    parse_retry_after,
+)
+from .plan import ModelPlan, Plan, count_plan, plan, plan_jobs
 from .progress import Progress
 from .prompts import RequestSpec, last_user_text, params_hash, request_params
 
@@ -109,26 +119,43 @@ class GatherReport:
 
 
 async def _attempt(
-    session: Any, model: ModelConfig, body: bytes, headers: dict[str, str], timeout: Any
+    session: Any, model: ModelConfig, body: bytes, headers: dict[str, str], timeout: Any, redact: Redactor
 ) -> tuple[dict[str, Any] | None, Failure | None]:
-    """One HTTP attempt: the parsed completion, or the classified failure."""
+    """One HTTP attempt: the parsed completion, or the classified failure.
+
+    Redirects are not followed (an API that moved is a configuration error
+    the user must see, and following one could send the key elsewhere).
+    Every text taken from the reply is redacted before it is cut.
+    """
     import aiohttp
 
     try:
-        async with session.post(model.url, data=body, headers=headers, timeout=timeout) as resp:
+        async with session.post(
+            model.url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+        ) as resp:
             raw = await resp.read()
             status = resp.status
             retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            location = resp.headers.get("Location", "")
         if status == 200:
-            return parse_completion(raw)
-        text = raw[:300].decode("utf-8", "replace")
+            return parse_completion(raw, redact)
+        text = redact.excerpt(raw.decode("utf-8", "replace"), 300)
+        if status in REDIRECT_STATUS:
+            return None, Failure(
+                f"http_{status}",
+                f"HTTP {status}: the API redirects to {redact.excerpt(location, 200)!r}; redirects are not followed "
+                "for API calls: set base_url to the address the API really answers at",
+                False,
+            )
         return None, Failure(f"http_{status}", f"HTTP {status}: {text}", classify_status(status), retry_after)
     except asyncio.TimeoutError:
         return None, Failure("timeout", f"no complete response within {model.timeout_s:g}s", True)
     except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-        return None, Failure("connection", f"{type(exc).__name__}: {exc}", True)
+        return None, Failure("connection", redact.excerpt(f"{type(exc).__name__}: {exc}", 300), True)
     except aiohttp.ClientError as exc:
-        return None, Failure("client_error", f"{type(exc).__name__}: {exc}", True)
+        return None, Failure("client_error", redact.excerpt(f"{type(exc).__name__}: {exc}", 300), True)
+    except RecursionError:
+        return None, Failure("malformed_json", "response nested too deeply to read", False)
 
 
 class _Run:
@@ -136,13 +163,7 @@ class _Run:
         self.store = store
         self.progress = progress
         self.rng = random.Random(seed)
-        self.secrets: list[str] = []
-
-    def redact(self, text: str) -> str:
-        for s in self.secrets:
-            if s:
-                text = text.replace(s, "[REDACTED]")
-        return text
+        self.redact = Redactor()
 
     async def one(
         self,
@@ -153,6 +174,7 @@ class _Run:
         spec: RequestSpec,
         rep: ModelReport,
         timeout: Any,
+        redact: Redactor,
     ) -> dict[str, Any]:
         params = request_params(model, spec)
         body = json.dumps(
@@ -167,7 +189,7 @@ class _Run:
         while True:
             attempts += 1
             await limiter.acquire(est)
-            result, fail = await _attempt(session, model, body, hdrs, timeout)
+            result, fail = await _attempt(session, model, body, hdrs, timeout, redact)
             rep.attempts += 1
             if fail is None and result is not None:
                 usage = result["usage"] or {}
@@ -179,7 +201,7 @@ class _Run:
             assert fail is not None
             if limiter.tokens is not None:
                 limiter.tokens.adjust(est)  # nothing was generated
-            msg = self.redact(fail.message)
+            msg = redact(fail.message)
             if not fail.retryable or attempts > model.max_retries:
                 rep.failures[fail.kind] = rep.failures.get(fail.kind, 0) + 1
                 reason = msg if not fail.retryable else f"{msg} (gave up after {attempts} attempts)"
@@ -238,13 +260,23 @@ class _Run:
         key = model.api_key()
         if key is not None:
             headers["Authorization"] = f"Bearer {key.get()}"
+        redact = self.redact
         limiter = Limiter(model)
         timeout = aiohttp.ClientTimeout(total=model.timeout_s)
         it = iter(mp.todo)
 
         async def worker() -> None:
             for spec in it:  # shared iterator: each spec goes to one worker
-                rec = await self.one(session, model, headers, limiter, spec, rep, timeout)
+                t0, started = time.monotonic(), time.time()
+                try:
+                    rec = await self.one(session, model, headers, limiter, spec, rep, timeout, redact)
+                except Exception as exc:  # noqa: BLE001 - one request's surprise must not end the run
+                    msg = redact.excerpt(f"{type(exc).__name__}: {exc}", 300)
+                    log.warning("model=%s id=%s sample=%d: unexpected %s; recorded as a failure",
+                                model.name, spec.custom_id, spec.sample, msg)
+                    rep.failures["internal_error"] = rep.failures.get("internal_error", 0) + 1
+                    rec = self._record(model, spec, params_hash(model, spec), None,
+                                       f"{msg} (unexpected; please report it)", "internal_error", None, 1, started, t0)
                 self.store.append(rec)
                 ok = rec["error"] is None
                 if ok:
@@ -269,10 +301,11 @@ async def _execute(
 
     p = make_plan()
     st: ResponseStore | None = None
-    secrets: list[str] = []
     if p.todo:
         # Resolve keys before opening anything: a missing key is a usage error.
-        secrets = [k.get() for k in (mp.model.api_key() for mp in p.models if mp.todo) if k is not None]
+        for mp in p.models:
+            if mp.todo:
+                mp.model.api_key()
         st = ResponseStore(p.store, fsync=fsync, fsync_interval_s=fsync_interval_s).open()
         # Plan again under the store's lock (and after repair): another run
         # may have finished keys between the first look and the lock.
@@ -295,10 +328,8 @@ async def _execute(
     prog = progress if isinstance(progress, Progress) else Progress(p.todo, mode=progress)
     prog.total = p.todo
     try:
-        if st.repaired_bytes:
-            log.warning("store %s: removed a half-written last line (%d bytes)", p.store, st.repaired_bytes)
         run = _Run(st, prog, seed)
-        run.secrets = secrets
+        run.redact = Redactor.for_models(mp.model for mp in p.models if mp.todo)
         total_conc = sum(mp.model.concurrency for mp in p.models if mp.todo)
         connector = aiohttp.TCPConnector(limit=total_conc, limit_per_host=0, ttl_dns_cache=300)
         try:
@@ -329,11 +360,11 @@ async def gather_async(
     """Run (or with ``dry_run`` only plan) a gather config inside a running loop."""
     cfg = config if isinstance(config, GatherConfig) else load_config(config)
     if dry_run:
-        p = plan(cfg, retry_failed=retry_failed)
+        p = count_plan(cfg, retry_failed=retry_failed)
         rep = GatherReport(store=p.store, planned=p.planned, already_done=sum(m.done for m in p.models), dry_run=True)
         rep.requested = p.todo
         for mp in p.models:
-            rep.models[mp.model.name] = ModelReport(mp.model.name, mp.planned, mp.done, len(mp.todo))
+            rep.models[mp.model.name] = ModelReport(mp.model.name, mp.planned, mp.done, mp.n_todo)
         return rep
     return await _execute(
         lambda: plan(cfg, retry_failed=retry_failed),

@@ -40,7 +40,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, Sequence, Union
 
-FAULT_KINDS = ("429", "500", "503", "slow", "drop", "malformed", "empty", "400")
+# Status faults answer with that HTTP status (redirects point at
+# /v1/elsewhere, which answers "followed a redirect" -- a client that follows
+# redirects stores that text); body faults answer 200 with a broken body;
+# echo faults put the request's Authorization header into a success answer
+# or into an error body where an excerpt of 300 characters cuts it.
+STATUS_FAULTS = (
+    "301", "302", "307", "400", "401", "403", "404", "408", "409", "413", "429", "500", "502", "503", "504",
+)
+BODY_FAULTS = ("malformed", "empty", "not_json", "nested", "latin1", "huge", "echo_auth", "echo_auth_error")
+FAULT_KINDS = (*STATUS_FAULTS, "slow", "drop", *BODY_FAULTS)
+FOLLOWED_TEXT = "followed a redirect"
 
 SAMPLE_HEADER = "X-Distillscope-Sample"
 
@@ -285,6 +295,9 @@ class SimServer:
                 body=b'{"id": "chatcmpl-sim", "choices": [{"index": 0, "message": {"role": "assis',
                 content_type="application/json",
             )
+        broken = self._body_fault(request, fault, text)
+        if broken is not None:
+            return broken
         payload = {
             "id": f"chatcmpl-sim-{_digest(model, text_in, sample, seed):x}",
             "object": "chat.completion",
@@ -315,6 +328,43 @@ class SimServer:
             status=401,
         )
 
+    def _body_fault(self, request: Any, fault: str | None, text: str) -> Any:
+        """A 200 (or, for echo_auth_error, 400) answer with a broken or leaky body, else None."""
+        from aiohttp import web
+
+        auth = request.headers.get("Authorization", "")
+        if fault == "not_json":
+            return web.Response(body=b"<html><body>Bad gateway</body></html>", content_type="text/html")
+        if fault == "nested":
+            return web.Response(body=b"[" * 200_000 + b"]" * 200_000, content_type="application/json")
+        if fault == "latin1":  # declares UTF-8, sends Latin-1 bytes
+            body = '{"choices": [{"message": {"role": "assistant", "content": "caf\xe9 na\xefve"}}]}'
+            return web.Response(body=body.encode("latin-1"), headers={"Content-Type": "application/json; charset=utf-8"})
+        if fault == "huge":
+            content = (text + " ") * max(1, (8 << 20) // max(1, len(text) + 1))
+            return web.json_response(
+                {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]}
+            )
+        if fault == "echo_auth":
+            content = f"{text} (your header was {auth})"
+            return web.json_response(
+                {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                 "debug": {"authorization": auth}}
+            )
+        if fault == "echo_auth_error":
+            # "Bearer " + key starts at character 290 of the body, so a
+            # 300-character excerpt cuts the key after a few characters.
+            head = '{"error": {"message": "'
+            pad = "x" * (290 - len(head) - 7)
+            return web.Response(body=f'{head}{pad}{auth}"}}}}'.encode(), status=400, content_type="application/json")
+        return None
+
+    async def _elsewhere(self, request: Any) -> Any:
+        from aiohttp import web
+
+        payload = {"choices": [{"index": 0, "message": {"role": "assistant", "content": FOLLOWED_TEXT}, "finish_reason": "stop"}]}
+        return web.json_response(payload)
+
     def _fault_response(self, request: Any, fault: str | None, ev: dict[str, Any]) -> Any:
         """The response of a fault that answers without content (429, 5xx, 400, drop), else None."""
         from aiohttp import web
@@ -327,7 +377,11 @@ class SimServer:
                 status=429,
                 headers={"Retry-After": f"{self.faults.retry_after_s:g}"},
             )
-        if fault in ("500", "503", "400"):
+        if fault in ("301", "302", "307"):
+            ev["status"] = int(fault)
+            self._log(**ev)
+            return web.Response(status=int(fault), headers={"Location": "/v1/elsewhere"})
+        if fault in STATUS_FAULTS:
             ev["status"] = int(fault)
             self._log(**ev)
             return web.json_response({"error": {"message": f"simulated {fault}"}}, status=int(fault))
@@ -374,6 +428,7 @@ class SimServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_route("*", "/v1/elsewhere", self._elsewhere)
         return app
 
     async def start(self) -> "SimServer":
@@ -451,7 +506,10 @@ class SimServer:
 
 
 __all__ = [
+    "BODY_FAULTS",
     "FAULT_KINDS",
+    "FOLLOWED_TEXT",
+    "STATUS_FAULTS",
     "Faults",
     "Responder",
     "SimReply",

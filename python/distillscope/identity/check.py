@@ -126,12 +126,15 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     if not p.exists():
         raise FileNotFoundError(f"input file {str(p)!r} does not exist")
     out = []
-    with p.open(encoding="utf-8") as fh:
-        for ln, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{p}:{ln} is not valid JSON ({exc.msg}); expected one JSON object per line") from exc
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{p} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    for ln, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{p}:{ln} is not valid JSON ({exc.msg}); expected one JSON object per line") from exc
     return out

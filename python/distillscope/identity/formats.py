@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any, Mapping
 
+from .._io import csv_cell
 from .claims import VERDICTS
 
 
@@ -35,7 +36,7 @@ def format_csv(result: Mapping[str, Any]) -> str:
     w = csv.DictWriter(buf, fieldnames=["scope", "group", "metric", "count", "n", "rate", "ci_low", "ci_high"], lineterminator="\n")
     w.writeheader()
     for r in _rate_rows(result):
-        w.writerow({k: ("" if v is None else (f"{v:.6f}" if isinstance(v, float) else v)) for k, v in r.items()})
+        w.writerow({k: csv_cell("" if v is None else (f"{v:.6f}" if isinstance(v, float) else v)) for k, v in r.items()})
     return buf.getvalue()
 
 

@@ -14,7 +14,15 @@ from .importers import (
     text_id,
 )
 from .loader import is_store, load_inputs
-from .store import ResponseStore, StoreLockedError, latest_records, make_record, read_records, repair_store
+from .store import (
+    ResponseStore,
+    StoreLockedError,
+    check_store_file,
+    latest_records,
+    make_record,
+    read_records,
+    repair_store,
+)
 from .table import ResponseTable, load_table
 
 __all__ = [
@@ -38,5 +46,6 @@ __all__ = [
     "normalize_prompt",
     "read_records",
     "repair_store",
+    "check_store_file",
     "text_id",
 ]

