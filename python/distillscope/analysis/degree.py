@@ -85,13 +85,13 @@ __all__ = [
 ]
 
 DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
-    {"lexical": 1.0, "semantic": 1.0, "structural": 1.0, "style": 0.5}
+    {"lexical": 1.0, "semantic": 1.0, "structural": 1.0, "style": 0.0}
 )
 DEGREE_MEANING = (
     "≈ share of the student's answers derived from the candidate (0 = no more alike than "
     "unrelated models, 1 = a copy); direction (who copied whom) is not identified"
 )
-_CALIBRATION_VERSION = "2"
+_CALIBRATION_VERSION = "3"
 _TIE = 1e-12  # degree differences this small are floating-point noise
 _BLOCK_ELEMENTS = 1 << 22  # series elements per student block (~32 MB per float64 array)
 
@@ -130,7 +130,7 @@ class DegreeConfig:
     clip: tuple[float, float] = (0.0, 1.0)
     min_span: float = 0.05
     max_score: float = 1.0
-    threshold: float = 3.0
+    threshold: float = 5.0
 
     def __post_init__(self) -> None:
         if self.baseline not in ("pair-mean", "null"):
@@ -162,7 +162,7 @@ class DegreeConfig:
 
     def resolve_weights(self, granularities: Sequence[str]) -> dict[str, float]:
         if self.weights is None:
-            w = {g: float(DEFAULT_WEIGHTS[g]) for g in granularities if g in DEFAULT_WEIGHTS}
+            w = {g: float(DEFAULT_WEIGHTS[g]) for g in granularities if DEFAULT_WEIGHTS.get(g, 0.0) > 0}
             if not w:
                 w = {g: 1.0 for g in granularities}
         else:
@@ -211,6 +211,7 @@ class DegreeResult:
     ceiling: np.ndarray
     unrelated: np.ndarray
     null_level: np.ndarray
+    strength: np.ndarray
     n_prompts: np.ndarray
     boot: np.ndarray
     signature: str
@@ -241,11 +242,14 @@ class DegreeResult:
             "ceiling": finite_or_none(self.ceiling[li, s, c]),
             "unrelated": finite_or_none(self.unrelated[li, s, c]),
             "null_level": finite_or_none(self.null_level[li, s, c]),
+            "strength": finite_or_none(self.strength[li, s, c]),
         }
 
     def ranking(self, student: str, level: str = COMBINED) -> list[str]:
-        """Candidates (other than the student) by degree, highest first; NaN last,
-        ties broken by name."""
+        """Candidates (other than the student) by degree, highest first; NaN last.
+        When the best and the runner-up do not differ significantly (paired
+        bootstrap), the one whose derived answers stand out more (``strength``)
+        comes first; exact ties otherwise go by name."""
         li, s, _ = self._loc(student, self.candidates[0], level)
         rows = [
             (c, float(self.degree[li, s, j]))
@@ -253,7 +257,19 @@ class DegreeResult:
             if c != student
         ]
         rows.sort(key=lambda r: (not math.isfinite(r[1]), -r[1] if math.isfinite(r[1]) else 0.0, r[0]))
-        return [c for c, _ in rows]
+        order = [c for c, _ in rows]
+        # A tie in share (the runner-up within the paired bootstrap's noise of
+        # the best) is broken by how far the derived answers stand out: a copy
+        # of T is closer to T than to another student's copy of T, so the
+        # source beats a sibling that shares the same derived prompts.
+        if len(order) >= 2 and math.isfinite(rows[1][1]):
+            top, run = order[0], order[1]
+            if not self.paired_difference(student, top, run, level)["significant"]:
+                st = self.strength[li, s, self.candidates.index(top)]
+                sr = self.strength[li, s, self.candidates.index(run)]
+                if math.isfinite(float(sr)) and (not math.isfinite(float(st)) or sr > st + _TIE):
+                    order[0], order[1] = run, top
+        return order
 
     def paired_difference(self, student: str, a: str, b: str, level: str = COMBINED) -> dict[str, Any]:
         """Paired bootstrap of degree(student, a) - degree(student, b).
@@ -291,7 +307,7 @@ class DegreeResult:
         if level not in self.levels:
             raise ValueError(f"unknown level {level!r}; known: {list(self.levels)}")
         if what not in ("degree", "ci_low", "ci_high", "raw", "baseline", "population", "null", "ceiling",
-                        "unrelated", "null_level"):
+                        "unrelated", "null_level", "strength"):
             raise ValueError(f"unknown quantity {what!r}")
         return np.array(getattr(self, what)[self.levels.index(level)])
 
@@ -364,6 +380,7 @@ def compute_degrees(
         ceiling=cat["ceiling"],
         unrelated=cat["unrelated"],
         null_level=cat["null_level"],
+        strength=cat["strength"],
         n_prompts=cat["n_prompts"],
         boot=cat["boot"],
         signature=cfg.signature(grans),
@@ -451,6 +468,7 @@ def _degree_block(
         "degree": point["degree"], "ci_low": lo, "ci_high": hi, "raw": point["raw"],
         "population": point["population"], "null": point["null"], "baseline": point["baseline"],
         "ceiling": point["ceiling"], "unrelated": point["unrelated"], "null_level": point["null_level"],
+        "strength": point["strength"],
         "n_prompts": np.concatenate([n_valid, n_comb], axis=0), "boot": boot,
     }
 
@@ -522,7 +540,7 @@ def _levels_from(means: np.ndarray, w: np.ndarray, cfg: DegreeConfig) -> dict[st
                           max_score=cfg.max_score)
     raw, pop, nul = terms[:3]
     out = {"degree": d["degree"], "raw": raw, "population": pop, "null": nul, "baseline": d["baseline"],
-           "ceiling": d["ceiling"], "unrelated": d["unrelated"], "null_level": d["null_level"]}
+           "ceiling": d["ceiling"], "unrelated": d["unrelated"], "null_level": d["null_level"], "strength": d["strength"]}
     for k, v in list(out.items()):
         fin = np.isfinite(v)
         wsum = (w * fin).sum(axis=-3)

@@ -62,7 +62,7 @@ import numpy as np
 
 __all__ = ["SERIES", "residuals", "find_clones", "share_series", "share_from_means"]
 
-SERIES = ("below", "null_below", "null_count")
+SERIES = ("below", "null_below", "null_count", "above_x")
 _CENTRE = 0.5  # row centres: medians (clones are left out of them by find_clones)
 _FENCE = 2.0
 _UPPER = 0.9  # a pair's upper decile: what clone detection looks at
@@ -132,8 +132,13 @@ def _pool(e: np.ndarray, s: int, c: int, flags: np.ndarray) -> np.ndarray:
     return np.stack(rows) if rows else np.full((1, e.shape[-1]), np.nan)
 
 
-def _pair_terms(x: np.ndarray, pool: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(below, null_below, null_count) per prompt for scores x against a null pool."""
+def _pair_terms(
+    x: np.ndarray, pool: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(below, null_below, null_count, above_x) per prompt for scores x against
+    a null pool; ``above_x`` is x - tau where x stands out (>= tau), else 0:
+    how far the derived answers stand out (its mean over the derived prompts
+    breaks attribution ties, see analysis/attribution.py)."""
     fin = np.isfinite(pool)
     valid = np.isfinite(x)
     if not fin.any() or not valid.any():
@@ -150,13 +155,14 @@ def _pair_terms(x: np.ndarray, pool: np.ndarray, threshold: float) -> tuple[np.n
     below = np.where(valid, (x < tau).astype(np.float64), np.nan)
     nb = np.where(valid, ((pool < tau) & fin).sum(axis=0).astype(np.float64), np.nan)
     nc = np.where(valid, ((pool < fence) & fin).sum(axis=0).astype(np.float64), np.nan)
-    return below, nb, nc
+    above_x = np.where(valid, np.where(x >= tau, x - tau, 0.0), np.nan)
+    return below, nb, nc, above_x
 
 
-def _share_point(terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> float:
+def _share_point(terms: tuple[np.ndarray, ...] | None) -> float:
     if terms is None:
         return float("nan")
-    below, nb, nc = terms
+    below, nb, nc = terms[:3]
     ok = np.isfinite(below)
     return float(share_from_means(below[ok].mean(), nb[ok].sum(), nc[ok].sum()))
 
@@ -193,13 +199,13 @@ def share_series(
     si: np.ndarray,
     ci: np.ndarray,
     *,
-    threshold: float = 3.0,
+    threshold: float = 5.0,
     clone_cutoff: float = 0.05,
     min_models: int = 4,
 ) -> dict[str, np.ndarray]:
     """Per-prompt series of the share estimator for a student x candidate grid.
 
-    Returns ``{"below", "null_below", "null_count", "baseline"}`` each (nS, nC,
+    Returns ``{"below", "null_below", "null_count", "above_x", "baseline"}`` each (nS, nC,
     n): ``below`` is 1 where S's answer to p looks unrelated to T's (residual
     under ``tau``), 0 where it stands out, NaN where the pair has no score;
     ``null_below`` / ``null_count`` count the null pool's residuals under

@@ -18,7 +18,7 @@ from .table import ScoreTable
 
 __all__ = ["TERMS", "pair_series", "degree_from_means", "nanmean2"]
 
-TERMS = ("raw", "population", "null", "ceil_s", "ceil_t", "below", "null_below", "null_count", "center")
+TERMS = ("raw", "population", "null", "ceil_s", "ceil_t", "below", "null_below", "null_count", "center", "above_x")
 
 
 def pair_series(
@@ -57,7 +57,7 @@ def pair_series(
     for name, x in (("population", pop), ("null", nul), ("ceil_s", ceil_s), ("ceil_t", ceil_t)):
         out[name] = np.where(vraw, x, np.nan)
     sh = share_series(t, nul_t, si, ci, threshold=threshold, min_models=min_models)
-    for name in ("below", "null_below", "null_count"):
+    for name in ("below", "null_below", "null_count", "above_x"):
         out[name] = sh[name]
     out["center"] = sh["baseline"]
     return out
@@ -74,12 +74,14 @@ def nanmean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def degree_from_means(
     raw: np.ndarray, pop: np.ndarray, null: np.ndarray, ceil_s: np.ndarray, ceil_t: np.ndarray,
     below: np.ndarray, null_below: np.ndarray, null_count: np.ndarray, center: np.ndarray,
-    *, baseline: str, clip: tuple[float, float], min_span: float, max_score: float,
+    above_x: np.ndarray, *, baseline: str, clip: tuple[float, float], min_span: float, max_score: float,
 ) -> dict[str, np.ndarray]:
     """The share (see analysis/share.py) and the reported terms, elementwise over arrays of means."""
     share = np.clip(share_from_means(below, null_below, null_count), clip[0], clip[1])
     with np.errstate(invalid="ignore", divide="ignore"):
         null_level = null_below / null_count
+        # how far the derived answers stand out, on average over them (0 when none does)
+        strength = np.where(below < 1.0, above_x / (1.0 - below), 0.0)
         fs, ft = np.isfinite(ceil_s), np.isfinite(ceil_t)
         geo = np.sqrt(np.maximum(ceil_s, 0.0) * np.maximum(ceil_t, 0.0))
         ceil = np.where(fs & ft, geo, np.where(fs, ceil_s, np.where(ft, ceil_t, np.nan)))
@@ -91,4 +93,5 @@ def degree_from_means(
         informative = np.isfinite(ceil) & (ceil - floor >= min_span)
         c_eff = np.where(informative, ceil, max_score)
     base = np.where(np.isfinite(center), center, base)
-    return {"degree": share, "baseline": base, "ceiling": c_eff, "unrelated": below, "null_level": null_level}
+    return {"degree": share, "baseline": base, "ceiling": c_eff, "unrelated": below, "null_level": null_level,
+            "strength": strength}
