@@ -136,7 +136,7 @@ def _pair_terms(
     x: np.ndarray, pool: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """(below, null_below, null_count, above_x) per prompt for scores x against
-    a null pool; ``above_x`` is x - tau where x stands out (>= tau), else 0:
+    a null pool; ``above_x`` is (x - tau) / (tau - median) where x stands out (>= tau), else 0:
     how far the derived answers stand out (its mean over the derived prompts
     breaks attribution ties, see analysis/attribution.py)."""
     fin = np.isfinite(pool)
@@ -155,7 +155,9 @@ def _pair_terms(
     below = np.where(valid, (x < tau).astype(np.float64), np.nan)
     nb = np.where(valid, ((pool < tau) & fin).sum(axis=0).astype(np.float64), np.nan)
     nc = np.where(valid, ((pool < fence) & fin).sum(axis=0).astype(np.float64), np.nan)
-    above_x = np.where(valid, np.where(x >= tau, x - tau, 0.0), np.nan)
+    # in units of the null's spread, so granularities with different scales combine
+    spread = max(tau - float(med), 1e-12)
+    above_x = np.where(valid, np.where(x >= tau, (x - tau) / spread, 0.0), np.nan)
     return below, nb, nc, above_x
 
 

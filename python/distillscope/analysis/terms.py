@@ -57,8 +57,12 @@ def pair_series(
     for name, x in (("population", pop), ("null", nul), ("ceil_s", ceil_s), ("ceil_t", ceil_t)):
         out[name] = np.where(vraw, x, np.nan)
     sh = share_series(t, nul_t, si, ci, threshold=threshold, min_models=min_models)
-    for name in ("below", "null_below", "null_count", "above_x"):
+    for name in ("below", "null_below", "null_count"):
         out[name] = sh[name]
+    # raw similarity on the prompts where S's answer stands out (0 elsewhere):
+    # its mean over those prompts says how close the derived answers are to
+    # T's; a copy of T is closer to T than to a sibling copy of T
+    out["above_x"] = raw * (1.0 - sh["below"])
     out["center"] = sh["baseline"]
     return out
 
