@@ -41,11 +41,29 @@ subtracts), ``null`` (shuffled-prompt null, when given), ``ceiling`` (the
 self-similarity ceiling, sqrt(self(S) self(T)), or ``max_score``; context
 only), ``unrelated`` (= below) and ``null_level`` (= F0).
 
+``tau`` uses k = 5 lower spreads (~3.4 sigma of a Gaussian null): unrelated
+models with a shared house habit (a closer, a list format) sit a little above
+the population on every prompt, and at k = 3 (~2 sigma) that offset alone
+pushed 20-30 % of their prompts over ``tau`` (independents at ~0.2 in the
+demo); derived answers stand out by many spreads, so they stay above. The
+cost: heavily edited copies near the unrelated range's top are missed more
+often (the share is underestimated for heavy edits).
+
 The combined degree is the weighted mean of the granularity degrees that are
 defined for the pair (weights renormalised over them); by default
-``lexical``, ``semantic`` and ``structural`` weigh 1 and ``style`` 0.5, and a
-table with none of those weighs all its granularities equally. Each
-granularity estimates the same share, so their weighted mean does too.
+``lexical``, ``semantic`` and ``structural`` weigh 1 and ``style`` 0 (style
+is still reported per granularity): a format is shared by unrelated models
+that happen to use the same template, so style's per-prompt scores do not
+separate a derived answer from a same-format stranger (in the demo, style
+alone gave an unrelated same-format pair 0.67). A table with none of those
+weighs all its granularities equally. Each granularity estimates the same
+share, so their weighted mean does too.
+
+Attribution ties: when the best and the runner-up do not differ
+significantly (paired bootstrap), the candidate whose derived answers are
+closer in raw similarity (``strength``: mean raw score over the prompts
+where S stands out) ranks first: a copy of T is closer to T than to another
+student's copy of T, which resolves a student and its sibling copier.
 
 Bootstrap
 ---------
