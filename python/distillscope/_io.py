@@ -162,9 +162,11 @@ def dump_json(obj: Any, path: Path) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder
-    and ``os.replace``: readers see the old file or the new one, never half."""
+    and ``os.replace``: readers see the old file or the new one, never half.
+    The temporary file is named ``<name>.tmp<random>``, so a run killed
+    mid-write leaves only files that ``<name>.tmp*`` finds and cleans."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -542,12 +542,27 @@ def _boot_means(
     boot_means = np.empty((n_boot,) + shape)
     row = 0
     for W in blocks:
-        num = (W @ XV_unique)[:, xinverse]
+        num = _columnwise_product(W, XV_unique)[:, xinverse]
         den = (W @ V_unique)[:, inverse]
         with np.errstate(invalid="ignore", divide="ignore"):
             boot_means[row : row + W.shape[0]] = np.where(den > 0, num / den, np.nan).reshape((-1,) + shape)
         row += W.shape[0]
     return boot_means
+
+
+def _columnwise_product(W: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``W @ X`` one column of ``X`` at a time.
+
+    A matrix product's summation order depends on the shapes BLAS sees (its
+    blocking and micro-kernels), so a column's result could change with the
+    number of other columns in the call, i.e. with which students share a
+    block. One matrix-vector product per column sees the same shape for every
+    column: each pair's numbers are bit-identical however the work is split.
+    (The counts product ``W @ V`` sums integers and is exact anyway.)"""
+    out = np.empty((W.shape[0], X.shape[1]))
+    for j in range(X.shape[1]):
+        out[:, j] = W @ X[:, j]
+    return out
 
 
 def _levels_from(means: np.ndarray, w: np.ndarray, cfg: DegreeConfig) -> dict[str, np.ndarray]:
