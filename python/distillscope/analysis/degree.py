@@ -103,7 +103,7 @@ __all__ = [
 ]
 
 DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
-    {"lexical": 1.0, "semantic": 1.0, "structural": 1.0, "style": 0.0}
+    {"lexical": 1.0, "semantic": 1.0, "structural": 0.0, "style": 0.0}
 )
 DEGREE_MEANING = (
     "≈ share of the student's answers derived from the candidate (0 = no more alike than "
@@ -148,7 +148,7 @@ class DegreeConfig:
     clip: tuple[float, float] = (0.0, 1.0)
     min_span: float = 0.05
     max_score: float = 1.0
-    threshold: float = 5.0
+    threshold: float = 3.0
 
     def __post_init__(self) -> None:
         if self.baseline not in ("pair-mean", "null"):

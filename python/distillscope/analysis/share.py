@@ -201,7 +201,7 @@ def share_series(
     si: np.ndarray,
     ci: np.ndarray,
     *,
-    threshold: float = 5.0,
+    threshold: float = 3.0,
     clone_cutoff: float = 0.05,
     min_models: int = 4,
 ) -> dict[str, np.ndarray]:
