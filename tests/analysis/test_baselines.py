@@ -63,7 +63,11 @@ def test_self_similarity_is_each_sample_against_the_other_samples(demo, granular
             pairs = list(itertools.combinations(range(SAMPLES), 2))  # distinct samples only
             want = float(np.mean(metric([samples[i] for i, _ in pairs], [samples[j] for _, j in pairs])))
             assert got[p] == pytest.approx(want, abs=1e-6), (model, p)
-            assert got[p] < 0.999  # a sample against itself would pull it towards 1
+            if granularity == "lexical":
+                # a sample against itself would pull it towards 1; only words
+                # differ between samples (the demo's models keep one house
+                # format, so two samples' style features can be identical)
+                assert got[p] < 0.999
 
 
 @pytest.mark.parametrize("granularity, metric", [("lexical", _lexical), ("style", _style)])
