@@ -360,7 +360,7 @@ def _ref_share(terms, prompts) -> float:
 
 
 def degree_reference(table, student: str, candidate: str, granularity: str, prompts,
-                     *, baseline: str = "pair-mean", clip=(0.0, 1.0), threshold: float = 5.0,
+                     *, baseline: str = "pair-mean", clip=(0.0, 1.0), threshold: float = 3.0,
                      cutoff: float = 0.05, centre: float = 0.5, rounds: int = 3) -> float:
     """The share degree over the prompt multiset ``prompts`` (indices, repeats
     allowed), with plain loops: leave-pair-out quantile centres, clone flags

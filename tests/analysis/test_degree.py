@@ -197,7 +197,7 @@ def test_combined_is_the_weighted_mean_of_granularities():
     res = compute_degrees(t, ["s70"], ["T", "A"], FAST)
     for cand in ("T", "A"):
         d = {g: res.get("s70", cand, g)["degree"] for g in ("lexical", "semantic", "style")}
-        want = (d["lexical"] + d["semantic"] + 0.5 * d["style"]) / 2.5
+        want = (d["lexical"] + d["semantic"]) / 2.0  # content granularities; style weighs 0
         assert res.get("s70", cand)["degree"] == pytest.approx(want, rel=1e-12)
     cfg = DegreeConfig(weights={"semantic": 2.0, "style": 1.0}, n_boot=50)
     res2 = compute_degrees(t, ["s70"], ["T"], cfg)
@@ -396,7 +396,7 @@ def test_attribute_output_shape():
         assert set(r["granularities"]) == {"semantic"}
     b = out["best_vs_runner_up"]["s90"]
     assert b["best"] == rows[0]["candidate"] and b["runner_up"] == rows[1]["candidate"]
-    assert out["signature"].startswith("degree:v2|share|baseline=pair-mean")
+    assert out["signature"].startswith("degree:v3|share|baseline=pair-mean")
     # string lists work too (CLI passes "A,B")
     assert list(attribute(t, "s90,s50", "T,A", FAST)["students"]) == ["s90", "s50"]
 
