@@ -58,6 +58,8 @@ docs/calibration.md for measured numbers).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["SERIES", "residuals", "find_clones", "share_series", "share_from_means"]
@@ -169,8 +171,42 @@ def _share_point(terms: tuple[np.ndarray, ...] | None) -> float:
     return float(share_from_means(below[ok].mean(), nb[ok].sum(), nc[ok].sum()))
 
 
-def find_clones(t: np.ndarray, *, threshold: float, cutoff: float, rounds: int = 3) -> np.ndarray:
-    """(m, m) bool: pairs whose share exceeds ``cutoff``.
+def _binom_sf(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p), summed in log space (exact)."""
+    if k <= 0:
+        return 1.0
+    if k > n or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    lp, lq = math.log(p), math.log1p(-p)
+    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq
+             for i in range(k, n + 1)]
+    top = max(terms)
+    return float(min(1.0, math.exp(top) * sum(math.exp(x - top) for x in terms)))
+
+
+def _stands_out(terms: tuple[np.ndarray, ...] | None, alpha: float) -> bool:
+    """Whether more of the pair's prompts clear ``tau`` than unrelated answers
+    would by chance: a one-sided binomial test of the count above ``tau``
+    against the null pool's rate above it."""
+    if terms is None:
+        return False
+    below, nb, nc = terms[:3]
+    ok = np.isfinite(below)
+    n = int(ok.sum())
+    k = n - int(below[ok].sum())
+    p0 = 1.0 - float(nb[ok].sum()) / max(float(nc[ok].sum()), 1.0)
+    return _binom_sf(k, n, max(p0, 1.0 / max(n, 1))) < alpha
+
+
+def find_clones(t: np.ndarray, *, threshold: float, cutoff: float, rounds: int = 3,
+                alpha: float = 1e-3) -> np.ndarray:
+    """(m, m) bool: pairs whose share exceeds ``cutoff`` AND whose count of
+    prompts above ``tau`` is significant (binomial test at ``alpha``): with
+    few prompts a share of a few percent is one or two chance prompts, and
+    flagging such pairs would strip the row medians and null pools of the
+    very unrelated pairs they need.
 
     Round 1 centres with every pair and pools every other pair: clones in a
     pool raise ``tau`` and clones in a row raise its centre, so round 1
@@ -185,9 +221,9 @@ def find_clones(t: np.ndarray, *, threshold: float, cutoff: float, rounds: int =
         new = np.zeros_like(flags)
         for a in range(m):
             for b in range(a + 1, m):
-                r = np.fmax(_share_point(_pair_terms(e[a, b], _pool(e, a, b, flags), threshold)),
-                            _share_point(_pair_terms(e[b, a], _pool(e, b, a, flags), threshold)))
-                if r > cutoff:
+                ab = _pair_terms(e[a, b], _pool(e, a, b, flags), threshold)
+                ba = _pair_terms(e[b, a], _pool(e, b, a, flags), threshold)
+                if any(_share_point(x) > cutoff and _stands_out(x, alpha) for x in (ab, ba)):
                     new[a, b] = new[b, a] = True
         if np.array_equal(new, flags):
             break
