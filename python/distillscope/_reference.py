@@ -347,6 +347,30 @@ def _ref_pool(e, s: int, c: int, flags) -> list[list[float]]:
     return rows or ([e[s][k] for k in others] + [e[k][c] for k in others])
 
 
+def _ref_binom_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k), X ~ Binomial(n, p), as the plain sum of exact terms."""
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    return min(1.0, sum(math.comb(n, i) * p**i * (1.0 - p) ** (n - i) for i in range(k, n + 1)))
+
+
+def _ref_significant(terms, alpha: float) -> bool:
+    """k prompts at/above tau out of n valid ones against the null's rate
+    above tau p0 = 1 - null_below / null_count (at least 1/n)."""
+    if terms is None:
+        return False
+    valid = [v for v in terms if v is not None]
+    n = len(valid)
+    if n == 0:
+        return False
+    k = sum(1 for v in valid if v[0] == 0.0)
+    nb, nc = sum(v[1] for v in valid), sum(v[2] for v in valid)
+    p0 = max(1.0 - nb / max(nc, 1.0), 1.0 / n)
+    return _ref_binom_tail(k, n, min(p0, 1.0)) < alpha
+
+
 def _ref_share(terms, prompts) -> float:
     if terms is None:
         return math.nan
@@ -361,11 +385,14 @@ def _ref_share(terms, prompts) -> float:
 
 def degree_reference(table, student: str, candidate: str, granularity: str, prompts,
                      *, baseline: str = "pair-mean", clip=(0.0, 1.0), threshold: float = 3.0,
-                     cutoff: float = 0.05, centre: float = 0.5, rounds: int = 3) -> float:
+                     cutoff: float = 0.05, centre: float = 0.5, rounds: int = 3,
+                     alpha: float = 1e-3) -> float:
     """The share degree over the prompt multiset ``prompts`` (indices, repeats
     allowed), with plain loops: leave-pair-out quantile centres, clone flags
-    in rounds, leave-clones-out pools, ``tau`` and fence per pair; the flags
-    and ``tau`` come from all prompts, the shares from ``prompts``."""
+    in rounds (share above ``cutoff`` in either direction AND a count of
+    prompts at/above ``tau`` that a one-sided binomial test at ``alpha`` finds
+    significant), leave-clones-out pools, ``tau`` and fence per pair; the
+    flags and ``tau`` come from all prompts, the shares from ``prompts``."""
     t = table.tensor(granularity)
     i, j = table.index_of(student), table.index_of(candidate)
     m = len(table.models)
@@ -376,11 +403,11 @@ def degree_reference(table, student: str, candidate: str, granularity: str, prom
             new = [[False] * m for _ in range(m)]
             for a in range(m):
                 for b in range(a + 1, m):
-                    r1 = _ref_share(_ref_terms(e[a][b], _ref_pool(e, a, b, flags), threshold), range(t.shape[2]))
-                    r2 = _ref_share(_ref_terms(e[b][a], _ref_pool(e, b, a, flags), threshold), range(t.shape[2]))
-                    r = max((v for v in (r1, r2) if not math.isnan(v)), default=math.nan)
-                    if r > cutoff:
-                        new[a][b] = new[b][a] = True
+                    for x, y in ((a, b), (b, a)):
+                        terms_xy = _ref_terms(e[x][y], _ref_pool(e, x, y, flags), threshold)
+                        r = _ref_share(terms_xy, range(t.shape[2]))
+                        if not math.isnan(r) and r > cutoff and _ref_significant(terms_xy, alpha):
+                            new[a][b] = new[b][a] = True
             if new == flags:
                 break
             flags = new
