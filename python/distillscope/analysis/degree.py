@@ -7,7 +7,7 @@ model pair ``(student, candidate)``, all over the same prompt index set
 (NaN where a model lacks the prompt); optionally per-model self-similarity
 arrays and per-pair shuffled-prompt null arrays.
 
-The distillation degree (v2: a share)
+The distillation degree (v3: a share)
 ------------------------------------
 ``degree_g(S, T)`` estimates **the share of S's answers derived from T**:
 0 when S resembles T no more than an unrelated model answering the same
@@ -26,8 +26,10 @@ prompt ``p``::
 
 A derived answer stands out (``e_p >= tau``); an unrelated one falls under
 ``tau`` with probability F0; so ``below = (1 - r) F0``. Clones of T in the
-population (several students of one teacher) are found and left out of the
-medians and the pool, so they do not make T look "generic"; a teacher that
+population (several students of one teacher) are found (share above
+``clone_cutoff`` AND a count of prompts above ``tau`` that a one-sided
+binomial test against the pool's rate finds significant at 1e-3) and left
+out of the medians and the pool, so they do not make T look "generic"; a teacher that
 everyone resembles a little is centred away by the medians. With fewer than
 4 models (or ``baseline="null"``) the shuffled-prompt null replaces the
 population. The degree cannot tell direction: S copying T, T copying S and
