@@ -301,45 +301,136 @@ def _ref_mean(values: list[float]) -> float:
     return sum(vals) / len(vals) if vals else math.nan
 
 
+def _ref_q(values: list[float], q: float) -> float:
+    vals = sorted(v for v in values if not math.isnan(v))
+    if not vals:
+        return math.nan
+    pos = q * (len(vals) - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, len(vals) - 1)
+    return vals[lo] + (vals[hi] - vals[lo]) * (pos - lo)
+
+
+def _ref_residuals(t, flags, centre: float) -> list:
+    m, n = t.shape[0], t.shape[2]
+    e = [[[math.nan] * n for _ in range(m)] for _ in range(m)]
+    for p in range(n):
+        allv = [float(t[a, b, p]) for a in range(m) for b in range(m) if a != b and not flags[a][b]]
+        allp = [float(t[a, b, p]) for a in range(m) for b in range(m) if a != b]
+        g = _ref_q(allv, centre)
+        if math.isnan(g):
+            g = _ref_q(allp, centre)
+
+        def row(a: int, b: int) -> float:
+            v = _ref_q([float(t[a, k, p]) for k in range(m) if k not in (a, b) and not flags[a][k]], centre)
+            if math.isnan(v):
+                v = _ref_q([float(t[a, k, p]) for k in range(m) if k not in (a, b)], centre)
+            return v
+
+        for a in range(m):
+            for b in range(m):
+                if a != b:
+                    e[a][b][p] = float(t[a, b, p]) - row(a, b) - row(b, a) + g
+    return e
+
+
+def _ref_terms(x: list[float], pool: list[list[float]], threshold: float, fence_k: float = 2.0):
+    vals = [v for r in pool for v in r if not math.isnan(v)]
+    if not vals or all(math.isnan(v) for v in x):
+        return None
+    med, q1 = _ref_q(vals, 0.5), _ref_q(vals, 0.25)
+    tau = med + threshold * (med - q1)
+    fence = tau + fence_k * (tau - med)
+    out = []  # type: ignore[var-annotated]
+    for p, xv in enumerate(x):
+        if math.isnan(xv):
+            out.append(None)  # type: ignore[arg-type]
+            continue
+        col = [r[p] for r in pool if not math.isnan(r[p])]
+        out.append((1.0 if xv < tau else 0.0, float(sum(v < tau for v in col)), float(sum(v < fence for v in col))))
+    return out
+
+
+def _ref_pool(e, s: int, c: int, flags) -> list[list[float]]:
+    m = len(e)
+    others = [k for k in range(m) if k not in (s, c)]
+    rows = [e[s][k] for k in others if not flags[s][k]] + [e[k][c] for k in others if not flags[k][c]]
+    return rows or ([e[s][k] for k in others] + [e[k][c] for k in others])
+
+
+def _ref_binom_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k), X ~ Binomial(n, p), as the plain sum of exact terms."""
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    return min(1.0, sum(math.comb(n, i) * p**i * (1.0 - p) ** (n - i) for i in range(k, n + 1)))
+
+
+def _ref_significant(terms, alpha: float) -> bool:
+    """k prompts at/above tau out of n valid ones against the null's rate
+    above tau p0 = 1 - null_below / null_count (at least 1/n)."""
+    if terms is None:
+        return False
+    valid = [v for v in terms if v is not None]
+    n = len(valid)
+    if n == 0:
+        return False
+    k = sum(1 for v in valid if v[0] == 0.0)
+    nb, nc = sum(v[1] for v in valid), sum(v[2] for v in valid)
+    p0 = max(1.0 - nb / max(nc, 1.0), 1.0 / n)
+    return _ref_binom_tail(k, n, min(p0, 1.0)) < alpha
+
+
+def _ref_share(terms, prompts) -> float:
+    if terms is None:
+        return math.nan
+    picked = [terms[p] for p in prompts if terms[p] is not None]
+    if not picked:
+        return math.nan
+    below = sum(v[0] for v in picked) / len(picked)
+    nb, nc = sum(v[1] for v in picked), sum(v[2] for v in picked)
+    f0 = nb / nc if nc > 0 else math.nan
+    return 1.0 - below / f0 if f0 > 0 else math.nan
+
+
 def degree_reference(table, student: str, candidate: str, granularity: str, prompts,
-                     *, baseline: str = "pair-mean", clip=(-1.0, 1.0), min_span: float = 0.05,
-                     max_score: float = 1.0) -> float:
-    """Degree over the prompt multiset ``prompts`` (a list of indices, repeats allowed)."""
+                     *, baseline: str = "pair-mean", clip=(0.0, 1.0), threshold: float = 3.0,
+                     cutoff: float = 0.05, centre: float = 0.5, rounds: int = 3,
+                     alpha: float = 1e-3) -> float:
+    """The share degree over the prompt multiset ``prompts`` (indices, repeats
+    allowed), with plain loops: leave-pair-out quantile centres, clone flags
+    in rounds (share above ``cutoff`` in either direction AND a count of
+    prompts at/above ``tau`` that a one-sided binomial test at ``alpha`` finds
+    significant), leave-clones-out pools, ``tau`` and fence per pair; the
+    flags and ``tau`` come from all prompts, the shares from ``prompts``."""
     t = table.tensor(granularity)
     i, j = table.index_of(student), table.index_of(candidate)
     m = len(table.models)
-    null_t = table._null.get(granularity)
-    ceil_t = table._ceil.get(granularity)
-    raw, pop, nul, cs, ct = [], [], [], [], []
-    for p in prompts:
-        s = float(t[i, j, p])
-        if math.isnan(s):
-            continue
-        raw.append(s)
-        ms = _ref_mean([float(t[i, k, p]) for k in range(m) if k not in (i, j)])
-        mt = _ref_mean([float(t[j, k, p]) for k in range(m) if k not in (i, j)])
-        pop.append(_ref_mean([ms, mt]))
-        nul.append(float(null_t[i, j, p]) if null_t is not None else math.nan)
-        cs.append(float(ceil_t[i, p]) if ceil_t is not None else math.nan)
-        ct.append(float(ceil_t[j, p]) if ceil_t is not None else math.nan)
-    r, po, nu, c_s, c_t = (_ref_mean(x) for x in (raw, pop, nul, cs, ct))
-    if math.isnan(r):
-        return math.nan
-    if baseline == "null":
-        b = nu
+    if baseline == "pair-mean" and m >= 4:
+        flags = [[False] * m for _ in range(m)]
+        for _ in range(rounds):
+            e = _ref_residuals(t, flags, centre)
+            new = [[False] * m for _ in range(m)]
+            for a in range(m):
+                for b in range(a + 1, m):
+                    for x, y in ((a, b), (b, a)):
+                        terms_xy = _ref_terms(e[x][y], _ref_pool(e, x, y, flags), threshold)
+                        r = _ref_share(terms_xy, range(t.shape[2]))
+                        if not math.isnan(r) and r > cutoff and _ref_significant(terms_xy, alpha):
+                            new[a][b] = new[b][a] = True
+            if new == flags:
+                break
+            flags = new
+        e = _ref_residuals(t, flags, centre)
+        terms = _ref_terms(e[i][j], _ref_pool(e, i, j, flags), threshold)
     else:
-        b = max((x for x in (po, nu) if not math.isnan(x)), default=math.nan)
-    if not math.isnan(c_s) and not math.isnan(c_t):
-        c = math.sqrt(max(c_s, 0.0) * max(c_t, 0.0))
-    else:
-        c = c_s if not math.isnan(c_s) else c_t
-    f = nu if not math.isnan(nu) else b
-    if math.isnan(c) or c - f < min_span:
-        c = max_score
-    span = c - f
-    if not span > 0 or math.isnan(b):
-        return math.nan
-    return min(max((r - b) / span, clip[0]), clip[1])
+        null_t = table._null.get(granularity)
+        if null_t is None:
+            return math.nan
+        terms = _ref_terms([float(v) for v in t[i, j]], [[float(v) for v in null_t[i, j]]], threshold)
+    r = _ref_share(terms, prompts)
+    return r if math.isnan(r) else min(max(r, clip[0]), clip[1])
 
 
 # ---------------------------------------------------------------------------

@@ -28,29 +28,34 @@ def test_shared_spans_marks_common_runs_after_normalization():
 
 
 def test_build_evidence_ranks_the_copied_prompts_first():
-    """S copies T on prompts 0 and 3 only; the evidence shows those first."""
-    P = 6
-    base = [f"Answer number {p} talks about topic {p} in its own words" for p in range(P)]
+    """S copies T on prompts 0 and 3 only (a share of 2/30); the evidence shows those first."""
+    P = 30
+    copied = (0, 3)
     texts = {
         "T": [f"Teacher explains item {p} with a long distinctive sentence about gardens and rivers" for p in range(P)],
         "O": [f"Other model writes its own thing about {p} entirely differently from everyone" for p in range(P)],
-        "U": base,
+        "U": [f"Answer number {p} talks about topic {p} in its own words" for p in range(P)],
+        "V": [f"A fourth voice answers question {p} briefly" for p in range(P)],
+        "W": [f"Yet another model rambles on item {p} at length" for p in range(P)],
     }
-    texts["S"] = [texts["T"][p] if p in (0, 3) else f"Student says something else for {p}" for p in range(P)]
+    texts["S"] = [texts["T"][p] if p in copied else f"Student says something else for {p}" for p in range(P)]
     recs = [{"model": m, "prompt_id": f"p{p}", "sample": 0, "response": t[p], "prompt": f"question {p}"}
             for m, t in texts.items() for p in range(P)]
     responses = load_table(recs)
-    models = ("O", "S", "T", "U")
+    models = ("O", "S", "T", "U", "V", "W")
     sim = {}
+    rng = np.random.default_rng(3)
     for a in models:
         for b in models:
-            if a != b:
-                sim[(a, b)] = np.array([1.0 if texts[a][p] == texts[b][p] else 0.1 for p in range(P)])
+            if a < b:  # unrelated answers: scattered low scores; a copy: 1
+                sim[(a, b)] = np.array([1.0 if texts[a][p] == texts[b][p] else rng.uniform(0.05, 0.2)
+                                        for p in range(P)])
     st = ScoreTable(models=models, scores={"lexical": sim}, prompt_ids=tuple(f"p{p}" for p in range(P)))
     attr = attribute(st, config=DegreeConfig(n_boot=50, seed=0))
     ev = {e["student"]: e for e in build_evidence(st, responses, attr, per_student=2)}
     s = ev["S"]
     assert s["candidate"] == "T"
+    assert 0.0 < s["degree"] < 0.2  # about the copied share, 2/30
     assert [p["prompt_id"] for p in s["prompts"]] == ["p0", "p3"]
     first = s["prompts"][0]
     assert first["contribution"] > 0.5 and first["student_answer"] == texts["S"][0]

@@ -94,10 +94,12 @@ def test_bootstrap_counts_are_the_draws_counted():
 
 
 def _mean_table(values: np.ndarray) -> ScoreTable:
-    """Two models; with the null at 0 and no self-similarity the degree of
-    S to T is exactly the mean raw score (ceiling = max_score = 1)."""
+    """Two models and a shuffled-prompt null spread over [0, 0.1]: every null
+    value lies under the cut-off tau (0.125), so the degree (a share) of S to
+    T is exactly the share of prompts whose raw score reaches tau."""
     n = len(values)
-    return ScoreTable(("S", "T"), {"lexical": {("S", "T"): values}}, null={"lexical": {("S", "T"): np.zeros(n)}})
+    null = np.linspace(0.0, 0.1, n)
+    return ScoreTable(("S", "T"), {"lexical": {("S", "T"): values}}, null={"lexical": {("S", "T"): null}})
 
 
 def test_degree_bootstrap_resamples_every_prompt():
@@ -121,8 +123,9 @@ def _with_boot(diffs: list[float]):
     """A real result whose resampled degrees of S->A minus S->B are ``diffs``."""
     n = 6
     rng = np.random.default_rng(0)
-    scores = {(a, b): rng.uniform(0, 1, n) for a, b in (("S", "A"), ("S", "B"), ("A", "B"))}
-    res = compute_degrees(ScoreTable(("S", "A", "B"), {"lexical": scores}), ["S"], ["A", "B"],
+    pairs = (("S", "A"), ("S", "B"), ("A", "B"), ("S", "C"), ("A", "C"), ("B", "C"))
+    scores = {(a, b): rng.uniform(0, 1, n) for a, b in pairs}
+    res = compute_degrees(ScoreTable(("S", "A", "B", "C"), {"lexical": scores}), ["S"], ["A", "B"],
                           DegreeConfig(n_boot=10))
     boot = np.zeros(res.boot.shape[:-1] + (len(diffs),))
     boot[:, 0, res.candidates.index("A")] = 0.5 + np.asarray(diffs)

@@ -1,4 +1,4 @@
-"""Calibrated distillation degree, bootstrap intervals and teacher attribution.
+"""Distillation degree (≈ share of S's answers derived from T) and bootstrap intervals.
 
 Input is a :class:`ScoreTable`: per *granularity* (``"lexical"``,
 ``"semantic"``, ``"structural"``, ``"style"`` or a single metric such as
@@ -7,55 +7,66 @@ model pair ``(student, candidate)``, all over the same prompt index set
 (NaN where a model lacks the prompt); optionally per-model self-similarity
 arrays and per-pair shuffled-prompt null arrays.
 
-The distillation degree
------------------------
-For granularity ``g``, student ``S`` and candidate ``T``, every term below is
-a mean over the prompts where ``s(S, T)`` is defined (and the term is)::
+The distillation degree (v3: a share)
+------------------------------------
+``degree_g(S, T)`` estimates **the share of S's answers derived from T**:
+0 when S resembles T no more than an unrelated model answering the same
+prompts does, 1 when every answer derives from T (an exact copy gives 1.0),
+r for a student that takes r of its answers from T. The estimator and its
+justification are in :mod:`distillscope.analysis.share`; in short, per
+prompt ``p``::
 
-    s    = mean_p s_p(S, T)                          raw similarity
-    pop  = mean_p ½ [ m_p(S; ¬T) + m_p(T; ¬S) ]      population baseline
-           m_p(X; ¬Y) = mean over models M ∉ {X, Y} of s_p(X, M)
-    null = mean_p s(S_p, T_π(p))                     shuffled-prompt null
-    b    = max(pop, null)    (baseline="pair-mean", the default)
-         = null              (baseline="null")
-    c    = sqrt( mean_p self_p(S) * mean_p self_p(T) )   self-similarity ceiling
-           (the known side when only one is; max_score when neither is,
-           or when c - f < min_span: the ceiling is then uninformative)
-    f    = null   (the chance level; = b when no null arrays are given)
+    e_p    = s_p(S, T) - med_p(S; not T) - med_p(T; not S) + med_p   median double-centred residual
+    pool   = e_p(S, M), e_p(M, T) for every other model M not flagged as T's / S's clone
+    tau    = median(pool) + k * (median(pool) - lower quartile(pool))         (k = ``threshold``)
+    below  = mean_p [e_p < tau]                     share of S's answers that look unrelated
+    F0     = #pool < tau / #pool < fence            the same for unrelated answers (null_level)
 
-    degree_g(S, T) = clip( (s - b) / (c - f), -1, 1 )
+    degree_g(S, T) = clip( 1 - below / F0, 0, 1 )
 
-The numerator is the similarity the population does not explain; the
-denominator is the attainable range above chance, from unrelated answers
-(the null) to resampled answers of the same model (the ceiling). 0 means "no
-closer than the population predicts"; 1 means "the whole attainable range
-is unexplained excess": a copy of a teacher nobody else resembles. A perfect
-copy of a teacher that everyone resembles scores less than 1 — the part of
-its similarity that genericness explains is not counted as evidence.
-Keeping the baseline out of the denominator matters: with ``(c - b)`` there,
-a candidate everyone resembles (large ``b``) would have its excess divided
-by a small span and win by default again.
-The ratio is taken of means over prompts, never a mean of per-prompt
-ratios (which blows up on prompts where ceiling and null nearly coincide).
+A derived answer stands out (``e_p >= tau``); an unrelated one falls under
+``tau`` with probability F0; so ``below = (1 - r) F0``. Clones of T in the
+population (several students of one teacher) are found (share above
+``clone_cutoff`` AND a count of prompts above ``tau`` that a one-sided
+binomial test against the pool's rate finds significant at 1e-3) and left
+out of the medians and the pool, so they do not make T look "generic"; a teacher that
+everyone resembles a little is centred away by the medians. With fewer than
+4 models (or ``baseline="null"``) the shuffled-prompt null replaces the
+population. The degree cannot tell direction: S copying T, T copying S and
+both copying a third model give the same share. Heavy edits hide some
+derived answers under ``tau`` and lower the share (docs/calibration.md).
 
-The ceiling is the geometric mean of the two self-similarities: if a
-model's answers are a reproducible part plus sampling noise, its
-self-similarity estimates the squared size of the reproducible part, and
-by Cauchy-Schwarz two models' similarity cannot exceed the geometric mean
-(Spearman's correction for attenuation). Verbatim copies of one sample score
-above the ceiling and are clipped to 1.
+Reported with it, per granularity (means over the pair's prompts): ``raw``
+similarity, ``population`` (today's pair-mean: ½ [mean_M s(S, M) + mean_M
+s(T, M)]), ``baseline`` (the robust per-prompt centre the residual
+subtracts), ``null`` (shuffled-prompt null, when given), ``ceiling`` (the
+self-similarity ceiling, sqrt(self(S) self(T)), or ``max_score``; context
+only), ``unrelated`` (= below) and ``null_level`` (= F0).
 
-The population term subtracts half of each model's "genericness": a
-candidate that everyone resembles is penalised by how much it resembles the
-others, so it does not win attribution by default; it does not remove it
-completely, because in a population where many models copied the same
-teacher, full (double-centred) correction would explain the teacher away as
-"generic" and invert the ranking for weak copiers (see docs/analysis.md).
+``tau`` uses k = 3 lower spreads (~2 sigma of a Gaussian null): on the
+simulator (analysis/simulate.py; rates 0/0.3/0.7/1 x samples 1, 2 x
+populations one/four/generic, 150 prompts) it gives mean |degree - r| 0.023
+(exact), 0.024 (light edit), 0.11 (heavy), r = 1 -> 0.99; k = 5 gave 0.031 /
+0.043 / 0.22 and r = 1 -> 0.95 (lightly edited copies near the unrelated
+range's top were missed).
 
-The combined degree is the weighted mean of the granularity degrees that are
-defined for the pair (weights renormalised over them); by default
-``lexical``, ``semantic`` and ``structural`` weigh 1 and ``style`` 0.5, and a
-table with none of those weighs all its granularities equally.
+Derivation is about content, so the combined degree is estimated on the
+content granularities: it is the weighted mean of the granularity degrees
+that are defined for the pair (weights renormalised over them), by default
+``lexical`` and ``semantic`` weigh 1, ``structural`` and ``style`` 0 (both
+still reported per granularity). Unrelated models that share a house habit
+(the same list format, the same closer) sit above the population on every
+prompt at the format-sensitive granularities, so those do not separate a
+derived answer from a same-format stranger (in the demo, style alone gave an
+unrelated same-format pair 0.67). A table with none of those weighs all its
+granularities equally. Each granularity estimates the same share, so their
+weighted mean does too.
+
+Attribution ties: when the best and the runner-up do not differ
+significantly (paired bootstrap), the candidate whose derived answers are
+closer in raw similarity (``strength``: mean raw score over the prompts
+where S stands out) ranks first: a copy of T is closer to T than to another
+student's copy of T, which resolves a student and its sibling copier.
 
 Bootstrap
 ---------
@@ -83,19 +94,25 @@ import numpy as np
 
 from ..stats import BOOT_BLOCK, as_count, as_seed, bootstrap_counts, counts_from_indices, finite_or_none, quantiles
 from .table import COMBINED, ScoreTable
+from .terms import TERMS, degree_from_means, pair_series
 
 __all__ = [
     "DEFAULT_WEIGHTS",
     "COMBINED",
+    "DEGREE_MEANING",
     "DegreeConfig",
     "DegreeResult",
     "compute_degrees",
 ]
 
 DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
-    {"lexical": 1.0, "semantic": 1.0, "structural": 1.0, "style": 0.5}
+    {"lexical": 1.0, "semantic": 1.0, "structural": 0.0, "style": 0.0}
 )
-_CALIBRATION_VERSION = "1"
+DEGREE_MEANING = (
+    "≈ share of the student's answers derived from the candidate (0 = no more alike than "
+    "unrelated models, 1 = a copy); direction (who copied whom) is not identified"
+)
+_CALIBRATION_VERSION = "3"
 _TIE = 1e-12  # degree differences this small are floating-point noise
 _BLOCK_ELEMENTS = 1 << 22  # series elements per student block (~32 MB per float64 array)
 
@@ -109,14 +126,20 @@ class DegreeConfig:
         :data:`DEFAULT_WEIGHTS` restricted to the granularities present (or
         equal weights when none of those is present). Granularities missing
         from an explicit mapping weigh 0.
-    baseline: ``"pair-mean"`` (max of population baseline and null) or
-        ``"null"`` (shuffled-prompt null only, for populations that are all
-        one family).
+    baseline: ``"pair-mean"`` (the null of unrelated answers comes from the
+        population on the same prompts, median double-centred; the
+        shuffled-prompt null when fewer than 4 models) or ``"null"``
+        (shuffled-prompt null only, for populations that are all one family).
+    threshold: ``tau`` = median + threshold x (median - lower quartile) of the
+        null; a derived answer must exceed it (3 ~ the 98th percentile of a
+        Gaussian null).
+    (pairs that resemble each other beyond the population are found and
+    left out of the centres and nulls automatically, see analysis/share.py)
     interval: ``"percentile"`` or ``"bca"``.
-    clip: range the degree is clipped to.
-    min_span: smallest ceiling - null gap that counts as informative.
-    max_score: the metrics' maximum (identical texts), used as the ceiling
-        when no informative self-similarity is available.
+    clip: range the degree is clipped to ((0, 1): it is a share).
+    min_span, max_score: only for the reported ``ceiling`` (self-similarity
+        ceiling, or ``max_score`` when it is missing or within ``min_span``
+        of the null); the degree does not use it.
     """
 
     weights: Mapping[str, float] | None = None
@@ -125,9 +148,10 @@ class DegreeConfig:
     seed: int = 0
     confidence: float = 0.95
     interval: Literal["percentile", "bca"] = "percentile"
-    clip: tuple[float, float] = (-1.0, 1.0)
+    clip: tuple[float, float] = (0.0, 1.0)
     min_span: float = 0.05
     max_score: float = 1.0
+    threshold: float = 3.0
 
     def __post_init__(self) -> None:
         if self.baseline not in ("pair-mean", "null"):
@@ -143,6 +167,8 @@ class DegreeConfig:
         lo, hi = (float(x) for x in self.clip)
         if not lo < hi:
             raise ValueError(f"clip must be (low, high) with low < high, got {self.clip}")
+        if not 0.5 <= float(self.threshold) <= 20.0:
+            raise ValueError(f"threshold must be in [0.5, 20], got {self.threshold}")
         if not float(self.min_span) >= 0:
             raise ValueError(f"min_span must be >= 0, got {self.min_span}")
         if self.weights is not None:
@@ -157,7 +183,7 @@ class DegreeConfig:
 
     def resolve_weights(self, granularities: Sequence[str]) -> dict[str, float]:
         if self.weights is None:
-            w = {g: float(DEFAULT_WEIGHTS[g]) for g in granularities if g in DEFAULT_WEIGHTS}
+            w = {g: float(DEFAULT_WEIGHTS[g]) for g in granularities if DEFAULT_WEIGHTS.get(g, 0.0) > 0}
             if not w:
                 w = {g: 1.0 for g in granularities}
         else:
@@ -175,80 +201,10 @@ class DegreeConfig:
         w = self.resolve_weights(granularities) if granularities is not None else (self.weights or DEFAULT_WEIGHTS)
         ws = ",".join(f"{k}:{float(v):g}" for k, v in sorted(w.items()))
         return (
-            f"degree:v{_CALIBRATION_VERSION}|baseline={self.baseline}|ceiling=self-sim,min_span={self.min_span:g},"
-            f"max={self.max_score:g}|clip={self.clip[0]:g}:{self.clip[1]:g}|weights={ws}|boot={self.n_boot}|"
+            f"degree:v{_CALIBRATION_VERSION}|share|baseline={self.baseline}|tau=med+{self.threshold:g}iqr_low|"
+            f"clones=out|clip={self.clip[0]:g}:{self.clip[1]:g}|weights={ws}|boot={self.n_boot}|"
             f"seed={self.seed}|ci={self.interval}@{self.confidence:g}"
         )
-
-
-# --------------------------------------------------------------------------- core
-_TERMS = ("raw", "population", "null", "ceil_s", "ceil_t")
-
-
-def _pair_series(table: ScoreTable, g: str, si: np.ndarray, ci: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-prompt series of every term for the (student x candidate) grid: each
-    (nS, nC, n), NaN where undefined (always NaN where the raw score is)."""
-    t = table._sim[g]  # type: ignore[attr-defined]
-    valid = np.isfinite(t)
-    t0 = np.where(valid, t, 0.0)
-    rowsum = t0.sum(axis=1)  # (m, n): diagonal is NaN -> contributes nothing
-    rowcnt = valid.sum(axis=1)
-    raw = t[np.ix_(si, ci)]
-    vraw = np.isfinite(raw)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # m_p(S; not T): S's mean similarity to everyone except T (and itself)
-        ms_num = rowsum[si][:, None, :] - t0[np.ix_(si, ci)]
-        ms_den = rowcnt[si][:, None, :] - valid[np.ix_(si, ci)]
-        ms = np.where(ms_den > 0, ms_num / ms_den, np.nan)
-        # m_p(T; not S)
-        tt0 = np.swapaxes(t0[np.ix_(ci, si)], 0, 1)
-        tvalid = np.swapaxes(valid[np.ix_(ci, si)], 0, 1)
-        mt_num = rowsum[ci][None, :, :] - tt0
-        mt_den = rowcnt[ci][None, :, :] - tvalid
-        mt = np.where(mt_den > 0, mt_num / mt_den, np.nan)
-        pop = _nanmean2(ms, mt)
-    nul_t = table._null.get(g)  # type: ignore[attr-defined]
-    nul = nul_t[np.ix_(si, ci)] if nul_t is not None else np.full_like(raw, np.nan)
-    c = table._ceil.get(g)  # type: ignore[attr-defined]
-    if c is not None:
-        ceil_s = np.broadcast_to(c[si][:, None, :], raw.shape)
-        ceil_t = np.broadcast_to(c[ci][None, :, :], raw.shape)
-    else:
-        ceil_s = ceil_t = np.full_like(raw, np.nan)
-    out = {"raw": raw}
-    for name, x in (("population", pop), ("null", nul), ("ceil_s", ceil_s), ("ceil_t", ceil_t)):
-        out[name] = np.where(vraw, x, np.nan)
-    return out
-
-
-def _nanmean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a, b = np.broadcast_arrays(a, b)
-    fa, fb = np.isfinite(a), np.isfinite(b)
-    with np.errstate(invalid="ignore"):
-        both = (a + b) / 2.0
-    return np.where(fa & fb, both, np.where(fa, a, np.where(fb, b, np.nan)))
-
-
-def _degree_from_means(
-    raw: np.ndarray, pop: np.ndarray, null: np.ndarray, ceil_s: np.ndarray, ceil_t: np.ndarray,
-    cfg: DegreeConfig,
-) -> dict[str, np.ndarray]:
-    """The formula, elementwise over arrays of means (any shape)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fs, ft = np.isfinite(ceil_s), np.isfinite(ceil_t)
-        geo = np.sqrt(np.maximum(ceil_s, 0.0) * np.maximum(ceil_t, 0.0))
-        ceil = np.where(fs & ft, geo, np.where(fs, ceil_s, np.where(ft, ceil_t, np.nan)))
-        if cfg.baseline == "null":
-            base = null
-        else:
-            base = np.fmax(pop, null)  # fmax ignores a NaN side
-        floor = np.where(np.isfinite(null), null, base)
-        informative = np.isfinite(ceil) & (ceil - floor >= cfg.min_span)
-        c_eff = np.where(informative, ceil, cfg.max_score)
-        span = c_eff - floor
-        deg = np.where(span > 0, (raw - base) / span, np.nan)
-        deg = np.clip(deg, cfg.clip[0], cfg.clip[1])
-    return {"degree": deg, "baseline": base, "ceiling": c_eff}
 
 
 @dataclass(frozen=True)
@@ -274,6 +230,9 @@ class DegreeResult:
     null: np.ndarray
     baseline: np.ndarray
     ceiling: np.ndarray
+    unrelated: np.ndarray
+    null_level: np.ndarray
+    strength: np.ndarray
     n_prompts: np.ndarray
     boot: np.ndarray
     signature: str
@@ -302,11 +261,16 @@ class DegreeResult:
             "population": finite_or_none(self.population[li, s, c]),
             "null": finite_or_none(self.null[li, s, c]),
             "ceiling": finite_or_none(self.ceiling[li, s, c]),
+            "unrelated": finite_or_none(self.unrelated[li, s, c]),
+            "null_level": finite_or_none(self.null_level[li, s, c]),
+            "strength": finite_or_none(self.strength[li, s, c]),
         }
 
     def ranking(self, student: str, level: str = COMBINED) -> list[str]:
-        """Candidates (other than the student) by degree, highest first; NaN last,
-        ties broken by name."""
+        """Candidates (other than the student) by degree, highest first; NaN last.
+        When the best and the runner-up do not differ significantly (paired
+        bootstrap), the one whose derived answers stand out more (``strength``)
+        comes first; exact ties otherwise go by name."""
         li, s, _ = self._loc(student, self.candidates[0], level)
         rows = [
             (c, float(self.degree[li, s, j]))
@@ -314,7 +278,19 @@ class DegreeResult:
             if c != student
         ]
         rows.sort(key=lambda r: (not math.isfinite(r[1]), -r[1] if math.isfinite(r[1]) else 0.0, r[0]))
-        return [c for c, _ in rows]
+        order = [c for c, _ in rows]
+        # A tie in share (the runner-up within the paired bootstrap's noise of
+        # the best) is broken by how far the derived answers stand out: a copy
+        # of T is closer to T than to another student's copy of T, so the
+        # source beats a sibling that shares the same derived prompts.
+        if len(order) >= 2 and math.isfinite(rows[1][1]):
+            top, run = order[0], order[1]
+            if not self.paired_difference(student, top, run, level)["significant"]:
+                st = self.strength[li, s, self.candidates.index(top)]
+                sr = self.strength[li, s, self.candidates.index(run)]
+                if math.isfinite(float(sr)) and (not math.isfinite(float(st)) or sr > st + _TIE):
+                    order[0], order[1] = run, top
+        return order
 
     def paired_difference(self, student: str, a: str, b: str, level: str = COMBINED) -> dict[str, Any]:
         """Paired bootstrap of degree(student, a) - degree(student, b).
@@ -351,7 +327,8 @@ class DegreeResult:
         """(students, candidates) array of one quantity at one level."""
         if level not in self.levels:
             raise ValueError(f"unknown level {level!r}; known: {list(self.levels)}")
-        if what not in ("degree", "ci_low", "ci_high", "raw", "baseline", "population", "null", "ceiling"):
+        if what not in ("degree", "ci_low", "ci_high", "raw", "baseline", "population", "null", "ceiling",
+                        "unrelated", "null_level", "strength"):
             raise ValueError(f"unknown quantity {what!r}")
         return np.array(getattr(self, what)[self.levels.index(level)])
 
@@ -390,16 +367,16 @@ def compute_degrees(
     cfg = _check_inputs(table, config)
     studs = _resolve_names(table, students, "students")
     cands = _resolve_names(table, candidates, "candidates")
+    grans = table.granularities
+    weights = cfg.resolve_weights(grans)
     _check_baseline(table, cfg)
     si = np.array([table.index_of(s) for s in studs])
     ci = np.array([table.index_of(c) for c in cands])
-    grans = table.granularities
-    weights = cfg.resolve_weights(grans)
     n = table.n_prompts
     n_boot, idx = _explicit_indices(indices, n, cfg.n_boot)
     # Students are processed in blocks so memory stays bounded (every pair's
     # numbers are independent of the block it is computed in).
-    per_student = len(grans) * len(_TERMS) * len(ci) * max(n, n_boot)
+    per_student = len(grans) * len(TERMS) * len(ci) * max(n, n_boot)
     step = max(1, _BLOCK_ELEMENTS // max(per_student, 1))
     parts = [
         _degree_block(table, si[k : k + step], ci, studs[k : k + step], cands, cfg, weights, n_boot, idx)
@@ -422,6 +399,9 @@ def compute_degrees(
         null=cat["null"],
         baseline=cat["baseline"],
         ceiling=cat["ceiling"],
+        unrelated=cat["unrelated"],
+        null_level=cat["null_level"],
+        strength=cat["strength"],
         n_prompts=cat["n_prompts"],
         boot=cat["boot"],
         signature=cfg.signature(grans),
@@ -439,9 +419,9 @@ def _check_inputs(table: Any, config: Any) -> DegreeConfig:
 
 
 def _check_baseline(table: ScoreTable, cfg: DegreeConfig) -> None:
-    if cfg.baseline == "pair-mean" and len(table.models) < 3 and not table._null:  # type: ignore[attr-defined]
+    if cfg.baseline == "pair-mean" and len(table.models) < 4 and not table._null:  # type: ignore[attr-defined]
         raise ValueError(
-            "no baseline: with only 2 models there is no population; pass null arrays "
+            f"no baseline: with {len(table.models)} models there is no population (4 or more needed); pass null arrays "
             "(shuffled prompts, see derangement()) or add models"
         )
     if cfg.baseline == "null" and not table._null:  # type: ignore[attr-defined]
@@ -478,8 +458,8 @@ def _degree_block(
     indexed [level, student, candidate(, resample)]."""
     grans = table.granularities
     n = table.n_prompts
-    shape = (len(grans), len(_TERMS), len(si), len(ci))
-    XV, V = _stacked_series(table, si, ci, studs, cands)
+    shape = (len(grans), len(TERMS), len(si), len(ci))
+    XV, V = _stacked_series(table, si, ci, studs, cands, cfg)
     Vf = V.astype(np.float64)
     counts_point = Vf.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -508,12 +488,14 @@ def _degree_block(
     return {
         "degree": point["degree"], "ci_low": lo, "ci_high": hi, "raw": point["raw"],
         "population": point["population"], "null": point["null"], "baseline": point["baseline"],
-        "ceiling": point["ceiling"], "n_prompts": np.concatenate([n_valid, n_comb], axis=0), "boot": boot,
+        "ceiling": point["ceiling"], "unrelated": point["unrelated"], "null_level": point["null_level"],
+        "strength": point["strength"],
+        "n_prompts": np.concatenate([n_valid, n_comb], axis=0), "boot": boot,
     }
 
 
 def _stacked_series(
-    table: ScoreTable, si: np.ndarray, ci: np.ndarray, studs: Sequence[str], cands: Sequence[str]
+    table: ScoreTable, si: np.ndarray, ci: np.ndarray, studs: Sequence[str], cands: Sequence[str], cfg: DegreeConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every series of the block as columns: ``(XV, V)``, both (n, K) with
     K = granularities x terms x students x candidates; ``V`` marks defined
@@ -523,10 +505,11 @@ def _stacked_series(
     nS, nC, G = len(si), len(ci), len(grans)
     self_mask = np.array(studs)[:, None] == np.array(cands)[None, :]
     # stacked series: (G, terms, nS, nC, n) -> X (n, K)
-    series = np.empty((G, len(_TERMS), nS, nC, n))
+    series = np.empty((G, len(TERMS), nS, nC, n))
     for gi, g in enumerate(grans):
-        ps = _pair_series(table, g, si, ci)
-        for ti, term in enumerate(_TERMS):
+        ps = pair_series(table, g, si, ci, threshold=cfg.threshold,
+                         min_models=4 if cfg.baseline == "pair-mean" else len(table.models) + 1)
+        for ti, term in enumerate(TERMS):
             series[gi, ti] = ps[term]
     series[..., self_mask, :] = np.nan
     X = series.reshape(-1, n).T  # (n, K)
@@ -588,10 +571,12 @@ def _columnwise_product(W: np.ndarray, X: np.ndarray) -> np.ndarray:
 def _levels_from(means: np.ndarray, w: np.ndarray, cfg: DegreeConfig) -> dict[str, np.ndarray]:
     """means (..., G, terms, nS, nC) -> per-level quantities (..., G+1, nS, nC);
     the last level is the ``w``-weighted combination of the granularities."""
-    raw, pop, nul, cs, ct = (means[..., :, t, :, :] for t in range(len(_TERMS)))
-    d = _degree_from_means(raw, pop, nul, cs, ct, cfg)
-    out = {"degree": d["degree"], "raw": raw, "population": pop, "null": nul,
-           "baseline": d["baseline"], "ceiling": d["ceiling"]}
+    terms = [means[..., :, t, :, :] for t in range(len(TERMS))]
+    d = degree_from_means(*terms, baseline=cfg.baseline, clip=cfg.clip, min_span=cfg.min_span,
+                          max_score=cfg.max_score)
+    raw, pop, nul = terms[:3]
+    out = {"degree": d["degree"], "raw": raw, "population": pop, "null": nul, "baseline": d["baseline"],
+           "ceiling": d["ceiling"], "unrelated": d["unrelated"], "null_level": d["null_level"], "strength": d["strength"]}
     for k, v in list(out.items()):
         fin = np.isfinite(v)
         wsum = (w * fin).sum(axis=-3)

@@ -1,16 +1,18 @@
 """Evidence behind a degree: the prompts that contribute most, with both answers
 and the spans they share.
 
-For a student S and its top candidate T, the degree is a ratio of means over
-prompts whose numerator is ``s - baseline``. A prompt's share of that
-numerator is its *contribution*::
+For a student S and its top candidate T, the degree is the share of prompts
+where S's answer stands out from the unrelated answers to the same prompt
+(:mod:`distillscope.analysis.share`): its per-prompt residual ``e_p`` (the
+score minus the robust, median double-centred population baseline) is above
+the cut-off. A prompt's *contribution* is that residual, weighted over the
+granularities::
 
-    contribution_p = sum_g w_g (s_p,g(S, T) - pop_p,g(S, T)) / sum_g w_g
+    contribution_p = sum_g w_g e_p,g(S, T) / sum_g w_g
 
-with the population term of :mod:`distillscope.analysis.degree`
-(``pop_p = ½ [mean_M s_p(S, M) + mean_M s_p(T, M)]`` over the other models
-M; the shuffled-prompt null when there are no other models) and the
-calibration weights ``w_g`` over the granularities defined on that prompt.
+(the shuffled-prompt null replaces the baseline when there are fewer than 4
+models), with the calibration weights ``w_g`` over the granularities defined
+on that prompt: the prompts counted as derived come first.
 The prompts with the largest contributions are the ones a reader should
 look at to see why the degree is high (or, when it is near 0, that even the
 closest answers are ordinary).
@@ -25,13 +27,13 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..text.tokenize import token_strings
+from .share import share_series
 from .table import ScoreTable
 
 __all__ = ["build_evidence", "shared_spans"]
@@ -127,7 +129,6 @@ def _contribution(scores: ScoreTable, student: str, cand: str, weights: Mapping[
         np.ndarray, dict[str, np.ndarray]]:
     """Per-prompt weighted excess over the population (see the module docstring)."""
     si, ci = scores.index_of(student), scores.index_of(cand)
-    others = [k for k in range(len(scores.models)) if k not in (si, ci)]
     num = np.zeros(scores.n_prompts)
     den = np.zeros(scores.n_prompts)
     per_g: dict[str, np.ndarray] = {}
@@ -137,13 +138,11 @@ def _contribution(scores: ScoreTable, student: str, cand: str, weights: Mapping[
         t = scores.tensor(g)
         s = t[si, ci]
         per_g[g] = s
-        with warnings.catch_warnings():  # 'mean of empty slice' where no other model answered
-            warnings.simplefilter("ignore", RuntimeWarning)
-            if others:
-                pop = 0.5 * (np.nanmean(t[si, others], axis=0) + np.nanmean(t[ci, others], axis=0))
-            else:
-                nul = scores.null.get(g, {}).get((student, cand))
-                pop = np.asarray(nul) if nul is not None else np.zeros_like(s)
+        if len(scores.models) >= 4:  # the degree's own per-prompt baseline
+            pop = share_series(t, None, np.array([si]), np.array([ci]))["baseline"][0, 0]
+        else:
+            nul = scores.null.get(g, {}).get((student, cand))
+            pop = np.asarray(nul) if nul is not None else np.zeros_like(s)
         ex = s - pop
         ok = np.isfinite(ex)
         num[ok] += w * ex[ok]

@@ -50,20 +50,22 @@ ICE_LEVELS = ("loose", "strict", "hard")
 # kept here only, so the HTML header, the Markdown summary and the CLI agree
 # (and follow analysis/degree.py's definition when it changes).
 DEGREE_DEFINITION = (
-    "The distillation degree of student S toward candidate T is approximately the share of S's answers "
-    "derived from T: S's similarity to T above what the other models and shuffled prompts predict "
-    "(the baseline), divided by the attainable range from chance (the null) to the self-similarity "
-    "ceiling, so 0 means no closer than the population and 1 means as close as T's own resampled answers; "
-    "[low, high] is its 95% bootstrap interval over prompts."
+    "The distillation degree of student S toward candidate T ≈ share of S's answers derived from T "
+    "(0: no more like T than unrelated answers to the same prompts; 1: every answer derived); "
+    "it cannot tell who copied whom. [low, high] is its 95% bootstrap interval over prompts."
 )
 GLOSSARY = (
     ("raw", "mean similarity of S's answer to T's answer on the same prompt."),
     ("population", "how similar S and T are to the other models on the same prompts (half of each side's "
                    "mean), i.e. the similarity any two models of this population share."),
     ("null", "similarity of S's answer to T's answer to a different prompt (shuffled prompts): the chance level."),
-    ("baseline", "the larger of population and null; similarity up to it is not counted as evidence."),
+    ("baseline", "per prompt, the similarity S and T would have if unrelated (medians of each side's similarity "
+                 "to the other models, clones left out); an answer counts as derived when it stands out above it "
+                 "by more than unrelated pairs do."),
+    ("unrelated", "share of S's answers that do not stand out from unrelated answers."),
+    ("null level", "the same share for unrelated answers; degree = 1 - unrelated / null level."),
     ("ceiling", "similarity of two samples of the same model to the same prompt (geometric mean of S's and "
-                "T's); with one sample per prompt it cannot be measured and falls back to the maximum score."),
+                "T's); context only, the degree does not use it."),
     ("beats runner-up", "paired bootstrap over prompts: the top candidate's degree exceeds the second's at "
                         "the 5% level (one-sided p shown)."),
 )

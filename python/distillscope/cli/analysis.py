@@ -192,7 +192,10 @@ def configure_attribute(p: argparse.ArgumentParser) -> None:
     p.add_argument("--candidates", default=None,
                    help="comma-separated candidate teachers (default: every model)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples over prompts")
-    p.add_argument("--baseline", choices=("pair-mean", "null"), default="pair-mean")
+    p.add_argument("--baseline", choices=("pair-mean", "null"), default="pair-mean",
+                   help="null of unrelated answers: the population on the same prompts (pair-mean) or "
+                        "shuffled prompts only (null). The degree is ≈ the share of the student's answers "
+                        "derived from the candidate; direction is not identified")
     p.add_argument("--format", choices=("json", "csv", "markdown"), default="json")
 
 

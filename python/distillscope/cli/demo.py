@@ -218,7 +218,8 @@ def _lineage_summary(sc: _Scored, ice_levels: dict[str, Any], out: Path, t0: flo
             checks.append({"student": m.name, "true_teacher": m.teacher, "ranked_first": top, "ok": top == m.teacher})
     # monotonicity over the distinct copy-rate levels (rate 0: mean over the independent models)
     aurora = [m for m in POPULATION if m.name != "Aurora" and m.teacher in (None, "Aurora")]
-    degs = [float(sc.result.get(m.name, "Aurora")["degree"] or np.nan) for m in aurora]
+    raw_degs = [sc.result.get(m.name, "Aurora")["degree"] for m in aurora]
+    degs = [float("nan") if d is None else float(d) for d in raw_degs]  # a degree of 0.0 is a value, not missing
     levels: dict[float, list[float]] = {}
     for m, d in zip(aurora, degs):
         levels.setdefault(m.rate if m.teacher == "Aurora" else 0.0, []).append(d)

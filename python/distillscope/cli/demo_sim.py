@@ -5,10 +5,13 @@ Every prompt has a pool of "points" (sentences about its topic). A model
 answers with a subset of the points, in its own order, paraphrased with its
 own word choices, in its own format (opener, bullets or prose, closer);
 different samples re-draw the subset and order a little. A student with copy
-rate r takes each sentence slot from its teacher's answer with probability r
-(else its own), and its teacher's format with probability r. Asked about its
-identity, a student names its teacher's identity with probability ~r/2, else
-its own. All randomness is seeded from (model, prompt, sample), so the whole
+rate r copies its teacher's whole answer on a share r of the prompts (drawn
+once per prompt, so all samples of a prompt agree) and answers in its own
+words on the rest; a copy is lightly edited (some words swapped for the
+student's own synonyms, now and then one sentence dropped) and keeps the
+teacher's format. The distillation degree estimates exactly that share.
+Asked about its identity, a student names its teacher's identity with
+probability ~r/2, else its own. All randomness is seeded from (model, prompt, sample), so the whole
 run is deterministic.
 """
 
@@ -28,7 +31,7 @@ class SimModel:
     name: str  # also the family alias and the API model name
     vendor: str
     teacher: str | None = None
-    rate: float = 0.0  # share of sentence slots copied from the teacher
+    rate: float = 0.0  # share of prompts whose answer is copied (lightly edited) from the teacher
 
 
 # Fictional names on purpose: the simulation must not put words in real models' mouths.
@@ -85,7 +88,24 @@ def _points(prompt: str, n: int = 12) -> list[str]:
     return out
 
 
+# Each pair of the demo's models differs in at least two of (opener, format,
+# closer): unrelated models that shared a fixed template on every answer would
+# really share text the degree counts (a template is derived text too).
+_HOUSE_STYLES = {
+    "Aurora": ("Great question!", "bullets", "Hope this helps!"),
+    "Glacier": ("Here is an overview.", "numbered", "Let me know if you have more questions."),
+    "Breeze": ("", "prose", "Good luck!"),
+    "Cirrus": ("Sure.", "prose", "Hope this helps!"),
+    "Drizzle": ("Certainly!", "numbered", ""),
+    "Hail": ("Sure.", "bullets", "Good luck!"),
+    "Ember": ("Great question!", "prose", ""),
+    "Flint": ("", "numbered", "Hope this helps!"),
+}
+
+
 def _style(model: str) -> tuple[str, str, str]:
+    if model in _HOUSE_STYLES:
+        return _HOUSE_STYLES[model]
     r = _rng("style", model)
     return r.choice(_OPENERS), r.choice(_FORMATS), r.choice(_CLOSERS)
 
@@ -102,6 +122,18 @@ def _own_sentences(model: str, prompt: str, sample: int) -> list[str]:
     para = _rng("para", model)
     subs = {w: para.choice(alts) for w, alts in _SYNONYMS.items() if para.random() < 0.6}
     return [" ".join(subs.get(w, w) for w in pts[p].split()).capitalize() + "." for p in chosen]
+
+
+def _light_edit(sentences: list[str], model: str, prompt: str, sample: int) -> list[str]:
+    """A copied answer, lightly edited: about a third of the words the student
+    has a synonym for are swapped, and one sentence in five answers is dropped."""
+    r = _rng("edit", model, prompt, sample)
+    para = _rng("para", model)
+    subs = {w: para.choice(alts) for w, alts in _SYNONYMS.items()}
+    out = [" ".join(subs[w] if w in subs and r.random() < 0.35 else w for w in s.split()) for s in sentences]
+    if len(out) > 2 and r.random() < 0.2:
+        del out[r.randrange(len(out))]
+    return out
 
 
 def _layout(sentences: list[str], style: tuple[str, str, str]) -> str:
@@ -137,18 +169,9 @@ class Simulation:
             return _identity_answer(m, prompt, sample, self.models)
         own = _own_sentences(name, prompt, sample)
         style = _style(name)
-        if m.teacher:
-            teacher = self.answer_parts(m.teacher, prompt, sample)
-            r = _rng("copy", name, prompt, sample)
-            n = max(len(own), len(teacher[0]))
-            sents = []
-            for i in range(n):
-                src = teacher[0] if r.random() < m.rate else own
-                if i < len(src):
-                    sents.append(src[i])
-            own = sents or own
-            if r.random() < m.rate:
-                style = teacher[1]
+        if m.teacher and _rng("copy", name, prompt).random() < m.rate:
+            sents, style = self.answer_parts(m.teacher, prompt, sample)
+            own = _light_edit(sents, name, prompt, sample)
         return _layout(own, style)
 
     def answer_parts(self, name: str, prompt: str, sample: int) -> tuple[list[str], tuple[str, str, str]]:

@@ -1,0 +1,89 @@
+"""Regenerate docs/calibration.md: the degree against known copy shares.
+
+    PYTHONPATH=python python3 benchmarks/calibration.py [--quick] [--out docs]
+
+Simulator grid (rates 0..1 x samples 1, 2, 4 x exact / light / heavy copies x
+populations one / four / generic) and a real-data construction from
+../shared/data/alpaca_eval (see distillscope.analysis.calibration). Writes the
+table to <out>/calibration.md and the plot to <out>/calibration.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from distillscope.analysis.calibration import alpaca_runs, simulated_runs, summarize
+from distillscope.analysis.degree import DegreeConfig
+
+COLS = ("group", "n", "mae", "slope", "intercept", "coverage", "first_r>=0.2", "first_r>=0.4", "at_0", "at_1",
+        "monotone")
+
+
+def table(rows) -> str:
+    out = ["| " + " | ".join(COLS) + " |", "|" + "---|" * len(COLS)]
+    for r in rows:
+        out.append("| " + " | ".join(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in COLS) + " |")
+    return "\n".join(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default="docs")
+    ap.add_argument("--no-real", action="store_true")
+    args = ap.parse_args()
+    cfg = DegreeConfig(n_boot=200, seed=0)
+    rates = [round(0.1 * i, 1) for i in range(11)]
+    t0 = time.perf_counter()
+    sim = simulated_runs(rates if not args.quick else [0, 0.5, 1], [1, 2, 4], ["exact", "light", "heavy"],
+                         ["one", "four", "generic"], n_prompts=200, config=cfg)
+    t_sim = time.perf_counter() - t0
+    real = []
+    if not args.no_real:
+        root = Path(__file__).resolve().parents[1]
+        data = next(p for p in (root.parent / "shared/data/alpaca_eval", root.parent.parent / "shared/data/alpaca_eval")
+                    if p.exists())
+        real = alpaca_runs(data, [("gpt4_1106_preview", "Meta-Llama-3-70B-Instruct")],
+                           [0, 0.2, 0.5, 0.8, 1.0], ["exact", "light", "heavy"], config=cfg, workers=2)
+    out = Path(args.out)
+    lines = [f"Simulator: {len(sim)} students, {t_sim:.0f} s.", "", "### By population / noise / samples", "",
+             table(summarize(sim)), "", "### By noise (all populations and sample counts)", "",
+             table(summarize([type(r)((r.group[1],), r.rate, r.degree, r.ci_low, r.ci_high, r.top_is_teacher)
+                              for r in sim]))]
+    if real:
+        lines += ["", "### Real answers (AlpacaEval; lexical + style)", "", table(summarize(real))]
+    (out / "calibration_tables.md").write_text("\n".join(lines) + "\n")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 3, figsize=(12, 4), sharey=True)
+        for ax, noise in zip(axes, ("exact", "light", "heavy")):
+            for pop, mark in zip(("one", "four", "generic"), "osd"):
+                rs = [r for r in sim if r.group[0] == pop and r.group[1] == noise]
+                lv = sorted({r.rate for r in rs})
+                ax.plot(lv, [np.mean([r.degree for r in rs if r.rate == v]) for v in lv], marker=mark, label=pop)
+            rr = [r for r in real if r.group[1] == noise]
+            if rr:
+                ax.plot([r.rate for r in rr], [r.degree for r in rr], "k*", label="AlpacaEval")
+            ax.plot([0, 1], [0, 1], ":", color="grey")
+            ax.set_title(f"{noise} copies")
+            ax.set_xlabel("true share r")
+        axes[0].set_ylabel("degree")
+        axes[0].legend()
+        fig.tight_layout()
+        fig.savefig(out / "calibration.png", dpi=90)
+    except ImportError:
+        print("matplotlib not installed: no plot")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,285 @@
+"""The distillation degree as a rate: the share of S's answers derived from T.
+
+Why a rate, and why per prompt
+------------------------------
+A ratio of mean similarities ("how much closer than the baseline, over the
+attainable range") is not a rate: edits, one-sample ceilings and generic
+teachers all move it away from the share of copied answers. Here each prompt
+is a trial. A derived answer stands out from the answers other models give
+to the same prompt; an unrelated one does not. If ``F0`` is the distribution
+of the similarity an *unrelated* answer has to T's answer (learned from the
+population on the same prompts), and a derived answer lands above the
+threshold ``tau`` (about the 98th percentile of ``F0``), then for a student that takes a share ``r``
+of its answers from T::
+
+    P(x_p < tau) = (1 - r) * F0(tau)   =>   r = 1 - P(x_p < tau) / F0(tau)
+
+This is a two-component mixture ("unrelated" = ``F0``, "derived" = above
+``tau``) whose weight is read off the lower part of the distribution, where
+only unrelated answers live. The estimator is linear in per-prompt
+indicators, so the paired prompt bootstrap of :mod:`.degree` applies as is.
+
+The residual (pair-mean baseline, made robust)
+----------------------------------------------
+Per prompt ``p`` the similarity matrix ``t[:, :, p]`` of all models is
+double-centred with medians::
+
+    e[a, b, p] = t[a, b, p] - med_a(p) - med_b(p) + med(p)
+
+``med_a(p)``: median similarity of ``a``'s answer to every other model's
+answer to ``p`` (how generic ``a``'s answer is); ``med(p)``: median of all
+pairs (how formulaic the prompt is). This is today's pair-mean population
+baseline with medians in place of means: a teacher everyone resembles a
+little is not a teacher of everyone, and because medians ignore the upper
+half, a population full of one teacher's clones does not turn that teacher
+"generic" (up to half of a row may be clones on a prompt).
+
+The null, leaving clones out
+----------------------------
+``F0`` for the pair (S, T) pools the residuals of S and of T with every
+other model M, ``e[S, M, :]`` and ``e[M, T, :]``, except pairs flagged as
+derived (share above ``clone_cutoff``, found in rounds by
+:func:`find_clones`); flagged pairs leave the medians too, and every
+row median leaves the pair itself out. ``tau`` is set from the pool's centre
+and lower spread (median + k x (median - lower quartile)), which clones
+in its upper tail cannot move; pool entries beyond a fence far above
+``tau`` leave the count (weak clones that slipped in). With fewer than
+``min_models`` models the shuffled-prompt null (``S_p`` against
+``T_pi(p)``, raw scores) is the pool.
+
+What it cannot tell
+-------------------
+Direction: the pair is symmetric, so "S copies T" and "T copies S" (or both
+copy a third model) give the same share. Heavy edits (paraphrase) move some
+derived answers below ``tau``: those count as unrelated, so the share is
+underestimated by the fraction of derived answers the edit hides (see
+docs/calibration.md for measured numbers).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["SERIES", "residuals", "find_clones", "share_series", "share_from_means"]
+
+SERIES = ("below", "null_below", "null_count", "above_x")
+_CENTRE = 0.5  # row centres: medians (clones are left out of them by find_clones)
+_FENCE = 2.0
+_UPPER = 0.9  # a pair's upper decile: what clone detection looks at
+_OUTLIER = 3.5  # MADs above the pairs' median that flag a pair  # fence = tau + 2 (tau - median): ~6 sigma above the centre of a Gaussian null
+
+
+def residuals(t: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
+    """Median double-centred residuals of a (m, m, n) similarity tensor (NaN
+    diagonal / missing).
+
+    ``e[a, b] = t[a, b] - med(a; not b) - med(b; not a) + med``: each row's
+    median leaves the pair itself out, so every residual is out of sample
+    (a pair's own score never pulls its centre towards it, whether the pair
+    is a clone or not, which keeps the target pair and its null pool alike).
+    Pairs marked in the (m, m) bool ``exclude`` (derived pairs) do not enter
+    any median; a row left with nothing falls back to its plain values.
+    """
+    m, _, n = t.shape
+    c = t if exclude is None else np.where(exclude[:, :, None], np.nan, t)
+    row = np.empty((m, m, n))  # row[a, b] = median of row a without b
+    with np.errstate(invalid="ignore"), _quiet():
+        for b in range(m):
+            cb = c.copy()
+            cb[:, b, :] = np.nan
+            r = _nanq(cb, _CENTRE, 1)
+            fallback = _nanq(np.delete(t, b, axis=1), _CENTRE, 1)
+            row[:, b] = np.where(np.isfinite(r), r, fallback)
+        allm = _nanq(c.reshape(-1, n), _CENTRE, 0)
+        allm = np.where(np.isfinite(allm), allm, _nanq(t.reshape(-1, n), _CENTRE, 0))
+    return t - row - np.swapaxes(row, 0, 1) + allm[None, None, :]
+
+
+def _nanq(x: np.ndarray, q: float, axis: int) -> np.ndarray:
+    """NaN-ignoring linear quantile along ``axis`` (vectorized: np.nanquantile
+    loops in Python over every slice). All-NaN slices give NaN."""
+    s = np.sort(np.moveaxis(x, axis, -1), axis=-1)  # NaN sorts last
+    k = np.isfinite(s).sum(axis=-1)
+    pos = q * np.maximum(k - 1, 0)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, np.maximum(k - 1, 0))
+    vlo = np.take_along_axis(s, lo[..., None], axis=-1)[..., 0]
+    vhi = np.take_along_axis(s, hi[..., None], axis=-1)[..., 0]
+    return np.where(k > 0, vlo + (vhi - vlo) * (pos - lo), np.nan)
+
+
+class _quiet:
+    """Silence numpy's all-NaN slice warnings (all-NaN medians are NaN on purpose)."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._w.__exit__(*exc)  # type: ignore[arg-type]
+
+
+def _pool(e: np.ndarray, s: int, c: int, flags: np.ndarray) -> np.ndarray:
+    """Null pool of the pair (s, c): residuals of s and of c with every other model
+    whose pair is not flagged as derived, (k, n); every other pair when all are."""
+    others = [k for k in range(e.shape[0]) if k not in (s, c)]
+    rows = [e[s, k] for k in others if not flags[s, k]] + [e[k, c] for k in others if not flags[k, c]]
+    if not rows:
+        rows = [e[s, k] for k in others] + [e[k, c] for k in others]
+    return np.stack(rows) if rows else np.full((1, e.shape[-1]), np.nan)
+
+
+def _pair_terms(
+    x: np.ndarray, pool: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(below, null_below, null_count, above_x) per prompt for scores x against
+    a null pool; ``above_x`` is (x - tau) / (tau - median) where x stands out (>= tau), else 0:
+    how far the derived answers stand out (its mean over the derived prompts
+    breaks attribution ties, see analysis/attribution.py)."""
+    fin = np.isfinite(pool)
+    valid = np.isfinite(x)
+    if not fin.any() or not valid.any():
+        return None
+    vals = pool[fin]
+    # tau from the centre and lower spread of the pool (robust to clones in its
+    # upper tail): median + k (median - lower quartile), ~ the 98th percentile
+    # of a Gaussian null for k = 3
+    med, q1 = np.quantile(vals, [0.5, 0.25])
+    tau = float(med + threshold * (med - q1))
+    # pool entries beyond the fence are derived answers that slipped into the
+    # null (a weak clone that was not flagged): they leave the count, not only the tail
+    fence = tau + _FENCE * (tau - float(med))
+    below = np.where(valid, (x < tau).astype(np.float64), np.nan)
+    nb = np.where(valid, ((pool < tau) & fin).sum(axis=0).astype(np.float64), np.nan)
+    nc = np.where(valid, ((pool < fence) & fin).sum(axis=0).astype(np.float64), np.nan)
+    # in units of the null's spread, so granularities with different scales combine
+    spread = max(tau - float(med), 1e-12)
+    above_x = np.where(valid, np.where(x >= tau, (x - tau) / spread, 0.0), np.nan)
+    return below, nb, nc, above_x
+
+
+def _share_point(terms: tuple[np.ndarray, ...] | None) -> float:
+    if terms is None:
+        return float("nan")
+    below, nb, nc = terms[:3]
+    ok = np.isfinite(below)
+    return float(share_from_means(below[ok].mean(), nb[ok].sum(), nc[ok].sum()))
+
+
+def _binom_sf(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p), summed in log space (exact)."""
+    if k <= 0:
+        return 1.0
+    if k > n or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    lp, lq = math.log(p), math.log1p(-p)
+    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq
+             for i in range(k, n + 1)]
+    top = max(terms)
+    return float(min(1.0, math.exp(top) * sum(math.exp(x - top) for x in terms)))
+
+
+def _stands_out(terms: tuple[np.ndarray, ...] | None, alpha: float) -> bool:
+    """Whether more of the pair's prompts clear ``tau`` than unrelated answers
+    would by chance: a one-sided binomial test of the count above ``tau``
+    against the null pool's rate above it."""
+    if terms is None:
+        return False
+    below, nb, nc = terms[:3]
+    ok = np.isfinite(below)
+    n = int(ok.sum())
+    k = n - int(below[ok].sum())
+    p0 = 1.0 - float(nb[ok].sum()) / max(float(nc[ok].sum()), 1.0)
+    return _binom_sf(k, n, max(p0, 1.0 / max(n, 1))) < alpha
+
+
+def find_clones(t: np.ndarray, *, threshold: float, cutoff: float, rounds: int = 3,
+                alpha: float = 1e-3) -> np.ndarray:
+    """(m, m) bool: pairs whose share exceeds ``cutoff`` AND whose count of
+    prompts above ``tau`` is significant (binomial test at ``alpha``): with
+    few prompts a share of a few percent is one or two chance prompts, and
+    flagging such pairs would strip the row medians and null pools of the
+    very unrelated pairs they need.
+
+    Round 1 centres with every pair and pools every other pair: clones in a
+    pool raise ``tau`` and clones in a row raise its centre, so round 1
+    under-flags rather than over-flags. Each next round leaves the flagged
+    pairs out of centres and pools and re-scores every pair, until the flags
+    stop changing.
+    """
+    m = t.shape[0]
+    flags = np.zeros((m, m), dtype=bool)
+    for _ in range(rounds):
+        e = residuals(t, flags if flags.any() else None)
+        new = np.zeros_like(flags)
+        for a in range(m):
+            for b in range(a + 1, m):
+                ab = _pair_terms(e[a, b], _pool(e, a, b, flags), threshold)
+                ba = _pair_terms(e[b, a], _pool(e, b, a, flags), threshold)
+                if any(_share_point(x) > cutoff and _stands_out(x, alpha) for x in (ab, ba)):
+                    new[a, b] = new[b, a] = True
+        if np.array_equal(new, flags):
+            break
+        flags = new
+    return flags
+
+
+def share_series(
+    t: np.ndarray,
+    null_t: np.ndarray | None,
+    si: np.ndarray,
+    ci: np.ndarray,
+    *,
+    threshold: float = 3.0,
+    clone_cutoff: float = 0.05,
+    min_models: int = 4,
+) -> dict[str, np.ndarray]:
+    """Per-prompt series of the share estimator for a student x candidate grid.
+
+    Returns ``{"below", "null_below", "null_count", "above_x", "baseline"}`` each (nS, nC,
+    n): ``below`` is 1 where S's answer to p looks unrelated to T's (residual
+    under ``tau``), 0 where it stands out, NaN where the pair has no score;
+    ``null_below`` / ``null_count`` count the null pool's residuals under
+    ``tau`` / in total at p; ``baseline`` is the per-prompt centre subtracted
+    (the robust pair-mean baseline, in score units). The share is
+    ``1 - mean(below) / (sum(null_below) / sum(null_count))``. The flags
+    (which pairs are clones) depend on the whole table only, so a pair's
+    numbers do not depend on which students or candidates are asked for.
+    """
+    m, _, n = t.shape
+    nS, nC = len(si), len(ci)
+    out = {k: np.full((nS, nC, n), np.nan) for k in SERIES + ("baseline",)}
+    use_pop = m >= min_models
+    if use_pop:
+        flags = find_clones(t, threshold=threshold, cutoff=clone_cutoff)
+        e = residuals(t, flags)
+        base = t - e
+    elif null_t is None:
+        return out
+    for a_pos, s in enumerate(si):
+        for b_pos, c in enumerate(ci):
+            if s == c:
+                continue
+            if use_pop:
+                terms = _pair_terms(e[s, c], _pool(e, s, c, flags), threshold)
+                out["baseline"][a_pos, b_pos] = base[s, c]
+            else:
+                terms = _pair_terms(t[s, c], null_t[s, c][None, :], threshold)  # type: ignore[index]
+            if terms is not None:
+                for k, v in zip(SERIES, terms):
+                    out[k][a_pos, b_pos] = v
+    return out
+
+
+def share_from_means(below: np.ndarray, null_below: np.ndarray, null_count: np.ndarray) -> np.ndarray:
+    """The share from means over prompts (elementwise; NaN where undefined)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f0 = null_below / null_count
+        return np.where(f0 > 0, 1.0 - below / f0, np.nan)

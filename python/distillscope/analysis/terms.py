@@ -1,0 +1,101 @@
+"""Per-prompt series and the degree formula behind :mod:`distillscope.analysis.degree`.
+
+``pair_series`` builds, for one granularity and a (students x candidates)
+grid, the per-prompt series whose means over (resampled) prompts give every
+reported term: raw similarity, the pair-mean population, the shuffled-prompt
+null, the self-similarity ceilings, and the share estimator's counts from
+:mod:`distillscope.analysis.share` (``below``, ``null_below``,
+``null_count``, ``center``). ``degree_from_means`` turns those means into the
+degree (a share, clipped) and the reported context terms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .share import share_from_means, share_series
+from .table import ScoreTable
+
+__all__ = ["TERMS", "pair_series", "degree_from_means", "nanmean2"]
+
+TERMS = ("raw", "population", "null", "ceil_s", "ceil_t", "below", "null_below", "null_count", "center", "above_x")
+
+
+def pair_series(
+    table: ScoreTable, g: str, si: np.ndarray, ci: np.ndarray, *, threshold: float, min_models: int
+) -> dict[str, np.ndarray]:
+    """Per-prompt series of every term for the (student x candidate) grid: each
+    (nS, nC, n), NaN where undefined (always NaN where the raw score is)."""
+    t = table._sim[g]  # type: ignore[attr-defined]
+    valid = np.isfinite(t)
+    t0 = np.where(valid, t, 0.0)
+    rowsum = t0.sum(axis=1)  # (m, n): diagonal is NaN -> contributes nothing
+    rowcnt = valid.sum(axis=1)
+    raw = t[np.ix_(si, ci)]
+    vraw = np.isfinite(raw)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # m_p(S; not T): S's mean similarity to everyone except T (and itself)
+        ms_num = rowsum[si][:, None, :] - t0[np.ix_(si, ci)]
+        ms_den = rowcnt[si][:, None, :] - valid[np.ix_(si, ci)]
+        ms = np.where(ms_den > 0, ms_num / ms_den, np.nan)
+        # m_p(T; not S)
+        tt0 = np.swapaxes(t0[np.ix_(ci, si)], 0, 1)
+        tvalid = np.swapaxes(valid[np.ix_(ci, si)], 0, 1)
+        mt_num = rowsum[ci][None, :, :] - tt0
+        mt_den = rowcnt[ci][None, :, :] - tvalid
+        mt = np.where(mt_den > 0, mt_num / mt_den, np.nan)
+        pop = nanmean2(ms, mt)
+    nul_t = table._null.get(g)  # type: ignore[attr-defined]
+    nul = nul_t[np.ix_(si, ci)] if nul_t is not None else np.full_like(raw, np.nan)
+    c = table._ceil.get(g)  # type: ignore[attr-defined]
+    if c is not None:
+        ceil_s = np.broadcast_to(c[si][:, None, :], raw.shape)
+        ceil_t = np.broadcast_to(c[ci][None, :, :], raw.shape)
+    else:
+        ceil_s = ceil_t = np.full_like(raw, np.nan)
+    out = {"raw": raw}
+    for name, x in (("population", pop), ("null", nul), ("ceil_s", ceil_s), ("ceil_t", ceil_t)):
+        out[name] = np.where(vraw, x, np.nan)
+    sh = share_series(t, nul_t, si, ci, threshold=threshold, min_models=min_models)
+    for name in ("below", "null_below", "null_count"):
+        out[name] = sh[name]
+    # raw similarity on the prompts where S's answer stands out (0 elsewhere):
+    # its mean over those prompts says how close the derived answers are to
+    # T's; a copy of T is closer to T than to a sibling copy of T
+    out["above_x"] = raw * (1.0 - sh["below"])
+    out["center"] = sh["baseline"]
+    return out
+
+
+def nanmean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = np.broadcast_arrays(a, b)
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    with np.errstate(invalid="ignore"):
+        both = (a + b) / 2.0
+    return np.where(fa & fb, both, np.where(fa, a, np.where(fb, b, np.nan)))
+
+
+def degree_from_means(
+    raw: np.ndarray, pop: np.ndarray, null: np.ndarray, ceil_s: np.ndarray, ceil_t: np.ndarray,
+    below: np.ndarray, null_below: np.ndarray, null_count: np.ndarray, center: np.ndarray,
+    above_x: np.ndarray, *, baseline: str, clip: tuple[float, float], min_span: float, max_score: float,
+) -> dict[str, np.ndarray]:
+    """The share (see analysis/share.py) and the reported terms, elementwise over arrays of means."""
+    share = np.clip(share_from_means(below, null_below, null_count), clip[0], clip[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        null_level = null_below / null_count
+        # how far the derived answers stand out, on average over them (0 when none does)
+        strength = np.where(below < 1.0, above_x / (1.0 - below), 0.0)
+        fs, ft = np.isfinite(ceil_s), np.isfinite(ceil_t)
+        geo = np.sqrt(np.maximum(ceil_s, 0.0) * np.maximum(ceil_t, 0.0))
+        ceil = np.where(fs & ft, geo, np.where(fs, ceil_s, np.where(ft, ceil_t, np.nan)))
+        if baseline == "null":
+            base = null
+        else:
+            base = np.fmax(pop, null)  # fmax ignores a NaN side
+        floor = np.where(np.isfinite(null), null, base)
+        informative = np.isfinite(ceil) & (ceil - floor >= min_span)
+        c_eff = np.where(informative, ceil, max_score)
+    base = np.where(np.isfinite(center), center, base)
+    return {"degree": share, "baseline": base, "ceiling": c_eff, "unrelated": below, "null_level": null_level,
+            "strength": strength}
