@@ -19,8 +19,19 @@ import numpy as np
 from distillscope.analysis.calibration import alpaca_runs, simulated_runs, summarize
 from distillscope.analysis.degree import DegreeConfig
 
-COLS = ("group", "n", "mae", "slope", "intercept", "coverage", "first_r>=0.2", "first_r>=0.4", "at_0", "at_1",
-        "monotone")
+COLS = (
+    "group",
+    "n",
+    "mae",
+    "slope",
+    "intercept",
+    "coverage",
+    "first_r>=0.2",
+    "first_r>=0.4",
+    "at_0",
+    "at_1",
+    "monotone",
+)
 
 
 def table(rows) -> str:
@@ -39,21 +50,45 @@ def main() -> int:
     cfg = DegreeConfig(n_boot=200, seed=0)
     rates = [round(0.1 * i, 1) for i in range(11)]
     t0 = time.perf_counter()
-    sim = simulated_runs(rates if not args.quick else [0, 0.5, 1], [1, 2, 4], ["exact", "light", "heavy"],
-                         ["one", "four", "generic"], n_prompts=200, config=cfg)
+    sim = simulated_runs(
+        rates if not args.quick else [0, 0.5, 1],
+        [1, 2, 4],
+        ["exact", "light", "heavy"],
+        ["one", "four", "generic"],
+        n_prompts=200,
+        config=cfg,
+    )
     t_sim = time.perf_counter() - t0
     real = []
     if not args.no_real:
         root = Path(__file__).resolve().parents[1]
-        data = next(p for p in (root.parent / "shared/data/alpaca_eval", root.parent.parent / "shared/data/alpaca_eval")
-                    if p.exists())
-        real = alpaca_runs(data, [("gpt4_1106_preview", "Meta-Llama-3-70B-Instruct")],
-                           [0, 0.2, 0.5, 0.8, 1.0], ["exact", "light", "heavy"], config=cfg, workers=2)
+        data = next(
+            p
+            for p in (root.parent / "shared/data/alpaca_eval", root.parent.parent / "shared/data/alpaca_eval")
+            if p.exists()
+        )
+        real = alpaca_runs(
+            data,
+            [("gpt4_1106_preview", "Meta-Llama-3-70B-Instruct")],
+            [0, 0.2, 0.5, 0.8, 1.0],
+            ["exact", "light", "heavy"],
+            config=cfg,
+            workers=2,
+        )
     out = Path(args.out)
-    lines = [f"Simulator: {len(sim)} students, {t_sim:.0f} s.", "", "### By population / noise / samples", "",
-             table(summarize(sim)), "", "### By noise (all populations and sample counts)", "",
-             table(summarize([type(r)((r.group[1],), r.rate, r.degree, r.ci_low, r.ci_high, r.top_is_teacher)
-                              for r in sim]))]
+    lines = [
+        f"Simulator: {len(sim)} students, {t_sim:.0f} s.",
+        "",
+        "### By population / noise / samples",
+        "",
+        table(summarize(sim)),
+        "",
+        "### By noise (all populations and sample counts)",
+        "",
+        table(
+            summarize([type(r)((r.group[1],), r.rate, r.degree, r.ci_low, r.ci_high, r.top_is_teacher) for r in sim])
+        ),
+    ]
     if real:
         lines += ["", "### Real answers (AlpacaEval; lexical + style)", "", table(summarize(real))]
     (out / "calibration_tables.md").write_text("\n".join(lines) + "\n")

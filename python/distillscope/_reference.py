@@ -111,10 +111,26 @@ import unicodedata as _ud
 from collections import Counter as _Counter
 
 _CJK_RANGES = (
-    (0x1100, 0x11FF), (0x2E80, 0x2FDF), (0x3005, 0x3007), (0x3021, 0x3029), (0x3031, 0x3035),
-    (0x3038, 0x303C), (0x3041, 0x309F), (0x30A0, 0x30FF), (0x3130, 0x318F), (0x31F0, 0x31FF),
-    (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xA960, 0xA97F), (0xAC00, 0xD7AF), (0xD7B0, 0xD7FF),
-    (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0xFFA0, 0xFFDC), (0x1B000, 0x1B16F), (0x20000, 0x2FA1F),
+    (0x1100, 0x11FF),
+    (0x2E80, 0x2FDF),
+    (0x3005, 0x3007),
+    (0x3021, 0x3029),
+    (0x3031, 0x3035),
+    (0x3038, 0x303C),
+    (0x3041, 0x309F),
+    (0x30A0, 0x30FF),
+    (0x3130, 0x318F),
+    (0x31F0, 0x31FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xA960, 0xA97F),
+    (0xAC00, 0xD7AF),
+    (0xD7B0, 0xD7FF),
+    (0xF900, 0xFAFF),
+    (0xFF66, 0xFF9F),
+    (0xFFA0, 0xFFDC),
+    (0x1B000, 0x1B16F),
+    (0x20000, 0x2FA1F),
     (0x30000, 0x323AF),
 )
 
@@ -213,8 +229,14 @@ def rouge_l(cand: list, ref: list) -> tuple[float, float, float]:
     return p, r, _f1(p, r)
 
 
-def sentence_bleu(cand: list, ref: list, smooth: str = "exp", smooth_value: float | None = None,
-                  effective_order: bool = True, order: int = 4) -> float:
+def sentence_bleu(
+    cand: list,
+    ref: list,
+    smooth: str = "exp",
+    smooth_value: float | None = None,
+    effective_order: bool = True,
+    order: int = 4,
+) -> float:
     """Papineni BLEU with the Chen & Cherry smoothing methods, sacrebleu's conventions."""
     if smooth_value is None:
         smooth_value = {"floor": 0.1, "add-k": 1.0}.get(smooth, 0.0)
@@ -248,6 +270,7 @@ def sentence_bleu(cand: list, ref: list, smooth: str = "exp", smooth_value: floa
 
 def chrf(cand: str, ref: str, char_order: int = 6, word_order: int = 0, beta: float = 2) -> float:
     """chrF / chrF++ from Popovic's definition with sacrebleu's effective-order averaging."""
+
     def words(s: str) -> list[str]:
         out: list[str] = []
         for w in s.split():
@@ -276,7 +299,7 @@ def chrf(cand: str, ref: str, char_order: int = 6, word_order: int = 0, beta: fl
     return 100 * (1 + f2) * ap * ar / (f2 * ap + ar) if ap + ar else 0.0
 
 
-_PUNCT = set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~')
+_PUNCT = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
 def ngram_jaccard(cand: list, ref: list, n: int, multiset: bool = False) -> float:
@@ -321,7 +344,7 @@ def _ref_residuals(t, flags, centre: float) -> list:
         if math.isnan(g):
             g = _ref_q(allp, centre)
 
-        def row(a: int, b: int) -> float:
+        def row(a: int, b: int, p: int = p) -> float:
             v = _ref_q([float(t[a, k, p]) for k in range(m) if k not in (a, b) and not flags[a][k]], centre)
             if math.isnan(v):
                 v = _ref_q([float(t[a, k, p]) for k in range(m) if k not in (a, b)], centre)
@@ -394,10 +417,21 @@ def _ref_share(terms, prompts) -> float:
     return 1.0 - below / f0 if f0 > 0 else math.nan
 
 
-def degree_reference(table, student: str, candidate: str, granularity: str, prompts,
-                     *, baseline: str = "pair-mean", clip=(0.0, 1.0), threshold: float = 3.0,
-                     cutoff: float = 0.05, centre: float = 0.5, rounds: int = 3,
-                     alpha: float = 1e-3) -> float:
+def degree_reference(
+    table,
+    student: str,
+    candidate: str,
+    granularity: str,
+    prompts,
+    *,
+    baseline: str = "pair-mean",
+    clip=(0.0, 1.0),
+    threshold: float = 3.0,
+    cutoff: float = 0.05,
+    centre: float = 0.5,
+    rounds: int = 3,
+    alpha: float = 1e-3,
+) -> float:
     """The share degree over the prompt multiset ``prompts`` (indices, repeats
     allowed), with plain loops: leave-pair-out quantile centres, clone flags
     in rounds (share above ``cutoff`` in either direction AND a count of
@@ -478,11 +512,16 @@ def bert_forward(tensors: dict, config: dict, input_ids, attention_mask, token_t
         s = np.exp(s - s.max(axis=-1, keepdims=True))
         s = s / s.sum(axis=-1, keepdims=True)
         ctx = (s @ v).transpose(0, 2, 1, 3).reshape(n_b, n_s, hdim)
-        x = _layer_norm(lin(ctx, p + "attention.output.dense") + x, t[p + "attention.output.LayerNorm.weight"],
-                        t[p + "attention.output.LayerNorm.bias"], eps)
+        x = _layer_norm(
+            lin(ctx, p + "attention.output.dense") + x,
+            t[p + "attention.output.LayerNorm.weight"],
+            t[p + "attention.output.LayerNorm.bias"],
+            eps,
+        )
         hmid = gelu(lin(x, p + "intermediate.dense"))
-        x = _layer_norm(lin(hmid, p + "output.dense") + x, t[p + "output.LayerNorm.weight"],
-                        t[p + "output.LayerNorm.bias"], eps)
+        x = _layer_norm(
+            lin(hmid, p + "output.dense") + x, t[p + "output.LayerNorm.weight"], t[p + "output.LayerNorm.bias"], eps
+        )
     return x
 
 
@@ -535,8 +574,13 @@ def align_grouped(a, a_offsets, b, b_offsets, a_weights=None, b_weights=None, th
     out = {k: np.empty(g) for k in ("precision", "recall", "f1", "order", "coverage")}
     for i in range(g):
         sa, ea, sb, eb = a_offsets[i], a_offsets[i + 1], b_offsets[i], b_offsets[i + 1]
-        res = align_pair(a[sa:ea], b[sb:eb], None if a_weights is None else a_weights[sa:ea],
-                         None if b_weights is None else b_weights[sb:eb], threshold)
+        res = align_pair(
+            a[sa:ea],
+            b[sb:eb],
+            None if a_weights is None else a_weights[sa:ea],
+            None if b_weights is None else b_weights[sb:eb],
+            threshold,
+        )
         for k, v in res.items():
             out[k][i] = v
     return out

@@ -37,8 +37,9 @@ def demo():
         prompt = _prompt(p)
         for m in names:
             for s in range(SAMPLES):
-                recs.append({"model": m, "prompt_id": f"p{p}", "sample": s, "response": sim.answer(m, prompt, s),
-                             "error": None})
+                recs.append(
+                    {"model": m, "prompt_id": f"p{p}", "sample": s, "response": sim.answer(m, prompt, s), "error": None}
+                )
     table = load_table(recs)
     st = response_similarity(table, names, config=RSEConfig(granularities=("lexical", "style")))
     texts = {(r["model"], r["prompt_id"], r["sample"]): r["response"] for r in recs}
@@ -48,8 +49,9 @@ def demo():
 def _lexical(a: list[str], b: list[str]) -> np.ndarray:
     """The lexical granularity by its definition: mean(rougeL, bleu/100, chrf/100, jaccard2)."""
     s = lexical_scores(a, b, metrics=("rougeL", "bleu", "chrf", "jaccard2"))
-    return (np.asarray(s["rougeL"]) + np.asarray(s["bleu"]) / 100 + np.asarray(s["chrf"]) / 100
-            + np.asarray(s["jaccard2"])) / 4
+    return (
+        np.asarray(s["rougeL"]) + np.asarray(s["bleu"]) / 100 + np.asarray(s["chrf"]) / 100 + np.asarray(s["jaccard2"])
+    ) / 4
 
 
 def _style(a: list[str], b: list[str]) -> np.ndarray:

@@ -26,8 +26,14 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(axis=1)
 
 
-def simulate(seed: int, n: int = 240, d: int = 24, rates=(0.1, 0.3, 0.5, 0.7, 0.9), noise: float = 0.6,
-             granularities=("semantic",)):
+def simulate(
+    seed: int,
+    n: int = 240,
+    d: int = 24,
+    rates=(0.1, 0.3, 0.5, 0.7, 0.9),
+    noise: float = 0.6,
+    granularities=("semantic",),
+):
     """Models answer with a reproducible per-prompt vector plus sampling noise.
 
     Teacher T and two unrelated models A, B have their own vectors; student
@@ -396,8 +402,17 @@ def test_attribute_output_shape():
     rows = out["students"]["s90"]
     assert [r["rank"] for r in rows] == [1, 2, 3]
     for r in rows:
-        assert set(r) >= {"candidate", "degree", "ci_low", "ci_high", "raw", "baseline", "null", "ceiling",
-                          "granularities"}
+        assert set(r) >= {
+            "candidate",
+            "degree",
+            "ci_low",
+            "ci_high",
+            "raw",
+            "baseline",
+            "null",
+            "ceiling",
+            "granularities",
+        }
         assert set(r["granularities"]) == {"semantic"}
     b = out["best_vs_runner_up"]["s90"]
     assert b["best"] == rows[0]["candidate"] and b["runner_up"] == rows[1]["candidate"]
@@ -474,9 +489,7 @@ def test_vectorized_bootstrap_matches_the_loop_oracle(seed, with_self, with_miss
             for b in range(12):
                 want_b = degree_reference(t, s, c, "g", idx[b], baseline=baseline)
                 got_b = res.boot[li, si, cj, b]
-                assert (math.isnan(want_b) and math.isnan(got_b)) or got_b == pytest.approx(
-                    want_b, rel=1e-9, abs=1e-12
-                )
+                assert (math.isnan(want_b) and math.isnan(got_b)) or got_b == pytest.approx(want_b, rel=1e-9, abs=1e-12)
 
 
 def test_distinct_columns_is_exact():
@@ -560,8 +573,9 @@ def test_bca_interval_agrees_with_scipy_for_the_share():
 
     assert got["degree"] == pytest.approx(share(below, nb, nc), rel=1e-12)
     assert abs(got["degree"] - copied.mean()) < 0.05
-    ref = stats.bootstrap((below, nb, nc), share, paired=True, vectorized=False, n_resamples=4000,
-                          method="BCa", random_state=1).confidence_interval
+    ref = stats.bootstrap(
+        (below, nb, nc), share, paired=True, vectorized=False, n_resamples=4000, method="BCa", random_state=1
+    ).confidence_interval
     width = ref.high - ref.low
     assert abs(got["ci_low"] - ref.low) < 0.1 * width
     assert abs(got["ci_high"] - ref.high) < 0.1 * width

@@ -39,8 +39,11 @@ def test_build_evidence_ranks_the_copied_prompts_first():
         "W": [f"Yet another model rambles on item {p} at length" for p in range(P)],
     }
     texts["S"] = [texts["T"][p] if p in copied else f"Student says something else for {p}" for p in range(P)]
-    recs = [{"model": m, "prompt_id": f"p{p}", "sample": 0, "response": t[p], "prompt": f"question {p}"}
-            for m, t in texts.items() for p in range(P)]
+    recs = [
+        {"model": m, "prompt_id": f"p{p}", "sample": 0, "response": t[p], "prompt": f"question {p}"}
+        for m, t in texts.items()
+        for p in range(P)
+    ]
     responses = load_table(recs)
     models = ("O", "S", "T", "U", "V", "W")
     sim = {}
@@ -48,8 +51,9 @@ def test_build_evidence_ranks_the_copied_prompts_first():
     for a in models:
         for b in models:
             if a < b:  # unrelated answers: scattered low scores; a copy: 1
-                sim[(a, b)] = np.array([1.0 if texts[a][p] == texts[b][p] else rng.uniform(0.05, 0.2)
-                                        for p in range(P)])
+                sim[(a, b)] = np.array(
+                    [1.0 if texts[a][p] == texts[b][p] else rng.uniform(0.05, 0.2) for p in range(P)]
+                )
     st = ScoreTable(models=models, scores={"lexical": sim}, prompt_ids=tuple(f"p{p}" for p in range(P)))
     attr = attribute(st, config=DegreeConfig(n_boot=50, seed=0))
     ev = {e["student"]: e for e in build_evidence(st, responses, attr, per_student=2)}

@@ -225,9 +225,27 @@ def test_demo_recovers_lineage(tmp_path):
     # prompts resolve (degrees 0.31 and 0.32, both within 0.07 of the truth),
     # so the rank check on nominal rates would test chance, not the estimator.
     out = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "distillscope", "demo", "--out", str(out), "--encoder", "none",
-                           "--prompts", "48", "--bootstrap", "100", "--format", "json"],
-                          capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "distillscope",
+            "demo",
+            "--out",
+            str(out),
+            "--encoder",
+            "none",
+            "--prompts",
+            "48",
+            "--bootstrap",
+            "100",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads(proc.stdout)
     assert summary["simulated"] is True and summary["lineage_recovered"] is True

@@ -43,8 +43,7 @@ def results():
         }
         for i, m in enumerate(models)
     }
-    return {"models": list(res.students), "degree": deg, "raw": table.raw_matrix("semantic"), "attr": attr,
-            "ice": ice}
+    return {"models": list(res.students), "degree": deg, "raw": table.raw_matrix("semantic"), "attr": attr, "ice": ice}
 
 
 class _Checker(HTMLParser):
@@ -191,7 +190,7 @@ def test_renderers(results):
     assert render_table([{"a": "<b>&"}], "markdown").splitlines()[2] == "| &lt;b&gt;&amp; |"
     assert render_table(rows, "csv").splitlines() == ["a,b,c,d,e", "1.23456,x|y,,,", "2,,,,True"]
     assert json.loads(render_table(rows, "json"))[0] == {"a": 1.23456, "b": "x|y", "c": None, "d": None, "e": None}
-    assert render_table(rows, "csv", ["b"]).splitlines() == ["b", "x|y", "\"\""]  # csv quotes a lone empty field
+    assert render_table(rows, "csv", ["b"]).splitlines() == ["b", "x|y", '""']  # csv quotes a lone empty field
     mj = json.loads(render_matrix(["A", "B"], [[1, 0.5], [np.nan, 1]], "json"))
     assert mj == {"models": ["A", "B"], "matrix": [[1.0, 0.5], [None, 1.0]]}
     assert render_matrix(["A", "B"], np.eye(2), "markdown").splitlines()[0] == "| model | A | B |"
@@ -257,8 +256,9 @@ def test_report_without_matplotlib_still_builds(tmp_path, results, monkeypatch):
     for name in [k for k in sys.modules if k == "matplotlib" or k.startswith("matplotlib.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
-    w = write_report(tmp_path / "r", models=results["models"], matrices={"degree": results["degree"]},
-                     attribution=results["attr"])
+    w = write_report(
+        tmp_path / "r", models=results["models"], matrices={"degree": results["degree"]}, attribution=results["attr"]
+    )
     page = (tmp_path / "r" / "index.html").read_text()
     assert "Figures are not included" in page and "pip install &#x27;distillscope[plot]&#x27;" in page
     assert "<img" not in page and not (tmp_path / "r" / "figures").exists()

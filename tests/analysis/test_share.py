@@ -14,8 +14,9 @@ CFG = DegreeConfig(n_boot=200, seed=1)
 
 @pytest.fixture(scope="module")
 def light_runs():
-    return simulated_runs([0.0, 0.3, 0.7, 1.0], [1, 2], ["exact", "light"], ["one", "four", "generic"],
-                          n_prompts=150, config=CFG)
+    return simulated_runs(
+        [0.0, 0.3, 0.7, 1.0], [1, 2], ["exact", "light"], ["one", "four", "generic"], n_prompts=150, config=CFG
+    )
 
 
 def test_known_shares_are_recovered_for_exact_and_light_copies(light_runs):

@@ -125,8 +125,9 @@ def _with_boot(diffs: list[float]):
     rng = np.random.default_rng(0)
     pairs = (("S", "A"), ("S", "B"), ("A", "B"), ("S", "C"), ("A", "C"), ("B", "C"))
     scores = {(a, b): rng.uniform(0, 1, n) for a, b in pairs}
-    res = compute_degrees(ScoreTable(("S", "A", "B", "C"), {"lexical": scores}), ["S"], ["A", "B"],
-                          DegreeConfig(n_boot=10))
+    res = compute_degrees(
+        ScoreTable(("S", "A", "B", "C"), {"lexical": scores}), ["S"], ["A", "B"], DegreeConfig(n_boot=10)
+    )
     boot = np.zeros(res.boot.shape[:-1] + (len(diffs),))
     boot[:, 0, res.candidates.index("A")] = 0.5 + np.asarray(diffs)
     boot[:, 0, res.candidates.index("B")] = 0.5
@@ -148,8 +149,7 @@ def test_paired_p_value_hand_computed():
 
 
 # ----------------------------------------------------------------- quantiles
-@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=40), st.floats(0, 1),
-       st.integers(0, 5))
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=40), st.floats(0, 1), st.integers(0, 5))
 def test_quantiles_match_numpy_linear(values, q, n_nan):
     x = np.array(values + [np.nan] * n_nan)
     got = quantiles(x[None, :], q)[0]

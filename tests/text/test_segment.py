@@ -128,7 +128,9 @@ def test_spans_are_ordered_trimmed_nonempty(texts, level):
                 # white space, nothing to say) may be dropped
                 line = t[: k + 1].rsplit("\n", 1)[-1] + t[k + 1 :].split("\n", 1)[0]
                 rule = set(line.strip()) <= set("-*_ ") and len(line.strip().replace(" ", "")) >= 3
-                empty_item = re.fullmatch(r"\s{0,8}(?:[-*+•]|\d{1,3}[.)])\s*", line) is not None  # CommonMark: a bare marker is an empty item
+                empty_item = (
+                    re.fullmatch(r"\s{0,8}(?:[-*+•]|\d{1,3}[.)])\s*", line) is not None
+                )  # CommonMark: a bare marker is an empty item
                 assert rule or empty_item, (t, k)
 
 

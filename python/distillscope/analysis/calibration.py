@@ -20,15 +20,16 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
 from .degree import DegreeConfig, compute_degrees
-from .table import ScoreTable
 from .simulate import SimSpec, simulate_table
+from .table import ScoreTable
 
 __all__ = ["Run", "simulated_runs", "edit_text", "alpaca_runs", "summarize"]
 
@@ -45,17 +46,35 @@ class Run:
     top_is_teacher: bool
 
 
-def _run(table: ScoreTable, group: tuple[str, ...], rate: float, student: str, teacher: str,
-         config: DegreeConfig) -> Run:
+def _num(x: float | None) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _run(
+    table: ScoreTable, group: tuple[str, ...], rate: float, student: str, teacher: str, config: DegreeConfig
+) -> Run:
     res = compute_degrees(table, [student], None, config)
     d = res.get(student, teacher)
-    return Run(group, rate, float(d["degree"]), float(d["ci_low"]), float(d["ci_high"]),  # type: ignore[arg-type]
-               res.ranking(student)[0] == teacher)
+    return Run(
+        group,
+        rate,
+        _num(d["degree"]),
+        _num(d["ci_low"]),
+        _num(d["ci_high"]),
+        res.ranking(student)[0] == teacher,
+    )
 
 
-def simulated_runs(rates: Iterable[float], samples: Iterable[int], noises: Iterable[str],
-                   populations: Iterable[str], *, n_prompts: int = 200, seeds: Sequence[int] = (0,),
-                   config: DegreeConfig | None = None) -> list[Run]:
+def simulated_runs(
+    rates: Iterable[float],
+    samples: Iterable[int],
+    noises: Iterable[str],
+    populations: Iterable[str],
+    *,
+    n_prompts: int = 200,
+    seeds: Sequence[int] = (0,),
+    config: DegreeConfig | None = None,
+) -> list[Run]:
     cfg = config or DegreeConfig(n_boot=200)
     out = []
     for pop in populations:
@@ -63,8 +82,14 @@ def simulated_runs(rates: Iterable[float], samples: Iterable[int], noises: Itera
             for k in samples:
                 for r in rates:
                     for seed in seeds:
-                        spec = SimSpec(rate=float(r), samples=int(k), noise=noise, population=pop,  # type: ignore[arg-type]
-                                       n_prompts=n_prompts, seed=seed * 1000 + round(100 * r))
+                        spec = SimSpec(
+                            rate=float(r),
+                            samples=int(k),
+                            noise=cast(Any, noise),
+                            population=cast(Any, pop),
+                            n_prompts=n_prompts,
+                            seed=seed * 1000 + round(100 * r),
+                        )
                         out.append(_run(simulate_table(spec), (pop, noise, f"k={k}"), float(r), "S", "T", cfg))
     return out
 
@@ -112,12 +137,22 @@ def _scores(a: Sequence[str], b: Sequence[str], workers: int) -> dict[str, np.nd
     from ..text.style import style_scores
 
     lex = lexical_scores(list(a), list(b), metrics=("rougeL", "jaccard2"), workers=workers)
-    return {"lexical": 0.5 * (np.asarray(lex["rougeL"]) + np.asarray(lex["jaccard2"])),
-            "style": np.asarray(style_scores(list(a), list(b)), dtype=np.float64)}
+    return {
+        "lexical": 0.5 * (np.asarray(lex["rougeL"]) + np.asarray(lex["jaccard2"])),
+        "style": np.asarray(style_scores(list(a), list(b)), dtype=np.float64),
+    }
 
 
-def alpaca_runs(root: Path, setups: Sequence[tuple[str, str]], rates: Iterable[float], noises: Iterable[str], *,
-                seeds: Sequence[int] = (0,), workers: int = 1, config: DegreeConfig | None = None) -> list[Run]:
+def alpaca_runs(
+    root: Path,
+    setups: Sequence[tuple[str, str]],
+    rates: Iterable[float],
+    noises: Iterable[str],
+    *,
+    seeds: Sequence[int] = (0,),
+    workers: int = 1,
+    config: DegreeConfig | None = None,
+) -> list[Run]:
     """Synthetic students from real AlpacaEval answers. ``setups`` are (teacher, filler)
     file stems. Granularities: lexical (mean of ROUGE-L F and bigram Jaccard) and style."""
     cfg = config or DegreeConfig(n_boot=200)
@@ -128,7 +163,7 @@ def alpaca_runs(root: Path, setups: Sequence[tuple[str, str]], rates: Iterable[f
         pop = [m for m in texts if m != filler]
         base: dict[str, dict[tuple[str, str], np.ndarray]] = {"lexical": {}, "style": {}}
         for i, a in enumerate(pop):
-            for b in pop[i + 1:]:
+            for b in pop[i + 1 :]:
                 for g, v in _scores(texts[a], texts[b], workers).items():
                     base[g][(a, b)] = v
         for noise in noises:
@@ -136,8 +171,10 @@ def alpaca_runs(root: Path, setups: Sequence[tuple[str, str]], rates: Iterable[f
                 for seed in seeds:
                     rng = np.random.default_rng(seed * 1000 + round(100 * r))
                     copied = rng.random(n) < r
-                    student = [edit_text(texts[teacher][p], noise, seed * 100_000 + p) if copied[p]
-                               else texts[filler][p] for p in range(n)]
+                    student = [
+                        edit_text(texts[teacher][p], noise, seed * 100_000 + p) if copied[p] else texts[filler][p]
+                        for p in range(n)
+                    ]
                     scores = {g: dict(d) for g, d in base.items()}
                     for m in pop:
                         for g, v in _scores(student, texts[m], workers).items():
@@ -163,16 +200,23 @@ def summarize(runs: Sequence[Run], key: int | None = None) -> list[dict[str, obj
         levels = sorted(set(rate.tolist()))
         means = [float(deg[rate == v].mean()) for v in levels]
 
-        def first(lo: float) -> float:
+        def first(lo: float, rs: list = rs) -> float:
             sel = [r.top_is_teacher for r in rs if r.rate >= lo - 1e-9]
             return float(np.mean(sel)) if sel else float("nan")
 
-        rows.append({
-            "group": " / ".join(g), "n": len(rs), "mae": float(np.abs(deg - rate).mean()),
-            "slope": float(slope), "intercept": float(icpt), "coverage": float(cover.mean()),
-            "first_r>=0.2": first(0.2), "first_r>=0.4": first(0.4),
-            "at_0": means[0] if levels and levels[0] == 0 else float("nan"),
-            "at_1": means[-1] if levels and levels[-1] == 1 else float("nan"),
-            "monotone": bool(np.all(np.diff(means) > 0)),
-        })
+        rows.append(
+            {
+                "group": " / ".join(g),
+                "n": len(rs),
+                "mae": float(np.abs(deg - rate).mean()),
+                "slope": float(slope),
+                "intercept": float(icpt),
+                "coverage": float(cover.mean()),
+                "first_r>=0.2": first(0.2),
+                "first_r>=0.4": first(0.4),
+                "at_0": means[0] if levels and levels[0] == 0 else float("nan"),
+                "at_1": means[-1] if levels and levels[-1] == 1 else float("nan"),
+                "monotone": bool(np.all(np.diff(means) > 0)),
+            }
+        )
     return rows

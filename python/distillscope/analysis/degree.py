@@ -85,10 +85,11 @@ requested together, nor on how the caller built the arrays.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from types import MappingProxyType
-from typing import Any, Iterator, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -189,9 +190,7 @@ class DegreeConfig:
         else:
             unknown = sorted(set(self.weights) - set(granularities))
             if unknown:
-                raise ValueError(
-                    f"weights name granularities without scores: {unknown}; known: {list(granularities)}"
-                )
+                raise ValueError(f"weights name granularities without scores: {unknown}; known: {list(granularities)}")
             w = {g: float(self.weights.get(g, 0.0)) for g in granularities}
             if not any(v > 0 for v in w.values()):
                 raise ValueError("every granularity present has weight 0; give one a positive weight")
@@ -272,11 +271,7 @@ class DegreeResult:
         bootstrap), the one whose derived answers stand out more (``strength``)
         comes first; exact ties otherwise go by name."""
         li, s, _ = self._loc(student, self.candidates[0], level)
-        rows = [
-            (c, float(self.degree[li, s, j]))
-            for j, c in enumerate(self.candidates)
-            if c != student
-        ]
+        rows = [(c, float(self.degree[li, s, j])) for j, c in enumerate(self.candidates) if c != student]
         rows.sort(key=lambda r: (not math.isfinite(r[1]), -r[1] if math.isfinite(r[1]) else 0.0, r[0]))
         order = [c for c, _ in rows]
         # A tie in share (the runner-up within the paired bootstrap's noise of
@@ -327,8 +322,19 @@ class DegreeResult:
         """(students, candidates) array of one quantity at one level."""
         if level not in self.levels:
             raise ValueError(f"unknown level {level!r}; known: {list(self.levels)}")
-        if what not in ("degree", "ci_low", "ci_high", "raw", "baseline", "population", "null", "ceiling",
-                        "unrelated", "null_level", "strength"):
+        if what not in (
+            "degree",
+            "ci_low",
+            "ci_high",
+            "raw",
+            "baseline",
+            "population",
+            "null",
+            "ceiling",
+            "unrelated",
+            "null_level",
+            "strength",
+        ):
             raise ValueError(f"unknown quantity {what!r}")
         return np.array(getattr(self, what)[self.levels.index(level)])
 
@@ -486,11 +492,19 @@ def _degree_block(
     n_valid = V.reshape((n,) + shape)[:, :, 0].sum(axis=0)  # (G, nS, nC) prompts with a raw score
     n_comb = n_valid.max(axis=0, initial=0)[None]
     return {
-        "degree": point["degree"], "ci_low": lo, "ci_high": hi, "raw": point["raw"],
-        "population": point["population"], "null": point["null"], "baseline": point["baseline"],
-        "ceiling": point["ceiling"], "unrelated": point["unrelated"], "null_level": point["null_level"],
+        "degree": point["degree"],
+        "ci_low": lo,
+        "ci_high": hi,
+        "raw": point["raw"],
+        "population": point["population"],
+        "null": point["null"],
+        "baseline": point["baseline"],
+        "ceiling": point["ceiling"],
+        "unrelated": point["unrelated"],
+        "null_level": point["null_level"],
         "strength": point["strength"],
-        "n_prompts": np.concatenate([n_valid, n_comb], axis=0), "boot": boot,
+        "n_prompts": np.concatenate([n_valid, n_comb], axis=0),
+        "boot": boot,
     }
 
 
@@ -507,8 +521,14 @@ def _stacked_series(
     # stacked series: (G, terms, nS, nC, n) -> X (n, K)
     series = np.empty((G, len(TERMS), nS, nC, n))
     for gi, g in enumerate(grans):
-        ps = pair_series(table, g, si, ci, threshold=cfg.threshold,
-                         min_models=4 if cfg.baseline == "pair-mean" else len(table.models) + 1)
+        ps = pair_series(
+            table,
+            g,
+            si,
+            ci,
+            threshold=cfg.threshold,
+            min_models=4 if cfg.baseline == "pair-mean" else len(table.models) + 1,
+        )
         for ti, term in enumerate(TERMS):
             series[gi, ti] = ps[term]
     series[..., self_mask, :] = np.nan
@@ -519,7 +539,12 @@ def _stacked_series(
 
 
 def _boot_means(
-    XV: np.ndarray, V: np.ndarray, Vf: np.ndarray, shape: tuple[int, ...], n_boot: int, seed: int,
+    XV: np.ndarray,
+    V: np.ndarray,
+    Vf: np.ndarray,
+    shape: tuple[int, ...],
+    n_boot: int,
+    seed: int,
     idx: np.ndarray | None,
 ) -> np.ndarray:
     """(B,) + shape resampled means of every series: ``W @ XV / W @ V`` per
@@ -572,11 +597,19 @@ def _levels_from(means: np.ndarray, w: np.ndarray, cfg: DegreeConfig) -> dict[st
     """means (..., G, terms, nS, nC) -> per-level quantities (..., G+1, nS, nC);
     the last level is the ``w``-weighted combination of the granularities."""
     terms = [means[..., :, t, :, :] for t in range(len(TERMS))]
-    d = degree_from_means(*terms, baseline=cfg.baseline, clip=cfg.clip, min_span=cfg.min_span,
-                          max_score=cfg.max_score)
+    d = degree_from_means(*terms, baseline=cfg.baseline, clip=cfg.clip, min_span=cfg.min_span, max_score=cfg.max_score)
     raw, pop, nul = terms[:3]
-    out = {"degree": d["degree"], "raw": raw, "population": pop, "null": nul, "baseline": d["baseline"],
-           "ceiling": d["ceiling"], "unrelated": d["unrelated"], "null_level": d["null_level"], "strength": d["strength"]}
+    out = {
+        "degree": d["degree"],
+        "raw": raw,
+        "population": pop,
+        "null": nul,
+        "baseline": d["baseline"],
+        "ceiling": d["ceiling"],
+        "unrelated": d["unrelated"],
+        "null_level": d["null_level"],
+        "strength": d["strength"],
+    }
     for k, v in list(out.items()):
         fin = np.isfinite(v)
         wsum = (w * fin).sum(axis=-3)

@@ -58,8 +58,8 @@ def _keys(words: Sequence[str]) -> list[str]:
 def _marked(keys: list[str], other: set[tuple[str, ...]], n: int) -> np.ndarray:
     mark = np.zeros(len(keys), dtype=bool)
     for i in range(len(keys) - n + 1):
-        if tuple(keys[i:i + n]) in other:
-            mark[i:i + n] = True
+        if tuple(keys[i : i + n]) in other:
+            mark[i : i + n] = True
     return mark
 
 
@@ -106,8 +106,8 @@ def shared_spans(a: str, b: str, n: int = 5) -> dict[str, Any]:
     sa, wa = _units(a)
     sb, wb = _units(b)
     ka, kb = _keys(wa), _keys(wb)
-    grams_a = {tuple(ka[i:i + n]) for i in range(len(ka) - n + 1)}
-    grams_b = {tuple(kb[i:i + n]) for i in range(len(kb) - n + 1)}
+    grams_a = {tuple(ka[i : i + n]) for i in range(len(ka) - n + 1)}
+    grams_b = {tuple(kb[i : i + n]) for i in range(len(kb) - n + 1)}
     ma, mb = _marked(ka, grams_b, n), _marked(kb, grams_a, n)
     return {
         "a": [list(s) for s in _runs(ma, sa)],
@@ -125,8 +125,9 @@ def _clip_text(text: str, max_chars: int) -> tuple[str, bool]:
     return text[: cut if cut > max_chars // 2 else max_chars], True
 
 
-def _contribution(scores: ScoreTable, student: str, cand: str, weights: Mapping[str, float]) -> tuple[
-        np.ndarray, dict[str, np.ndarray]]:
+def _contribution(
+    scores: ScoreTable, student: str, cand: str, weights: Mapping[str, float]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Per-prompt weighted excess over the population (see the module docstring)."""
     si, ci = scores.index_of(student), scores.index_of(cand)
     num = np.zeros(scores.n_prompts)
@@ -200,8 +201,9 @@ def build_evidence(
         top = ranked[0]
         cand = str(top["candidate"])
         contrib, per_g = _contribution(scores, student, cand, weights)
-        order = [int(p) for p in np.argsort(-np.nan_to_num(contrib, nan=-np.inf), kind="stable")
-                 if math.isfinite(contrib[p])]
+        order = [
+            int(p) for p in np.argsort(-np.nan_to_num(contrib, nan=-np.inf), kind="stable") if math.isfinite(contrib[p])
+        ]
         items = []
         for p in order:
             pid = str(scores.prompt_ids[p])
@@ -212,16 +214,33 @@ def build_evidence(
             b, cut_b = _clip_text(b, max_chars)
             sp = shared_spans(a, b, n)
             prompt, cut_p = _clip_text(prompts.get(pid, ""), 400)
-            items.append({
-                "prompt_id": pid, "prompt": prompt + (" …" if cut_p else ""),
-                "contribution": float(contrib[p]),
-                "scores": {g: (float(v[p]) if math.isfinite(v[p]) else None) for g, v in per_g.items()},
-                "student_answer": a, "candidate_answer": b, "student_truncated": cut_a, "candidate_truncated": cut_b,
-                "student_spans": sp["a"], "candidate_spans": sp["b"], "longest_shared_run": sp["longest"],
-                "shared_fraction": sp["shared_fraction_a"],
-            })
+            items.append(
+                {
+                    "prompt_id": pid,
+                    "prompt": prompt + (" …" if cut_p else ""),
+                    "contribution": float(contrib[p]),
+                    "scores": {g: (float(v[p]) if math.isfinite(v[p]) else None) for g, v in per_g.items()},
+                    "student_answer": a,
+                    "candidate_answer": b,
+                    "student_truncated": cut_a,
+                    "candidate_truncated": cut_b,
+                    "student_spans": sp["a"],
+                    "candidate_spans": sp["b"],
+                    "longest_shared_run": sp["longest"],
+                    "shared_fraction": sp["shared_fraction_a"],
+                }
+            )
             if len(items) >= per_student:
                 break
-        out.append({"student": student, "candidate": cand, "degree": top.get("degree"),
-                    "ci_low": top.get("ci_low"), "ci_high": top.get("ci_high"), "min_run": n, "prompts": items})
+        out.append(
+            {
+                "student": student,
+                "candidate": cand,
+                "degree": top.get("degree"),
+                "ci_low": top.get("ci_low"),
+                "ci_high": top.get("ci_high"),
+                "min_run": n,
+                "prompts": items,
+            }
+        )
     return out

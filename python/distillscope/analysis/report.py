@@ -299,9 +299,11 @@ def audit_warnings(audit: Mapping[str, Any], models: Sequence[str], degree: np.n
     out = []
     spp = audit.get("samples_per_prompt") or {}
     if spp.get("max") is not None and int(spp["max"]) < 2:
-        out.append("One sample per model and prompt: the self-similarity ceiling cannot be measured and falls "
-                   "back to the maximum score. It is context only: the degree (a share of derived answers) "
-                   "does not use it.")
+        out.append(
+            "One sample per model and prompt: the self-similarity ceiling cannot be measured and falls "
+            "back to the maximum score. It is context only: the degree (a share of derived answers) "
+            "does not use it."
+        )
     if degree is not None:
         m = np.asarray(degree, dtype=np.float64)
         for i in range(len(models)):

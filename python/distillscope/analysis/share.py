@@ -180,8 +180,10 @@ def _binom_sf(k: int, n: int, p: float) -> float:
     if p >= 1.0:
         return 1.0
     lp, lq = math.log(p), math.log1p(-p)
-    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq
-             for i in range(k, n + 1)]
+    terms = [
+        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq
+        for i in range(k, n + 1)
+    ]
     top = max(terms)
     return float(min(1.0, math.exp(top) * sum(math.exp(x - top) for x in terms)))
 
@@ -200,8 +202,7 @@ def _stands_out(terms: tuple[np.ndarray, ...] | None, alpha: float) -> bool:
     return _binom_sf(k, n, max(p0, 1.0 / max(n, 1))) < alpha
 
 
-def find_clones(t: np.ndarray, *, threshold: float, cutoff: float, rounds: int = 3,
-                alpha: float = 1e-3) -> np.ndarray:
+def find_clones(t: np.ndarray, *, threshold: float, cutoff: float, rounds: int = 3, alpha: float = 1e-3) -> np.ndarray:
     """(m, m) bool: pairs whose share exceeds ``cutoff`` AND whose count of
     prompts above ``tau`` is significant (binomial test at ``alpha``): with
     few prompts a share of a few percent is one or two chance prompts, and

@@ -56,18 +56,30 @@ DEGREE_DEFINITION = (
 )
 GLOSSARY = (
     ("raw", "mean similarity of S's answer to T's answer on the same prompt."),
-    ("population", "how similar S and T are to the other models on the same prompts (half of each side's "
-                   "mean), i.e. the similarity any two models of this population share."),
+    (
+        "population",
+        "how similar S and T are to the other models on the same prompts (half of each side's "
+        "mean), i.e. the similarity any two models of this population share.",
+    ),
     ("null", "similarity of S's answer to T's answer to a different prompt (shuffled prompts): the chance level."),
-    ("baseline", "per prompt, the similarity S and T would have if unrelated (medians of each side's similarity "
-                 "to the other models, clones left out); an answer counts as derived when it stands out above it "
-                 "by more than unrelated pairs do."),
+    (
+        "baseline",
+        "per prompt, the similarity S and T would have if unrelated (medians of each side's similarity "
+        "to the other models, clones left out); an answer counts as derived when it stands out above it "
+        "by more than unrelated pairs do.",
+    ),
     ("unrelated", "share of S's answers that do not stand out from unrelated answers."),
     ("null level", "the same share for unrelated answers; degree = 1 - unrelated / null level."),
-    ("ceiling", "similarity of two samples of the same model to the same prompt (geometric mean of S's and "
-                "T's); context only, the degree does not use it."),
-    ("beats runner-up", "paired bootstrap over prompts: the top candidate's degree exceeds the second's at "
-                        "the 5% level (one-sided p shown)."),
+    (
+        "ceiling",
+        "similarity of two samples of the same model to the same prompt (geometric mean of S's and "
+        "T's); context only, the degree does not use it.",
+    ),
+    (
+        "beats runner-up",
+        "paired bootstrap over prompts: the top candidate's degree exceeds the second's at "
+        "the 5% level (one-sided p shown).",
+    ),
 )
 
 
@@ -107,8 +119,9 @@ def render_table(rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[
         columns = list(seen)
     columns = list(columns)
     if fmt == "json":
-        return json.dumps(clean_json([{c: r.get(c) for c in columns} for r in rows]), indent=2,
-                          ensure_ascii=False, allow_nan=False)
+        return json.dumps(
+            clean_json([{c: r.get(c) for c in columns} for r in rows]), indent=2, ensure_ascii=False, allow_nan=False
+        )
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
@@ -126,13 +139,36 @@ def render_table(rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[
     return "\n".join(lines) + "\n"
 
 
-ATTR_COLUMNS = ("student", "rank", "candidate", "degree", "ci_low", "ci_high", "raw", "baseline",
-                 "population", "null", "ceiling", "n_prompts")
+ATTR_COLUMNS = (
+    "student",
+    "rank",
+    "candidate",
+    "degree",
+    "ci_low",
+    "ci_high",
+    "raw",
+    "baseline",
+    "population",
+    "null",
+    "ceiling",
+    "n_prompts",
+)
 BEST_COLUMNS = ("student", "best", "runner_up", "difference", "ci_low", "ci_high", "p_value", "significant")
 
 
-KEY_COLUMNS = ("student", "top_candidate", "degree", "ci_low", "ci_high", "runner_up", "runner_up_degree",
-               "difference", "p_value", "significant", "n_prompts")
+KEY_COLUMNS = (
+    "student",
+    "top_candidate",
+    "degree",
+    "ci_low",
+    "ci_high",
+    "runner_up",
+    "runner_up_degree",
+    "difference",
+    "p_value",
+    "significant",
+    "n_prompts",
+)
 
 
 def key_rows(attribution: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -145,11 +181,21 @@ def key_rows(attribution: Mapping[str, Any]) -> list[dict[str, Any]]:
         top = cands[0] if cands else {}
         second = cands[1] if len(cands) > 1 else {}
         b = best.get(student) or {}
-        rows.append({"student": student, "top_candidate": top.get("candidate"), "degree": top.get("degree"),
-                     "ci_low": top.get("ci_low"), "ci_high": top.get("ci_high"),
-                     "runner_up": second.get("candidate"), "runner_up_degree": second.get("degree"),
-                     "difference": b.get("difference"), "p_value": b.get("p_value"),
-                     "significant": b.get("significant"), "n_prompts": top.get("n_prompts")})
+        rows.append(
+            {
+                "student": student,
+                "top_candidate": top.get("candidate"),
+                "degree": top.get("degree"),
+                "ci_low": top.get("ci_low"),
+                "ci_high": top.get("ci_high"),
+                "runner_up": second.get("candidate"),
+                "runner_up_degree": second.get("degree"),
+                "difference": b.get("difference"),
+                "p_value": b.get("p_value"),
+                "significant": b.get("significant"),
+                "n_prompts": top.get("n_prompts"),
+            }
+        )
     return rows
 
 
@@ -230,8 +276,16 @@ def ice_rows(ice: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[dict[st
             d = levels[level]
             if not isinstance(d, Mapping) or "rate" not in d:
                 raise ValueError(f"ice[{model!r}][{level!r}] needs a 'rate' (and 'ci_low', 'ci_high')")
-            rows.append({"model": model, "level": level, "rate": d.get("rate"), "ci_low": d.get("ci_low"),
-                         "ci_high": d.get("ci_high"), "n": d.get("n")})
+            rows.append(
+                {
+                    "model": model,
+                    "level": level,
+                    "rate": d.get("rate"),
+                    "ci_low": d.get("ci_low"),
+                    "ci_high": d.get("ci_high"),
+                    "n": d.get("n"),
+                }
+            )
     return rows
 
 
@@ -257,14 +311,22 @@ def ice_rse_rows(
         row: dict[str, Any] = {"model": model}
         top = (stud.get(model) or [None])[0] if stud else None
         if top is not None:
-            row.update(rse_candidate=top.get("candidate"), rse_degree=top.get("degree"),
-                       rse_ci_low=top.get("ci_low"), rse_ci_high=top.get("ci_high"))
+            row.update(
+                rse_candidate=top.get("candidate"),
+                rse_degree=top.get("degree"),
+                rse_ci_low=top.get("ci_low"),
+                rse_ci_high=top.get("ci_high"),
+            )
         else:
             r = np.array(matrix[i], dtype=np.float64)
             r[i] = np.nan
             j = int(np.nanargmax(r)) if np.isfinite(r).any() else None
-            row.update(rse_candidate=models[j] if j is not None else None,
-                       rse_degree=float(r[j]) if j is not None else None, rse_ci_low=None, rse_ci_high=None)
+            row.update(
+                rse_candidate=models[j] if j is not None else None,
+                rse_degree=float(r[j]) if j is not None else None,
+                rse_ci_low=None,
+                rse_ci_high=None,
+            )
         d = ((ice or {}).get(model) or {}).get(level) or {}
         row.update(ice_level=level, ice_rate=d.get("rate"), ice_ci_low=d.get("ci_low"), ice_ci_high=d.get("ci_high"))
         rows.append(row)

@@ -76,9 +76,21 @@ def nanmean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def degree_from_means(
-    raw: np.ndarray, pop: np.ndarray, null: np.ndarray, ceil_s: np.ndarray, ceil_t: np.ndarray,
-    below: np.ndarray, null_below: np.ndarray, null_count: np.ndarray, center: np.ndarray,
-    above_x: np.ndarray, *, baseline: str, clip: tuple[float, float], min_span: float, max_score: float,
+    raw: np.ndarray,
+    pop: np.ndarray,
+    null: np.ndarray,
+    ceil_s: np.ndarray,
+    ceil_t: np.ndarray,
+    below: np.ndarray,
+    null_below: np.ndarray,
+    null_count: np.ndarray,
+    center: np.ndarray,
+    above_x: np.ndarray,
+    *,
+    baseline: str,
+    clip: tuple[float, float],
+    min_span: float,
+    max_score: float,
 ) -> dict[str, np.ndarray]:
     """The share (see analysis/share.py) and the reported terms, elementwise over arrays of means."""
     share = np.clip(share_from_means(below, null_below, null_count), clip[0], clip[1])
@@ -97,5 +109,11 @@ def degree_from_means(
         informative = np.isfinite(ceil) & (ceil - floor >= min_span)
         c_eff = np.where(informative, ceil, max_score)
     base = np.where(np.isfinite(center), center, base)
-    return {"degree": share, "baseline": base, "ceiling": c_eff, "unrelated": below, "null_level": null_level,
-            "strength": strength}
+    return {
+        "degree": share,
+        "baseline": base,
+        "ceiling": c_eff,
+        "unrelated": below,
+        "null_level": null_level,
+        "strength": strength,
+    }

@@ -29,17 +29,32 @@ def _csv_list(s: str | None) -> list[str] | None:
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", help="response stores or importable files")
     p.add_argument("--models", help="comma-separated models to include (default: every model in the inputs)")
-    p.add_argument("--granularities", default=None,
-                   help="comma-separated subset of lexical,semantic,structural,style "
-                        "(default: all four with an encoder, else lexical,style)")
-    p.add_argument("--encoder", default="auto",
-                   help="'auto' (default model if downloaded), 'none', a model name or a model directory")
+    p.add_argument(
+        "--granularities",
+        default=None,
+        help="comma-separated subset of lexical,semantic,structural,style "
+        "(default: all four with an encoder, else lexical,style)",
+    )
+    p.add_argument(
+        "--encoder",
+        default="auto",
+        help="'auto' (default model if downloaded), 'none', a model name or a model directory",
+    )
     p.add_argument("--max-samples", type=int, default=None, help="samples per model and prompt to use")
-    p.add_argument("--max-prompts", type=int, default=None, metavar="N",
-                   help="score a seeded sample of N prompts (seed: --seed; recorded in the signatures)")
+    p.add_argument(
+        "--max-prompts",
+        type=int,
+        default=None,
+        metavar="N",
+        help="score a seeded sample of N prompts (seed: --seed; recorded in the signatures)",
+    )
     p.add_argument("--workers", type=int, default=1, help="kernel threads (-1: all cores)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the shuffled-prompt null, the bootstrap and the --max-prompts sample")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the shuffled-prompt null, the bootstrap and the --max-prompts sample",
+    )
     p.add_argument("--quiet", action="store_true", help="no stage lines and no progress bars on stderr")
 
 
@@ -55,8 +70,9 @@ def check_models(names: Sequence[str], known: Sequence[str], option: str) -> Non
     unknown = [m for m in names if m not in known]
     if unknown:
         hints = "".join(_suggest(m, known) for m in unknown[:1])
-        raise ValueError(f"{option}: {', '.join(map(repr, unknown))} not in the inputs{hints}; "
-                         f"they have {', '.join(known)}")
+        raise ValueError(
+            f"{option}: {', '.join(map(repr, unknown))} not in the inputs{hints}; they have {', '.join(known)}"
+        )
 
 
 def check_out_dir(path: Path, option: str) -> None:
@@ -80,8 +96,7 @@ def check_out_dir(path: Path, option: str) -> None:
 class _Audit:
     """Everything the user typed, checked before anything is embedded or scored."""
 
-    def __init__(self, args: argparse.Namespace, *, students: str | None = None,
-                 candidates: str | None = None) -> None:
+    def __init__(self, args: argparse.Namespace, *, students: str | None = None, candidates: str | None = None) -> None:
         from ..analysis.similarity import GRANULARITIES, RSEConfig, available_granularities, resolve_encoder
 
         self.quiet = bool(getattr(args, "quiet", False))
@@ -97,15 +112,24 @@ class _Audit:
         if args.workers == 0 or args.workers < -1:
             raise ValueError(f"--workers must be >= 1, or -1 for all cores, got {args.workers}")
         needs_encoder = grans is None or any(g in ("semantic", "structural") for g in grans)
-        self.encoder = resolve_encoder(args.encoder if needs_encoder else "none",
-                                       quiet=self.quiet or (grans is not None and not needs_encoder))
+        self.encoder = resolve_encoder(
+            args.encoder if needs_encoder else "none", quiet=self.quiet or (grans is not None and not needs_encoder)
+        )
         if grans is None:
             grans = list(available_granularities(self.encoder))
         elif self.encoder is None and needs_encoder:
-            raise ValueError("--granularities semantic/structural need an encoder: run `distillscope model "
-                             "download` or pass --encoder DIR")
-        self.cfg = RSEConfig(granularities=tuple(grans), max_samples=args.max_samples, workers=args.workers,
-                             null_seed=args.seed, max_prompts=args.max_prompts, sample_seed=args.seed)
+            raise ValueError(
+                "--granularities semantic/structural need an encoder: run `distillscope model "
+                "download` or pass --encoder DIR"
+            )
+        self.cfg = RSEConfig(
+            granularities=tuple(grans),
+            max_samples=args.max_samples,
+            workers=args.workers,
+            null_seed=args.seed,
+            max_prompts=args.max_prompts,
+            sample_seed=args.seed,
+        )
         self.table = load_inputs(args.files)
         known = [str(m) for m in self.table.models]
         models = _csv_list(args.models)
@@ -130,8 +154,9 @@ class _Audit:
     def score_table(self) -> Any:
         from ..analysis.similarity import response_similarity
 
-        return response_similarity(self.table, self.models, encoder=self.encoder, config=self.cfg, log=self.log,
-                                   progress=not self.quiet)
+        return response_similarity(
+            self.table, self.models, encoder=self.encoder, config=self.cfg, log=self.log, progress=not self.quiet
+        )
 
 
 # ------------------------------------------------------------------ score
@@ -154,8 +179,19 @@ def run_score(args: argparse.Namespace) -> int:
     if args.out is not None:
         _write_per_prompt(st, args.out)
     if args.format == "json":
-        print(json.dumps(clean_json({"models": list(st.models), "n_prompts": st.n_prompts, "matrices": mats,
-                                 "signatures": dict(st.signatures)}), indent=2))
+        print(
+            json.dumps(
+                clean_json(
+                    {
+                        "models": list(st.models),
+                        "n_prompts": st.n_prompts,
+                        "matrices": mats,
+                        "signatures": dict(st.signatures),
+                    }
+                ),
+                indent=2,
+            )
+        )
     else:
         for g in grans:
             if args.format == "markdown":
@@ -180,22 +216,36 @@ def _write_per_prompt(st: Any, folder: Path) -> None:
                 nul = st.null.get(g, {}).get((s, c))
                 for i, v in enumerate(arr):
                     if np.isfinite(v):
-                        w.writerow(csv_row([g, s, c, st.prompt_ids[i], f"{v:.6g}",
-                                            "" if nul is None or not np.isfinite(nul[i]) else f"{nul[i]:.6g}"]))
+                        w.writerow(
+                            csv_row(
+                                [
+                                    g,
+                                    s,
+                                    c,
+                                    st.prompt_ids[i],
+                                    f"{v:.6g}",
+                                    "" if nul is None or not np.isfinite(nul[i]) else f"{nul[i]:.6g}",
+                                ]
+                            )
+                        )
 
 
 # -------------------------------------------------------------- attribute
 def configure_attribute(p: argparse.ArgumentParser) -> None:
     _add_common(p)
-    p.add_argument("--students", default=None,
-                   help="comma-separated student models (default: every model, all against all)")
-    p.add_argument("--candidates", default=None,
-                   help="comma-separated candidate teachers (default: every model)")
+    p.add_argument(
+        "--students", default=None, help="comma-separated student models (default: every model, all against all)"
+    )
+    p.add_argument("--candidates", default=None, help="comma-separated candidate teachers (default: every model)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples over prompts")
-    p.add_argument("--baseline", choices=("pair-mean", "null"), default="pair-mean",
-                   help="null of unrelated answers: the population on the same prompts (pair-mean) or "
-                        "shuffled prompts only (null). The degree is ≈ the share of the student's answers "
-                        "derived from the candidate; direction is not identified")
+    p.add_argument(
+        "--baseline",
+        choices=("pair-mean", "null"),
+        default="pair-mean",
+        help="null of unrelated answers: the population on the same prompts (pair-mean) or "
+        "shuffled prompts only (null). The degree is ≈ the share of the student's answers "
+        "derived from the candidate; direction is not identified",
+    )
     p.add_argument("--format", choices=("json", "csv", "markdown"), default="json")
 
 
@@ -210,8 +260,12 @@ def run_attribute(args: argparse.Namespace) -> int:
     audit = _Audit(args, students=args.students, candidates=args.candidates)
     st = audit.score_table()
     audit.log(f"degrees and {args.bootstrap:,} bootstrap resamples")
-    res = attribute(st, audit.students, audit.candidates,
-                    DegreeConfig(n_boot=args.bootstrap, seed=args.seed, baseline=args.baseline))
+    res = attribute(
+        st,
+        audit.students,
+        audit.candidates,
+        DegreeConfig(n_boot=args.bootstrap, seed=args.seed, baseline=args.baseline),
+    )
     if args.format == "json":
         print(json.dumps(clean_json(res), indent=2))
     else:
@@ -222,17 +276,29 @@ def run_attribute(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------- report
 def configure_report(p: argparse.ArgumentParser) -> None:
     _add_common(p)
-    p.add_argument("--out", type=Path, default=None,
-                   help="report folder to write (required for --format html)")
-    p.add_argument("--format", choices=("html", "markdown"), default="html",
-                   help="html: write the report folder; markdown: also print a summary for a paper draft "
-                        "(key table with intervals and the definitions) to stdout")
-    p.add_argument("--ice", action="append", default=[], metavar="MODEL=FILE",
-                   help="identity rates of MODEL: the JSON of `distillscope identity check --format json` "
-                        "(repeatable)")
+    p.add_argument("--out", type=Path, default=None, help="report folder to write (required for --format html)")
+    p.add_argument(
+        "--format",
+        choices=("html", "markdown"),
+        default="html",
+        help="html: write the report folder; markdown: also print a summary for a paper draft "
+        "(key table with intervals and the definitions) to stdout",
+    )
+    p.add_argument(
+        "--ice",
+        action="append",
+        default=[],
+        metavar="MODEL=FILE",
+        help="identity rates of MODEL: the JSON of `distillscope identity check --format json` (repeatable)",
+    )
     p.add_argument("--bootstrap", type=int, default=1000)
-    p.add_argument("--evidence", type=int, default=3, metavar="N",
-                   help="prompts shown as evidence per student (its top candidate's answers side by side); 0: none")
+    p.add_argument(
+        "--evidence",
+        type=int,
+        default=3,
+        metavar="N",
+        help="prompts shown as evidence per student (its top candidate's answers side by side); 0: none",
+    )
     p.add_argument("--title", default="distillscope report")
     p.add_argument("--no-figures", action="store_true")
 
@@ -287,8 +353,10 @@ def run_report(args: argparse.Namespace) -> int:
             if not all(isinstance(v, dict) and "rate" in v for v in ice[model].values()):
                 raise KeyError("rate")
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-            raise ValueError(f"--ice {spec}: {path} is not the JSON of `distillscope identity check --format json`"
-                             " (needs rates loose/strict/hard)") from None
+            raise ValueError(
+                f"--ice {spec}: {path} is not the JSON of `distillscope identity check --format json`"
+                " (needs rates loose/strict/hard)"
+            ) from None
     run = _Audit(args)
     if ice:
         check_models(list(ice), [str(m) for m in run.table.models], "--ice")
@@ -300,13 +368,20 @@ def run_report(args: argparse.Namespace) -> int:
     attr = attribute(st, config=cfg, result=res)
     run.log("writing the report")
     grans = [g for g in st.granularities if g in ("lexical", "semantic", "structural", "style")]
-    mats = {"degree": res.matrix(),
-            **{f"degree_{g}": res.matrix(g) for g in grans if g in res.levels},
-            **{f"raw_{g}": summary_matrix(st, g) for g in grans}}
+    mats = {
+        "degree": res.matrix(),
+        **{f"degree_{g}": res.matrix(g) for g in grans if g in res.levels},
+        **{f"raw_{g}": summary_matrix(st, g) for g in grans},
+    }
     enc_sig = next((v for k, v in st.signatures.items() if k == "semantic"), None)
-    audit = {"n_prompts": int(st.n_prompts), "join": _join_description(args.files),
-             "samples_per_prompt": _samples_per_prompt(responses, st.models), "granularities": grans,
-             "encoder": enc_sig.split("|")[1] if enc_sig else None, "bootstrap": args.bootstrap}
+    audit = {
+        "n_prompts": int(st.n_prompts),
+        "join": _join_description(args.files),
+        "samples_per_prompt": _samples_per_prompt(responses, st.models),
+        "granularities": grans,
+        "encoder": enc_sig.split("|")[1] if enc_sig else None,
+        "bootstrap": args.bootstrap,
+    }
     evidence = build_evidence(st, responses, attr, per_student=args.evidence)
     out = args.out
     tmp = None
@@ -316,9 +391,18 @@ def run_report(args: argparse.Namespace) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="distillscope-report-")
         out = Path(tmp.name)
     try:
-        files = write_report(out, models=list(st.models), matrices=mats, attribution=attr, ice=ice or None,
-                             signatures=dict(st.signatures), title=args.title, figures=not args.no_figures and args.out is not None,
-                             audit=audit, evidence=evidence)
+        files = write_report(
+            out,
+            models=list(st.models),
+            matrices=mats,
+            attribution=attr,
+            ice=ice or None,
+            signatures=dict(st.signatures),
+            title=args.title,
+            figures=not args.no_figures and args.out is not None,
+            audit=audit,
+            evidence=evidence,
+        )
         if args.format == "markdown":
             print(markdown_summary(out), end="")
     finally:

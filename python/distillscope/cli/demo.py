@@ -33,11 +33,17 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("distillscope-demo"), help="report and data folder")
     p.add_argument("--prompts", type=int, default=48, help="similarity prompts per model")
     p.add_argument("--samples", type=int, default=2, help="samples per prompt (>= 2 gives self-similarity ceilings)")
-    p.add_argument("--encoder", default="auto",
-                   help="'auto' (the default model if downloaded, else lexical + style only), 'none', "
-                        "a model name ('tiny-random' builds a small random one) or a model directory")
-    p.add_argument("--ice-variants", default="direct,roleplay,ignore,translation,completion,system",
-                   help="identity-probe framing variants")
+    p.add_argument(
+        "--encoder",
+        default="auto",
+        help="'auto' (the default model if downloaded, else lexical + style only), 'none', "
+        "a model name ('tiny-random' builds a small random one) or a model directory",
+    )
+    p.add_argument(
+        "--ice-variants",
+        default="direct,roleplay,ignore,translation,completion,system",
+        help="identity-probe framing variants",
+    )
     p.add_argument("--bootstrap", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1)
@@ -46,7 +52,11 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    for flag, v, lo in (("--prompts", args.prompts, 2), ("--samples", args.samples, 1), ("--bootstrap", args.bootstrap, 0)):
+    for flag, v, lo in (
+        ("--prompts", args.prompts, 2),
+        ("--samples", args.samples, 1),
+        ("--bootstrap", args.bootstrap, 0),
+    ):
         if v < lo:
             raise ValueError(f"{flag} must be >= {lo}, got {v}")
     if args.out.exists() and not args.out.is_dir():
@@ -118,22 +128,46 @@ def _serve_and_gather(
     store = data / "responses.jsonl"
     os.environ.setdefault("DISTILLSCOPE_DEMO_KEY", "simulated-not-a-secret")
     with SimServer(responder=sim) as server:
-        cfg = config_from_dict({
-            "run": {"store": str(store)},
-            "prompts": [{"file": str(data / "prompts.jsonl")}],
-            "models": [{"name": m.name, "base_url": server.url, "model": m.name, "samples": args.samples,
-                        "api_key_env": "DISTILLSCOPE_DEMO_KEY", "concurrency": 32} for m in POPULATION],
-        })
+        cfg = config_from_dict(
+            {
+                "run": {"store": str(store)},
+                "prompts": [{"file": str(data / "prompts.jsonl")}],
+                "models": [
+                    {
+                        "name": m.name,
+                        "base_url": server.url,
+                        "model": m.name,
+                        "samples": args.samples,
+                        "api_key_env": "DISTILLSCOPE_DEMO_KEY",
+                        "concurrency": 32,
+                    }
+                    for m in POPULATION
+                ],
+            }
+        )
         rep1 = gather(cfg, progress="none", seed=args.seed)
-        cfg_ice = config_from_dict({
-            "run": {"store": str(data / "identity_responses.jsonl")},
-            "prompts": [{"file": str(data / "identity_prompts.jsonl")}],
-            "models": [{"name": m.name, "base_url": server.url, "model": m.name, "samples": 1,
-                        "api_key_env": "DISTILLSCOPE_DEMO_KEY", "concurrency": 32} for m in POPULATION],
-        })
+        cfg_ice = config_from_dict(
+            {
+                "run": {"store": str(data / "identity_responses.jsonl")},
+                "prompts": [{"file": str(data / "identity_prompts.jsonl")}],
+                "models": [
+                    {
+                        "name": m.name,
+                        "base_url": server.url,
+                        "model": m.name,
+                        "samples": 1,
+                        "api_key_env": "DISTILLSCOPE_DEMO_KEY",
+                        "concurrency": 32,
+                    }
+                    for m in POPULATION
+                ],
+            }
+        )
         rep2 = gather(cfg_ice, progress="none", seed=args.seed)
-    say(f"gathered {rep1.planned + rep2.planned} responses from {len(POPULATION)} simulated models "
-        f"({time.perf_counter() - t0:.1f} s)")
+    say(
+        f"gathered {rep1.planned + rep2.planned} responses from {len(POPULATION)} simulated models "
+        f"({time.perf_counter() - t0:.1f} s)"
+    )
     return store
 
 
@@ -148,14 +182,20 @@ def _score(args: argparse.Namespace, store: Path, t0: float, say: Callable[..., 
     grans = available_granularities(encoder)
     table = load_table(store)
     names = [m.name for m in POPULATION]
-    scores = response_similarity(table, names, encoder=encoder,
-                                 config=RSEConfig(granularities=grans, workers=args.workers, null_seed=args.seed),
-                                 log=lambda msg: say(f"  {msg}"))
+    scores = response_similarity(
+        table,
+        names,
+        encoder=encoder,
+        config=RSEConfig(granularities=grans, workers=args.workers, null_seed=args.seed),
+        log=lambda msg: say(f"  {msg}"),
+    )
     dcfg = DegreeConfig(n_boot=args.bootstrap, seed=args.seed)
     result = compute_degrees(scores, config=dcfg)
     attribution = attribute(scores, config=dcfg, result=result)
-    say(f"scored {len(names)} models × {scores.n_prompts} prompts at {', '.join(grans)} "
-        f"({time.perf_counter() - t0:.1f} s)")
+    say(
+        f"scored {len(names)} models × {scores.n_prompts} prompts at {', '.join(grans)} "
+        f"({time.perf_counter() - t0:.1f} s)"
+    )
     return _Scored(names, encoder, tuple(grans), scores, result, attribution, table)
 
 
@@ -174,8 +214,9 @@ def _identity_check(data: Path, probes: list[Any], registry: Any) -> dict[str, A
         target = registry.target(str(name))
         pr = [by_id[str(ice_table.prompt_ids[ice_table.prompt_code[r]])] for r in rows]
         verdicts = [extractor.classify(str(ice_table.response[r]), target, p.prompt) for r, p in zip(rows, pr)]
-        rates = identity_rates(verdicts, hard=[p.hard for p in pr], categories=[p.category for p in pr],
-                               languages=[p.language for p in pr])
+        rates = identity_rates(
+            verdicts, hard=[p.hard for p in pr], categories=[p.category for p in pr], languages=[p.language for p in pr]
+        )
         ice[str(name)] = rates.to_dict()
     return ice
 
@@ -188,22 +229,39 @@ def _write_demo_report(
     from ..analysis.report import write_report
     from ..analysis.similarity import summary_matrix
 
-    matrices = {"degree": sc.result.matrix(), **{f"degree_{g}": sc.result.matrix(g) for g in sc.grans},
-                **{f"raw_{g}": summary_matrix(sc.scores, g) for g in sc.grans}}
-    audit = {"n_prompts": int(sc.scores.n_prompts), "join": "by prompt id (one gatherer store)",
-             "samples_per_prompt": {"min": int(args.samples), "max": int(args.samples)}, "granularities": list(sc.grans), "encoder": getattr(sc.encoder, "signature", None),
-             "bootstrap": args.bootstrap}
+    matrices = {
+        "degree": sc.result.matrix(),
+        **{f"degree_{g}": sc.result.matrix(g) for g in sc.grans},
+        **{f"raw_{g}": summary_matrix(sc.scores, g) for g in sc.grans},
+    }
+    audit = {
+        "n_prompts": int(sc.scores.n_prompts),
+        "join": "by prompt id (one gatherer store)",
+        "samples_per_prompt": {"min": int(args.samples), "max": int(args.samples)},
+        "granularities": list(sc.grans),
+        "encoder": getattr(sc.encoder, "signature", None),
+        "bootstrap": args.bootstrap,
+    }
     evidence = build_evidence(sc.scores, sc.table, sc.attribution) if sc.table is not None else None
     ice_levels = {k: {lvl: v[lvl] for lvl in ("loose", "strict", "hard")} for k, v in ice.items()}
     (data / "identity_rates.json").write_text(json.dumps(ice, indent=1, default=float))
     figures = not args.no_figures and _have_matplotlib()
     if not figures and not args.no_figures:
         say("note: matplotlib is not installed (pip install 'distillscope[plot]'): the report has no figures")
-    files = write_report(out / "report", models=sc.names, matrices=matrices, attribution=sc.attribution,
-                         ice=ice_levels, signatures=dict(sc.scores.signatures),
-                         title="distillscope demo (simulated models)", simulated=True, figures=figures,
-                         audit=audit, evidence=evidence,
-                         notes=[f"{m.name}: copies {m.teacher} at rate {m.rate}" for m in POPULATION if m.teacher])
+    files = write_report(
+        out / "report",
+        models=sc.names,
+        matrices=matrices,
+        attribution=sc.attribution,
+        ice=ice_levels,
+        signatures=dict(sc.scores.signatures),
+        title="distillscope demo (simulated models)",
+        simulated=True,
+        figures=figures,
+        audit=audit,
+        evidence=evidence,
+        notes=[f"{m.name}: copies {m.teacher} at rate {m.rate}" for m in POPULATION if m.teacher],
+    )
     return files, ice_levels
 
 
@@ -261,5 +319,7 @@ def _print_summary(summary: dict, attribution: dict, files: dict) -> None:
         print(f"  {c['student']:<8} copies {c['true_teacher']:<8} ranked first: {c['ranked_first']:<8} {mark}")
     print(f"  Spearman(copy rate, degree to Aurora) = {summary['spearman_rate_vs_degree']:.3f}")
     print(f"\nreport: {summary['report']}/index.html  ({len(files)} files)")
-    print(f"known lineage recovered: {'yes' if summary['lineage_recovered'] else 'NO'}  "
-          f"({summary['seconds']:.1f} s, simulated data)")
+    print(
+        f"known lineage recovered: {'yes' if summary['lineage_recovered'] else 'NO'}  "
+        f"({summary['seconds']:.1f} s, simulated data)"
+    )

@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import random
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 __all__ = ["SimModel", "POPULATION", "Simulation", "registry_extension", "demo_prompts"]
 
@@ -47,25 +48,101 @@ POPULATION: tuple[SimModel, ...] = (
 )
 
 _TOPICS = (
-    "sourdough bread", "binary search", "compound interest", "photosynthesis", "jet lag", "unit testing",
-    "public speaking", "composting", "solar panels", "sleep hygiene", "database indexes", "learning a language",
-    "budget travel", "houseplants", "marathon training", "version control", "climate adaptation", "tea brewing",
-    "remote work", "bicycle maintenance", "chess openings", "time management", "volcanoes", "password security",
-    "job interviews", "bird watching", "meal planning", "electric cars", "memory techniques", "rainwater harvesting",
+    "sourdough bread",
+    "binary search",
+    "compound interest",
+    "photosynthesis",
+    "jet lag",
+    "unit testing",
+    "public speaking",
+    "composting",
+    "solar panels",
+    "sleep hygiene",
+    "database indexes",
+    "learning a language",
+    "budget travel",
+    "houseplants",
+    "marathon training",
+    "version control",
+    "climate adaptation",
+    "tea brewing",
+    "remote work",
+    "bicycle maintenance",
+    "chess openings",
+    "time management",
+    "volcanoes",
+    "password security",
+    "job interviews",
+    "bird watching",
+    "meal planning",
+    "electric cars",
+    "memory techniques",
+    "rainwater harvesting",
 )
-_TASKS = ("Explain {t} to a beginner.", "What should I know about {t}?", "Give practical advice on {t}.",
-          "What are common mistakes with {t}?", "Summarize the key ideas of {t}.")
+_TASKS = (
+    "Explain {t} to a beginner.",
+    "What should I know about {t}?",
+    "Give practical advice on {t}.",
+    "What are common mistakes with {t}?",
+    "Summarize the key ideas of {t}.",
+)
 _WORDS = (
-    "start", "small", "steps", "consistent", "practice", "measure", "results", "simple", "routine", "careful",
-    "choose", "tools", "quality", "patience", "common", "mistake", "avoid", "plan", "ahead", "check", "progress",
-    "useful", "habit", "learn", "basics", "first", "important", "detail", "balance", "effort", "time", "value",
-    "daily", "review", "improve", "gradually", "focus", "core", "principle", "example", "clear", "goal",
+    "start",
+    "small",
+    "steps",
+    "consistent",
+    "practice",
+    "measure",
+    "results",
+    "simple",
+    "routine",
+    "careful",
+    "choose",
+    "tools",
+    "quality",
+    "patience",
+    "common",
+    "mistake",
+    "avoid",
+    "plan",
+    "ahead",
+    "check",
+    "progress",
+    "useful",
+    "habit",
+    "learn",
+    "basics",
+    "first",
+    "important",
+    "detail",
+    "balance",
+    "effort",
+    "time",
+    "value",
+    "daily",
+    "review",
+    "improve",
+    "gradually",
+    "focus",
+    "core",
+    "principle",
+    "example",
+    "clear",
+    "goal",
 )
 _SYNONYMS = {
-    "start": ("begin", "kick off"), "small": ("modest", "little"), "important": ("essential", "key"),
-    "practice": ("rehearse", "train"), "avoid": ("steer clear of", "skip"), "improve": ("refine", "strengthen"),
-    "useful": ("helpful", "handy"), "simple": ("plain", "easy"), "check": ("verify", "inspect"),
-    "plan": ("prepare", "organize"), "gradually": ("slowly", "step by step"), "clear": ("obvious", "explicit"),
+    "start": ("begin", "kick off"),
+    "small": ("modest", "little"),
+    "important": ("essential", "key"),
+    "practice": ("rehearse", "train"),
+    "avoid": ("steer clear of", "skip"),
+    "improve": ("refine", "strengthen"),
+    "useful": ("helpful", "handy"),
+    "simple": ("plain", "easy"),
+    "check": ("verify", "inspect"),
+    "plan": ("prepare", "organize"),
+    "gradually": ("slowly", "step by step"),
+    "clear": ("obvious", "explicit"),
 }
 _OPENERS = ("Certainly!", "Sure.", "Great question!", "Here is an overview.", "")
 _CLOSERS = ("Let me know if you have more questions.", "Hope this helps!", "Good luck!", "")
