@@ -365,8 +365,12 @@ def test_score_table_export_round_trips_into_compute_degrees(tmp_path):
     assert np.nanmin(t) >= 0 and np.nanmax(t) <= 1
     assert st.null["judge"], "null items become the calibration's null arrays"
     deg = compute_degrees(st, config=DegreeConfig(n_boot=50, seed=0))
-    # the judge tracks lexical overlap, so the known lineage comes out
-    d = {s: deg.get(s, TEACHER, "judge")["degree"] for s in RATES}
+    # the judge tracks lexical overlap, so the known lineage comes out in its
+    # scores; the degree itself (a share of derived answers) is not identified
+    # here: every model is the teacher or its student, so no answer in the
+    # population is unrelated (docs/calibration.md, limits), and the shuffled
+    # null only says the answers address the same prompt
+    d = {s: deg.get(s, TEACHER, "judge")["raw"] for s in RATES}
     assert d["s_high"] > d["s_mid"] > d["s_low"]
     assert deg.ranking("s_high", "judge")[0] == TEACHER
     only = to_score_table(res, ["teacher", "s_high", "s_mid", "s_low", "unjudged"])
