@@ -61,6 +61,7 @@ STATS = "tests/analysis/test_stats.py"
 # named tests of test_degree.py: three block-invariance tests there fail on
 # main until issue 11 replaces them, which would make the whole file's kills unproven
 FORMULA = "tests/analysis/test_degree.py::test_degree_matches_the_documented_formula"
+ORACLE = "tests/analysis/test_degree.py::test_vectorized_bootstrap_matches_the_loop_oracle"
 BASELINES = "tests/analysis/test_baselines.py"
 
 MUTANTS: list[Mutant] = [
@@ -181,26 +182,27 @@ MUTANTS: list[Mutant] = [
     M("quantiles interpolate to the lower value", "stats.py", "out = vlo + (vhi - vlo) * frac", "out = vlo", STATS),
     # ---------------------------------------------------------------- analysis
     M(
-        "population baseline ignored (null only)",
-        "analysis/degree.py",
-        "base = np.fmax(pop, null)  # fmax ignores a NaN side",
-        "base = null",
-        FORMULA,
+        "clone flags without the significance test",
+        "analysis/share.py",
+        "if any(_share_point(x) > cutoff and _stands_out(x, alpha) for x in (ab, ba)):",
+        "if any(_share_point(x) > cutoff for x in (ab, ba)):",
+        ORACLE,
         BASELINES,
     ),
     M(
-        "ceiling is the arithmetic mean of self-similarities",
-        "analysis/degree.py",
-        "geo = np.sqrt(np.maximum(ceil_s, 0.0) * np.maximum(ceil_t, 0.0))",
-        "geo = 0.5 * (ceil_s + ceil_t)",
+        "tau from twice the lower spread",
+        "analysis/share.py",
+        "tau = float(med + threshold * (med - q1))",
+        "tau = float(med + 2 * threshold * (med - q1))",
+        ORACLE,
         FORMULA,
-        BASELINES,
     ),
     M(
-        "degree not clipped",
-        "analysis/degree.py",
-        "deg = np.clip(deg, cfg.clip[0], cfg.clip[1])",
-        "deg = deg",
+        "degree not clipped to [0, 1]",
+        "analysis/terms.py",
+        "share = np.clip(share_from_means(below, null_below, null_count), clip[0], clip[1])",
+        "share = share_from_means(below, null_below, null_count)",
+        ORACLE,
         "tests/analysis/test_degree.py::test_identical_inputs_give_the_top_degree",
     ),
     M(
@@ -252,8 +254,8 @@ MUTANTS: list[Mutant] = [
     M(
         "role-play persona lines (English names) not recognised",
         "identity/text_regions.py",
-        "return 1 <= len(words) <= 3 and all(w[:1].isupper() for w in words)",
-        "return False and all(w[:1].isupper() for w in words)",
+        "1 <= len(words) <= 3\n        and all(w[:1].isupper() for w in words)",
+        "False\n        and all(w[:1].isupper() for w in words)",
         "tests/identity/test_identity_roleplay.py",
         "tests/identity/test_identity_claims.py",
     ),
