@@ -47,42 +47,38 @@ class ModelCount:
     failed_kept: int
 
 
+class _Totals:
+    """Totals and the description shared by a plan and its count."""
+
+    store: str
+    models: Sequence[ModelPlan | ModelCount]
+
+    @property
+    def planned(self) -> int:
+        return sum(m.planned for m in self.models)
+
+    @property
+    def todo(self) -> int:
+        return sum(m.n_todo for m in self.models)
+
+    def describe(self) -> str:
+        return describe_plan(self.store, self.models)
+
+
 @dataclass
-class Plan:
+class Plan(_Totals):
     """What a run will send: a :class:`ModelPlan` (with its requests) per model."""
 
     store: str
     models: list[ModelPlan]
 
-    @property
-    def planned(self) -> int:
-        return sum(m.planned for m in self.models)
-
-    @property
-    def todo(self) -> int:
-        return sum(m.n_todo for m in self.models)
-
-    def describe(self) -> str:
-        return describe_plan(self.store, self.models)
-
 
 @dataclass
-class PlanCount:
+class PlanCount(_Totals):
     """The numbers of a :class:`Plan` without its requests (``--dry-run``)."""
 
     store: str
     models: list[ModelCount]
-
-    @property
-    def planned(self) -> int:
-        return sum(m.planned for m in self.models)
-
-    @property
-    def todo(self) -> int:
-        return sum(m.n_todo for m in self.models)
-
-    def describe(self) -> str:
-        return describe_plan(self.store, self.models)
 
 
 def describe_plan(store: str, models: Sequence[ModelPlan | ModelCount]) -> str:
