@@ -53,8 +53,8 @@ range's top were missed).
 Derivation is about content, so the combined degree is estimated on the
 content granularities: it is the weighted mean of the granularity degrees
 that are defined for the pair (weights renormalised over them), by default
-``lexical`` and ``semantic`` weigh 1, ``structural`` and ``style`` 0 (both
-still reported per granularity). Unrelated models that share a house habit
+``lexical`` and ``semantic`` weigh 1, ``structural``, ``style`` and the
+opt-in ``token`` 0 (all still reported per granularity). Unrelated models that share a house habit
 (the same list format, the same closer) sit above the population on every
 prompt at the format-sensitive granularities, so those do not separate a
 derived answer from a same-format stranger (in the demo, style alone gave an
@@ -107,7 +107,7 @@ __all__ = [
 ]
 
 DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
-    {"lexical": 1.0, "semantic": 1.0, "structural": 0.0, "style": 0.0}
+    {"lexical": 1.0, "semantic": 1.0, "structural": 0.0, "style": 0.0, "token": 0.0}
 )
 DEGREE_MEANING = (
     "≈ share of the student's answers derived from the candidate (0 = no more alike than "

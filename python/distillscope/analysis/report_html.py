@@ -109,7 +109,7 @@ def audit_facts(aud: Mapping[str, Any]) -> list[tuple[str, str]]:
     if aud.get("granularities"):
         facts.append(("Granularities", ", ".join(map(str, aud["granularities"]))))
     if "encoder" in aud:
-        facts.append(("Encoder", str(aud["encoder"] or "none (no semantic or structural granularity)")))
+        facts.append(("Encoder", str(aud["encoder"] or "none (no semantic, structural or token granularity)")))
     if aud.get("bootstrap"):
         facts.append(("Bootstrap", f"{aud['bootstrap']} resamples over prompts (95% intervals)"))
     return facts

@@ -1,4 +1,4 @@
-"""Response similarity (RSE): every model pair, every shared prompt, four granularities.
+"""Response similarity (RSE): every model pair, every shared prompt, up to five granularities.
 
 Given a :class:`~distillscope.store.ResponseTable` (a response store, or
 imported public outputs), :func:`response_similarity` builds the
@@ -20,6 +20,10 @@ Granularities (each a similarity in [0, 1], identical answers score 1):
     (kept as ``align_f1`` and ``order``).
 ``style``
     :func:`distillscope.style.style_similarity` of the format features.
+``token`` (opt-in, not in the default set)
+    BERTScore F1 of the two responses (:func:`distillscope.bert_score`,
+    idf off) on the token states of the same encoder as ``semantic``; see
+    :mod:`distillscope.analysis.token_level`.
 
 Baselines computed from the same data: for every ordered pair the
 shuffled-prompt null (the student's answer to prompt p against the
@@ -51,7 +55,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..store.table import ResponseTable
     from .table import ScoreTable
 
-GRANULARITIES = ("lexical", "semantic", "structural", "style")
+GRANULARITIES = ("lexical", "semantic", "structural", "style", "token")
+DEFAULT_GRANULARITIES = ("lexical", "semantic", "structural", "style")  # token is opt-in (a second encoder pass)
+ENCODER_GRANULARITIES = ("semantic", "structural", "token")
 LEXICAL_METRICS = ("rougeL", "bleu", "chrf", "jaccard2")
 _PER_100 = {"bleu", "chrf"}  # sacrebleu scale → [0, 1]
 
@@ -61,7 +67,8 @@ class RSEConfig:
     """What :func:`response_similarity` computes.
 
     granularities: any of ``lexical``, ``semantic``, ``structural``,
-        ``style``; ``semantic`` and ``structural`` need an encoder.
+        ``style``, ``token`` (default: all but ``token``); ``semantic``,
+        ``structural`` and ``token`` need an encoder.
     tokenizer: tokenizer of the lexical metrics (``unicode``, ``13a``,
         ``rouge``).
     level: alignment unit of the structural granularity (``sentence`` or
@@ -82,7 +89,7 @@ class RSEConfig:
     workers: kernel threads.
     """
 
-    granularities: tuple[str, ...] = GRANULARITIES
+    granularities: tuple[str, ...] = DEFAULT_GRANULARITIES
     tokenizer: str = "unicode"
     level: str = "sentence"
     align_threshold: float = 0.5
@@ -113,7 +120,7 @@ class RSEConfig:
 
     @property
     def needs_encoder(self) -> bool:
-        return "semantic" in self.granularities or "structural" in self.granularities
+        return any(g in ENCODER_GRANULARITIES for g in self.granularities)
 
 
 @dataclass
@@ -488,7 +495,7 @@ def response_similarity(
     cfg = config or RSEConfig()
     if cfg.needs_encoder and encoder is None:
         raise ValueError(
-            "the semantic and structural granularities need an encoder: pass encoder=Encoder(...) "
+            "the semantic, structural and token granularities need an encoder: pass encoder=Encoder(...) "
             "or config=RSEConfig(granularities=('lexical', 'style'))"
         )
     names = [str(m) for m in (table.models if models is None else models)]
@@ -520,6 +527,10 @@ def response_similarity(
     log = log or (lambda msg: None)
     E, units = _vectors(lay.texts, encoder, cfg, log, progress)
     metrics = _pair_metrics(lay.texts, ia, ib, cfg, units, log, progress)
+    if "token" in cfg.granularities:
+        from .token_level import token_scores
+
+        metrics["token"] = token_scores(lay.texts, ia, ib, encoder, workers=cfg.workers, log=log, progress=progress)
     scores: dict[str, dict] = {}
     null: dict[str, dict] = {}
     self_sim: dict[str, dict] = {}
@@ -568,6 +579,10 @@ def signatures(cfg: RSEConfig, encoder: Any = None) -> dict[str, str]:
         out["structural"] = (
             f"structural=½(align_f1+order)|level:{cfg.level}|thr:{cfg.align_threshold:g}|{vec}|{enc}|{v}"
         )
+    if "token" in cfg.granularities:
+        from .token_level import TOKEN_SIGNATURE
+
+        out["token"] = f"{TOKEN_SIGNATURE}|{enc}|{v}"
     if "style" in cfg.granularities:
         from ..text.style import STYLE_SIGNATURE
 
@@ -611,5 +626,5 @@ def resolve_encoder(spec: str | None, *, quiet: bool = False) -> Any:
 
 
 def available_granularities(encoder: Any) -> tuple[str, ...]:
-    """The granularities that can run with (or without) an encoder."""
-    return GRANULARITIES if encoder is not None else ("lexical", "style")
+    """The default granularities that can run with (or without) an encoder (``token`` is opt-in)."""
+    return DEFAULT_GRANULARITIES if encoder is not None else ("lexical", "style")

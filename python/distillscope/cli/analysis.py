@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.similarity import GRANULARITIES
 from ..store.loader import load_inputs
 
 
@@ -32,8 +33,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--granularities",
         default=None,
-        help="comma-separated subset of lexical,semantic,structural,style "
-        "(default: all four with an encoder, else lexical,style)",
+        help="comma-separated subset of lexical,semantic,structural,style,token "
+        "(default: lexical,semantic,structural,style with an encoder, else lexical,style; "
+        "token = BERTScore F1 on the encoder's token states, opt-in: a second encoder pass)",
     )
     p.add_argument(
         "--encoder",
@@ -97,7 +99,13 @@ class _Audit:
     """Everything the user typed, checked before anything is embedded or scored."""
 
     def __init__(self, args: argparse.Namespace, *, students: str | None = None, candidates: str | None = None) -> None:
-        from ..analysis.similarity import GRANULARITIES, RSEConfig, available_granularities, resolve_encoder
+        from ..analysis.similarity import (
+            ENCODER_GRANULARITIES,
+            GRANULARITIES,
+            RSEConfig,
+            available_granularities,
+            resolve_encoder,
+        )
 
         self.quiet = bool(getattr(args, "quiet", False))
         self.t0 = time.perf_counter()
@@ -111,7 +119,7 @@ class _Audit:
             raise ValueError(f"--max-samples must be >= 1, got {args.max_samples}")
         if args.workers == 0 or args.workers < -1:
             raise ValueError(f"--workers must be >= 1, or -1 for all cores, got {args.workers}")
-        needs_encoder = grans is None or any(g in ("semantic", "structural") for g in grans)
+        needs_encoder = grans is None or any(g in ENCODER_GRANULARITIES for g in grans)
         self.encoder = resolve_encoder(
             args.encoder if needs_encoder else "none", quiet=self.quiet or (grans is not None and not needs_encoder)
         )
@@ -119,7 +127,7 @@ class _Audit:
             grans = list(available_granularities(self.encoder))
         elif self.encoder is None and needs_encoder:
             raise ValueError(
-                "--granularities semantic/structural need an encoder: run `distillscope model "
+                "--granularities semantic/structural/token need an encoder: run `distillscope model "
                 "download` or pass --encoder DIR"
             )
         self.cfg = RSEConfig(
@@ -174,7 +182,7 @@ def run_score(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_out_dir(args.out, "--out")
     st = _Audit(args).score_table()
-    grans = [g for g in st.granularities if g in ("lexical", "semantic", "structural", "style")]
+    grans = [g for g in st.granularities if g in GRANULARITIES]
     mats = {g: summary_matrix(st, g) for g in st.granularities}
     if args.out is not None:
         _write_per_prompt(st, args.out)
@@ -367,19 +375,27 @@ def run_report(args: argparse.Namespace) -> int:
     res = compute_degrees(st, config=cfg)
     attr = attribute(st, config=cfg, result=res)
     run.log("writing the report")
-    grans = [g for g in st.granularities if g in ("lexical", "semantic", "structural", "style")]
+    grans = [g for g in st.granularities if g in GRANULARITIES]
     mats = {
         "degree": res.matrix(),
         **{f"degree_{g}": res.matrix(g) for g in grans if g in res.levels},
         **{f"raw_{g}": summary_matrix(st, g) for g in grans},
     }
-    enc_sig = next((v for k, v in st.signatures.items() if k == "semantic"), None)
+    enc_field = next(
+        (
+            f
+            for k in ("semantic", "structural", "token")
+            for f in st.signatures.get(k, "").split("|")
+            if f.startswith("encoder:")
+        ),
+        None,
+    )
     audit = {
         "n_prompts": int(st.n_prompts),
         "join": _join_description(args.files),
         "samples_per_prompt": _samples_per_prompt(responses, st.models),
         "granularities": grans,
-        "encoder": enc_sig.split("|")[1] if enc_sig else None,
+        "encoder": enc_field,
         "bootstrap": args.bootstrap,
     }
     evidence = build_evidence(st, responses, attr, per_student=args.evidence)

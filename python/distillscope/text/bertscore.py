@@ -37,7 +37,7 @@ import numpy as np
 
 from .align import align_embeddings
 
-__all__ = ["BertScoreResult", "bert_score", "bertscore_idf"]
+__all__ = ["BertScoreResult", "TokenStates", "bert_score", "bertscore_idf"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def bertscore_idf(ref_ids: np.ndarray, ref_offsets: np.ndarray) -> dict[int, flo
     return {t: math.log((m + 1) / (c + 1)) for t, c in df.items()}
 
 
-def _weights(ids: np.ndarray, special: set[int], idf: dict[int, float] | None, m: int) -> np.ndarray:
+def _weights(ids: np.ndarray, special: np.ndarray, idf: dict[int, float] | None, m: int) -> np.ndarray:
     if idf is None:
         w = np.ones(ids.shape[0], dtype=np.float32)
     else:
@@ -71,8 +71,8 @@ def _weights(ids: np.ndarray, special: set[int], idf: dict[int, float] | None, m
             if ids.size
             else np.zeros(0, dtype=np.float32)
         )
-    if special:
-        w[np.isin(ids, np.fromiter(special, dtype=np.int64))] = 0.0
+    if special.size:
+        w[np.isin(ids, special)] = 0.0
     return np.ascontiguousarray(w, dtype=np.float32)
 
 
@@ -98,28 +98,95 @@ def bert_score(
     from ..embed.encoder import Encoder
     from .tokenize import as_text_list
 
-    cands = [str(t).strip() for t in _texts(as_text_list(candidates, "candidates"), "candidates")]
-    refs = [str(t).strip() for t in _texts(as_text_list(references, "references"), "references")]
+    cands = [str(t) for t in _texts(as_text_list(candidates, "candidates"), "candidates")]
+    refs = [str(t) for t in _texts(as_text_list(references, "references"), "references")]
     if len(cands) != len(refs):
         raise ValueError(f"candidates and references must have the same length; got {len(cands)} and {len(refs)}")
     if encoder is None:
         encoder = Encoder(model, layer=layer, cache=None, threads=threads, max_length=_position_limit(model))
-    special = {int(t) for t in encoder.encode_tokens([""], return_ids=True, special_tokens=True)[1].tolist()}
-    c_rag, c_ids = encoder.encode_tokens(cands, return_ids=True, special_tokens=True, batch_size=batch_size)
-    r_rag, r_ids = encoder.encode_tokens(refs, return_ids=True, special_tokens=True, batch_size=batch_size)
-    table = bertscore_idf(r_ids, r_rag.offsets) if idf else None
-    res = align_embeddings(
-        c_rag.values,
-        c_rag.offsets,
-        r_rag.values,
-        r_rag.offsets,
-        cand_weights=_weights(c_ids, special, table, len(refs)),
-        ref_weights=_weights(r_ids, special, table, len(refs)),
-        workers=workers,
-    )
+    c_states = TokenStates(encoder, cands, batch_size=batch_size)
+    r_states = TokenStates(encoder, refs, batch_size=batch_size)
+    if idf:
+        table = bertscore_idf(r_states.ids, r_states.offsets)
+        c_states.reweight(table, len(refs))
+        r_states.reweight(table, len(refs))
+    rows = np.arange(len(cands), dtype=np.int64)
+    p, r, f = c_states.score(rows, r_states, rows, workers=workers)
     sig = f"bertscore|{encoder.signature}|idf:{'yes' if idf else 'no'}"
-    p, r, f = (np.nan_to_num(x.astype(np.float64), nan=0.0) for x in (res.precision, res.recall, res.f1))
     return BertScoreResult(p, r, f, sig)
+
+
+class TokenStates:
+    """BERTScore's view of a list of texts: token states of each distinct text, encoded once.
+
+    Each text is ``strip()``-ed and run through ``encoder.encode_tokens``
+    with its special tokens (which stay as possible matches, weight 0), so
+    ``a.score(i, b, j)`` is exactly :func:`bert_score` of ``a``'s texts
+    ``i`` against ``b``'s texts ``j``. Memory: float32 [total tokens, D] of
+    the distinct texts (≈ 1.5 kB per token at D = 384), held while the
+    object lives.
+    """
+
+    def __init__(self, encoder: Any, texts: Sequence[str], *, batch_size: int | None = None) -> None:
+        index: dict[str, int] = {}
+        self.rows = np.fromiter(
+            (index.setdefault(str(t).strip(), len(index)) for t in texts), dtype=np.int64, count=len(texts)
+        )
+        rag, ids = encoder.encode_tokens(list(index), return_ids=True, special_tokens=True, batch_size=batch_size)
+        self.values = np.ascontiguousarray(rag.values, dtype=np.float32)
+        self.offsets = np.asarray(rag.offsets, dtype=np.int64)  # per distinct text
+        self.ids = ids
+        self.special = np.fromiter(
+            {int(t) for t in encoder.encode_tokens([""], return_ids=True, special_tokens=True)[1].tolist()},
+            dtype=np.int64,
+        )
+        self.weights = _weights(ids, self.special, None, 0)
+
+    def reweight(self, idf: dict[int, float], m: int) -> None:
+        """Use idf weights (see :func:`bertscore_idf`; ``m`` reference texts) instead of 1."""
+        self.weights = _weights(self.ids, self.special, idf, m)
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Token states, CSR offsets and weights of input texts ``rows`` (in order)."""
+        d = self.rows[np.asarray(rows, dtype=np.int64)]
+        cnt = self.offsets[d + 1] - self.offsets[d]
+        off = np.zeros(len(d) + 1, dtype=np.int64)
+        np.cumsum(cnt, out=off[1:])
+        idx = np.repeat(self.offsets[d] - off[:-1], cnt) + np.arange(int(off[-1]), dtype=np.int64)
+        return np.ascontiguousarray(self.values[idx]), off, np.ascontiguousarray(self.weights[idx])
+
+    def score(
+        self,
+        rows: np.ndarray,
+        other: TokenStates,
+        other_rows: np.ndarray,
+        *,
+        workers: int = 1,
+        max_tokens: int = 1 << 17,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """float64 P, R, F of texts ``rows`` (candidates) against ``other``'s ``other_rows`` (references).
+
+        Pairs are gathered in blocks of about ``max_tokens`` token rows per
+        side (bounds memory; never changes results). A text with no
+        ordinary token scores 0.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        other_rows = np.asarray(other_rows, dtype=np.int64)
+        n = len(rows)
+        out = np.zeros((3, n), dtype=np.float64)
+        size = np.maximum(np.diff(self.offsets)[self.rows[rows]], np.diff(other.offsets)[other.rows[other_rows]])
+        ends = np.cumsum(size)
+        lo = 0
+        while lo < n:
+            base = int(ends[lo - 1]) if lo else 0
+            hi = max(lo + 1, int(np.searchsorted(ends, base + max_tokens, side="right")))
+            va, oa, wa = self.gather(rows[lo:hi])
+            vb, ob, wb = other.gather(other_rows[lo:hi])
+            res = align_embeddings(va, oa, vb, ob, cand_weights=wa, ref_weights=wb, workers=workers)
+            for k, x in enumerate((res.precision, res.recall, res.f1)):
+                out[k, lo:hi] = np.nan_to_num(x.astype(np.float64), nan=0.0)
+            lo = hi
+        return out[0], out[1], out[2]
 
 
 def _texts(x: Any, name: str) -> Any:
