@@ -162,7 +162,7 @@ class TokenStates:
         other_rows: np.ndarray,
         *,
         workers: int = 1,
-        max_tokens: int = 1 << 17,
+        max_tokens: int = 1 << 15,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """float64 P, R, F of texts ``rows`` (candidates) against ``other``'s ``other_rows`` (references).
 
