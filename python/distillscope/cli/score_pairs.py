@@ -21,6 +21,12 @@ def configure_score_pairs(p: Any) -> None:
     )
     p.add_argument("--emb-a", help="candidate embeddings .npy (pairs x dim, float32/float16), memory-mapped")
     p.add_argument("--emb-b", help="reference embeddings .npy, one row per pair")
+    p.add_argument(
+        "--encoder",
+        metavar="MODEL",
+        help="compute the cosine column from the texts with this encoder (a model name or directory; "
+        "adds 'cosine' to --metrics; chunk by chunk, embedding cache used; instead of --emb-a/--emb-b)",
+    )
     p.add_argument("--out", required=True, help="output Parquet file")
     p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help="pairs per chunk (memory ~ 2 chunks of text)")
     p.add_argument("--workers", type=int, default=-1, help="kernel threads (-1 = all cores)")
@@ -60,7 +66,18 @@ def run_score_pairs(args: Any) -> int:
         from ..scale.remote import require_dask
 
         require_dask()
+    if args.encoder is not None and (args.emb_a is not None or args.emb_b is not None):
+        raise ValueError("--encoder computes the embeddings from the texts: drop --emb-a/--emb-b, or drop --encoder")
+    if args.encoder is not None and args.scheduler:
+        raise ValueError(
+            "--encoder runs on this machine only; with --scheduler pass precomputed --emb-a/--emb-b instead"
+        )
     progress = sys.stderr.isatty() if args.progress is None else args.progress
+    encoder = None
+    if args.encoder is not None:
+        from ..embed.encoder import Encoder
+
+        encoder = Encoder(args.encoder, threads=None if args.workers < 1 else args.workers)
     s = score_pairs(
         args.pairs,
         args.out,
@@ -76,6 +93,7 @@ def run_score_pairs(args: Any) -> int:
         scheduler=args.scheduler,
         progress=progress,
         overwrite=args.overwrite,
+        encoder=encoder,
     )
     if args.format == "json":
         print(json.dumps(s.as_dict()))

@@ -11,7 +11,11 @@ never holds more than a couple of chunks in memory, whatever the input size:
   else the standard library), tracking the byte offset of every chunk;
 * embeddings are memory-mapped, and the pages of rows already scored are
   released again (``madvise(MADV_DONTNEED)``) so the resident set stays at
-  one chunk's worth even for a 3 GB file.
+  one chunk's worth even for a 3 GB file;
+* or, with ``encoder``, the cosine column is computed from the pair texts:
+  each chunk's candidates and references go through
+  :meth:`~distillscope.Encoder.encode` (duplicates embedded once, the
+  encoder's embedding cache used) and only that chunk's vectors are held.
 
 Checkpointing: every finished chunk is written as its own Parquet part file
 (``OUT.parts/part-<first row>.parquet``, written to a temporary name and
@@ -119,8 +123,9 @@ def tokenizer_groups(metrics: Sequence[str], tokenizer: str) -> dict[str, list[s
     return groups
 
 
-def run_metadata(lexical: Sequence[str], tokenizer: str, cosine: bool) -> dict[str, Any]:
-    """What the output's Parquet metadata records: package version, tokenizer spec, one signature per tokenizer group."""
+def run_metadata(lexical: Sequence[str], tokenizer: str, cosine: bool, encoder: Any = None) -> dict[str, Any]:
+    """What the output's Parquet metadata records: package version, tokenizer spec, one signature per tokenizer group,
+    and where the cosine comes from (the embedding files, or the encoder's signature)."""
     from .._version import __version__
     from ..text.lexical import lexical_signature
 
@@ -129,7 +134,14 @@ def run_metadata(lexical: Sequence[str], tokenizer: str, cosine: bool) -> dict[s
         "version": __version__,
         "tokenizer": tokenizer,
         "signatures": sigs,
-        "cosine": "cosine_paired(emb_a, emb_b) float32" if cosine else None,
+        "cosine": (
+            None
+            if not cosine
+            else "cosine_paired(emb_a, emb_b) float32"
+            if encoder is None
+            else f"cosine_paired(encode(candidate), encode(reference)) float32|{encoder.signature}"
+        ),
+        "encoder": None if encoder is None else encoder.signature,
     }
 
 
@@ -213,10 +225,14 @@ def score_chunk(
     emb: tuple[Embeddings, Embeddings] | None,
     tokenizer: str,
     workers: int,
+    encoder: Any = None,
 ) -> Any:
     n = len(chunk)
     a = b = None
-    if cosine and emb is not None:
+    if cosine and encoder is not None:
+        a = encoder.encode(chunk.candidates)
+        b = encoder.encode(chunk.references)
+    elif cosine and emb is not None:
         a = emb[0].rows(chunk.start, chunk.start + n)
         b = emb[1].rows(chunk.start, chunk.start + n)
         # rows load from disk (readahead) while the text is scored; cosine runs last
@@ -238,7 +254,13 @@ def score_chunk(
     return to_table(chunk.start, chunk.extra, scores)
 
 
-def _open_embeddings(emb_a: Any, emb_b: Any, cosine: bool) -> tuple[Embeddings, Embeddings] | None:
+def _open_embeddings(emb_a: Any, emb_b: Any, cosine: bool, encoder: Any = None) -> tuple[Embeddings, Embeddings] | None:
+    if encoder is not None:
+        if emb_a is not None or emb_b is not None:
+            raise ValueError(
+                "give either an encoder (--encoder MODEL) or embedding files (--emb-a/--emb-b) for cosine, not both"
+            )
+        return None
     if (emb_a is None) != (emb_b is None):
         raise ValueError("give both emb_a and emb_b (--emb-a A.npy --emb-b B.npy), one row per pair in each")
     if emb_a is None:
@@ -268,15 +290,19 @@ def iter_scored_chunks(
     workers: int = 1,
     start_row: int = 0,
     start_offset: int | None = None,
+    encoder: Any = None,
 ) -> Iterator[tuple[Any, PairChunk]]:
     """Yield ``(pyarrow.Table of scores, input chunk)`` per chunk, reading one chunk ahead.
 
     The next chunk is parsed on a background thread while the kernels (which
     release the GIL) score the current one. Memory: two chunks of text plus
-    one chunk of scores.
+    one chunk of scores (and, with ``encoder``, one chunk of vectors).
     """
     lexical, cosine = parse_metrics(metrics)
-    emb = _open_embeddings(emb_a, emb_b, cosine)
+    encoder = resolve_pair_encoder(encoder)
+    if encoder is not None:
+        cosine = True
+    emb = _open_embeddings(emb_a, emb_b, cosine, encoder)
     try:
         chunks = iter_pair_chunks(
             path, chunk_size=chunk_size, columns=columns, keep=keep, start_row=start_row, start_offset=start_offset
@@ -288,7 +314,7 @@ def iter_scored_chunks(
                 if chunk is None:
                     break
                 nxt = pool.submit(next, chunks, None)
-                yield score_chunk(chunk, lexical, cosine, emb, tokenizer, workers), chunk
+                yield score_chunk(chunk, lexical, cosine, emb, tokenizer, workers, encoder), chunk
     finally:
         if emb is not None:
             emb[0].close()
@@ -323,9 +349,20 @@ def _check_paths(path: str | os.PathLike[str], out: str | os.PathLike[str], chun
     return src, dst
 
 
-def _embedding_signatures(emb_a: Any, emb_b: Any, cosine: bool) -> list[dict[str, Any]] | None:
+def resolve_pair_encoder(encoder: Any) -> Any:
+    """``None``, an :class:`~distillscope.Encoder` (or anything with ``encode`` and ``signature``), or a model spec."""
+    if encoder is None or (hasattr(encoder, "encode") and hasattr(encoder, "signature")):
+        return encoder
+    if not isinstance(encoder, (str, os.PathLike)):
+        raise TypeError(f"encoder must be an Encoder or a model name / directory, got {type(encoder).__name__}")
+    from ..embed.encoder import Encoder
+
+    return Encoder(encoder)
+
+
+def _embedding_signatures(emb_a: Any, emb_b: Any, cosine: bool, encoder: Any = None) -> list[dict[str, Any]] | None:
     """The checkpoint signatures of the two embedding files (None without embeddings)."""
-    emb = _open_embeddings(emb_a, emb_b, cosine)
+    emb = _open_embeddings(emb_a, emb_b, cosine, encoder)
     if emb is None:
         return None
     sig = [emb[0].signature(), emb[1].signature()]
@@ -348,6 +385,7 @@ def _chunk_results(
     workers: int,
     start_row: int,
     start_offset: int | None,
+    encoder: Any = None,
 ) -> Iterable[tuple[Any, int, int | None]]:
     """``(table, start_row, next_offset)`` per chunk, in input order: on the Dask ``scheduler`` or locally."""
     if scheduler is not None:
@@ -378,6 +416,7 @@ def _chunk_results(
             workers=workers,
             start_row=start_row,
             start_offset=start_offset,
+            encoder=encoder,
         )
     )
 
@@ -399,6 +438,7 @@ def score_pairs(
     progress: bool = False,
     on_chunk: Callable[[int], None] | None = None,
     overwrite: bool = False,
+    encoder: Any = None,
 ) -> ScoreSummary:
     """Score every pair of a JSONL / Parquet file into the Parquet file ``out``.
 
@@ -412,13 +452,28 @@ def score_pairs(
     ``on_chunk(rows_done)`` is called after every committed chunk. A
     finished ``out`` that already exists is kept (``FileExistsError``)
     unless ``overwrite=True``.
+
+    ``encoder`` (an :class:`~distillscope.Encoder` or a model name /
+    directory; instead of ``emb_a`` / ``emb_b``) computes the ``cosine``
+    column from the texts, chunk by chunk (added to ``metrics`` if missing;
+    its signature is recorded in the checkpoint and the Parquet metadata;
+    not with ``scheduler``).
     """
     t0 = time.perf_counter()
     src, dst = _check_paths(path, out, chunk_size)
     lexical, cosine = parse_metrics(metrics)
+    if encoder is not None:
+        if emb_a is not None or emb_b is not None:
+            _open_embeddings(emb_a, emb_b, True, encoder)  # raises: one source of vectors
+        if scheduler is not None:
+            raise ValueError(
+                "--encoder runs on this machine only; with --scheduler pass precomputed --emb-a/--emb-b instead"
+            )
+        encoder = resolve_pair_encoder(encoder)
+        cosine = True
     metric_list = [*lexical, *(["cosine"] if cosine else [])]
     keep = [k for k in keep if k not in columns]
-    emb_sig = _embedding_signatures(emb_a, emb_b, cosine)
+    emb_sig = _embedding_signatures(emb_a, emb_b, cosine, encoder)
     tokenizer_groups(lexical, tokenizer)  # a bad tokenizer spec fails before anything is read
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{str(dst)!r} already exists; pass overwrite=True (--overwrite) to replace it")
@@ -437,6 +492,7 @@ def score_pairs(
         "keep": list(keep),
         "tokenizer": tokenizer,
         "embeddings": emb_sig,
+        **({"encoder": encoder.signature} if encoder is not None else {}),
     }
     if progress and total is None:  # JSONL: one pass over the lines for a total and an ETA (progress only)
         total = count_pairs(src)
@@ -457,6 +513,7 @@ def score_pairs(
         workers=workers,
         start_row=ckpt.rows_done,
         start_offset=ckpt.offset,
+        encoder=encoder,
     )
     for tbl, start, next_offset in results:
         ckpt.commit(tbl, start, next_offset)
@@ -477,7 +534,7 @@ def score_pairs(
         {k: [] for k in keep},
         score_batch([], [], lexical, tokenizer=tokenizer) | ({"cosine": np.zeros(0, np.float32)} if cosine else {}),
     )
-    rows = ckpt.finalize(empty, {"distillscope": json.dumps(run_metadata(lexical, tokenizer, cosine))})
+    rows = ckpt.finalize(empty, {"distillscope": json.dumps(run_metadata(lexical, tokenizer, cosine, encoder))})
     import pyarrow.parquet as pq
 
     names = tuple(pq.ParquetFile(dst).schema_arrow.names)
