@@ -4,7 +4,8 @@
     python benchmarks/bench_compat.py --n 500 --bert-pairs 100 --threads 2
 
 * corpus BLEU and chrF: ``compat.sacrebleu.corpus_bleu/corpus_chrf`` vs
-  ``sacrebleu`` (one reference stream; target >= 20x for BLEU);
+  ``sacrebleu`` (one reference stream; target >= 20x for BLEU), and corpus
+  BLEU against three reference streams;
 * ROUGE: ``compat.rouge_scorer.RougeScorer.score_batch`` vs rouge-score's
   ``score`` in a loop (rouge1, rouge2, rougeL, rougeLsum);
 * BERTScore: ``compat.bert_score.score`` vs ``bert_score.score`` on
@@ -67,6 +68,12 @@ def main(argv=None) -> int:
     t_ds, a = timed(lambda: ds_sb.corpus_bleu(cands, [refs]))
     t_p, b = timed(lambda: sacrebleu.corpus_bleu(cands, [refs]), repeat=1)
     row("corpus BLEU (13a)", t_ds, t_p, abs(a.score - b.score), args.n)
+    # two more references per segment: the first one with every 7th word dropped, and with its halves swapped
+    refs2 = [" ".join(w for j, w in enumerate(r.split()) if j % 7) for r in refs]
+    refs3 = [" ".join(r.split()[len(r.split()) // 2 :] + r.split()[: len(r.split()) // 2]) for r in refs]
+    t_ds, a = timed(lambda: ds_sb.corpus_bleu(cands, [refs, refs2, refs3]))
+    t_p, b = timed(lambda: sacrebleu.corpus_bleu(cands, [refs, refs2, refs3]), repeat=1)
+    row("corpus BLEU, 3 references", t_ds, t_p, abs(a.score - b.score), args.n)
     t_ds, a = timed(lambda: ds_sb.corpus_chrf(cands, [refs]))
     t_p, b = timed(lambda: sacrebleu.corpus_chrf(cands, [refs]), repeat=1)
     row("corpus chrF", t_ds, t_p, abs(a.score - b.score), args.n)

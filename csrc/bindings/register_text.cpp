@@ -7,6 +7,7 @@
 
 #include "common.hpp"
 #include "register.hpp"
+#include "text_bleu_multi.hpp"
 #include "text_lcs_summary.hpp"
 #include "text_ngram.hpp"
 
@@ -117,6 +118,54 @@ IdRows read_ids(const py::tuple& t, const char* name) {
   if (t.size() != 2) throw py::value_error(std::string(name) + " ids must be a (values, offsets) pair");
   IdRows r{require<std::uint64_t>(t[0], name, 1), require<std::int64_t>(t[1], name, 1)};
   return r;
+}
+
+// BLEU statistics against several reference streams (sacrebleu's multi-reference clipping).
+py::array_t<std::int64_t> text_bleu_multi_stats(const py::array& hyp_ids, const py::array& hyp_offsets,
+                                                const py::list& ref_ids, const py::list& ref_offsets,
+                                                const py::object& present, int order, int workers) {
+  const int w = workers_arg(workers);
+  if (order < 1 || order > 64) throw py::value_error("order must be between 1 and 64; got " + std::to_string(order));
+  auto hv = require<std::uint64_t>(hyp_ids, "hyp_ids", 1);
+  auto ho = require<std::int64_t>(hyp_offsets, "hyp_offsets", 1);
+  if (ho.shape(0) < 1) throw py::value_error("hyp_offsets must have n + 1 entries (start with 0)");
+  const auto n = static_cast<std::size_t>(ho.shape(0) - 1);
+  const std::size_t k = ref_ids.size();
+  if (k < 1 || ref_offsets.size() != k)
+    throw py::value_error("ref_ids and ref_offsets must be lists of the same length (one entry per stream, >= 1)");
+  auto check_csr = [](const std::int64_t* off, std::size_t rows, std::size_t values, const std::string& name) {
+    if (off[0] != 0 || static_cast<std::size_t>(off[rows]) != values)
+      throw py::value_error(name + " must start at 0 and end at the number of ids");
+    for (std::size_t i = 0; i < rows; ++i)
+      if (off[i + 1] < off[i]) throw py::value_error(name + " must be non-decreasing");
+  };
+  check_csr(ho.data(), n, static_cast<std::size_t>(hv.shape(0)), "hyp_offsets");
+  std::vector<py::array_t<std::uint64_t>> keep_ids;
+  std::vector<py::array_t<std::int64_t>> keep_off;
+  py::array_t<std::uint8_t> mask;
+  if (!present.is_none()) {
+    mask = require<std::uint8_t>(present.cast<py::array>(), "present", 2);
+    if (static_cast<std::size_t>(mask.shape(0)) != k || static_cast<std::size_t>(mask.shape(1)) != n)
+      throw py::value_error("present must have shape (streams, n) = (" + std::to_string(k) + ", " +
+                            std::to_string(n) + "), got " + shape_str(mask));
+  }
+  std::vector<ds::text::IdStream> streams(k);
+  for (std::size_t s = 0; s < k; ++s) {
+    const std::string name = "ref_offsets[" + std::to_string(s) + "]";
+    keep_ids.push_back(require<std::uint64_t>(ref_ids[s].cast<py::array>(), "ref_ids[]", 1));
+    keep_off.push_back(require<std::int64_t>(ref_offsets[s].cast<py::array>(), name.c_str(), 1));
+    if (static_cast<std::size_t>(keep_off.back().shape(0)) != n + 1)
+      throw py::value_error(name + " must have n + 1 = " + std::to_string(n + 1) + " entries");
+    check_csr(keep_off.back().data(), n, static_cast<std::size_t>(keep_ids.back().shape(0)), name);
+    streams[s] = {keep_ids.back().data(), keep_off.back().data(),
+                  present.is_none() ? nullptr : mask.data() + s * n};
+  }
+  py::array_t<std::int64_t> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(2 + 2 * order)});
+  {
+    py::gil_scoped_release nogil;
+    ds::text::bleu_multi_ref_stats(hv.data(), ho.data(), n, streams, order, out.mutable_data(), w);
+  }
+  return out;
 }
 
 py::dict text_lexical(const py::object& cands, const py::object& refs, const std::string& tokenizer, int word_n,
@@ -302,6 +351,11 @@ void register_text(py::module_& m) {
       },
       py::arg("stats"), py::arg("beta"), py::arg("eps_smoothing"),
       "chrF (0..100) from summed per-order statistics, sacrebleu's arithmetic.");
+  m.def("text_bleu_multi_stats", &text_bleu_multi_stats, py::arg("hyp_ids"), py::arg("hyp_offsets"),
+        py::arg("ref_ids"), py::arg("ref_offsets"), py::arg("present") = py::none(), py::arg("order") = 4,
+        py::arg("workers") = 1,
+        "BLEU segment statistics (n, 2 + 2 order: sys_len, ref_len, correct, total) against several reference "
+        "streams: counts clipped by the max over references, closest reference length (shorter on ties).");
   m.def("text_unicode_version", [] { return std::string(ds::text::tables::kUnicodeVersion); });
 }
 

@@ -71,6 +71,15 @@ def text_bleu_from_stats(
     smooth_value: float,
     effective_order: bool,
 ) -> tuple[float, float]: ...
+def text_bleu_multi_stats(
+    hyp_ids: npt.NDArray[np.uint64],
+    hyp_offsets: _I64,
+    ref_ids: list[npt.NDArray[np.uint64]],
+    ref_offsets: list[_I64],
+    present: npt.NDArray[np.uint8] | None = None,
+    order: int = 4,
+    workers: int = 1,
+) -> _I64: ...
 def text_chrf_from_stats(stats: npt.NDArray[np.int64], beta: float, eps_smoothing: bool) -> float: ...
 def text_lcs_summary_hits(
     ref_ids: npt.NDArray[np.uint64],

@@ -10,8 +10,10 @@ corpus and sentence scores equal sacrebleu's.
 Several references per segment: chrF scores each stream natively and keeps,
 per segment, the statistics of the reference with the best F (first on ties,
 as sacrebleu). BLEU clips each n-gram by its largest count over the
-references, which does not decompose into per-stream sums; that path counts
-n-grams of the natively tokenized ids in Python (exact, slower).
+references, which does not decompose into per-stream sums; one native call
+(``_core.text_bleu_multi_stats``) takes every stream of natively tokenized
+ids and does the max-count clipping and sacrebleu's closest reference length
+(the shorter on ties) per segment.
 
 Tokenizers ``13a`` (default) and ``none`` run natively; any other sacrebleu
 tokenizer name (``intl``, ``zh``, ``char``, ...) is applied by sacrebleu's own
@@ -20,7 +22,6 @@ tokenizer class when sacrebleu is installed, and the counting stays native.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -247,36 +248,16 @@ class BLEU(_Metric):
         return self._multi_ref_stats(h, tok, streams)
 
     def _multi_ref_stats(self, h: list[str], tok: str, streams: list[list[str | None]]) -> np.ndarray:
-        n = self.max_ngram_order
         hv, ho = _core.text_tokenize(h, tok, 1, False)
-        ref_ids = []
-        for s in streams:
+        ids, offs = [], []
+        present = np.ones((len(streams), len(h)), dtype=np.uint8)
+        for k, s in enumerate(streams):
             r, _ = self._prep(s)
             rv, ro = _core.text_tokenize(r, tok, 1, False)
-            ref_ids.append((rv.tolist(), ro))
-        hv = hv.tolist()
-        stats = np.zeros((len(h), 2 + 2 * n), dtype=np.int64)
-        for i in range(len(h)):
-            hyp = hv[ho[i] : ho[i + 1]]
-            best: Counter = Counter()
-            lens = []
-            for k, (rv, ro) in enumerate(ref_ids):
-                if streams[k][i] is None:
-                    continue
-                ref = rv[ro[i] : ro[i + 1]]
-                lens.append(len(ref))
-                for ng, c in _ngrams(ref, n).items():
-                    if c > best[ng]:
-                        best[ng] = c
-            closest = _closest_len(len(hyp), lens)
-            stats[i, 0], stats[i, 1] = len(hyp), closest
-            for ng, c in _ngrams(hyp, n).items():
-                o = len(ng) - 1
-                stats[i, 2 + n + o] += c
-                m = best.get(ng)
-                if m:
-                    stats[i, 2 + o] += min(c, m)
-        return stats
+            ids.append(rv)
+            offs.append(ro)
+            present[k] = [t is not None for t in s]
+        return _core.text_bleu_multi_stats(hv, ho, ids, offs, present, self.max_ngram_order, 1)
 
     def _from_stats(self, s: np.ndarray) -> BLEUScore:
         n = self.max_ngram_order
@@ -314,25 +295,6 @@ class BLEU(_Metric):
                 "smooth": smooth,
             }
         )
-
-
-def _ngrams(ids: list[int], n: int) -> Counter:
-    c: Counter = Counter()
-    for o in range(1, n + 1):
-        for j in range(len(ids) - o + 1):
-            c[tuple(ids[j : j + o])] += 1
-    return c
-
-
-def _closest_len(hyp_len: int, lens: list[int]) -> int:
-    best_diff, best = -1, -1
-    for r in lens:
-        d = abs(hyp_len - r)
-        if best_diff == -1 or d < best_diff:
-            best_diff, best = d, r
-        elif d == best_diff and r < best:
-            best = r
-    return best
 
 
 def _precisions(correct: np.ndarray, total: np.ndarray, method: str, sval: float) -> tuple[list, list, list]:
