@@ -116,3 +116,33 @@ def shared_data() -> Path:
             pytest.fail(msg + "; CI always has it, so this is a broken checkout", pytrace=False)
         pytest.skip(msg)
     return found
+
+
+# Peers that need PyTorch (bert-score, sentence-transformers). `.ci/run` installs
+# them (the CPU build of torch), so under CI a missing peer is a broken set-up and
+# fails loudly; elsewhere the parity test skips with the reason.
+TORCH_PEERS = {
+    "bert_score": "bert-score",
+    "sentence_transformers": "sentence-transformers",
+}
+
+
+@pytest.fixture(scope="session")
+def torch_peer():
+    """``torch_peer("bert_score")`` imports a PyTorch-based peer package, or skips
+    (fails under CI, where `.ci/run` installs it)."""
+    import importlib
+
+    def load(module: str):
+        try:
+            return importlib.import_module(module)
+        except ImportError as exc:
+            msg = (
+                f"{TORCH_PEERS.get(module, module)} not importable ({exc}); "
+                f"pip install torch==2.13.0 {TORCH_PEERS.get(module, module)} to run this parity test"
+            )
+            if IN_CI:
+                pytest.fail(msg + "; .ci/run installs it, so this is a broken CI set-up", pytrace=False)
+            pytest.skip(msg)
+
+    return load

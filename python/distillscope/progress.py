@@ -116,9 +116,10 @@ class Progress:
             self.stream.flush()
             self._last, self._shown = now, True
 
-    def close(self) -> None:
-        """Final state: the finished bar / a last line, only if anything was shown."""
-        if not self.enabled or not self._shown:
+    def close(self, *, always: bool = False) -> None:
+        """Final state: the finished bar / a last line, only if anything was shown
+        (``always=True``: even then, e.g. for a summary the user asked for)."""
+        if not self.enabled or not (self._shown or always):
             return
         if self.tty:
             self.stream.write("\r" + (self._bar() if self.total else "") + self.text() + "\x1b[K\n")

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -60,13 +59,8 @@ def test_int8_agreement(sentences, fp32):
     assert cos.min() >= 0.95
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("sentence_transformers") is None,
-    reason="sentence-transformers is not installed (optional peer)",
-)
-def test_parity_with_sentence_transformers(sentences, fp32):
-    from sentence_transformers import SentenceTransformer
-
+def test_parity_with_sentence_transformers(sentences, fp32, torch_peer):
+    SentenceTransformer = torch_peer("sentence_transformers").SentenceTransformer
     enc, got = fp32
     model = SentenceTransformer(str(enc.files.directory), device="cpu")
     want = model.encode(sentences, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
