@@ -177,7 +177,7 @@ def alpaca_runs(
         for noise in noises:
             for r in rates:
                 for seed in seeds:
-                    rng = np.random.default_rng(seed * 1000 + round(100 * r))
+                    rng = np.random.default_rng(_cell_seed(teacher, filler, noise, float(r), seed))
                     copied = rng.random(n) < r
                     student = [
                         edit_text(texts[teacher][p], noise, seed * 100_000 + p) if copied[p] else texts[filler][p]
