@@ -28,7 +28,8 @@ A derived answer stands out (``e_p >= tau``); an unrelated one falls under
 ``tau`` with probability F0; so ``below = (1 - r) F0``. Clones of T in the
 population (several students of one teacher) are found (share above
 ``clone_cutoff`` AND a count of prompts above ``tau`` that a one-sided
-binomial test against the pool's rate finds significant at 1e-3) and left
+binomial test against the pool's rate finds significant at 1e-3; found with
+v3's double-centred residual, which also finds blend families) and left
 out of the medians and the pool, so they do not make T look "generic"; a teacher that
 everyone resembles a little is centred away by its median, and a copy of it is
 not (v3 subtracted both partners' medians, and on a copied prompt S's median
@@ -47,10 +48,13 @@ only), ``unrelated`` (= below) and ``null_level`` (= F0).
 
 ``tau`` uses k = 3 lower spreads (~2 sigma of a Gaussian null): on the
 simulator (analysis/simulate.py; rates 0/0.3/0.7/1 x samples 1, 2 x
-populations one/four/generic, 150 prompts) it gives mean |degree - r| 0.023
+populations one/four/generic, 150 prompts) v3 gave mean |degree - r| 0.023
 (exact), 0.024 (light edit), 0.11 (heavy), r = 1 -> 0.99; k = 5 gave 0.031 /
 0.043 / 0.22 and r = 1 -> 0.95 (lightly edited copies near the unrelated
-range's top were missed).
+range's top were missed). With v4, k = 2 and 2.5 raised the degree of
+strangers to a generic teacher to 0.035 / 0.015 at r = 0 (the null pool
+fits the pair's unrelated answers less well further down the tail), so
+k = 3 stays.
 
 Derivation is about content, so the combined degree is estimated on the
 content granularities: it is the weighted mean of the granularity degrees
