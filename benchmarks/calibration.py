@@ -11,6 +11,7 @@ table to <out>/calibration.md and the plot to <out>/calibration.png.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ COLS = (
     "slope",
     "intercept",
     "coverage",
+    "coverage_share",
     "first_r>=0.2",
     "first_r>=0.4",
     "at_0",
@@ -89,9 +91,7 @@ def main() -> int:
         "",
         "### By noise (all populations and sample counts)",
         "",
-        table(
-            summarize([type(r)((r.group[1],), r.rate, r.degree, r.ci_low, r.ci_high, r.top_is_teacher) for r in sim])
-        ),
+        table(summarize([dataclasses.replace(r, group=(r.group[1],)) for r in sim])),
         "",
         "### By population, exact and light copies (all sample counts)",
         "",

@@ -7,7 +7,7 @@ import pytest
 
 from distillscope.analysis.calibration import simulated_runs, summarize
 from distillscope.analysis.degree import DegreeConfig
-from distillscope.analysis.simulate import SimSpec, simulate_table
+from distillscope.analysis.simulate import SimSpec, copied_share, simulate_table
 
 CFG = DegreeConfig(n_boot=200, seed=1)
 
@@ -72,6 +72,18 @@ def test_summary_measures_what_it_says():
     (row,) = summarize(runs)
     assert row["n"] == 2 and row["at_0"] <= 0.05 and row["at_1"] == 1.0
     assert row["mae"] == pytest.approx(np.mean([abs(r.degree - r.rate) for r in runs]))
+
+
+def test_copied_share_is_the_simulators_draw():
+    """copied_share counts the prompts the simulator's S really copies: with
+    one sample and exact copies those are the prompts where S's answer is T's
+    (cosine 1), and no unrelated answer scores 1."""
+    for rate, seed in ((0.3, 5), (0.75, 11)):
+        spec = SimSpec(rate=rate, samples=1, noise="exact", n_prompts=120, seed=seed)
+        t = simulate_table(spec)
+        same = t.scores["lexical"][("T", "S")] if ("T", "S") in t.scores["lexical"] else t.scores["lexical"][("S", "T")]
+        assert copied_share(spec) == pytest.approx(float(np.mean(np.asarray(same) > 1 - 1e-9)))
+        assert copied_share(spec) != rate  # the realised share, not the nominal rate
 
 
 def test_simulator_validates_its_spec():
