@@ -11,6 +11,7 @@ table to <out>/calibration.md and the plot to <out>/calibration.png.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ COLS = (
     "slope",
     "intercept",
     "coverage",
+    "coverage_share",
     "first_r>=0.2",
     "first_r>=0.4",
     "at_0",
@@ -46,7 +48,9 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="docs")
     ap.add_argument("--no-real", action="store_true")
+    ap.add_argument("--seeds", type=int, default=3, help="students per grid cell (each cell draws its own)")
     args = ap.parse_args()
+    seeds = tuple(range(args.seeds))
     cfg = DegreeConfig(n_boot=200, seed=0)
     rates = [round(0.1 * i, 1) for i in range(11)]
     t0 = time.perf_counter()
@@ -56,6 +60,7 @@ def main() -> int:
         ["exact", "light", "heavy"],
         ["one", "four", "generic"],
         n_prompts=200,
+        seeds=seeds,
         config=cfg,
     )
     t_sim = time.perf_counter() - t0
@@ -72,12 +77,13 @@ def main() -> int:
             [("gpt4_1106_preview", "Meta-Llama-3-70B-Instruct")],
             [0, 0.2, 0.5, 0.8, 1.0],
             ["exact", "light", "heavy"],
+            seeds=seeds,
             config=cfg,
             workers=2,
         )
     out = Path(args.out)
     lines = [
-        f"Simulator: {len(sim)} students, {t_sim:.0f} s.",
+        f"Simulator: {len(sim)} students ({len(seeds)} per cell), {t_sim:.0f} s.",
         "",
         "### By population / noise / samples",
         "",
@@ -85,9 +91,11 @@ def main() -> int:
         "",
         "### By noise (all populations and sample counts)",
         "",
-        table(
-            summarize([type(r)((r.group[1],), r.rate, r.degree, r.ci_low, r.ci_high, r.top_is_teacher) for r in sim])
-        ),
+        table(summarize([dataclasses.replace(r, group=(r.group[1],)) for r in sim])),
+        "",
+        "### By population, exact and light copies (all sample counts)",
+        "",
+        table(summarize([r for r in sim if r.group[1] != "heavy"], 1)),
     ]
     if real:
         lines += ["", "### Real answers (AlpacaEval; lexical + style)", "", table(summarize(real))]

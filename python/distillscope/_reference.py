@@ -334,15 +334,14 @@ def _ref_q(values: list[float], q: float) -> float:
     return vals[lo] + (vals[hi] - vals[lo]) * (pos - lo)
 
 
-def _ref_residuals(t, flags, centre: float) -> list:
+def _ref_residuals(t, flags, centre: float, double: bool = False) -> list:
     m, n = t.shape[0], t.shape[2]
     e = [[[math.nan] * n for _ in range(m)] for _ in range(m)]
     for p in range(n):
         allv = [float(t[a, b, p]) for a in range(m) for b in range(m) if a != b and not flags[a][b]]
-        allp = [float(t[a, b, p]) for a in range(m) for b in range(m) if a != b]
         g = _ref_q(allv, centre)
         if math.isnan(g):
-            g = _ref_q(allp, centre)
+            g = _ref_q([float(t[a, b, p]) for a in range(m) for b in range(m) if a != b], centre)
 
         def row(a: int, b: int, p: int = p) -> float:
             v = _ref_q([float(t[a, k, p]) for k in range(m) if k not in (a, b) and not flags[a][k]], centre)
@@ -353,7 +352,12 @@ def _ref_residuals(t, flags, centre: float) -> list:
         for a in range(m):
             for b in range(m):
                 if a != b:
-                    e[a][b][p] = float(t[a, b, p]) - row(a, b) - row(b, a) + g
+                    ra, rb = row(a, b), row(b, a)
+                    if double:  # v3's double centring: only to find the clones
+                        e[a][b][p] = float(t[a, b, p]) - ra - rb + g
+                    else:  # the larger centre (NaN-ignoring, like np.fmax)
+                        top = rb if math.isnan(ra) else ra if math.isnan(rb) else max(ra, rb)
+                        e[a][b][p] = float(t[a, b, p]) - top
     return e
 
 
@@ -444,7 +448,7 @@ def degree_reference(
     if baseline == "pair-mean" and m >= 4:
         flags = [[False] * m for _ in range(m)]
         for _ in range(rounds):
-            e = _ref_residuals(t, flags, centre)
+            e = _ref_residuals(t, flags, centre, double=True)
             new = [[False] * m for _ in range(m)]
             for a in range(m):
                 for b in range(a + 1, m):

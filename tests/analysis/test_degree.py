@@ -320,7 +320,9 @@ def test_blended_students_rank_their_teacher_among_the_family(seed):
     assert out["students"]["cA"][0]["degree"] > 0.5
     for s in ("s25", "s55", "s85"):
         degs = [r["degree"] for r in out["students"][s]]
-        assert degs == sorted(degs, reverse=True)
+        # by degree, except that a top two within the paired bootstrap's noise
+        # go by strength (s55 seed 0: T 0.564 before s85 0.570)
+        assert degs[1:] == sorted(degs[1:], reverse=True) and degs[0] >= degs[2]
 
 
 def test_population_baseline_stops_a_generic_model_winning():
@@ -416,7 +418,7 @@ def test_attribute_output_shape():
         assert set(r["granularities"]) == {"semantic"}
     b = out["best_vs_runner_up"]["s90"]
     assert b["best"] == rows[0]["candidate"] and b["runner_up"] == rows[1]["candidate"]
-    assert out["signature"].startswith("degree:v3|share|baseline=pair-mean")
+    assert out["signature"].startswith("degree:v4|share|baseline=pair-mean")
     # string lists work too (CLI passes "A,B")
     assert list(attribute(t, "s90,s50", "T,A", FAST)["students"]) == ["s90", "s50"]
 

@@ -100,7 +100,7 @@ def test_report_folder_is_complete_valid_and_reproducible(tmp_path, results):
     np.testing.assert_allclose(np.array(mats["matrices"]["degree"], dtype=float), results["degree"])
     sigs = json.loads((out / "data" / "signatures.json").read_text())
     assert sigs["semantic"] == "cosine|encoder=tiny"
-    assert sigs["calibration"].startswith("degree:v3")
+    assert sigs["calibration"].startswith("degree:v4")
     rows = list(csv.DictReader(io.StringIO((out / "data" / "attribution.csv").read_text())))
     m = len(results["models"])
     assert len(rows) == m * (m - 1)
@@ -121,7 +121,7 @@ def test_report_folder_is_complete_valid_and_reproducible(tmp_path, results):
     assert md.startswith("# audit &lt;script&gt;") and "Simulated data" in md and "](figures/heatmap.png)" in md
     assert nasty not in md
     assert "Teacher attribution" in md and "| student | rank | candidate | degree [95% CI] |" in md
-    assert "| s90 | T | " in md  # the key table: s90's top candidate is its teacher
+    assert "| s50 | T | " in md  # the key table: s50's top candidate is its teacher
     assert "| granularity | spearman | n |" in md and "| semantic | 0.610 | 200 |" in md
     assert list(csv.DictReader(io.StringIO((out / "data" / "table_1.csv").read_text()))) == [
         {"granularity": "semantic", "spearman": "0.61", "n": "200"}

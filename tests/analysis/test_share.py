@@ -7,7 +7,7 @@ import pytest
 
 from distillscope.analysis.calibration import simulated_runs, summarize
 from distillscope.analysis.degree import DegreeConfig
-from distillscope.analysis.simulate import SimSpec, simulate_table
+from distillscope.analysis.simulate import SimSpec, copied_share, simulate_table
 
 CFG = DegreeConfig(n_boot=200, seed=1)
 
@@ -29,12 +29,35 @@ def test_known_shares_are_recovered_for_exact_and_light_copies(light_runs):
             assert r.degree >= 0.85, r
         if r.rate == 0.0:
             assert r.degree <= 0.05 and r.ci_low <= 0.0, r
-        if r.rate >= 0.2:
+        if r.rate >= 0.2 and r.group[:2] != ("four", "exact"):
             assert r.top_is_teacher, r
-    ones = [r.degree for r in light_runs if r.rate == 1.0 and r.group[0] == "one"]
-    assert min(ones) >= 0.95
+    # four students of one teacher, verbatim copies: a sibling that copied the
+    # same prompts verbatim can tie with the teacher (a known miss, 1 of 6 here;
+    # docs/calibration.md)
+    sib = [r.top_is_teacher for r in light_runs if r.rate >= 0.2 and r.group[:2] == ("four", "exact")]
+    assert np.mean(sib) >= 0.8
+    ones = [r.degree for r in light_runs if r.rate == 1.0]
+    assert min(ones) >= 0.95  # every population, one sample or two
     cover = np.mean([r.ci_low - 1e-9 <= r.rate <= r.ci_high + 1e-9 for r in light_runs])
-    assert cover >= 0.75  # measured on the full grid in docs/calibration.md
+    assert cover >= 0.9
+
+
+def test_intervals_cover_the_true_share():
+    """The 95 % interval covers the true rate in >= 90 % of the students of a
+    grid (rates 0, 0.1, ..., 1 x one or four samples x exact / light copies x
+    every population; 132 students, ~10 s). Degree v3 measured 46-91 % per
+    cell here: double centring halved copies of a generic teacher."""
+    rates = [round(0.1 * i, 1) for i in range(11)]
+    runs = simulated_runs(rates, [1, 4], ["exact", "light"], ["one", "four", "generic"], n_prompts=150, config=CFG)
+    cover = {}
+    for r in runs:
+        cover.setdefault(r.group[0], []).append(r.ci_low - 1e-9 <= r.rate <= r.ci_high + 1e-9)
+    assert np.mean([c for v in cover.values() for c in v]) >= 0.9, {k: np.mean(v) for k, v in cover.items()}
+    for pop, v in cover.items():
+        assert np.mean(v) >= 0.85, (pop, np.mean(v))
+    generic4 = [r for r in runs if r.group[0] == "generic" and r.group[2] == "k=4"]
+    assert np.mean([abs(r.degree - r.rate) for r in generic4]) <= 0.05
+    assert min(r.degree for r in generic4 if r.rate == 1.0) >= 0.95
 
 
 def test_heavy_edits_still_rank_and_rise():
@@ -49,6 +72,18 @@ def test_summary_measures_what_it_says():
     (row,) = summarize(runs)
     assert row["n"] == 2 and row["at_0"] <= 0.05 and row["at_1"] == 1.0
     assert row["mae"] == pytest.approx(np.mean([abs(r.degree - r.rate) for r in runs]))
+
+
+def test_copied_share_is_the_simulators_draw():
+    """copied_share counts the prompts the simulator's S really copies: with
+    one sample and exact copies those are the prompts where S's answer is T's
+    (cosine 1), and no unrelated answer scores 1."""
+    for rate, seed in ((0.3, 5), (0.75, 11)):
+        spec = SimSpec(rate=rate, samples=1, noise="exact", n_prompts=120, seed=seed)
+        t = simulate_table(spec)
+        same = t.scores["lexical"][("T", "S")] if ("T", "S") in t.scores["lexical"] else t.scores["lexical"][("S", "T")]
+        assert copied_share(spec) == pytest.approx(float(np.mean(np.asarray(same) > 1 - 1e-9)))
+        assert copied_share(spec) != rate  # the realised share, not the nominal rate
 
 
 def test_simulator_validates_its_spec():

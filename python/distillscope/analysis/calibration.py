@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Any, cast
 import numpy as np
 
 from .degree import DegreeConfig, compute_degrees
-from .simulate import SimSpec, simulate_table
+from .simulate import SimSpec, copied_share, simulate_table
 from .table import ScoreTable
 
 __all__ = ["Run", "simulated_runs", "edit_text", "alpaca_runs", "summarize"]
@@ -44,6 +45,7 @@ class Run:
     ci_low: float
     ci_high: float
     top_is_teacher: bool
+    share: float = float("nan")  # the realised share of copied prompts (rate is its expectation)
 
 
 def _num(x: float | None) -> float:
@@ -51,7 +53,13 @@ def _num(x: float | None) -> float:
 
 
 def _run(
-    table: ScoreTable, group: tuple[str, ...], rate: float, student: str, teacher: str, config: DegreeConfig
+    table: ScoreTable,
+    group: tuple[str, ...],
+    rate: float,
+    student: str,
+    teacher: str,
+    config: DegreeConfig,
+    share: float = float("nan"),
 ) -> Run:
     res = compute_degrees(table, [student], None, config)
     d = res.get(student, teacher)
@@ -62,6 +70,7 @@ def _run(
         _num(d["ci_low"]),
         _num(d["ci_high"]),
         res.ranking(student)[0] == teacher,
+        share,
     )
 
 
@@ -88,10 +97,18 @@ def simulated_runs(
                             noise=cast(Any, noise),
                             population=cast(Any, pop),
                             n_prompts=n_prompts,
-                            seed=seed * 1000 + round(100 * r),
+                            seed=_cell_seed(pop, noise, int(k), float(r), seed),
                         )
-                        out.append(_run(simulate_table(spec), (pop, noise, f"k={k}"), float(r), "S", "T", cfg))
+                        table = simulate_table(spec)
+                        out.append(_run(table, (pop, noise, f"k={k}"), float(r), "S", "T", cfg, copied_share(spec)))
     return out
+
+
+def _cell_seed(*cell: object) -> int:
+    """A seed of its own for every grid cell: cells that shared one (say, every
+    cell at r = 0.1) would share one draw of which prompts are copied, and one
+    unlucky draw would then count as many misses of the interval."""
+    return zlib.crc32("|".join(map(str, cell)).encode())
 
 
 _WORD = re.compile(r"\S+")
@@ -169,7 +186,7 @@ def alpaca_runs(
         for noise in noises:
             for r in rates:
                 for seed in seeds:
-                    rng = np.random.default_rng(seed * 1000 + round(100 * r))
+                    rng = np.random.default_rng(_cell_seed(teacher, filler, noise, float(r), seed))
                     copied = rng.random(n) < r
                     student = [
                         edit_text(texts[teacher][p], noise, seed * 100_000 + p) if copied[p] else texts[filler][p]
@@ -180,13 +197,15 @@ def alpaca_runs(
                         for g, v in _scores(student, texts[m], workers).items():
                             scores[g][("STUDENT", m)] = v
                     table = ScoreTable(tuple(pop) + ("STUDENT",), scores)
-                    out.append(_run(table, (f"{teacher}<-{filler}", noise), float(r), "STUDENT", teacher, cfg))
+                    group = (f"{teacher}<-{filler}", noise)
+                    out.append(_run(table, group, float(r), "STUDENT", teacher, cfg, float(copied.mean())))
     return out
 
 
 def summarize(runs: Sequence[Run], key: int | None = None) -> list[dict[str, object]]:
     """Per group (``key`` = how many leading group fields to group by; None: all):
-    n, mean |degree - r|, slope, intercept, coverage, teacher-first rate for r >= 0.2
+    n, mean |degree - r|, slope, intercept, coverage (of r) and coverage_share (of the
+    realised share of copied prompts), teacher-first rate for r >= 0.2
     and r >= 0.4, degree at r = 0 and r = 1 (means), monotone (mean degree rises with r)."""
     groups: dict[tuple[str, ...], list[Run]] = {}
     for r in runs:
@@ -196,6 +215,7 @@ def summarize(runs: Sequence[Run], key: int | None = None) -> list[dict[str, obj
         rate = np.array([r.rate for r in rs])
         deg = np.array([r.degree for r in rs])
         cover = np.array([r.ci_low - 1e-9 <= r.rate <= r.ci_high + 1e-9 for r in rs])
+        cover_share = np.array([r.ci_low - 1e-9 <= r.share <= r.ci_high + 1e-9 for r in rs])
         slope, icpt = np.polyfit(rate, deg, 1) if np.ptp(rate) > 0 else (float("nan"), float("nan"))
         levels = sorted(set(rate.tolist()))
         means = [float(deg[rate == v].mean()) for v in levels]
@@ -212,6 +232,7 @@ def summarize(runs: Sequence[Run], key: int | None = None) -> list[dict[str, obj
                 "slope": float(slope),
                 "intercept": float(icpt),
                 "coverage": float(cover.mean()),
+                "coverage_share": float(cover_share.mean()),
                 "first_r>=0.2": first(0.2),
                 "first_r>=0.4": first(0.4),
                 "at_0": means[0] if levels and levels[0] == 0 else float("nan"),

@@ -7,7 +7,7 @@ model pair ``(student, candidate)``, all over the same prompt index set
 (NaN where a model lacks the prompt); optionally per-model self-similarity
 arrays and per-pair shuffled-prompt null arrays.
 
-The distillation degree (v3: a share)
+The distillation degree (v4: a share)
 ------------------------------------
 ``degree_g(S, T)`` estimates **the share of S's answers derived from T**:
 0 when S resembles T no more than an unrelated model answering the same
@@ -16,7 +16,7 @@ r for a student that takes r of its answers from T. The estimator and its
 justification are in :mod:`distillscope.analysis.share`; in short, per
 prompt ``p``::
 
-    e_p    = s_p(S, T) - med_p(S; not T) - med_p(T; not S) + med_p   median double-centred residual
+    e_p    = s_p(S, T) - max(med_p(S; not T), med_p(T; not S))   residual over the higher centre
     pool   = e_p(S, M), e_p(M, T) for every other model M not flagged as T's / S's clone
     tau    = median(pool) + k * (median(pool) - lower quartile(pool))         (k = ``threshold``)
     below  = mean_p [e_p < tau]                     share of S's answers that look unrelated
@@ -28,9 +28,12 @@ A derived answer stands out (``e_p >= tau``); an unrelated one falls under
 ``tau`` with probability F0; so ``below = (1 - r) F0``. Clones of T in the
 population (several students of one teacher) are found (share above
 ``clone_cutoff`` AND a count of prompts above ``tau`` that a one-sided
-binomial test against the pool's rate finds significant at 1e-3) and left
+binomial test against the pool's rate finds significant at 1e-3; found with
+v3's double-centred residual, which also finds blend families) and left
 out of the medians and the pool, so they do not make T look "generic"; a teacher that
-everyone resembles a little is centred away by the medians. With fewer than
+everyone resembles a little is centred away by its median, and a copy of it is
+not (v3 subtracted both partners' medians, and on a copied prompt S's median
+is T's: a generic teacher's copies were centred away twice). With fewer than
 4 models (or ``baseline="null"``) the shuffled-prompt null replaces the
 population. The degree cannot tell direction: S copying T, T copying S and
 both copying a third model give the same share. Heavy edits hide some
@@ -45,10 +48,13 @@ only), ``unrelated`` (= below) and ``null_level`` (= F0).
 
 ``tau`` uses k = 3 lower spreads (~2 sigma of a Gaussian null): on the
 simulator (analysis/simulate.py; rates 0/0.3/0.7/1 x samples 1, 2 x
-populations one/four/generic, 150 prompts) it gives mean |degree - r| 0.023
+populations one/four/generic, 150 prompts) v3 gave mean |degree - r| 0.023
 (exact), 0.024 (light edit), 0.11 (heavy), r = 1 -> 0.99; k = 5 gave 0.031 /
 0.043 / 0.22 and r = 1 -> 0.95 (lightly edited copies near the unrelated
-range's top were missed).
+range's top were missed). With v4, k = 2 and 2.5 raised the degree of
+strangers to a generic teacher to 0.035 / 0.015 at r = 0 (the null pool
+fits the pair's unrelated answers less well further down the tail), so
+k = 3 stays.
 
 Derivation is about content, so the combined degree is estimated on the
 content granularities: it is the weighted mean of the granularity degrees
@@ -113,7 +119,7 @@ DEGREE_MEANING = (
     "≈ share of the student's answers derived from the candidate (0 = no more alike than "
     "unrelated models, 1 = a copy); direction (who copied whom) is not identified"
 )
-_CALIBRATION_VERSION = "3"
+_CALIBRATION_VERSION = "4"
 _TIE = 1e-12  # degree differences this small are floating-point noise
 _BLOCK_ELEMENTS = 1 << 22  # series elements per student block (~32 MB per float64 array)
 
@@ -128,7 +134,7 @@ class DegreeConfig:
         equal weights when none of those is present). Granularities missing
         from an explicit mapping weigh 0.
     baseline: ``"pair-mean"`` (the null of unrelated answers comes from the
-        population on the same prompts, median double-centred; the
+        population on the same prompts, over the higher of the pair's median centres; the
         shuffled-prompt null when fewer than 4 models) or ``"null"``
         (shuffled-prompt null only, for populations that are all one family).
     threshold: ``tau`` = median + threshold x (median - lower quartile) of the

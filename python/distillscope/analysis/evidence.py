@@ -4,7 +4,7 @@ and the spans they share.
 For a student S and its top candidate T, the degree is the share of prompts
 where S's answer stands out from the unrelated answers to the same prompt
 (:mod:`distillscope.analysis.share`): its per-prompt residual ``e_p`` (the
-score minus the robust, median double-centred population baseline) is above
+score minus the higher of the two models' median scores to the population) is above
 the cut-off. A prompt's *contribution* is that residual, weighted over the
 granularities::
 

@@ -19,20 +19,31 @@ This is a two-component mixture ("unrelated" = ``F0``, "derived" = above
 only unrelated answers live. The estimator is linear in per-prompt
 indicators, so the paired prompt bootstrap of :mod:`.degree` applies as is.
 
-The residual (pair-mean baseline, made robust)
-----------------------------------------------
-Per prompt ``p`` the similarity matrix ``t[:, :, p]`` of all models is
-double-centred with medians::
+The residual (the higher of the two partners' centres)
+------------------------------------------------------
+Per prompt ``p``, with ``med_a(p; not b)`` the median similarity of ``a``'s
+answer to every other model's answer to ``p`` except ``b``'s (how generic
+``a``'s answer is)::
 
-    e[a, b, p] = t[a, b, p] - med_a(p) - med_b(p) + med(p)
+    e[a, b, p] = t[a, b, p] - max(med_a(p; not b), med_b(p; not a))
 
-``med_a(p)``: median similarity of ``a``'s answer to every other model's
-answer to ``p`` (how generic ``a``'s answer is); ``med(p)``: median of all
-pairs (how formulaic the prompt is). This is today's pair-mean population
-baseline with medians in place of means: a teacher everyone resembles a
-little is not a teacher of everyone, and because medians ignore the upper
-half, a population full of one teacher's clones does not turn that teacher
-"generic" (up to half of a row may be clones on a prompt).
+S's answer stands out as derived from T's when it is closer to T's answer
+than the other models' answers are to T's (``t - med_T``) AND closer to T's
+than to the other models' answers (``t - med_S``): the residual is the
+smaller of those two excesses. A teacher everyone resembles a little is not
+a teacher of everyone (``t - med_T`` stays near 0 for its strangers), a
+student with a generic answer is not derived from everyone (``t - med_S``
+does the same). Medians ignore the upper half, so a population full of one
+teacher's clones does not turn that teacher "generic" (up to half of a row
+may be clones on a prompt).
+
+Why not the double-centred ``t - med_S - med_T + med`` (degree v3): when S
+copies T's answer to ``p``, S's answer *is* T's, so ``med_S(p)`` rises to
+``med_T(p)`` on exactly the copied prompts and double centring subtracts
+the teacher's genericness twice. With a generic teacher and several samples
+per prompt that pushed copies under ``tau`` (an exact copy measured 0.94,
+a light one 0.89) and biased intervals (coverage 46-91 %); the larger
+centre subtracts it once (docs/calibration.md).
 
 The null, leaving clones out
 ----------------------------
@@ -71,16 +82,18 @@ _UPPER = 0.9  # a pair's upper decile: what clone detection looks at
 _OUTLIER = 3.5  # MADs above the pairs' median that flag a pair  # fence = tau + 2 (tau - median): ~6 sigma above the centre of a Gaussian null
 
 
-def residuals(t: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
-    """Median double-centred residuals of a (m, m, n) similarity tensor (NaN
-    diagonal / missing).
+def residuals(t: np.ndarray, exclude: np.ndarray | None = None, *, double: bool = False) -> np.ndarray:
+    """Residuals ``e[a, b] = t[a, b] - max(med(a; not b), med(b; not a))`` of a
+    (m, m, n) similarity tensor (NaN diagonal / missing): the pair's score
+    above the higher of the two partners' median score to the other models.
 
-    ``e[a, b] = t[a, b] - med(a; not b) - med(b; not a) + med``: each row's
-    median leaves the pair itself out, so every residual is out of sample
-    (a pair's own score never pulls its centre towards it, whether the pair
-    is a clone or not, which keeps the target pair and its null pool alike).
-    Pairs marked in the (m, m) bool ``exclude`` (derived pairs) do not enter
-    any median; a row left with nothing falls back to its plain values.
+    Each row's median leaves the pair itself out, so every residual is out of
+    sample (a pair's own score never pulls its centre towards it, whether the
+    pair is a clone or not, which keeps the target pair and its null pool
+    alike). Pairs marked in the (m, m) bool ``exclude`` (derived pairs) do not
+    enter any median; a row left with nothing falls back to its plain values.
+    ``double`` gives v3's double-centred ``t - med(a) - med(b) + med(all)``,
+    which :func:`find_clones` uses to find the clones.
     """
     m, _, n = t.shape
     c = t if exclude is None else np.where(exclude[:, :, None], np.nan, t)
@@ -92,9 +105,11 @@ def residuals(t: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
             r = _nanq(cb, _CENTRE, 1)
             fallback = _nanq(np.delete(t, b, axis=1), _CENTRE, 1)
             row[:, b] = np.where(np.isfinite(r), r, fallback)
-        allm = _nanq(c.reshape(-1, n), _CENTRE, 0)
-        allm = np.where(np.isfinite(allm), allm, _nanq(t.reshape(-1, n), _CENTRE, 0))
-    return t - row - np.swapaxes(row, 0, 1) + allm[None, None, :]
+        if double:
+            allm = _nanq(c.reshape(-1, n), _CENTRE, 0)
+            allm = np.where(np.isfinite(allm), allm, _nanq(t.reshape(-1, n), _CENTRE, 0))
+            return t - row - np.swapaxes(row, 0, 1) + allm[None, None, :]
+    return t - np.fmax(row, np.swapaxes(row, 0, 1))
 
 
 def _nanq(x: np.ndarray, q: float, axis: int) -> np.ndarray:
@@ -209,8 +224,11 @@ def find_clones(t: np.ndarray, *, threshold: float, cutoff: float, rounds: int =
     flagging such pairs would strip the row medians and null pools of the
     very unrelated pairs they need.
 
-    Round 1 centres with every pair and pools every other pair: clones in a
-    pool raise ``tau`` and clones in a row raise its centre, so round 1
+    Detection uses the double-centred residual of degree v3 (it finds a
+    family of students that make up most of their teacher's row, the larger
+    centre does not); the share itself then uses the larger centre. Round 1
+    centres with every pair and pools every other pair: clones in a pool
+    raise ``tau`` and clones in a row raise its centre, so round 1
     under-flags rather than over-flags. Each next round leaves the flagged
     pairs out of centres and pools and re-scores every pair, until the flags
     stop changing.
@@ -218,7 +236,11 @@ def find_clones(t: np.ndarray, *, threshold: float, cutoff: float, rounds: int =
     m = t.shape[0]
     flags = np.zeros((m, m), dtype=bool)
     for _ in range(rounds):
-        e = residuals(t, flags if flags.any() else None)
+        # clones are found with the double-centred residual: when most of a
+        # row are one teacher's blends, every centre is high and the larger
+        # centre leaves no pair standing out (the pool's lower spread, from
+        # the strangers, then puts tau out of reach)
+        e = residuals(t, flags if flags.any() else None, double=True)
         new = np.zeros_like(flags)
         for a in range(m):
             for b in range(a + 1, m):

@@ -34,7 +34,7 @@ import numpy as np
 from ..stats import derangement
 from .table import ScoreTable
 
-__all__ = ["SimSpec", "NOISE", "POPULATIONS", "simulate_table"]
+__all__ = ["SimSpec", "NOISE", "POPULATIONS", "simulate_table", "copied_share"]
 
 NOISE = {"exact": 0.0, "light": 0.5, "heavy": 1.35}
 POPULATIONS = ("one", "four", "generic")
@@ -59,6 +59,13 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
+def copied_share(spec: SimSpec) -> float:
+    """The share of prompts on which ``S`` copies ``T`` in :func:`simulate_table`'s
+    draw for ``spec`` (the realised share; ``spec.rate`` is its expectation)."""
+    rng = np.random.default_rng(spec.seed)
+    return float((rng.random(spec.n_prompts) < spec.rate).mean())  # S's draw comes first
+
+
 def simulate_table(spec: SimSpec) -> ScoreTable:
     """A :class:`ScoreTable` of the population in ``spec``; the pair of interest is ("S", "T")."""
     if spec.noise not in NOISE:
@@ -76,7 +83,7 @@ def simulate_table(spec: SimSpec) -> ScoreTable:
         n_unrelated = 4
     models = ["T", *students, *(f"U{i}" for i in range(1, n_unrelated + 1))]
     # which prompts each student copies (fixed across granularities and samples)
-    copied = {s: rng.random(n) < r for s, r in students.items()}
+    copied = {s: rng.random(n) < r for s, r in students.items()}  # "S" first: see copied_share
     perm = derangement(n, spec.seed + 1)
     scores: dict[str, dict] = {}
     null: dict[str, dict] = {}
