@@ -199,6 +199,14 @@ MUTANTS: list[Mutant] = [
         "tests/analysis/test_share.py::test_intervals_cover_the_true_share",
     ),
     M(
+        "saturated prompts kept (a copy that cannot stand out counts as unrelated)",
+        "analysis/share.py",
+        "valid = valid & (np.nan_to_num(headroom, nan=np.inf) >= tau)",
+        "valid = valid",
+        ORACLE,
+        "tests/analysis/test_share.py::test_a_copy_is_a_copy_on_a_saturated_granularity",
+    ),
+    M(
         "clones found with the larger-centre residual",
         "analysis/share.py",
         "e = residuals(t, flags if flags.any() else None, double=True)",

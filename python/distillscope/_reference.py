@@ -361,7 +361,9 @@ def _ref_residuals(t, flags, centre: float, double: bool = False) -> list:
     return e
 
 
-def _ref_terms(x: list[float], pool: list[list[float]], threshold: float, fence_k: float = 2.0):
+def _ref_terms(x: list[float], pool: list[list[float]], threshold: float, fence_k: float = 2.0, headroom=None):
+    """Per prompt (below, null_below, null_count), or None where x is missing or
+    (``headroom`` given) even an identical answer could not reach tau."""
     vals = [v for r in pool for v in r if not math.isnan(v)]
     if not vals or all(math.isnan(v) for v in x):
         return None
@@ -370,7 +372,7 @@ def _ref_terms(x: list[float], pool: list[list[float]], threshold: float, fence_
     fence = tau + fence_k * (tau - med)
     out = []  # type: ignore[var-annotated]
     for p, xv in enumerate(x):
-        if math.isnan(xv):
+        if math.isnan(xv) or (headroom is not None and not math.isnan(headroom[p]) and headroom[p] < tau):
             out.append(None)  # type: ignore[arg-type]
             continue
         col = [r[p] for r in pool if not math.isnan(r[p])]
@@ -461,7 +463,9 @@ def degree_reference(
                 break
             flags = new
         e = _ref_residuals(t, flags, centre)
-        terms = _ref_terms(e[i][j], _ref_pool(e, i, j, flags), threshold)
+        # headroom: the residual an identical answer (similarity 1) would have
+        room = [1.0 - (float(t[i, j, p]) - e[i][j][p]) for p in range(t.shape[2])]
+        terms = _ref_terms(e[i][j], _ref_pool(e, i, j, flags), threshold, headroom=room)
     else:
         null_t = table._null.get(granularity)
         if null_t is None:

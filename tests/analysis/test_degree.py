@@ -418,7 +418,7 @@ def test_attribute_output_shape():
         assert set(r["granularities"]) == {"semantic"}
     b = out["best_vs_runner_up"]["s90"]
     assert b["best"] == rows[0]["candidate"] and b["runner_up"] == rows[1]["candidate"]
-    assert out["signature"].startswith("degree:v4|share|baseline=pair-mean")
+    assert out["signature"].startswith("degree:v5|share|baseline=pair-mean")
     # string lists work too (CLI passes "A,B")
     assert list(attribute(t, "s90,s50", "T,A", FAST)["students"]) == ["s90", "s50"]
 
@@ -533,7 +533,10 @@ def test_alpacaeval_verbatim_copy_gets_the_top_degree(shared_data):
     i, j = names_out.index("gpt4_1106_preview"), names_out.index("copy")
     off = m[~np.eye(len(names_out), dtype=bool)]
     assert m[i, j] == m[j, i] == off.max()
-    assert m[i, j] > 0.5 and np.sort(off)[-3] < 0.3
+    # the copy stands apart: every other entry is under half of it. (Zephyr <-> Tulu,
+    # tuned on the same public data, share a house style: 0.34 at this granularity in
+    # degree v5, where prompts on which every answer is already style-identical leave.)
+    assert m[i, j] > 0.95 and np.sort(off)[-3] < 0.5
 
 
 @pytest.mark.parametrize("interval", ["percentile", "bca"])

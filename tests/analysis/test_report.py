@@ -100,7 +100,7 @@ def test_report_folder_is_complete_valid_and_reproducible(tmp_path, results):
     np.testing.assert_allclose(np.array(mats["matrices"]["degree"], dtype=float), results["degree"])
     sigs = json.loads((out / "data" / "signatures.json").read_text())
     assert sigs["semantic"] == "cosine|encoder=tiny"
-    assert sigs["calibration"].startswith("degree:v4")
+    assert sigs["calibration"].startswith("degree:v5")
     rows = list(csv.DictReader(io.StringIO((out / "data" / "attribution.csv").read_text())))
     m = len(results["models"])
     assert len(rows) == m * (m - 1)
@@ -294,3 +294,14 @@ def test_repel_labels_leaves_no_overlap():
             inside = boxes[i, 0] < p[0] < boxes[i, 0] + 60 and boxes[i, 1] < p[1] < boxes[i, 1] + 9
             assert not inside
     np.testing.assert_allclose(boxes[3], anchors[3] + [5.0, 4.0])  # a lone label stays put
+
+
+def test_significance_text_names_a_tie_broken_by_strength():
+    from distillscope.analysis.report_html import significance_text
+
+    assert significance_text({"significant": True, "p_value": 0.001, "difference": 0.1}) == "yes (p = 0.001)"
+    assert significance_text({"significant": False, "p_value": 0.2, "difference": 0.01}) == "no (p = 0.200)"
+    # the top candidate's degree is below the runner-up's: the order came from the tie-break
+    tie = significance_text({"significant": False, "p_value": 0.778, "difference": -0.005})
+    assert tie == "tie, ranked by strength (p = 0.778)"
+    assert significance_text({"significant": None}) == ""

@@ -91,3 +91,29 @@ def test_simulator_validates_its_spec():
         simulate_table(SimSpec(rate=0.5, noise="medium"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="rate"):
         simulate_table(SimSpec(rate=1.5))
+
+
+def test_a_copy_is_a_copy_on_a_saturated_granularity():
+    """Where every model's answer is already about as close to T's as a copy
+    would be (sentence cosine on formulaic prompts: all pairs ~0.98), not even
+    a copy can stand out: such prompts must leave the estimate instead of
+    counting the copy's answers as unrelated (degree v4 read ~0.6 here)."""
+    from distillscope.analysis.degree import DegreeConfig, compute_degrees
+    from distillscope.analysis.table import ScoreTable
+
+    rng = np.random.default_rng(7)
+    models = ["T", "copy", "a", "b", "c", "d"]
+    n = 150
+    saturated = rng.random(n) < 0.4
+    scores = {}
+    for i, x in enumerate(models):
+        for y in models[i + 1 :]:
+            base = np.where(saturated, 0.975 + 0.01 * rng.random(n), 0.55 + 0.08 * rng.standard_normal(n))
+            scores[(x, y)] = np.clip(base, -1.0, 1.0)
+    scores[("T", "copy")] = np.ones(n)
+    t = ScoreTable(models, {"semantic": scores})
+    res = compute_degrees(t, config=DegreeConfig(n_boot=200, seed=1))
+    assert res.get("copy", "T", "semantic")["degree"] >= 0.99
+    assert res.get("T", "copy", "semantic")["degree"] >= 0.99
+    # strangers stay near 0 on the prompts that can tell
+    assert res.get("a", "b", "semantic")["degree"] <= 0.05

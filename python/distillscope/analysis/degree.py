@@ -7,7 +7,7 @@ model pair ``(student, candidate)``, all over the same prompt index set
 (NaN where a model lacks the prompt); optionally per-model self-similarity
 arrays and per-pair shuffled-prompt null arrays.
 
-The distillation degree (v4: a share)
+The distillation degree (v5: a share)
 ------------------------------------
 ``degree_g(S, T)`` estimates **the share of S's answers derived from T**:
 0 when S resembles T no more than an unrelated model answering the same
@@ -23,6 +23,14 @@ prompt ``p``::
     F0     = #pool < tau / #pool < fence            the same for unrelated answers (null_level)
 
     degree_g(S, T) = clip( 1 - below / F0, 0, 1 )
+
+    over the prompts where even an identical answer could stand out
+    (headroom 1 - centre >= tau): where every model's answer is already about
+    as close to T's as a copy would be (a saturated granularity, e.g. sentence
+    cosine on a formulaic prompt), a prompt says nothing about derivation and
+    leaves the pair and its null alike (v5; v4 counted such copies as
+    unrelated: a verbatim copy of a real AlpacaEval model read 0.74 at the
+    semantic granularity and 0.87 combined, now 1.0 and 0.999).
 
 A derived answer stands out (``e_p >= tau``); an unrelated one falls under
 ``tau`` with probability F0; so ``below = (1 - r) F0``. Clones of T in the
@@ -119,7 +127,7 @@ DEGREE_MEANING = (
     "≈ share of the student's answers derived from the candidate (0 = no more alike than "
     "unrelated models, 1 = a copy); direction (who copied whom) is not identified"
 )
-_CALIBRATION_VERSION = "4"
+_CALIBRATION_VERSION = "5"
 _TIE = 1e-12  # degree differences this small are floating-point noise
 _BLOCK_ELEMENTS = 1 << 22  # series elements per student block (~32 MB per float64 array)
 
@@ -207,7 +215,7 @@ class DegreeConfig:
         ws = ",".join(f"{k}:{float(v):g}" for k, v in sorted(w.items()))
         return (
             f"degree:v{_CALIBRATION_VERSION}|share|baseline={self.baseline}|tau=med+{self.threshold:g}iqr_low|"
-            f"clones=out|clip={self.clip[0]:g}:{self.clip[1]:g}|weights={ws}|boot={self.n_boot}|"
+            f"clones=out|saturated=out|clip={self.clip[0]:g}:{self.clip[1]:g}|weights={ws}|boot={self.n_boot}|"
             f"seed={self.seed}|ci={self.interval}@{self.confidence:g}"
         )
 

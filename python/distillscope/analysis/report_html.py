@@ -76,10 +76,17 @@ def interval_text(d: Any, lo: Any, hi: Any) -> str:
 
 
 def significance_text(r: Mapping[str, Any]) -> str:
+    """ "yes (p = …)" / "no (p = …)"; when the top candidate's degree is *below* the
+    runner-up's (a statistical tie that the ranking broke by how far the derived
+    answers stand out, ``strength``), says so instead of a bare "no"."""
     if r.get("significant") is None:
         return ""
     p = r.get("p_value")
-    return ("yes" if r["significant"] else "no") + (f" (p = {p:.3f})" if p is not None else "")
+    ptxt = f" (p = {p:.3f})" if p is not None else ""
+    diff = r.get("difference")
+    if not r["significant"] and diff is not None and math.isfinite(diff) and diff < 0:
+        return "tie, ranked by strength" + ptxt
+    return ("yes" if r["significant"] else "no") + ptxt
 
 
 def _empty(v: Any) -> bool:

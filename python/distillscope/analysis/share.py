@@ -78,6 +78,7 @@ __all__ = ["SERIES", "residuals", "find_clones", "share_series", "share_from_mea
 SERIES = ("below", "null_below", "null_count", "above_x")
 _CENTRE = 0.5  # row centres: medians (clones are left out of them by find_clones)
 _FENCE = 2.0
+MAX_SCORE = 1.0  # every granularity's similarity of identical answers (all metrics are on a 0-1 scale)
 _UPPER = 0.9  # a pair's upper decile: what clone detection looks at
 _OUTLIER = 3.5  # MADs above the pairs' median that flag a pair  # fence = tau + 2 (tau - median): ~6 sigma above the centre of a Gaussian null
 
@@ -150,12 +151,19 @@ def _pool(e: np.ndarray, s: int, c: int, flags: np.ndarray) -> np.ndarray:
 
 
 def _pair_terms(
-    x: np.ndarray, pool: np.ndarray, threshold: float
+    x: np.ndarray, pool: np.ndarray, threshold: float, headroom: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """(below, null_below, null_count, above_x) per prompt for scores x against
     a null pool; ``above_x`` is (x - tau) / (tau - median) where x stands out (>= tau), else 0:
     how far the derived answers stand out (its mean over the derived prompts
-    breaks attribution ties, see analysis/attribution.py)."""
+    breaks attribution ties, see analysis/attribution.py).
+
+    ``headroom`` (per prompt): the residual an identical answer would have
+    (``MAX_SCORE`` minus the centre). Where it is under ``tau`` not even a copy
+    could stand out (every model's answer is already about as close to T's
+    as a copy: a saturated granularity on a formulaic prompt), so the prompt
+    tells nothing about derivation and leaves the pair's series (NaN), for
+    the pair and its null alike."""
     fin = np.isfinite(pool)
     valid = np.isfinite(x)
     if not fin.any() or not valid.any():
@@ -169,6 +177,8 @@ def _pair_terms(
     # pool entries beyond the fence are derived answers that slipped into the
     # null (a weak clone that was not flagged): they leave the count, not only the tail
     fence = tau + _FENCE * (tau - float(med))
+    if headroom is not None:
+        valid = valid & (np.nan_to_num(headroom, nan=np.inf) >= tau)
     below = np.where(valid, (x < tau).astype(np.float64), np.nan)
     nb = np.where(valid, ((pool < tau) & fin).sum(axis=0).astype(np.float64), np.nan)
     nc = np.where(valid, ((pool < fence) & fin).sum(axis=0).astype(np.float64), np.nan)
@@ -291,7 +301,7 @@ def share_series(
             if s == c:
                 continue
             if use_pop:
-                terms = _pair_terms(e[s, c], _pool(e, s, c, flags), threshold)
+                terms = _pair_terms(e[s, c], _pool(e, s, c, flags), threshold, MAX_SCORE - base[s, c])
                 out["baseline"][a_pos, b_pos] = base[s, c]
             else:
                 terms = _pair_terms(t[s, c], null_t[s, c][None, :], threshold)  # type: ignore[index]

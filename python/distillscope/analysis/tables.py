@@ -78,7 +78,9 @@ GLOSSARY = (
     (
         "beats runner-up",
         "paired bootstrap over prompts: the top candidate's degree exceeds the second's at "
-        "the 5% level (one-sided p shown).",
+        "the 5% level (one-sided p shown). When the two do not differ significantly, the one "
+        "whose derived answers are closer to it (strength) is ranked first, so the top "
+        "candidate's degree can be the lower one: that row reads 'tie, ranked by strength'.",
     ),
 )
 
