@@ -25,6 +25,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _sigint_default() -> None:
+    """In the child, before exec: SIGINT back to its default. A process started
+    with SIGINT ignored (pytest run as a background job of a non-interactive
+    shell) passes the ignore on, and Python then never raises KeyboardInterrupt:
+    the test would measure how pytest was started, not what Ctrl-C does."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
     proc.send_signal(signal.SIGINT)
     try:
@@ -44,6 +52,7 @@ def test_serve_sim_ctrl_c_is_its_normal_stop():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_sigint_default,
     )
     assert proc.stdout.readline().strip() == f"http://127.0.0.1:{port}/v1"  # serving: now a long command
     rc, err = _interrupt(proc)
@@ -67,6 +76,7 @@ def test_gather_against_a_stalling_server_ctrl_c_exits_130(tmp_path):
             text=True,
             cwd=tmp_path,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=_sigint_default,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not srv.arrival_times(model="a"):
