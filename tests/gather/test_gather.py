@@ -509,3 +509,14 @@ def test_a_second_run_on_a_store_in_use_is_refused(tmp_path, capsys):
                 gather(cfg)
         assert srv.events == []
         assert gather(cfg).succeeded == 3  # free again once the holder closes
+
+
+def test_progress_total_set_after_construction_is_the_one_shown():
+    """gather.run sets ``total`` on a caller's Progress once it knows what remains."""
+    plain = io.StringIO()
+    p = Progress(99, stream=plain, log_every_s=0.0)
+    p.total = 2
+    p.update(True)
+    p.update(False)
+    p.close()
+    assert "2/2 (100%) ok=1 failed=1" in plain.getvalue().splitlines()[-1]

@@ -43,7 +43,6 @@ class Progress:
     ) -> None:
         if mode not in PROGRESS_MODES:
             raise ValueError(f"progress must be one of {PROGRESS_MODES}, got {mode!r}")
-        self.total = total
         self.ok = 0
         self.failed = 0
         self.retries = 0
@@ -61,6 +60,15 @@ class Progress:
     @property
     def done(self) -> int:
         return self._line.n
+
+    @property
+    def total(self) -> int:
+        return self._line.total
+
+    @total.setter
+    def total(self, n: int) -> None:
+        # the run sets it once it knows how many requests remain (resume)
+        self._line.total = int(n)
 
     def update(self, ok: bool) -> None:
         """One request finished, successfully or not."""
