@@ -48,10 +48,12 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="docs")
     ap.add_argument("--no-real", action="store_true")
-    ap.add_argument("--seeds", type=int, default=3, help="students per grid cell (each cell draws its own)")
+    ap.add_argument("--seeds", type=int, default=10, help="students per grid cell (each cell draws its own)")
+    ap.add_argument("--real-seeds", type=int, default=3, help="students per cell of the real-data construction")
+    ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (the product's default: 1000)")
     args = ap.parse_args()
     seeds = tuple(range(args.seeds))
-    cfg = DegreeConfig(n_boot=200, seed=0)
+    cfg = DegreeConfig(n_boot=args.n_boot, seed=0)
     rates = [round(0.1 * i, 1) for i in range(11)]
     t0 = time.perf_counter()
     sim = simulated_runs(
@@ -77,13 +79,13 @@ def main() -> int:
             [("gpt4_1106_preview", "Meta-Llama-3-70B-Instruct")],
             [0, 0.2, 0.5, 0.8, 1.0],
             ["exact", "light", "heavy"],
-            seeds=seeds,
+            seeds=tuple(range(args.real_seeds)),
             config=cfg,
             workers=2,
         )
     out = Path(args.out)
     lines = [
-        f"Simulator: {len(sim)} students ({len(seeds)} per cell), {t_sim:.0f} s.",
+        f"Simulator: {len(sim)} students ({len(seeds)} per cell, {args.n_boot} resamples), {t_sim:.0f} s.",
         "",
         "### By population / noise / samples",
         "",

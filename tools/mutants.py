@@ -207,6 +207,28 @@ MUTANTS: list[Mutant] = [
         "tests/analysis/test_share.py::test_a_copy_is_a_copy_on_a_saturated_granularity",
     ),
     M(
+        "the degree reads the all-pairs mean with several samples (v5)",
+        "analysis/table.py",
+        "if granularity in self._match:",
+        "if False:",
+        "tests/analysis/test_share.py::test_intervals_cover_the_true_share",
+        "tests/analysis/test_baselines.py::test_matched_scores_pair_each_sample_with_its_closest",
+    ),
+    M(
+        "matched scores one-sided (each A sample's best B only)",
+        "analysis/similarity.py",
+        "return 0.5 * (sides[0] + sides[1])",
+        "return sides[0]",
+        "tests/analysis/test_baselines.py::test_matched_scores_pair_each_sample_with_its_closest",
+    ),
+    M(
+        "tie-break strength over each candidate's own standing-out prompts (unpaired)",
+        "analysis/terms.py",
+        'stands = (sh_all["below"] == 0.0).any(axis=1).astype(np.float64)  # (nS, n)\n    stands_out = np.where(vraw, stands[:, None, :], np.nan)',
+        'stands_out = np.where(vraw, 1.0 - sh["below"], np.nan)',
+        "tests/analysis/test_pipeline.py::test_demo_recovers_lineage",
+    ),
+    M(
         "clones found with the larger-centre residual",
         "analysis/share.py",
         "e = residuals(t, flags if flags.any() else None, double=True)",

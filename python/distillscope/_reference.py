@@ -423,6 +423,19 @@ def _ref_share(terms, prompts) -> float:
     return 1.0 - below / f0 if f0 > 0 else math.nan
 
 
+def _ref_dense(table, pairs) -> np.ndarray:
+    """(m, m, n) tensor of a {(a, b): array} dict, NaN where absent; a pair
+    given in one order only is mirrored when the table mirrors."""
+    m, n = len(table.models), table.n_prompts
+    t = np.full((m, m, n), np.nan)
+    for (a, b), v in pairs.items():
+        i, j = table.index_of(a), table.index_of(b)
+        t[i, j] = v
+        if table.mirror and (b, a) not in pairs:
+            t[j, i] = v
+    return t
+
+
 def degree_reference(
     table,
     student: str,
@@ -444,7 +457,11 @@ def degree_reference(
     prompts at/above ``tau`` that a one-sided binomial test at ``alpha`` finds
     significant), leave-clones-out pools, ``tau`` and fence per pair; the
     flags and ``tau`` come from all prompts, the shares from ``prompts``."""
-    t = table.tensor(granularity)
+    # the sample-matched scores where the table has them (built here from the
+    # table's own dicts, not its dense tensors)
+    src = table.matched.get(granularity) or table.scores[granularity]
+    nsrc = table.matched_null.get(granularity) if granularity in table.matched else table.null.get(granularity)
+    t = _ref_dense(table, src)
     i, j = table.index_of(student), table.index_of(candidate)
     m = len(table.models)
     if baseline == "pair-mean" and m >= 4:
@@ -467,9 +484,9 @@ def degree_reference(
         room = [1.0 - (float(t[i, j, p]) - e[i][j][p]) for p in range(t.shape[2])]
         terms = _ref_terms(e[i][j], _ref_pool(e, i, j, flags), threshold, headroom=room)
     else:
-        null_t = table._null.get(granularity)
-        if null_t is None:
+        if nsrc is None:
             return math.nan
+        null_t = _ref_dense(table, nsrc)
         terms = _ref_terms([float(v) for v in t[i, j]], [[float(v) for v in null_t[i, j]]], threshold)
     r = _ref_share(terms, prompts)
     return r if math.isnan(r) else min(max(r, clip[0]), clip[1])

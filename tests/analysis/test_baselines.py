@@ -89,6 +89,45 @@ def test_raw_scores_are_all_sample_pairs_of_the_two_models(demo, granularity, me
             assert st.scores[granularity][(a, b)][p] == pytest.approx(want, abs=1e-6)
 
 
+@pytest.mark.parametrize("granularity, metric", [("lexical", _lexical), ("style", _style)])
+def test_matched_scores_pair_each_sample_with_its_closest(demo, granularity, metric):
+    """ScoreTable.matched (what the degree reads with several samples): every
+    sample of A against its closest sample of B and every sample of B against
+    its closest of A, the two means averaged; written with plain loops."""
+    names, st, texts = demo
+    pids = list(st.prompt_ids)
+    for a, b in (("Breeze", "Aurora"), ("Hail", "Ember"), ("Drizzle", "Breeze")):
+        for p in (1, 11, N_PROMPTS - 1):
+            sa = [texts[(a, pids[p], s)] for s in range(SAMPLES)]
+            sb = [texts[(b, pids[p], s)] for s in range(SAMPLES)]
+            sim = [[float(metric([x], [y])[0]) for y in sb] for x in sa]
+            a_side = sum(max(row) for row in sim) / SAMPLES
+            b_side = sum(max(sim[i][j] for i in range(SAMPLES)) for j in range(SAMPLES)) / SAMPLES
+            got = st.matched[granularity][(a, b)][p]
+            assert got == pytest.approx((a_side + b_side) / 2, abs=1e-6)
+            # never below the all-pairs mean (a best match is at least the mean)
+            assert got >= st.scores[granularity][(a, b)][p] - 1e-12
+    assert set(st.matched_null) == set(st.matched) and ("Breeze", "Aurora") in st.matched_null["lexical"]
+    t, nul = st.degree_tensors("lexical")
+    i, j = st.index_of("Breeze"), st.index_of("Aurora")
+    np.testing.assert_array_equal(t[i, j], st.matched["lexical"][("Breeze", "Aurora")])
+    assert nul is not None
+
+
+def test_one_sample_tables_have_no_matched_scores(demo):
+    """With one sample per prompt the matched score is the score: none is stored
+    and the degree reads ``scores``."""
+    names, _, texts = demo
+    recs = [
+        {"model": m, "prompt_id": p, "sample": 0, "response": t, "error": None}
+        for (m, p, s), t in texts.items()
+        if s == 0
+    ]
+    st1 = response_similarity(load_table(recs), names, config=RSEConfig(granularities=("lexical",)))
+    assert dict(st1.matched) == {} and dict(st1.matched_null) == {}
+    assert st1.degree_tensors("lexical")[0] is st1.tensor("lexical")
+
+
 def test_summary_matrix_is_the_mean_over_prompts(demo):
     names, st, _ = demo
     m = summary_matrix(st, "lexical")

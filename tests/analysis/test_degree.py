@@ -418,7 +418,7 @@ def test_attribute_output_shape():
         assert set(r["granularities"]) == {"semantic"}
     b = out["best_vs_runner_up"]["s90"]
     assert b["best"] == rows[0]["candidate"] and b["runner_up"] == rows[1]["candidate"]
-    assert out["signature"].startswith("degree:v5|share|baseline=pair-mean")
+    assert out["signature"].startswith("degree:v6|share|baseline=pair-mean")
     # string lists work too (CLI passes "A,B")
     assert list(attribute(t, "s90,s50", "T,A", FAST)["students"]) == ["s90", "s50"]
 

@@ -28,7 +28,10 @@ def test_known_shares_are_recovered_for_exact_and_light_copies(light_runs):
         if r.rate == 1.0:
             assert r.degree >= 0.85, r
         if r.rate == 0.0:
-            assert r.degree <= 0.05 and r.ci_low <= 0.0, r
+            # a stranger reads near 0; its interval starts at or just above 0
+            # (a stranger to a generic teacher covers 0 in ~92 % of draws,
+            # docs/calibration.md)
+            assert r.degree <= 0.05 and r.ci_low <= 0.01, r
         if r.rate >= 0.2 and r.group[:2] != ("four", "exact"):
             assert r.top_is_teacher, r
     # four students of one teacher, verbatim copies: a sibling that copied the
@@ -38,6 +41,8 @@ def test_known_shares_are_recovered_for_exact_and_light_copies(light_runs):
     assert np.mean(sib) >= 0.8
     ones = [r.degree for r in light_runs if r.rate == 1.0]
     assert min(ones) >= 0.95  # every population, one sample or two
+    zeros = [r.ci_low <= 1e-12 for r in light_runs if r.rate == 0.0]
+    assert np.mean(zeros) >= 0.75, zeros
     cover = np.mean([r.ci_low - 1e-9 <= r.rate <= r.ci_high + 1e-9 for r in light_runs])
     assert cover >= 0.9
 
@@ -57,7 +62,11 @@ def test_intervals_cover_the_true_share():
         assert np.mean(v) >= 0.85, (pop, np.mean(v))
     generic4 = [r for r in runs if r.group[0] == "generic" and r.group[2] == "k=4"]
     assert np.mean([abs(r.degree - r.rate) for r in generic4]) <= 0.05
-    assert min(r.degree for r in generic4 if r.rate == 1.0) >= 0.95
+    # sample-matched scores (v6): a lightly edited 4-sample copy of a generic
+    # teacher is found whole (v5's all-pairs mean read 0.969-0.990 here)
+    assert min(r.degree for r in generic4 if r.rate == 1.0) >= 0.995
+    g4 = [r.ci_low - 1e-9 <= r.rate <= r.ci_high + 1e-9 for r in generic4]
+    assert np.mean(g4) >= 0.85, np.mean(g4)
 
 
 def test_heavy_edits_still_rank_and_rise():

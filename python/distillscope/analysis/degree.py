@@ -7,7 +7,7 @@ model pair ``(student, candidate)``, all over the same prompt index set
 (NaN where a model lacks the prompt); optionally per-model self-similarity
 arrays and per-pair shuffled-prompt null arrays.
 
-The distillation degree (v5: a share)
+The distillation degree (v6: a share)
 ------------------------------------
 ``degree_g(S, T)`` estimates **the share of S's answers derived from T**:
 0 when S resembles T no more than an unrelated model answering the same
@@ -31,6 +31,14 @@ prompt ``p``::
     leaves the pair and its null alike (v5; v4 counted such copies as
     unrelated: a verbatim copy of a real AlpacaEval model read 0.74 at the
     semantic granularity and 0.87 combined, now 1.0 and 0.999).
+
+    With several samples per prompt, ``s_p`` is sample-matched (v6): every
+    sample of S against its closest sample of T and every sample of T against
+    its closest of S, the two means averaged (``ScoreTable.matched``; equal to
+    the plain score with one sample). A derived sample comes from *one* of
+    T's samples; v5's mean over all sample pairs diluted it by T's own
+    sampling noise, and a lightly edited copy of a generic teacher with four
+    samples read 0.98 with intervals that missed r in 23 % of cases.
 
 A derived answer stands out (``e_p >= tau``); an unrelated one falls under
 ``tau`` with probability F0; so ``below = (1 - r) F0``. Clones of T in the
@@ -77,9 +85,11 @@ granularities equally. Each granularity estimates the same share, so their
 weighted mean does too.
 
 Attribution ties: when the best and the runner-up do not differ
-significantly (paired bootstrap), the candidate whose derived answers are
-closer in raw similarity (``strength``: mean raw score over the prompts
-where S stands out) ranks first: a copy of T is closer to T than to another
+significantly (paired bootstrap), the candidate S is closer to on the prompts
+where S's answer stands out ranks first (``strength``: the mean score the
+share reads, over the prompts where S stands out against *some* model of
+the table, one set for every candidate so the comparison is paired; v5 used
+each candidate's own set): a copy of T is closer to T than to another
 student's copy of T, which resolves a student and its sibling copier.
 
 Bootstrap
@@ -127,7 +137,7 @@ DEGREE_MEANING = (
     "≈ share of the student's answers derived from the candidate (0 = no more alike than "
     "unrelated models, 1 = a copy); direction (who copied whom) is not identified"
 )
-_CALIBRATION_VERSION = "5"
+_CALIBRATION_VERSION = "6"
 _TIE = 1e-12  # degree differences this small are floating-point noise
 _BLOCK_ELEMENTS = 1 << 22  # series elements per student block (~32 MB per float64 array)
 
@@ -215,7 +225,7 @@ class DegreeConfig:
         ws = ",".join(f"{k}:{float(v):g}" for k, v in sorted(w.items()))
         return (
             f"degree:v{_CALIBRATION_VERSION}|share|baseline={self.baseline}|tau=med+{self.threshold:g}iqr_low|"
-            f"clones=out|saturated=out|clip={self.clip[0]:g}:{self.clip[1]:g}|weights={ws}|boot={self.n_boot}|"
+            f"clones=out|saturated=out|samples=matched|clip={self.clip[0]:g}:{self.clip[1]:g}|weights={ws}|boot={self.n_boot}|"
             f"seed={self.seed}|ci={self.interval}@{self.confidence:g}"
         )
 

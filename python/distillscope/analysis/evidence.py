@@ -136,7 +136,7 @@ def _contribution(
     for g, w in weights.items():
         if g not in scores.scores or not w > 0:
             continue
-        t = scores.tensor(g)
+        t, _ = scores.degree_tensors(g)  # the scores the degree reads (sample-matched where given)
         s = t[si, ci]
         per_g[g] = s
         if len(scores.models) >= 4:  # the degree's own per-prompt baseline

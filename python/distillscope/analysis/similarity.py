@@ -4,7 +4,11 @@ Given a :class:`~distillscope.store.ResponseTable` (a response store, or
 imported public outputs), :func:`response_similarity` builds the
 :class:`~distillscope.analysis.table.ScoreTable` that calibration and teacher
 attribution consume. Scores are per prompt; with several samples per
-prompt, all samples of A are compared with all samples of B and averaged.
+prompt, all samples of A are compared with all samples of B and averaged
+(``scores``, what the similarity summaries show), and each sample is also
+matched to its closest sample on the other side (``matched``, what the
+degree reads: a copied sample derives from one of the teacher's samples,
+and the all-pairs mean would dilute it by the teacher's sampling noise).
 
 Granularities (each a similarity in [0, 1], identical answers score 1):
 
@@ -405,7 +409,9 @@ def _score_chunks(
         bar.update(len(a))
 
 
-def _semantic_series(lay: _Layout, perm: np.ndarray, E: np.ndarray, workers: int) -> dict[tuple[str, Any], np.ndarray]:
+def _semantic_series(
+    lay: _Layout, perm: np.ndarray, E: np.ndarray, workers: int, matched: bool = False
+) -> dict[tuple[str, Any], np.ndarray]:
     """Per-prompt response-embedding cosine of every series, through the grouped kernel.
 
     Each model's responses are contiguous and ordered by prompt slot, so the
@@ -414,7 +420,10 @@ def _semantic_series(lay: _Layout, perm: np.ndarray, E: np.ndarray, workers: int
     no pair expansion (a prompt either model lacks gives NaN). The null
     reorders T's rows by the derangement; self-similarity is the grouped mean
     of S against itself with the diagonal (cos(x, x) = 1 for a non-zero row)
-    taken out.
+    taken out. With ``matched``, also the sample-matched series (kinds
+    ``"~raw"`` / ``"~null"``): the mean of the grouped kernel's ``precision``
+    (each S sample's best T sample) and ``recall`` (each T sample's best S
+    sample).
     """
     from ..kernels import cosine_grouped
 
@@ -442,6 +451,13 @@ def _semantic_series(lay: _Layout, perm: np.ndarray, E: np.ndarray, workers: int
             out[("null", key)] = cosine_grouped(
                 block[s_], own_off[s_], t_null, t_null_off, reduce="mean", workers=workers
             ).astype(np.float64)
+            if matched:
+                for kind, tb, toff in (("~raw", block[t], own_off[t]), ("~null", t_null, t_null_off)):
+                    p_, r_ = (
+                        cosine_grouped(block[s_], own_off[s_], tb, toff, reduce=red, workers=workers).astype(np.float64)
+                        for red in ("precision", "recall")
+                    )
+                    out[(kind, key)] = 0.5 * (p_ + r_)
     for m in range(M):
         n = lay.count[m].astype(np.float64)
         if not (n >= 2).any():
@@ -456,6 +472,34 @@ def _semantic_series(lay: _Layout, perm: np.ndarray, E: np.ndarray, workers: int
             off_diag = (full * n * n - diag) / (n * n - n)
         out[("self", lay.models[m])] = np.where(n >= 2, off_diag, np.nan)
     return out
+
+
+def _matched_per_prompt(
+    values: np.ndarray,
+    ia: np.ndarray,
+    ib: np.ndarray,
+    series: np.ndarray,
+    prompt: np.ndarray,
+    n_series: int,
+    P: int,
+    n_rows: int,
+) -> np.ndarray:
+    """Sample-matched score per (series, prompt): every sample of A against its
+    best sample of B (mean over A's samples), the same from B's side, and the
+    two averaged; NaN where a series has no finite pair at a prompt. Equal to
+    :func:`_per_prompt` where both sides have one sample."""
+    ok = np.isfinite(values)
+    v, s_, pr = values[ok], series[ok], prompt[ok]
+    sides = []
+    for rows in (ia[ok], ib[ok]):
+        # one group per (series, sample of this side): its best match on the other side
+        uniq, inv = np.unique(s_ * np.int64(n_rows) + rows, return_inverse=True)
+        best = np.full(len(uniq), -np.inf)
+        np.maximum.at(best, inv, v)
+        where = np.empty(len(uniq), dtype=np.int64)
+        where[inv] = s_ * P + pr  # the group's (series, prompt) cell
+        sides.append(_per_prompt(best, where // P, where % P, n_series, P))
+    return 0.5 * (sides[0] + sides[1])
 
 
 def _per_prompt(values: np.ndarray, series: np.ndarray, prompt: np.ndarray, n_series: int, P: int) -> np.ndarray:
@@ -534,15 +578,26 @@ def response_similarity(
     scores: dict[str, dict] = {}
     null: dict[str, dict] = {}
     self_sim: dict[str, dict] = {}
+    # several samples of a prompt: the degree reads sample-matched scores too
+    multi = bool(lay.count.size) and int(lay.count.max()) >= 2
+    matched: dict[str, dict] = {}
+    matched_null: dict[str, dict] = {}
     sinks = {"raw": scores, "null": null, "self": self_sim}
+    msinks = {"raw": matched, "null": matched_null}
     for metric, vals in metrics.items():
         grid = _per_prompt(vals, series, prompt, len(pairs.names), P)
+        mgrid = (
+            _matched_per_prompt(vals, ia, ib, series, prompt, len(pairs.names), P, len(lay.texts)) if multi else None
+        )
         for sid, (kind, key) in enumerate(pairs.names):
             sinks[kind].setdefault(metric, {})[key] = grid[sid]
+            if mgrid is not None and kind in msinks:
+                msinks[kind].setdefault(metric, {})[key] = mgrid[sid]
     if "semantic" in cfg.granularities and E is not None:
-        for (kind, key), arr in _semantic_series(lay, perm, E, cfg.workers).items():
-            sinks[kind].setdefault("semantic", {})[key] = arr
-            sinks[kind].setdefault("cosine", {})[key] = arr
+        for (kind, key), arr in _semantic_series(lay, perm, E, cfg.workers, matched=multi).items():
+            sink = msinks[kind[1:]] if kind.startswith("~") else sinks[kind]
+            sink.setdefault("semantic", {})[key] = arr
+            sink.setdefault("cosine", {})[key] = arr
     return ScoreTable(
         models=tuple(names),
         scores=scores,
@@ -551,6 +606,8 @@ def response_similarity(
         prompt_ids=lay.prompt_ids,
         signatures=signatures(cfg, encoder),
         mirror=False,
+        matched=matched,
+        matched_null=matched_null,
     )
 
 

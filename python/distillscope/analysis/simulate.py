@@ -21,7 +21,9 @@ Populations (the student is ``S``, its teacher ``T``):
              every model resembles it a little), S and five unrelated models.
 
 Scores are cosines; with several samples per prompt the per-prompt score is
-the mean over all sample pairs (as :mod:`.similarity` computes it).
+the mean over all sample pairs and the sample-matched score (each sample
+against its closest sample of the other model, both ways, averaged) is the
+table's ``matched`` (as :mod:`.similarity` computes them).
 """
 
 from __future__ import annotations
@@ -87,6 +89,8 @@ def simulate_table(spec: SimSpec) -> ScoreTable:
     perm = derangement(n, spec.seed + 1)
     scores: dict[str, dict] = {}
     null: dict[str, dict] = {}
+    matched: dict[str, dict] = {}
+    matched_null: dict[str, dict] = {}
     selfsim: dict[str, dict] = {}
     eta = NOISE[spec.noise]
     for g, (w_topic, w_style, edit_factor) in _GRANS.items():
@@ -106,12 +110,16 @@ def simulate_table(spec: SimSpec) -> ScoreTable:
             edit = t_unit + eta * edit_factor / np.sqrt(d) * rng.standard_normal((n, k, d))
             ans[s] = np.where(copied[s][:, None, None], edit, ans[s])
         unit = {m: _unit(a) for m, a in ans.items()}
-        scores[g], null[g], selfsim[g] = {}, {}, {}
+        scores[g], null[g], selfsim[g], matched[g], matched_null[g] = {}, {}, {}, {}, {}
         for i, a in enumerate(models):
             for b in models[i + 1 :]:
-                scores[g][(a, b)] = np.einsum("nid,njd->n", unit[a], unit[b]) / (k * k)
-                null[g][(a, b)] = np.einsum("nid,njd->n", unit[a], unit[b][perm]) / (k * k)
+                for sink, msink, other in ((scores, matched, unit[b]), (null, matched_null, unit[b][perm])):
+                    cos = np.einsum("nid,njd->nij", unit[a], other)
+                    sink[g][(a, b)] = cos.mean(axis=(1, 2))
+                    msink[g][(a, b)] = 0.5 * (cos.max(axis=2).mean(axis=1) + cos.max(axis=1).mean(axis=1))
             if k > 1:
                 gram = np.einsum("nid,njd->nij", unit[a], unit[a])
                 selfsim[g][a] = (gram.sum(axis=(1, 2)) - k) / (k * (k - 1))
-    return ScoreTable(models, scores, selfsim if k > 1 else {}, null)  # type: ignore[arg-type]
+    if k == 1:  # one sample: the matched scores are the scores
+        return ScoreTable(models, scores, {}, null)  # type: ignore[arg-type]
+    return ScoreTable(models, scores, selfsim, null, matched=matched, matched_null=matched_null)  # type: ignore[arg-type]

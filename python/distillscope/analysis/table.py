@@ -187,6 +187,16 @@ class ScoreTable:
         prompt ``perm[p]``, with ``perm = derangement(n_prompts, seed)``.
     prompt_ids:
         Optional names of the prompts (length ``n_prompts``).
+    matched, matched_null:
+        Optional, like ``scores`` / ``null``, for prompts where a model has
+        several samples: each sample of the student against its closest
+        sample of the candidate and each sample of the candidate against its
+        closest of the student, the two means averaged (equal to ``scores``
+        where both have one sample). The degree reads these when given
+        (a derived sample is derived from *one* of the teacher's samples;
+        ``scores``, the mean over all sample pairs, dilutes it by the
+        teacher's own sampling noise); the similarity summaries read
+        ``scores``. A granularity left out of ``matched`` uses ``scores``.
     signatures:
         Optional ``{granularity or metric: signature string}``, carried into
         the outputs so every number says how it was made.
@@ -202,6 +212,8 @@ class ScoreTable:
     prompt_ids: tuple[str, ...] | None = None
     signatures: Mapping[str, str] = field(default_factory=dict)
     mirror: bool = True
+    matched: Mapping[str, Mapping[tuple[str, str], np.ndarray]] = field(default_factory=dict)
+    matched_null: Mapping[str, Mapping[tuple[str, str], np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         models = _check_models(self.models)
@@ -212,6 +224,11 @@ class ScoreTable:
         grans = set(scores)
         null = arrays.pair_map(self.null or {}, "null", grans)
         selfsim = arrays.model_map(self.self_similarity, grans)
+        matched = arrays.pair_map(self.matched or {}, "matched", grans)
+        matched_null = arrays.pair_map(self.matched_null or {}, "matched_null", set(matched))
+        for g in matched:
+            if (g in null) != (g in matched_null):
+                raise ValueError(f"matched_null[{g!r}] must be given exactly when null[{g!r}] is")
         n_prompts = int(arrays.n or 0)
         if n_prompts == 0:
             raise ValueError("score arrays are empty; need at least one prompt")
@@ -224,6 +241,8 @@ class ScoreTable:
         set_(self, "scores", _frozen(scores))
         set_(self, "null", _frozen(null))
         set_(self, "self_similarity", _frozen(selfsim))
+        set_(self, "matched", _frozen(matched))
+        set_(self, "matched_null", _frozen(matched_null))
         set_(self, "prompt_ids", pids)
         set_(self, "signatures", MappingProxyType(sigs))
         set_(self, "_index", index)
@@ -231,6 +250,8 @@ class ScoreTable:
         set_(self, "_sim", {g: _dense_pairs(d, index, n_prompts, self.mirror) for g, d in scores.items()})
         set_(self, "_null", {g: _dense_pairs(d, index, n_prompts, self.mirror) for g, d in null.items()})
         set_(self, "_ceil", {g: _dense_models(d, index, n_prompts) for g, d in selfsim.items()})
+        set_(self, "_match", {g: _dense_pairs(d, index, n_prompts, self.mirror) for g, d in matched.items()})
+        set_(self, "_match_null", {g: _dense_pairs(d, index, n_prompts, self.mirror) for g, d in matched_null.items()})
 
     # ---- read access
     @property
@@ -251,6 +272,14 @@ class ScoreTable:
         """Read-only (models, models, prompts) scores; NaN where absent (incl. the diagonal)."""
         self._check_gran(granularity)
         return self._sim[granularity]  # type: ignore[attr-defined]
+
+    def degree_tensors(self, granularity: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """The (models, models, prompts) scores and null the degree reads:
+        ``matched`` / ``matched_null`` where given, else ``scores`` / ``null``."""
+        self._check_gran(granularity)
+        if granularity in self._match:  # type: ignore[attr-defined]
+            return self._match[granularity], self._match_null.get(granularity)  # type: ignore[attr-defined]
+        return self._sim[granularity], self._null.get(granularity)  # type: ignore[attr-defined]
 
     def raw_matrix(self, granularity: str) -> np.ndarray:
         """(models, models) mean raw similarity over each pair's prompts; diagonal NaN."""

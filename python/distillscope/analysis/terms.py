@@ -18,7 +18,19 @@ from .table import ScoreTable
 
 __all__ = ["TERMS", "pair_series", "degree_from_means", "nanmean2"]
 
-TERMS = ("raw", "population", "null", "ceil_s", "ceil_t", "below", "null_below", "null_count", "center", "above_x")
+TERMS = (
+    "raw",
+    "population",
+    "null",
+    "ceil_s",
+    "ceil_t",
+    "below",
+    "null_below",
+    "null_count",
+    "center",
+    "above_x",
+    "stands_out",
+)
 
 
 def pair_series(
@@ -56,13 +68,27 @@ def pair_series(
     out = {"raw": raw}
     for name, x in (("population", pop), ("null", nul), ("ceil_s", ceil_s), ("ceil_t", ceil_t)):
         out[name] = np.where(vraw, x, np.nan)
-    sh = share_series(t, nul_t, si, ci, threshold=threshold, min_models=min_models)
+    # the share reads the sample-matched scores where the table has them
+    # (several samples per prompt; ScoreTable.matched), the raw ones otherwise
+    tm, nul_m = table.degree_tensors(g)
+    # every model as a candidate once (a pair's series do not depend on which
+    # candidates are asked for); the tie-break below needs them all
+    everyone = np.arange(len(table.models))
+    sh_all = share_series(tm, nul_m, si, everyone, threshold=threshold, min_models=min_models)
+    sh = {k: v[:, ci] for k, v in sh_all.items()}
     for name in ("below", "null_below", "null_count"):
         out[name] = sh[name]
-    # raw similarity on the prompts where S's answer stands out (0 elsewhere):
-    # its mean over those prompts says how close the derived answers are to
-    # T's; a copy of T is closer to T than to a sibling copy of T
-    out["above_x"] = raw * (1.0 - sh["below"])
+    # The tie-break (``strength``): the (sample-matched) similarity of S to C
+    # averaged over the prompts where S's answer stands out against *some*
+    # model of the table. The set does not depend on C, so two candidates are
+    # compared on the same prompts (paired): on prompts S and a sibling both
+    # derived from T, S's answer is an edit of T's and two edits from the
+    # sibling's. (A per-candidate set would compare the teacher's prompts with
+    # the sibling's, which differ by the prompts only one of them copied.)
+    stands = (sh_all["below"] == 0.0).any(axis=1).astype(np.float64)  # (nS, n)
+    stands_out = np.where(vraw, stands[:, None, :], np.nan)
+    out["above_x"] = tm[np.ix_(si, ci)] * stands_out
+    out["stands_out"] = stands_out
     out["center"] = sh["baseline"]
     return out
 
@@ -86,6 +112,7 @@ def degree_from_means(
     null_count: np.ndarray,
     center: np.ndarray,
     above_x: np.ndarray,
+    stands_out: np.ndarray,
     *,
     baseline: str,
     clip: tuple[float, float],
@@ -96,8 +123,8 @@ def degree_from_means(
     share = np.clip(share_from_means(below, null_below, null_count), clip[0], clip[1])
     with np.errstate(invalid="ignore", divide="ignore"):
         null_level = null_below / null_count
-        # how far the derived answers stand out, on average over them (0 when none does)
-        strength = np.where(below < 1.0, above_x / (1.0 - below), 0.0)
+        # how close S's standing-out answers are to C's, on average over them (0 when none does)
+        strength = np.where(stands_out > 0.0, above_x / stands_out, 0.0)
         fs, ft = np.isfinite(ceil_s), np.isfinite(ceil_t)
         geo = np.sqrt(np.maximum(ceil_s, 0.0) * np.maximum(ceil_t, 0.0))
         ceil = np.where(fs & ft, geo, np.where(fs, ceil_s, np.where(ft, ceil_t, np.nan)))
