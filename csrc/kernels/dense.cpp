@@ -15,9 +15,13 @@
 #endif
 
 #if defined(__GNUC__) && !defined(__clang__)
-// GCC 12's avx512fintrin.h trips -Wmaybe-uninitialized inside its own
-// _mm512_undefined_* helpers at -O2 with sanitizers (a header false positive).
+// GCC 12's avx512fintrin.h trips -Wmaybe-uninitialized (at -O2 with
+// sanitizers) and -Wuninitialized (at -O2 without) inside its own
+// _mm512_undefined_* helpers, e.g. through _mm512_extractf64x4_pd: header
+// false positives (GCC bug 105593) that -DDISTILLSCOPE_WERROR=ON turned into
+// a failed plain RelWithDebInfo build.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 namespace ds {
