@@ -32,6 +32,8 @@ COLS = (
     "first_r>=0.4",
     "at_0",
     "at_1",
+    "covers_0",
+    "min_at_1",
     "monotone",
 )
 

@@ -81,6 +81,9 @@ def test_summary_measures_what_it_says():
     (row,) = summarize(runs)
     assert row["n"] == 2 and row["at_0"] <= 0.05 and row["at_1"] == 1.0
     assert row["mae"] == pytest.approx(np.mean([abs(r.degree - r.rate) for r in runs]))
+    zero = [r for r in runs if r.rate == 0.0]
+    assert row["covers_0"] == np.mean([r.ci_low <= 1e-9 for r in zero])
+    assert row["min_at_1"] == min(r.degree for r in runs if r.rate == 1.0)
 
 
 def test_copied_share_is_the_simulators_draw():

@@ -206,7 +206,9 @@ def summarize(runs: Sequence[Run], key: int | None = None) -> list[dict[str, obj
     """Per group (``key`` = how many leading group fields to group by; None: all):
     n, mean |degree - r|, slope, intercept, coverage (of r) and coverage_share (of the
     realised share of copied prompts), teacher-first rate for r >= 0.2
-    and r >= 0.4, degree at r = 0 and r = 1 (means), monotone (mean degree rises with r)."""
+    and r >= 0.4, degree at r = 0 and r = 1 (means), the share of r = 0 intervals
+    that reach 0 (``covers_0``), the lowest degree at r = 1 (``min_at_1``),
+    monotone (mean degree rises with r)."""
     groups: dict[tuple[str, ...], list[Run]] = {}
     for r in runs:
         groups.setdefault(r.group if key is None else r.group[:key], []).append(r)
@@ -237,6 +239,10 @@ def summarize(runs: Sequence[Run], key: int | None = None) -> list[dict[str, obj
                 "first_r>=0.4": first(0.4),
                 "at_0": means[0] if levels and levels[0] == 0 else float("nan"),
                 "at_1": means[-1] if levels and levels[-1] == 1 else float("nan"),
+                "covers_0": float(np.mean([r.ci_low <= 1e-9 for r in rs if r.rate == 0.0]))
+                if levels and levels[0] == 0
+                else float("nan"),
+                "min_at_1": float(deg[rate == 1.0].min()) if levels and levels[-1] == 1 else float("nan"),
                 "monotone": bool(np.all(np.diff(means) > 0)),
             }
         )
