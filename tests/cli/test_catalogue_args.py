@@ -202,7 +202,6 @@ BAD_ARGS: list[tuple[str, list[str], str]] = [
     ("identity-probes-out-missing-folder", ["identity", "probes", "--out", "{ws}/no/dir/p.jsonl"], "no/dir"),
     # judge
     ("judge-no-url", ["judge", S, "--judge-model", "j"], "judge-base-url"),
-    ("judge-bad-url", ["judge", S, "--judge-base-url", "ftp://x", "--judge-model", "j"], "base_url"),
     (
         "judge-pairs-bad",
         ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--pairs", "a-b"],
@@ -212,21 +211,6 @@ BAD_ARGS: list[tuple[str, list[str], str]] = [
         "judge-pairs-unknown",
         ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--pairs", "a:zz"],
         "zz",
-    ),
-    (
-        "judge-max-prompts-0",
-        ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--max-prompts", "0"],
-        "max_prompts",
-    ),
-    (
-        "judge-concurrency-0",
-        ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--concurrency", "0"],
-        "concurrency",
-    ),
-    (
-        "judge-rpm-neg",
-        ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--rpm", "-1"],
-        "requests_per_minute",
     ),
     (
         "judge-key-unset",
@@ -256,18 +240,10 @@ BAD_ARGS: list[tuple[str, list[str], str]] = [
     ("pairs-missing-file", ["score-pairs", "{ws}/none.jsonl", "--out", "{ws}/o.parquet"], "none.jsonl"),
     ("pairs-no-out", ["score-pairs", "{ws}/pairs.jsonl"], "--out"),
     (
-        "pairs-metric-unknown",
-        ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--metrics", "bleu,nope"],
-        "nope",
-    ),
-    ("pairs-chunk-0", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--chunk-size", "0"], "chunk"),
-    ("pairs-chunk-neg", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--chunk-size", "-5"], "chunk"),
-    (
         "pairs-column-missing",
         ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--candidate-column", "nope"],
         "nope",
     ),
-    ("pairs-tokenizer", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet", "--tokenizer", "nope"], "nope"),
     ("pairs-out-folder", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/folder"], "folder"),
     (
         "pairs-emb-missing",
@@ -291,11 +267,8 @@ BAD_ARGS: list[tuple[str, list[str], str]] = [
     ("gather-config-is-store", ["gather", S, "--dry-run"], "TOML"),
     # bench
     ("bench-size", ["bench", "--size", "huge"], "size"),
-    ("bench-pairs-0", ["bench", "--pairs", "0"], "pairs"),
-    ("bench-pairs-neg", ["bench", "--pairs", "-3"], "pairs"),
     ("bench-threads-text", ["bench", "--threads", "a,b"], "threads"),
     ("bench-only-unknown", ["bench", "--only", "gpu"], "gpu"),
-    ("bench-dim-0", ["bench", "--dim", "0"], "dim"),
     # demo
     ("demo-prompts-0", ["demo", "--out", "{ws}/d", "--prompts", "0"], "prompts"),
     ("demo-samples-0", ["demo", "--out", "{ws}/d", "--samples", "0"], "samples"),
@@ -312,6 +285,91 @@ def test_a_bad_argument_is_a_one_line_usage_error(argv, mention, ws, cli_run):
     assert_clean_failure(res, mentions=(mention,) if mention else ())
     assert (digest(ws / "s.jsonl"), digest(ws / "plain.txt")) == before
     assert not (ws / "r").exists() and not (ws / "o.parquet").exists()
+
+
+J = ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--store", "{ws}/judge.jsonl"]
+PAIRS = ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet"]
+DEMO = ["demo", "--out", "{ws}/d", "--encoder", "none", "--no-figures"]
+
+# (id, argv, flag): a value of a numeric or enum option that the library
+# refuses naming its Python parameter (max_prompts, chunk_size, "fix it in
+# the config", a bench override key), or with no name at all, or that ended
+# as an internal error. The user typed a flag: the one line must name it.
+BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
+    # judge: JudgeConfig and the judge's ModelConfig
+    ("judge-max-prompts-0", [*J, "--max-prompts", "0"], "--max-prompts"),
+    ("judge-max-prompts-neg", [*J, "--max-prompts", "-1"], "--max-prompts"),
+    ("judge-sample-neg", [*J, "--sample", "-1"], "--sample"),
+    ("judge-max-tokens-0", [*J, "--max-tokens", "0"], "--max-tokens"),
+    ("judge-max-tokens-neg", [*J, "--max-tokens", "-1"], "--max-tokens"),
+    ("judge-seed-neg", [*J, "--seed", "-1"], "--seed"),
+    ("judge-concurrency-0", [*J, "--concurrency", "0"], "--concurrency"),
+    ("judge-concurrency-neg", [*J, "--concurrency", "-1"], "--concurrency"),
+    ("judge-concurrency-huge", [*J, "--concurrency", "100001"], "--concurrency"),
+    ("judge-rpm-neg", [*J, "--rpm", "-1"], "--rpm"),
+    ("judge-rpm-0", [*J, "--rpm", "0"], "--rpm"),
+    ("judge-rpm-nan", [*J, "--rpm", "nan"], "--rpm"),
+    ("judge-rpm-inf", [*J, "--rpm", "inf"], "--rpm"),
+    ("judge-bootstrap-0", [*J, "--agreement", "--bootstrap", "0"], "--bootstrap"),
+    ("judge-bad-url", [*J, "--judge-base-url", "ftp://x"], "--judge-base-url"),
+    (
+        "judge-empty-model",
+        [*J, "--judge-model", ""],
+        "--judge-model",
+    ),
+    ("judge-empty-key-env", [*J, "--api-key-env", ""], "--api-key-env"),
+    # score / attribute / report
+    ("score-workers-huge", [*SCORE, "--workers", "100000"], "--workers"),
+    ("score-seed-neg", [*SCORE, "--seed", "-1"], "--seed"),
+    (
+        "attribute-seed-neg",
+        ["attribute", S, "--encoder", "none", "--students", "a", "--candidates", "b", "--seed", "-1"],
+        "--seed",
+    ),
+    ("report-seed-neg", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--seed", "-1"], "--seed"),
+    # score-pairs
+    ("pairs-chunk-0", [*PAIRS, "--chunk-size", "0"], "--chunk-size"),
+    ("pairs-chunk-neg", [*PAIRS, "--chunk-size", "-5"], "--chunk-size"),
+    ("pairs-workers-0", [*PAIRS, "--workers", "0"], "--workers"),
+    ("pairs-workers-neg2", [*PAIRS, "--workers", "-2"], "--workers"),
+    ("pairs-workers-huge", [*PAIRS, "--workers", "100000"], "--workers"),
+    ("pairs-metrics-empty", [*PAIRS, "--metrics", ","], "--metrics"),
+    ("pairs-metrics-unknown", [*PAIRS, "--metrics", "bleu,nope"], "--metrics"),
+    ("pairs-metrics-order", [*PAIRS, "--metrics", "containment99"], "--metrics"),
+    ("pairs-metrics-twice", [*PAIRS, "--metrics", "bleu,bleu"], "--metrics"),
+    ("pairs-tokenizer-unknown", [*PAIRS, "--tokenizer", "nope"], "--tokenizer"),
+    ("pairs-tokenizer-rule", [*PAIRS, "--tokenizer", "unicode,bleu=nope"], "--tokenizer"),
+    # bench: run_suite's overrides and sweep
+    ("bench-pairs-0", ["bench", "--pairs", "0"], "--pairs"),
+    ("bench-pairs-neg", ["bench", "--pairs", "-3"], "--pairs"),
+    ("bench-dense-0", ["bench", "--dense", "0"], "--dense"),
+    ("bench-dim-0", ["bench", "--dim", "0"], "--dim"),
+    ("bench-queries-0", ["bench", "--queries", "0"], "--queries"),
+    ("bench-corpus-neg", ["bench", "--corpus", "-1"], "--corpus"),
+    ("bench-threads-0", ["bench", "--threads", "1,0"], "--threads"),
+    ("bench-batch-sizes-0", ["bench", "--batch-sizes", "0"], "--batch-sizes"),
+    ("bench-batch-sizes-neg", ["bench", "--batch-sizes", "10,-1"], "--batch-sizes"),
+    # demo
+    ("demo-workers-0", [*DEMO, "--workers", "0"], "--workers"),
+    ("demo-workers-neg", [*DEMO, "--workers", "-5"], "--workers"),
+    ("demo-seed-neg", [*DEMO, "--seed", "-1"], "--seed"),
+    ("demo-ice-variants-empty", [*DEMO, "--ice-variants", ","], "--ice-variants"),
+    ("demo-ice-variants-unknown", [*DEMO, "--ice-variants", "direct,nope"], "--ice-variants"),
+]
+
+
+@pytest.mark.parametrize("argv,flag", [(a, f) for _, a, f in BAD_FLAG_VALUES], ids=[i for i, _, _ in BAD_FLAG_VALUES])
+def test_a_bad_option_value_names_the_flag(argv, flag, ws, cli_run):
+    argv = [a.replace("{ws}", str(ws)) for a in argv]
+    before = digest(ws / "s.jsonl"), digest(ws / "plain.txt")
+    res = cli_run(argv)
+    assert_clean_failure(res)
+    lines = res.err.strip().splitlines()
+    assert len(lines) == 1, res  # our one line, not argparse's usage block
+    assert flag in lines[0], (flag, res)
+    assert (digest(ws / "s.jsonl"), digest(ws / "plain.txt")) == before
+    for written in ("r", "o.parquet", "d", "judge.jsonl"):
+        assert not (ws / written).exists(), written
 
 
 # ------------------------------------------------------- focused regressions
@@ -398,8 +456,23 @@ def test_a_failed_build_after_extraction_removes_the_half_built_model(ws, monkey
         (["--latency", "-1"], "latency"),
         (["--fault-500", "2"], "fault"),
         (["--api-key-env", "DS_SURELY_UNSET"], "DS_SURELY_UNSET"),
+        (["--copy-teacher", "t", "--copy-rate", "a=x"], "--copy-rate"),
+        (["--copy-teacher", "t", "--copy-rate", "a"], "--copy-rate"),
+        (["--copy-teacher", "t", "--copy-rate", "a=2"], "--copy-rate"),
+        (["--copy-teacher", "t", "--copy-rate", "a=nan"], "--copy-rate"),
     ],
-    ids=["port-neg", "port-big", "host", "latency", "fault-rate", "key-unset"],
+    ids=[
+        "port-neg",
+        "port-big",
+        "host",
+        "latency",
+        "fault-rate",
+        "key-unset",
+        "copy-rate-text",
+        "copy-rate-no-equals",
+        "copy-rate-big",
+        "copy-rate-nan",
+    ],
 )
 def test_serve_sim_refuses_bad_arguments_without_serving(argv, mention):
     # a subprocess: a command that wrongly starts serving must not hang the suite

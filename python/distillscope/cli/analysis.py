@@ -20,6 +20,7 @@ import numpy as np
 
 from ..analysis.similarity import GRANULARITIES
 from ..store.loader import load_inputs
+from ._flags import check_int, check_workers
 
 
 # ----------------------------------------------------------------- inputs
@@ -117,8 +118,8 @@ class _Audit:
             raise ValueError(f"--max-prompts must be >= 2, got {args.max_prompts}")
         if args.max_samples is not None and args.max_samples < 1:
             raise ValueError(f"--max-samples must be >= 1, got {args.max_samples}")
-        if args.workers == 0 or args.workers < -1:
-            raise ValueError(f"--workers must be >= 1, or -1 for all cores, got {args.workers}")
+        check_workers("--workers", args.workers)
+        check_int("--seed", args.seed, 0)  # seeds numpy's generators, which take no negative seed
         needs_encoder = grans is None or any(g in ENCODER_GRANULARITIES for g in grans)
         self.encoder = resolve_encoder(
             args.encoder if needs_encoder else "none", quiet=self.quiet or (grans is not None and not needs_encoder)

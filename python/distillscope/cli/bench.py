@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from ..scale.bench import SIZES, run_suite
+from ._flags import check_int, int_list
 
 
 def configure_bench(p: Any) -> None:
@@ -23,13 +24,8 @@ def configure_bench(p: Any) -> None:
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
 
 
-def _ints(s: str, name: str) -> list[int] | None:
-    if not s.strip():
-        return None
-    try:
-        return [int(x) for x in s.split(",") if x.strip()]
-    except ValueError:
-        raise ValueError(f"--{name} takes comma-separated integers, e.g. 1,2; got {s!r}") from None
+# flag -> run_suite override key (it names the key: "bad override pairs=0")
+_OVERRIDES = {"--pairs": "pairs", "--dense": "dense", "--dim": "dim", "--queries": "queries", "--corpus": "corpus"}
 
 
 def run_bench(args: Any) -> int:
@@ -37,18 +33,16 @@ def run_bench(args: Any) -> int:
     bad = [s for s in only if s not in ("dense", "text", "embed", "sweep")]
     if bad:
         raise ValueError(f"--only takes dense,text,embed,sweep; got {bad}")
+    for flag, key in _OVERRIDES.items():
+        check_int(flag, getattr(args, key), 1, note=" (or left out: the --size preset)")
+    threads = int_list("--threads", args.threads)
+    batch_sizes = int_list("--batch-sizes", args.batch_sizes)
     doc = run_suite(
         args.size,
         args.out,
-        threads=_ints(args.threads, "threads"),
-        batch_sizes=_ints(args.batch_sizes, "batch-sizes"),
-        overrides={
-            "pairs": args.pairs,
-            "dense": args.dense,
-            "dim": args.dim,
-            "queries": args.queries,
-            "corpus": args.corpus,
-        },
+        threads=threads,
+        batch_sizes=batch_sizes,
+        overrides={key: getattr(args, key) for key in _OVERRIDES.values()},
         seed=args.seed,
         plot=not args.no_plot,
         only=only,

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ._flags import check_int, check_workers
 from .demo_sim import POPULATION, Simulation, demo_prompts, registry_extension
 
 
@@ -57,8 +58,10 @@ def run_demo(args: argparse.Namespace) -> int:
         ("--samples", args.samples, 1),
         ("--bootstrap", args.bootstrap, 0),
     ):
-        if v < lo:
-            raise ValueError(f"{flag} must be >= {lo}, got {v}")
+        check_int(flag, v, lo)
+    check_int("--seed", args.seed, 0)  # seeds numpy's generators, which take no negative seed
+    check_workers("--workers", args.workers)
+    _ice_variants(args.ice_variants)
     if args.out.exists() and not args.out.is_dir():
         raise FileExistsError(f"--out {args.out} is a file; give a folder path (it is created if missing)")
     t0 = time.perf_counter()
@@ -81,6 +84,18 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0 if summary["lineage_recovered"] else 1
 
 
+def _ice_variants(text: str) -> tuple[str, ...]:
+    """The identity-probe framings of ``--ice-variants``: at least one, each known."""
+    from ..identity.probes import VARIANTS
+
+    variants = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants:
+        got = f"unknown {', '.join(map(repr, unknown))}" if unknown else f"no variant in {text!r}"
+        raise ValueError(f"--ice-variants takes comma-separated framings from {','.join(VARIANTS)}; {got}")
+    return variants
+
+
 @dataclass
 class _Scored:
     """What the scoring step hands to the later steps."""
@@ -99,7 +114,7 @@ def _write_inputs(args: argparse.Namespace, out: Path) -> tuple[Any, list[Any], 
     from ..identity.probes import build_probes
     from ..identity.registry import Registry
 
-    variants = tuple(v for v in args.ice_variants.split(",") if v)
+    variants = _ice_variants(args.ice_variants)
     reg_path = out / "demo_registry.json"
     reg_path.write_text(json.dumps(registry_extension(POPULATION), indent=1))
     registry = Registry.load(reg_path, base=Registry.default())

@@ -7,9 +7,10 @@ import json
 import sys
 
 from ..judge.agreement import agreement_report, render_agreement, render_summary
-from ..judge.items import JudgeConfig, parse_pairs
+from ..judge.items import MIN_JUDGE_TOKENS, JudgeConfig, parse_pairs
 from ..judge.pairs import judge_pairs
 from ..store.loader import load_inputs
+from ._flags import check_int, check_nonempty, check_positive
 
 
 def configure_judge(p: argparse.ArgumentParser) -> None:
@@ -50,9 +51,28 @@ def configure_judge(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto")
 
 
+def _check_flags(args: argparse.Namespace) -> None:
+    """Every value JudgeConfig and the judge's ModelConfig would refuse, named
+    by its flag (they say max_prompts, requests_per_minute, "fix it in the config")."""
+    from ..gather.config import MAX_CONCURRENCY
+
+    if not args.judge_base_url.startswith(("http://", "https://")):
+        raise ValueError(f"--judge-base-url must start with http:// or https://, got {args.judge_base_url!r}")
+    check_nonempty("--judge-model", args.judge_model, "the model name the judge API expects")
+    check_nonempty("--api-key-env", args.api_key_env, "the name of an environment variable (or left out: no key)")
+    check_int("--max-prompts", args.max_prompts, 1, note=" (or left out: all shared prompts)")
+    check_int("--sample", args.sample, 0)
+    check_int("--seed", args.seed, 0)
+    check_int("--max-tokens", args.max_tokens, MIN_JUDGE_TOKENS, note=" (the judge's JSON answer needs room)")
+    check_int("--concurrency", args.concurrency, 1, MAX_CONCURRENCY)
+    check_positive("--rpm", args.rpm, note=" (or left out: no limit)")
+    check_int("--bootstrap", args.bootstrap, 1)
+
+
 def run_judge(args: argparse.Namespace) -> int:
     from ..gather.config import ModelConfig
 
+    _check_flags(args)
     table = load_inputs(args.files)
     judge_model = ModelConfig(
         name=args.judge_name or args.judge_model,

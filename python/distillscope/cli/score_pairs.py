@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 from ..scale.pairio import DEFAULT_CHUNK
-from ..scale.scoring import PAIR_METRICS, score_pairs
+from ..scale.scoring import PAIR_METRICS, parse_metrics, score_pairs, tokenizer_groups
+from ._flags import check_int, check_workers, naming
 
 
 def configure_score_pairs(p: Any) -> None:
@@ -61,7 +62,20 @@ def configure_score_pairs(p: Any) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text", help="summary format on stdout")
 
 
+def _check_flags(args: Any) -> None:
+    """What score_pairs would refuse naming its parameters (chunk_size,
+    workers, metrics, tokenizer), named by the flags, before anything is read."""
+    check_int("--chunk-size", args.chunk_size, 1)
+    check_workers("--workers", args.workers)
+    with naming("--metrics", args.metrics):
+        lexical, _ = parse_metrics(args.metrics)
+    if not args.peer_exact:
+        with naming("--tokenizer", args.tokenizer):
+            tokenizer_groups(lexical, args.tokenizer)
+
+
 def run_score_pairs(args: Any) -> int:
+    _check_flags(args)
     if args.scheduler:  # before reading anything: a missing extra is the user's to install
         from ..scale.remote import require_dask
 

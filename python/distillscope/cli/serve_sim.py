@@ -54,7 +54,13 @@ def run_serve_sim(args: argparse.Namespace) -> int:
         cr = {}
         for item in args.copy_rate:
             m, _, r = item.partition("=")
-            cr[m] = float(r)
+            try:
+                rate = float(r)
+            except ValueError:
+                rate = math.nan
+            if not m or not 0 <= rate <= 1:  # nan fails too
+                raise ValueError(f"--copy-rate takes MODEL=RATE with RATE in [0, 1], e.g. student=0.5; got {item!r}")
+            cr[m] = rate
         responder = copy_responder(args.copy_teacher, cr)
     srv = SimServer(
         host=args.host, port=args.port, responder=responder, faults=faults, latency_s=args.latency, api_key=key

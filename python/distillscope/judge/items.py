@@ -16,6 +16,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..gather.prompts import RequestSpec
     from ..store.table import ResponseTable
 
+# fewest answer tokens a judge may be given: its JSON verdict needs room
+MIN_JUDGE_TOKENS = 16
+
 
 @dataclass(frozen=True)
 class JudgeConfig:
@@ -54,8 +57,10 @@ class JudgeConfig:
             raise ValueError(f"max_prompts must be an integer >= 1 or None, got {self.max_prompts!r}")
         if not (isinstance(self.temperature, (int, float)) and 0 <= self.temperature <= 2):
             raise ValueError(f"temperature must be in [0, 2], got {self.temperature!r}")
-        if self.max_tokens < 16:
-            raise ValueError(f"max_tokens must be >= 16 (the JSON answer needs room), got {self.max_tokens}")
+        if self.max_tokens < MIN_JUDGE_TOKENS:
+            raise ValueError(
+                f"max_tokens must be >= {MIN_JUDGE_TOKENS} (the JSON answer needs room), got {self.max_tokens}"
+            )
 
     def signature(self, judge_model: str) -> str:
         return (
@@ -231,4 +236,4 @@ def build_items(
     return items, index
 
 
-__all__ = ["JudgeConfig", "JudgeItem", "build_items", "parse_pairs", "show_b_first", "stable_hash"]
+__all__ = ["MIN_JUDGE_TOKENS", "JudgeConfig", "JudgeItem", "build_items", "parse_pairs", "show_b_first", "stable_hash"]
