@@ -229,6 +229,21 @@ MUTANTS: list[Mutant] = [
         "tests/analysis/test_pipeline.py::test_demo_recovers_lineage",
     ),
     M(
+        "a generic partner's null pools both sides",
+        "analysis/share.py",
+        "_GENERIC_Z = 3.0",
+        "_GENERIC_Z = 1e9",
+        "tests/analysis/test_share.py::test_a_stranger_to_a_generic_teacher_reads_zero",
+        "tests/analysis/test_share.py::test_the_generic_side_matches_the_oracle",
+    ),
+    M(
+        "the generic side's null keeps the other side too (oracle disagrees)",
+        "analysis/share.py",
+        "        srows = []\n    rows = srows + crows",
+        "        pass\n    rows = srows + crows",
+        "tests/analysis/test_share.py::test_the_generic_side_matches_the_oracle",
+    ),
+    M(
         "clones found with the larger-centre residual",
         "analysis/share.py",
         "e = residuals(t, flags if flags.any() else None, double=True)",

@@ -361,6 +361,27 @@ def _ref_residuals(t, flags, centre: float, double: bool = False) -> list:
     return e
 
 
+def _ref_generic(t, flags, centre: float, z_cut: float = 3.0) -> list[bool]:
+    """Per model: is it generic (its mean leave-one-out row median a robust
+    outlier, z > ``z_cut`` with z = (g - median) / (1.4826 MAD))?"""
+    m, n = t.shape[0], t.shape[2]
+
+    def row(a: int, b: int, p: int) -> float:
+        v = _ref_q([float(t[a, k, p]) for k in range(m) if k not in (a, b) and not flags[a][k]], centre)
+        if math.isnan(v):
+            v = _ref_q([float(t[a, k, p]) for k in range(m) if k not in (a, b)], centre)
+        return v
+
+    def mean(xs: list[float]) -> float:
+        xs = [x for x in xs if not math.isnan(x)]
+        return sum(xs) / len(xs) if xs else math.nan
+
+    g = [mean([mean([row(a, b, p) for p in range(n)]) for b in range(m) if b != a]) for a in range(m)]
+    med = _ref_q(g, 0.5)
+    mad = 1.4826 * _ref_q([abs(x - med) for x in g], 0.5)
+    return [bool(mad > 0 and not math.isnan(x) and (x - med) / mad > z_cut) for x in g]
+
+
 def _ref_terms(x: list[float], pool: list[list[float]], threshold: float, fence_k: float = 2.0, headroom=None):
     """Per prompt (below, null_below, null_count), or None where x is missing or
     (``headroom`` given) even an identical answer could not reach tau."""
@@ -380,10 +401,19 @@ def _ref_terms(x: list[float], pool: list[list[float]], threshold: float, fence_
     return out
 
 
-def _ref_pool(e, s: int, c: int, flags) -> list[list[float]]:
+def _ref_pool(e, s: int, c: int, flags, generic=None, min_rows: int = 4) -> list[list[float]]:
+    """The pair's null pool; with ``generic`` (per model), the side of the one
+    generic partner alone when it has at least ``min_rows`` rows."""
     m = len(e)
     others = [k for k in range(m) if k not in (s, c)]
-    rows = [e[s][k] for k in others if not flags[s][k]] + [e[k][c] for k in others if not flags[k][c]]
+    srows = [e[s][k] for k in others if not flags[s][k]]
+    crows = [e[k][c] for k in others if not flags[k][c]]
+    if generic is not None and generic[s] != generic[c]:
+        if generic[s] and len(srows) >= min_rows:
+            crows = []
+        elif generic[c] and len(crows) >= min_rows:
+            srows = []
+    rows = srows + crows
     return rows or ([e[s][k] for k in others] + [e[k][c] for k in others])
 
 
@@ -482,7 +512,8 @@ def degree_reference(
         e = _ref_residuals(t, flags, centre)
         # headroom: the residual an identical answer (similarity 1) would have
         room = [1.0 - (float(t[i, j, p]) - e[i][j][p]) for p in range(t.shape[2])]
-        terms = _ref_terms(e[i][j], _ref_pool(e, i, j, flags), threshold, headroom=room)
+        pool = _ref_pool(e, i, j, flags, _ref_generic(t, flags, centre))
+        terms = _ref_terms(e[i][j], pool, threshold, headroom=room)
     else:
         if nsrc is None:
             return math.nan

@@ -18,6 +18,7 @@ prompt ``p``::
 
     e_p    = s_p(S, T) - max(med_p(S; not T), med_p(T; not S))   residual over the higher centre
     pool   = e_p(S, M), e_p(M, T) for every other model M not flagged as T's / S's clone
+             (only the generic partner's side when exactly one of S, T is generic)
     tau    = median(pool) + k * (median(pool) - lower quartile(pool))         (k = ``threshold``)
     below  = mean_p [e_p < tau]                     share of S's answers that look unrelated
     F0     = #pool < tau / #pool < fence            the same for unrelated answers (null_level)

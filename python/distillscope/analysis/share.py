@@ -51,7 +51,10 @@ The null, leaving clones out
 other model M, ``e[S, M, :]`` and ``e[M, T, :]``, except pairs flagged as
 derived (share above ``clone_cutoff``, found in rounds by
 :func:`find_clones`); flagged pairs leave the medians too, and every
-row median leaves the pair itself out. ``tau`` is set from the pool's centre
+row median leaves the pair itself out. When exactly one partner is generic (its mean centre a robust outlier
+among the models', see :func:`_generic_side`), the pool is that partner's
+side only: an unrelated answer's residual against a generic model is
+distributed like the other models' residuals against it. ``tau`` is set from the pool's centre
 and lower spread (median + k x (median - lower quartile)), which clones
 in its upper tail cannot move; pool entries beyond a fence far above
 ``tau`` leave the count (weak clones that slipped in). With fewer than
@@ -70,6 +73,7 @@ docs/calibration.md for measured numbers).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -78,12 +82,16 @@ __all__ = ["SERIES", "residuals", "find_clones", "share_series", "share_from_mea
 SERIES = ("below", "null_below", "null_count", "above_x")
 _CENTRE = 0.5  # row centres: medians (clones are left out of them by find_clones)
 _FENCE = 2.0
+_MIN_SIDE_ROWS = 4  # unrelated pairs a one-sided null needs (else both sides pool)
+_GENERIC_Z = 3.0  # robust z of a model's mean centre that makes it generic (its own null side)
 MAX_SCORE = 1.0  # every granularity's similarity of identical answers (all metrics are on a 0-1 scale)
 _UPPER = 0.9  # a pair's upper decile: what clone detection looks at
 _OUTLIER = 3.5  # MADs above the pairs' median that flag a pair  # fence = tau + 2 (tau - median): ~6 sigma above the centre of a Gaussian null
 
 
-def residuals(t: np.ndarray, exclude: np.ndarray | None = None, *, double: bool = False) -> np.ndarray:
+def residuals(
+    t: np.ndarray, exclude: np.ndarray | None = None, *, double: bool = False, centres: bool = False
+) -> Any:
     """Residuals ``e[a, b] = t[a, b] - max(med(a; not b), med(b; not a))`` of a
     (m, m, n) similarity tensor (NaN diagonal / missing): the pair's score
     above the higher of the two partners' median score to the other models.
@@ -94,7 +102,8 @@ def residuals(t: np.ndarray, exclude: np.ndarray | None = None, *, double: bool 
     alike). Pairs marked in the (m, m) bool ``exclude`` (derived pairs) do not
     enter any median; a row left with nothing falls back to its plain values.
     ``double`` gives v3's double-centred ``t - med(a) - med(b) + med(all)``,
-    which :func:`find_clones` uses to find the clones.
+    which :func:`find_clones` uses to find the clones. ``centres`` also
+    returns the row medians ``row[a, b] = med(a; not b)``, (m, m, n).
     """
     m, _, n = t.shape
     c = t if exclude is None else np.where(exclude[:, :, None], np.nan, t)
@@ -110,7 +119,8 @@ def residuals(t: np.ndarray, exclude: np.ndarray | None = None, *, double: bool 
             allm = _nanq(c.reshape(-1, n), _CENTRE, 0)
             allm = np.where(np.isfinite(allm), allm, _nanq(t.reshape(-1, n), _CENTRE, 0))
             return t - row - np.swapaxes(row, 0, 1) + allm[None, None, :]
-    return t - np.fmax(row, np.swapaxes(row, 0, 1))
+    e = t - np.fmax(row, np.swapaxes(row, 0, 1))
+    return (e, row) if centres else e
 
 
 def _nanq(x: np.ndarray, q: float, axis: int) -> np.ndarray:
@@ -140,11 +150,48 @@ class _quiet:
         self._w.__exit__(*exc)  # type: ignore[arg-type]
 
 
-def _pool(e: np.ndarray, s: int, c: int, flags: np.ndarray) -> np.ndarray:
+def _generic_side(row: np.ndarray) -> Any:
+    """``side_of(s, c)``: which side's residuals make the null of the pair.
+
+    A model whose answers every other model resembles (a generic model: its
+    mean centre a robust outlier, more than ``_GENERIC_Z`` robust standard
+    deviations above the models' median) has a null of its own: an
+    unrelated answer's residual against a generic T is distributed like the
+    other models' residuals against T (measured on the simulator at r = 0:
+    2.2 % above tau for the pair, 1.9 % for T's side, 1.0 % for S's side, so
+    pooling both sides read strangers to a generic teacher at 0.006-0.009).
+    When neither partner (or both) stands out, both sides pool."""
+    m = row.shape[0]
+    with np.errstate(invalid="ignore"), _quiet():
+        per_pair = np.nanmean(row, axis=-1)  # [a, b]: a's mean centre with b left out
+        g = np.array([np.nanmean(np.delete(per_pair[a], a)) for a in range(m)])
+        med = np.nanmedian(g)
+        mad = 1.4826 * np.nanmedian(np.abs(g - med))
+    z = (g - med) / mad if mad > 0 else np.zeros(m)
+    generic = np.nan_to_num(z, nan=0.0) > _GENERIC_Z
+
+    def side_of(s: int, c: int) -> str:
+        if generic[s] == generic[c]:
+            return "both"
+        return "s" if generic[s] else "c"
+
+    return side_of
+
+
+def _pool(e: np.ndarray, s: int, c: int, flags: np.ndarray, side: str = "both") -> np.ndarray:
     """Null pool of the pair (s, c): residuals of s and of c with every other model
-    whose pair is not flagged as derived, (k, n); every other pair when all are."""
+    whose pair is not flagged as derived, (k, n); every other pair when all are.
+
+    ``side``: ``"s"`` keeps only s's residuals, ``"c"`` only c's, when that side
+    has at least ``_MIN_SIDE_ROWS`` of them (else both sides pool)."""
     others = [k for k in range(e.shape[0]) if k not in (s, c)]
-    rows = [e[s, k] for k in others if not flags[s, k]] + [e[k, c] for k in others if not flags[k, c]]
+    srows = [e[s, k] for k in others if not flags[s, k]]
+    crows = [e[k, c] for k in others if not flags[k, c]]
+    if side == "s" and len(srows) >= _MIN_SIDE_ROWS:
+        crows = []
+    elif side == "c" and len(crows) >= _MIN_SIDE_ROWS:
+        srows = []
+    rows = srows + crows
     if not rows:
         rows = [e[s, k] for k in others] + [e[k, c] for k in others]
     return np.stack(rows) if rows else np.full((1, e.shape[-1]), np.nan)
@@ -292,8 +339,9 @@ def share_series(
     use_pop = m >= min_models
     if use_pop:
         flags = find_clones(t, threshold=threshold, cutoff=clone_cutoff)
-        e = residuals(t, flags)
+        e, row = residuals(t, flags, centres=True)
         base = t - e
+        side_of = _generic_side(row)
     elif null_t is None:
         return out
     for a_pos, s in enumerate(si):
@@ -301,7 +349,8 @@ def share_series(
             if s == c:
                 continue
             if use_pop:
-                terms = _pair_terms(e[s, c], _pool(e, s, c, flags), threshold, MAX_SCORE - base[s, c])
+                pool = _pool(e, s, c, flags, side_of(s, c))
+                terms = _pair_terms(e[s, c], pool, threshold, MAX_SCORE - base[s, c])
                 out["baseline"][a_pos, b_pos] = base[s, c]
             else:
                 terms = _pair_terms(t[s, c], null_t[s, c][None, :], threshold)  # type: ignore[index]
