@@ -89,9 +89,7 @@ _UPPER = 0.9  # a pair's upper decile: what clone detection looks at
 _OUTLIER = 3.5  # MADs above the pairs' median that flag a pair  # fence = tau + 2 (tau - median): ~6 sigma above the centre of a Gaussian null
 
 
-def residuals(
-    t: np.ndarray, exclude: np.ndarray | None = None, *, double: bool = False, centres: bool = False
-) -> Any:
+def residuals(t: np.ndarray, exclude: np.ndarray | None = None, *, double: bool = False, centres: bool = False) -> Any:
     """Residuals ``e[a, b] = t[a, b] - max(med(a; not b), med(b; not a))`` of a
     (m, m, n) similarity tensor (NaN diagonal / missing): the pair's score
     above the higher of the two partners' median score to the other models.
