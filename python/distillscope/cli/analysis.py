@@ -20,14 +20,10 @@ import numpy as np
 
 from ..analysis.similarity import GRANULARITIES
 from ..store.loader import load_inputs
-from ._flags import check_int, check_workers
+from ._flags import check_int, check_nonempty, check_path, check_workers, str_list
 
 
 # ----------------------------------------------------------------- inputs
-def _csv_list(s: str | None) -> list[str] | None:
-    return [x.strip() for x in s.split(",") if x.strip()] if s else None
-
-
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", help="response stores or importable files")
     p.add_argument("--models", help="comma-separated models to include (default: every model in the inputs)")
@@ -110,10 +106,14 @@ class _Audit:
 
         self.quiet = bool(getattr(args, "quiet", False))
         self.t0 = time.perf_counter()
-        grans = _csv_list(args.granularities)
-        unknown = [g for g in grans or () if g not in GRANULARITIES]
-        if unknown:
-            raise ValueError(f"--granularities: unknown {unknown}; choose from {','.join(GRANULARITIES)}")
+        # a list option given empty ('' or ',') is refused naming its flag, not
+        # read as "every model" / the default granularities, nor left for the
+        # library to refuse as "need at least 2 models ... got []"
+        grans = str_list("--granularities", args.granularities, "granularities", GRANULARITIES)
+        models = str_list("--models", args.models, "model names (or left out: every model)")
+        self.students = str_list("--students", students, "model names (or left out: every model)")
+        self.candidates = str_list("--candidates", candidates, "model names (or left out: every model)")
+        check_nonempty("--encoder", args.encoder, "'auto', 'none', a model name or a model directory")
         if args.max_prompts is not None and args.max_prompts < 2:
             raise ValueError(f"--max-prompts must be >= 2, got {args.max_prompts}")
         if args.max_samples is not None and args.max_samples < 1:
@@ -141,11 +141,8 @@ class _Audit:
         )
         self.table = load_inputs(args.files)
         known = [str(m) for m in self.table.models]
-        models = _csv_list(args.models)
         if models is not None:
             check_models(models, known, "--models")
-        self.students = _csv_list(students)
-        self.candidates = _csv_list(candidates)
         for opt, names in (("--students", self.students), ("--candidates", self.candidates)):
             if names is not None:
                 check_models(names, known, opt)
@@ -172,7 +169,7 @@ class _Audit:
 def configure_score(p: argparse.ArgumentParser) -> None:
     _add_common(p)
     p.add_argument("--format", choices=("json", "csv", "markdown"), default="markdown")
-    p.add_argument("--out", type=Path, default=None, help="also write per-prompt scores (CSV) to this folder")
+    p.add_argument("--out", default=None, help="also write per-prompt scores (CSV) to this folder")
 
 
 def run_score(args: argparse.Namespace) -> int:
@@ -180,6 +177,8 @@ def run_score(args: argparse.Namespace) -> int:
     from ..analysis.similarity import summary_matrix
     from ..analysis.tables import render_matrix
 
+    # a str, not type=Path: Path('') is the current folder, and --out '' must be refused
+    args.out = check_path("--out", args.out, "a folder path (or left out: no per-prompt scores)")
     if args.out is not None:
         check_out_dir(args.out, "--out")
     st = _Audit(args).score_table()
@@ -285,7 +284,7 @@ def run_attribute(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------- report
 def configure_report(p: argparse.ArgumentParser) -> None:
     _add_common(p)
-    p.add_argument("--out", type=Path, default=None, help="report folder to write (required for --format html)")
+    p.add_argument("--out", default=None, help="report folder to write (required for --format html)")
     p.add_argument(
         "--format",
         choices=("html", "markdown"),
@@ -340,6 +339,8 @@ def run_report(args: argparse.Namespace) -> int:
     from ..analysis.report import markdown_summary, write_report
     from ..analysis.similarity import summary_matrix
 
+    # a str, not type=Path: Path('') is the current folder, and --out '' must be refused
+    args.out = check_path("--out", args.out, "the report folder path")
     if args.format == "html" and args.out is None:
         raise ValueError("--out DIR is required for --format html (the report folder to write)")
     if args.out is not None:

@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from ..scale.bench import SIZES, run_suite
-from ._flags import check_int, int_list
+from ._flags import check_int, check_path, int_list, str_list
 
 
 def configure_bench(p: Any) -> None:
@@ -24,22 +24,22 @@ def configure_bench(p: Any) -> None:
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
 
 
+_SECTIONS = ("dense", "text", "embed", "sweep")
 # flag -> run_suite override key (it names the key: "bad override pairs=0")
 _OVERRIDES = {"--pairs": "pairs", "--dense": "dense", "--dim": "dim", "--queries": "queries", "--corpus": "corpus"}
 
 
 def run_bench(args: Any) -> int:
-    only = [s.strip() for s in args.only.split(",") if s.strip()]
-    bad = [s for s in only if s not in ("dense", "text", "embed", "sweep")]
-    if bad:
-        raise ValueError(f"--only takes dense,text,embed,sweep; got {bad}")
+    # at least one section: --only , used to run nothing and exit 0
+    only = str_list("--only", args.only, "sections", _SECTIONS)
+    out = check_path("--out", args.out, "a folder path for bench.json, bench.md, bench.png")
     for flag, key in _OVERRIDES.items():
         check_int(flag, getattr(args, key), 1, note=" (or left out: the --size preset)")
     threads = int_list("--threads", args.threads)
     batch_sizes = int_list("--batch-sizes", args.batch_sizes)
     doc = run_suite(
         args.size,
-        args.out,
+        out,
         threads=threads,
         batch_sizes=batch_sizes,
         overrides={key: getattr(args, key) for key in _OVERRIDES.values()},

@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from ._flags import check_int, check_workers
+from ._flags import check_int, check_nonempty, check_path, check_workers, str_list
 from .demo_sim import POPULATION, Simulation, demo_prompts, registry_extension
 
 
 def configure_demo(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("distillscope-demo"), help="report and data folder")
+    p.add_argument("--out", default="distillscope-demo", help="report and data folder")
     p.add_argument("--prompts", type=int, default=48, help="similarity prompts per model")
     p.add_argument("--samples", type=int, default=2, help="samples per prompt (>= 2 gives self-similarity ceilings)")
     p.add_argument(
@@ -62,6 +62,9 @@ def run_demo(args: argparse.Namespace) -> int:
     check_int("--seed", args.seed, 0)  # seeds numpy's generators, which take no negative seed
     check_workers("--workers", args.workers)
     _ice_variants(args.ice_variants)
+    check_nonempty("--encoder", args.encoder, "'auto', 'none', a model name or a model directory")
+    # a str, not type=Path: Path('') is the current folder, and --out '' must be refused
+    args.out = check_path("--out", args.out, "a folder path (it is created if missing)")
     if args.out.exists() and not args.out.is_dir():
         raise FileExistsError(f"--out {args.out} is a file; give a folder path (it is created if missing)")
     t0 = time.perf_counter()
@@ -88,12 +91,7 @@ def _ice_variants(text: str) -> tuple[str, ...]:
     """The identity-probe framings of ``--ice-variants``: at least one, each known."""
     from ..identity.probes import VARIANTS
 
-    variants = tuple(v.strip() for v in text.split(",") if v.strip())
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown or not variants:
-        got = f"unknown {', '.join(map(repr, unknown))}" if unknown else f"no variant in {text!r}"
-        raise ValueError(f"--ice-variants takes comma-separated framings from {','.join(VARIANTS)}; {got}")
-    return variants
+    return tuple(str_list("--ice-variants", text, "framings", VARIANTS))
 
 
 @dataclass

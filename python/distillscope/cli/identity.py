@@ -12,6 +12,7 @@ from ..identity.check import check_records, read_jsonl
 from ..identity.formats import format_csv, format_markdown
 from ..identity.probes import LANGUAGES, VARIANTS, build_probes
 from ..identity.registry import Registry
+from ._flags import check_nonempty, str_list
 
 
 def configure_identity(p: argparse.ArgumentParser) -> None:
@@ -81,16 +82,32 @@ def _is_seed_file(path: str) -> bool:
     return False
 
 
-def _split(s: str) -> list[str]:
-    return [x.strip() for x in s.split(",") if x.strip()]
+_REGISTRY = "a JSON/TOML registry file (or left out: the built-in registry)"
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """Empty string options, named by their flag before anything is read or
+    written: ``--out ''`` / ``--registry ''`` are not the current folder, and
+    ``--map ''`` / ``--target ''`` / ``--system ''`` are not "left out"."""
+    check_nonempty("--registry", args.registry, _REGISTRY)
+    check_nonempty("--out", args.out, "a file path" + (" (.jsonl)" if args.action == "probes" else ""))
+    if args.action == "probes":
+        check_nonempty("--system", args.system, "the system message text (or left out: no system message)")
+        return
+    check_nonempty("--target", args.target, "a model, family or vendor name (or left out: each line's 'model')")
+    if args.map is not None and not parse_map(args.map):
+        raise ValueError(f"--map takes KEY=COLUMN,... e.g. prompt=instruction,response=output; got {args.map!r}")
 
 
 def run_identity(args: argparse.Namespace) -> int:
-    reg = Registry.load(args.registry)
+    _check_flags(args)
     if args.action == "probes":
-        probes = build_probes(
-            _split(args.lang), _split(args.variants), seed=args.seed, named=not args.no_named, registry=reg
-        )
+        # each one known and at least one: build_probes names neither flag, and
+        # an empty list would write an empty prompt file
+        langs = str_list("--lang", args.lang, "languages", LANGUAGES)
+        variants = str_list("--variants", args.variants, "framing variants", VARIANTS)
+        reg = Registry.load(args.registry)
+        probes = build_probes(langs, variants, seed=args.seed, named=not args.no_named, registry=reg)
         out = Path(args.out)
         if out.parent and not out.parent.exists():
             raise FileNotFoundError(f"folder {str(out.parent)!r} does not exist; create it first")
@@ -102,6 +119,7 @@ def run_identity(args: argparse.Namespace) -> int:
         return 0
     if not 0 < args.confidence < 1:
         raise ValueError(f"--confidence must be in (0, 1), got {args.confidence}")
+    reg = Registry.load(args.registry)
     if Path(args.input).is_dir():
         raise IsADirectoryError(f"--input {args.input} is a folder; give the file of responses")
     mapping = parse_map(args.map)

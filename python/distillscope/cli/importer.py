@@ -18,6 +18,7 @@ from ..store.importers import (
     resolve_ids,
 )
 from ..store.store import check_store_file
+from ._flags import check_nonempty
 
 
 def configure_import(p: argparse.ArgumentParser) -> None:
@@ -48,10 +49,20 @@ def configure_import(p: argparse.ArgumentParser) -> None:
 def run_import(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    # an empty value is not a left-out option: --model '' imported records of
+    # model '', --prompts '' / --questions '' were silently skipped, --store ''
+    # is the current folder
+    for flag, value, what in (
+        ("--store", args.store, "a response store file path such as responses.jsonl"),
+        ("--model", args.model, "a model name (or left out: the file's model)"),
+        ("--questions", args.questions, "a question.jsonl file (or left out)"),
+        ("--prompts", args.prompts, "a prompt file (or left out)"),
+    ):
+        check_nonempty(flag, value, what)
     mapping: dict[str, str] = {}
     for m in args.map:
         k, sep, v = m.partition("=")
-        if not sep or k not in ("model", "prompt", "response", "id", "sample"):
+        if not sep or k not in ("model", "prompt", "response", "id", "sample") or not v.strip():
             raise ValueError(f"--map {m!r}: use FIELD=COLUMN with FIELD in model, prompt, response, id, sample")
         mapping[k] = v
     index = PromptIndex.from_file(args.prompts) if args.prompts else None

@@ -60,6 +60,13 @@ def _check_flags(args: argparse.Namespace) -> None:
         raise ValueError(f"--judge-base-url must start with http:// or https://, got {args.judge_base_url!r}")
     check_nonempty("--judge-model", args.judge_model, "the model name the judge API expects")
     check_nonempty("--api-key-env", args.api_key_env, "the name of an environment variable (or left out: no key)")
+    # empty values that were read as left out (--judge-name, --pairs: every
+    # pair), as the current folder (--store) or failed only after every judge
+    # request (--encoder, with --agreement)
+    check_nonempty("--judge-name", args.judge_name, "a name for the judge store (or left out: --judge-model)")
+    check_nonempty("--pairs", args.pairs, "A:B[,C:D...] (or left out: every pair of models)")
+    check_nonempty("--store", args.store, "a judge store file path such as judge.jsonl")
+    check_nonempty("--encoder", args.encoder, "'none', 'auto', a model name or a model directory")
     check_int("--max-prompts", args.max_prompts, 1, note=" (or left out: all shared prompts)")
     check_int("--sample", args.sample, 0)
     check_int("--seed", args.seed, 0)

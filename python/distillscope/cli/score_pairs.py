@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..scale.pairio import DEFAULT_CHUNK
 from ..scale.scoring import PAIR_METRICS, parse_metrics, score_pairs, tokenizer_groups
-from ._flags import check_int, check_workers, naming
+from ._flags import check_int, check_nonempty, check_workers, naming
 
 
 def configure_score_pairs(p: Any) -> None:
@@ -64,7 +65,23 @@ def configure_score_pairs(p: Any) -> None:
 
 def _check_flags(args: Any) -> None:
     """What score_pairs would refuse naming its parameters (chunk_size,
-    workers, metrics, tokenizer), named by the flags, before anything is read."""
+    workers, metrics, tokenizer), named by the flags, before anything is read.
+    An empty string option is refused too: a column named '' is "no such
+    field", an empty path is the current folder, an empty scheduler address
+    or tokenizer spec is not a left-out option."""
+    for flag, value, what in (
+        ("--out", args.out, "a Parquet file path ending in .parquet"),
+        ("--candidate-column", args.candidate_column, "the name of the candidate-text column"),
+        ("--reference-column", args.reference_column, "the name of the reference-text column"),
+        ("--emb-a", args.emb_a, "a .npy file of candidate embeddings"),
+        ("--emb-b", args.emb_b, "a .npy file of reference embeddings"),
+        ("--encoder", args.encoder, "a model name or directory"),
+        ("--scheduler", args.scheduler, "a Dask scheduler address like tcp://host:8786 (or left out: this machine)"),
+        ("--tokenizer", args.tokenizer, "a tokenizer spec such as unicode or 'unicode,bleu=13a'"),
+    ):
+        check_nonempty(flag, value, what)
+    if not Path(args.out).name.lower().endswith((".parquet", ".pq")):  # score_pairs says "out must be"
+        raise ValueError(f"--out must be a Parquet file path ending in .parquet, got {args.out!r}")
     check_int("--chunk-size", args.chunk_size, 1)
     check_workers("--workers", args.workers)
     with naming("--metrics", args.metrics):

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 from ..gather.simserver import FAULT_KINDS, Faults, Responder, SimServer, copy_responder, default_responder
+from ._flags import check_nonempty
 
 
 def configure_serve_sim(p: argparse.ArgumentParser) -> None:
@@ -43,6 +44,8 @@ def run_serve_sim(args: argparse.Namespace) -> int:
     rates = {k: getattr(args, f"fault_{k}") for k in FAULT_KINDS if getattr(args, f"fault_{k}") > 0}
     faults = Faults(rates=rates, retry_after_s=args.retry_after, slow_s=args.slow, seed=args.seed)
     key = None
+    # --api-key-env '' used to serve without any key: the user asked for one
+    check_nonempty("--api-key-env", args.api_key_env, "the name of an environment variable (or left out: no key)")
     if args.api_key_env:
         key = os.environ.get(args.api_key_env)
         if not key:
