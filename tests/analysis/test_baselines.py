@@ -114,6 +114,17 @@ def test_matched_scores_pair_each_sample_with_its_closest(demo, granularity, met
     assert nul is not None
 
 
+def test_matched_scores_do_not_depend_on_workers(demo):
+    names, st, texts = demo
+    recs = [{"model": m, "prompt_id": p, "sample": s, "response": t, "error": None} for (m, p, s), t in texts.items()]
+    cfg = RSEConfig(granularities=("lexical", "style"), workers=2)
+    st2 = response_similarity(load_table(recs[::-1]), names, config=cfg)  # other record order, two workers
+    for g in ("lexical", "style"):
+        for key, v in st.matched[g].items():
+            np.testing.assert_array_equal(st2.matched[g][key], v)
+            np.testing.assert_array_equal(st2.matched_null[g][key], st.matched_null[g][key])
+
+
 def test_one_sample_tables_have_no_matched_scores(demo):
     """With one sample per prompt the matched score is the score: none is stored
     and the degree reads ``scores``."""
