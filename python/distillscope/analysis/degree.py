@@ -226,7 +226,7 @@ class DegreeConfig:
         ws = ",".join(f"{k}:{float(v):g}" for k, v in sorted(w.items()))
         return (
             f"degree:v{_CALIBRATION_VERSION}|share|baseline={self.baseline}|tau=med+{self.threshold:g}iqr_low|"
-            f"clones=out|saturated=out|samples=matched|clip={self.clip[0]:g}:{self.clip[1]:g}|weights={ws}|boot={self.n_boot}|"
+            f"clones=out|generic=own-side|saturated=out|samples=matched|clip={self.clip[0]:g}:{self.clip[1]:g}|weights={ws}|boot={self.n_boot}|"
             f"seed={self.seed}|ci={self.interval}@{self.confidence:g}"
         )
 
