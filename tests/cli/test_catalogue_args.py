@@ -409,6 +409,11 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
     ("judge-encoder-empty", [*J, "--agreement", "--encoder", ""], "--encoder"),
     ("demo-out-empty", [*DEMO, "--out", ""], "--out"),
     ("demo-encoder-empty", [*DEMO, "--encoder", ""], "--encoder"),
+    # bench: a --corpus the dense section's top-10 search cannot take ("k must
+    # be between 1 and 3, got 10" naming no flag, after bench-results/ was
+    # created; 10: an internal error from numpy's argpartition peer)
+    ("bench-corpus-below-k", ["bench", "--corpus", "3"], "--corpus"),
+    ("bench-corpus-k", [*BENCH_TINY, "--queries", "2", "--corpus", "10"], "--corpus"),
 ]
 
 

@@ -74,3 +74,9 @@ def test_bench_bad_arguments(tmp_path, capsys):
     )
     assert set(SIZES) == {"tiny", "small", "medium", "large"}
     assert machine_info()["cores"] >= 1
+
+
+def test_a_corpus_smaller_than_k_is_refused_before_out_is_created(tmp_path):
+    with pytest.raises(ValueError, match="corpus must be >= 11"):
+        run_suite("tiny", tmp_path / "b", overrides={"corpus": 10}, only=("dense",))
+    assert not (tmp_path / "b").exists()
