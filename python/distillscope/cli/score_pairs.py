@@ -9,7 +9,7 @@ from typing import Any
 
 from ..scale.pairio import DEFAULT_CHUNK
 from ..scale.scoring import PAIR_METRICS, parse_metrics, score_pairs, tokenizer_groups
-from ._flags import check_int, check_nonempty, check_workers, naming
+from ._flags import check_encoder, check_int, check_nonempty, check_workers, naming
 
 
 def configure_score_pairs(p: Any) -> None:
@@ -75,13 +75,13 @@ def _check_flags(args: Any) -> None:
         ("--reference-column", args.reference_column, "the name of the reference-text column"),
         ("--emb-a", args.emb_a, "a .npy file of candidate embeddings"),
         ("--emb-b", args.emb_b, "a .npy file of reference embeddings"),
-        ("--encoder", args.encoder, "a model name or directory"),
         ("--scheduler", args.scheduler, "a Dask scheduler address like tcp://host:8786 (or left out: this machine)"),
         ("--tokenizer", args.tokenizer, "a tokenizer spec such as unicode or 'unicode,bleu=13a'"),
     ):
         check_nonempty(flag, value, what)
     if not Path(args.out).name.lower().endswith((".parquet", ".pq")):  # score_pairs says "out must be"
         raise ValueError(f"--out must be a Parquet file path ending in .parquet, got {args.out!r}")
+    check_encoder("--encoder", args.encoder, keywords=(), left_out=" (or left out: no cosine from the texts)")
     check_int("--chunk-size", args.chunk_size, 1)
     check_workers("--workers", args.workers)
     with naming("--metrics", args.metrics):
