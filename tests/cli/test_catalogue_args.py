@@ -280,6 +280,8 @@ def test_a_bad_argument_is_a_one_line_usage_error(argv, mention, ws, cli_run):
     assert_clean_failure(res, mentions=(mention,) if mention else ())
     assert (digest(ws / "s.jsonl"), digest(ws / "plain.txt")) == before
     assert not (ws / "r").exists() and not (ws / "o.parquet").exists()
+    # score-pairs: no checkpoint folder or sidecar of the refused run either
+    assert not (ws / "o.parquet.parts").exists() and not (ws / "o.parquet.progress.json").exists()
 
 
 J = ["judge", S, "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "j", "--store", "{ws}/judge.jsonl"]
@@ -424,6 +426,10 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
     ("pairs-encoder-unknown", [*PAIRS, "--encoder", "nope"], "--encoder"),
     ("pairs-encoder-none", [*PAIRS, "--encoder", "none"], "--encoder"),  # score-pairs: leave it out instead
     ("demo-encoder-unknown", [*DEMO, "--encoder", "nope"], "--encoder"),
+    # score-pairs: a column the input lacks, named by its flag, and no
+    # o.parquet.parts checkpoint folder left behind
+    ("pairs-candidate-column-unknown", [*PAIRS, "--candidate-column", "nope"], "--candidate-column"),
+    ("pairs-reference-column-unknown", [*PAIRS, "--reference-column", "nope"], "--reference-column"),
     # bench: a --corpus the dense section's top-10 search cannot take ("k must
     # be between 1 and 3, got 10" naming no flag, after bench-results/ was
     # created; 10: an internal error from numpy's argpartition peer)
@@ -675,3 +681,46 @@ def test_model_status_agrees_with_resolve_model(ws, monkeypatch):
         assert models.model_status(name) == "not-downloaded"
         with pytest.raises(FileNotFoundError, match="model download"):
             models.resolve_model(name)
+
+
+# ------------------------------------- score-pairs: a failed run leaves nothing
+def test_score_pairs_bad_column_keeps_an_earlier_checkpoint_for_the_resume(ws, cli_run):
+    pq = pytest.importorskip("pyarrow.parquet")
+    from distillscope.scale.scoring import score_pairs
+
+    rows = [{"candidate": f"a b c {i}", "reference": f"a b {i} d"} for i in range(40)]
+    (ws / "many.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = ws / "o.parquet"
+
+    def stop(done: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        score_pairs(ws / "many.jsonl", out, "rouge1", chunk_size=10, on_chunk=stop)
+    parts, progress = ws / "o.parquet.parts", ws / "o.parquet.progress.json"
+    saved = {p.name: digest(p) for p in [progress, *parts.iterdir()]}
+    assert len(saved) == 2
+    base = ["score-pairs", str(ws / "many.jsonl"), "--out", str(out), "--metrics", "rouge1", "--chunk-size", "10"]
+    # --no-resume used to clear the checkpoint before the column was found missing
+    for extra in ([], ["--no-resume"]):
+        res = cli_run([*base, "--candidate-column", "nope", *extra])
+        assert_clean_failure(res, mentions=("--candidate-column",))
+        assert {p.name: digest(p) for p in [progress, *parts.iterdir()]} == saved
+    res = cli_run([*base, "--format", "json"])
+    assert res.rc == 0, res
+    assert json.loads(res.out)["resumed_from"] == 10
+    assert pq.read_table(out).num_rows == 40
+    assert not parts.exists() and not progress.exists()
+
+
+def test_score_pairs_parquet_column_and_keep_name_their_flag(ws, cli_run):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table({"cand": ["a b"], "reference": ["a c"]}), ws / "p.parquet")
+    base = ["score-pairs", str(ws / "p.parquet"), "--out", str(ws / "new" / "o.parquet")]
+    listing = sorted(p.name for p in ws.iterdir())
+    res = cli_run(base)
+    assert_clean_failure(res, mentions=("--candidate-column", "'cand'"))
+    res = cli_run([*base, "--candidate-column", "cand", "--keep", "id"])
+    assert_clean_failure(res, mentions=("--keep", "'id'"))
+    assert sorted(p.name for p in ws.iterdir()) == listing  # not even the folder of --out

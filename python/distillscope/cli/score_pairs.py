@@ -91,6 +91,38 @@ def _check_flags(args: Any) -> None:
             tokenizer_groups(lexical, args.tokenizer)
 
 
+def _check_columns(args: Any) -> None:
+    """--candidate-column / --reference-column (and, for Parquet, --keep)
+    name columns the input has: checked on its schema or first row, before
+    an encoder is loaded or a checkpoint folder created."""
+    from ..scale.pairio import file_format, input_columns
+
+    src = Path(args.pairs)
+    if not src.is_file():
+        return  # score_pairs names the missing file
+    have = input_columns(src)
+    if have is None:
+        return  # an empty file or a first row that is not an object: score_pairs says which row
+    shown = ", ".join(map(repr, have[:20])) + (" ..." if len(have) > 20 else "")
+    for flag, col, what in (
+        ("--candidate-column", args.candidate_column, "candidate"),
+        ("--reference-column", args.reference_column, "reference"),
+    ):
+        if col not in have:
+            raise ValueError(
+                f"{flag} {col!r}: {args.pairs} has no such column (it has {shown}); "
+                f"pass the name of its {what}-text column"
+            )
+    if file_format(src) == "parquet":  # JSONL rows may lack a kept field (null); Parquet columns may not
+        missing = [k for k in _keep(args) if k not in have]
+        if missing:
+            raise ValueError(f"--keep: {args.pairs} has no column(s) {', '.join(map(repr, missing))} (it has {shown})")
+
+
+def _keep(args: Any) -> list[str]:
+    return [k.strip() for k in args.keep.split(",") if k.strip()]
+
+
 def run_score_pairs(args: Any) -> int:
     _check_flags(args)
     if args.scheduler:  # before reading anything: a missing extra is the user's to install
@@ -103,6 +135,7 @@ def run_score_pairs(args: Any) -> int:
         raise ValueError(
             "--encoder runs on this machine only; with --scheduler pass precomputed --emb-a/--emb-b instead"
         )
+    _check_columns(args)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     encoder = None
     if args.encoder is not None:
@@ -119,7 +152,7 @@ def run_score_pairs(args: Any) -> int:
         workers=args.workers,
         resume=args.resume,
         columns=(args.candidate_column, args.reference_column),
-        keep=[k.strip() for k in args.keep.split(",") if k.strip()],
+        keep=_keep(args),
         tokenizer="peer" if args.peer_exact else args.tokenizer,
         scheduler=args.scheduler,
         progress=progress,
