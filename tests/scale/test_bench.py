@@ -68,6 +68,15 @@ def test_bench_bad_arguments(tmp_path, capsys):
     with pytest.raises(ValueError, match="override"):
         run_suite("tiny", tmp_path, overrides={"pairs": 0})
     assert main(["bench", "--size", "tiny", "--only", "gpu", "--out", str(tmp_path)]) == 2
-    assert "error: --only takes dense,text,embed,sweep; got ['gpu']" in capsys.readouterr().err
+    assert (
+        "error: --only takes comma-separated sections from dense,text,embed,sweep; unknown 'gpu'"
+        in capsys.readouterr().err
+    )
     assert set(SIZES) == {"tiny", "small", "medium", "large"}
     assert machine_info()["cores"] >= 1
+
+
+def test_a_corpus_smaller_than_k_is_refused_before_out_is_created(tmp_path):
+    with pytest.raises(ValueError, match="corpus must be >= 11"):
+        run_suite("tiny", tmp_path / "b", overrides={"corpus": 10}, only=("dense",))
+    assert not (tmp_path / "b").exists()

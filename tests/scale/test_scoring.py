@@ -401,3 +401,24 @@ def test_generated_pairs_shape_and_determinism(tmp_path):
     lines = [json.loads(x) for x in (tmp_path / "g.jsonl").read_text().splitlines()]
     assert [x["candidate"] for x in lines] == pq.read_table(tmp_path / "g.parquet").column("candidate").to_pylist()
     assert os.path.getsize(tmp_path / "a.npy") > 40 * 32 * 4
+
+
+def test_a_failed_run_leaves_no_checkpoint_of_its_own(data, tmp_path):
+    """A run refused on its first row, or failing before its first chunk is
+    recorded, removes the ``.parts`` folder (and the folders of ``out``) it
+    created; once a chunk is recorded the checkpoint stays for the resume."""
+    d = data["dir"]
+    out = tmp_path / "new" / "deeper" / "o.parquet"
+    with pytest.raises(ValueError, match="no column"):
+        score_pairs(d / "p.parquet", out, "rouge1", columns=("nope", "reference"))
+    with pytest.raises(ValueError, match="no 'nope' field"):
+        score_pairs(d / "p.jsonl", out, "rouge1", columns=("candidate", "nope"))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"candidate": "a", "reference": "b"}\n{"candidate": "a"}\n')
+    with pytest.raises(ValueError, match="row 1 .* no 'reference' field"):
+        score_pairs(bad, out, "rouge1")  # fails inside the first chunk, before it is recorded
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]
+    with pytest.raises(ValueError, match="row 1 .* no 'reference' field"):
+        score_pairs(bad, tmp_path / "o.parquet", "rouge1", chunk_size=1)  # row 0 recorded: resumable
+    assert (tmp_path / "o.parquet.progress.json").is_file()
+    assert [p.name for p in (tmp_path / "o.parquet.parts").iterdir()] == ["part-000000000000.parquet"]

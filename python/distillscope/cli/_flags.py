@@ -11,6 +11,7 @@ turned by ``cli.main`` into exit 2 and one line, like every usage error.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,6 +96,57 @@ def int_list(flag: str, text: str, lo: int = 1) -> list[int] | None:
     return values
 
 
+# what an encoder option of score/attribute/report/judge/demo takes besides a model
+ENCODER_KEYWORDS = ("auto", "none")
+
+
+def check_encoder(
+    flag: str, value: str | None, *, keywords: Sequence[str] = ENCODER_KEYWORDS, left_out: str = ""
+) -> None:
+    """An encoder option (None: left out) names an encoder the command can
+    load: one of ``keywords``, a downloaded model, the tiny test model or a
+    model folder. Decided from names and file listings only (``model_status``),
+    so an unknown or not-downloaded model is refused before anything is
+    gathered, embedded or written, while a model that is there but fails to
+    load stays the loader's error (an internal error, not a usage error).
+    ``left_out`` ends the list of choices (what leaving the option out does)."""
+    from ..embed.models import KNOWN_MODELS, TINY_MODEL, model_status
+
+    words = {"auto": "'auto' (the default model if downloaded)", "none": "'none' (no encoder: lexical and style only)"}
+    others = [words.get(k, repr(k)) for k in keywords]
+    check_nonempty(flag, value, ", ".join([*map(repr, keywords), "a model name or a model directory"]) + left_out)
+    if value is None or value in keywords:
+        return
+    status = model_status(value)
+    if status in ("tiny", "downloaded", "directory"):
+        return
+    folder = "a model directory (tokenizer.json + model.onnx or model.safetensors)"
+    if status == "not-downloaded":
+        raise ValueError(
+            f"{flag} {value!r}: the model is not downloaded; run `distillscope model download {value}` once, "
+            f"or pass {_either([*others, folder])}{left_out}"
+        )
+    every = _either(
+        [
+            *others,
+            f"a downloaded model ({', '.join(sorted(KNOWN_MODELS))}; `distillscope model download` fetches it)",
+            f"'{TINY_MODEL}[:SEED]' (a small random test model)",
+            folder,
+        ]
+    )
+    if status == "incomplete-directory":
+        problem = "the folder holds no model"
+    elif os.sep in value or (os.altsep is not None and os.altsep in value):
+        problem = "no such model directory"
+    else:
+        problem = "unknown model"
+    raise ValueError(f"{flag} {value!r}: {problem}; pass {every}{left_out}")
+
+
+def _either(choices: Sequence[str]) -> str:
+    return ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else "".join(choices)
+
+
 @contextmanager
 def naming(flag: str, value: Any) -> Iterator[None]:
     """Re-raise the library's ValueError/TypeError of a spec it parses (a
@@ -107,6 +159,8 @@ def naming(flag: str, value: Any) -> Iterator[None]:
 
 
 __all__ = [
+    "ENCODER_KEYWORDS",
+    "check_encoder",
     "check_int",
     "check_nonempty",
     "check_path",

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..analysis.similarity import GRANULARITIES
 from ..store.loader import load_inputs
-from ._flags import check_int, check_nonempty, check_path, check_workers, str_list
+from ._flags import check_encoder, check_int, check_path, check_workers, str_list
 
 
 # ----------------------------------------------------------------- inputs
@@ -113,7 +113,8 @@ class _Audit:
         models = str_list("--models", args.models, "model names (or left out: every model)")
         self.students = str_list("--students", students, "model names (or left out: every model)")
         self.candidates = str_list("--candidates", candidates, "model names (or left out: every model)")
-        check_nonempty("--encoder", args.encoder, "'auto', 'none', a model name or a model directory")
+        # an unknown or not-downloaded model named before the inputs are read or anything is embedded
+        check_encoder("--encoder", args.encoder)
         if args.max_prompts is not None and args.max_prompts < 2:
             raise ValueError(f"--max-prompts must be >= 2, got {args.max_prompts}")
         if args.max_samples is not None and args.max_samples < 1:

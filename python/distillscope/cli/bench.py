@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ..scale.bench import SIZES, run_suite
+from ..scale.bench import MIN_CORPUS, SIZES, TOPK_K, run_suite
 from ._flags import check_int, check_path, int_list, str_list
 
 
@@ -33,6 +33,14 @@ def run_bench(args: Any) -> int:
     # at least one section: --only , used to run nothing and exit 0
     only = str_list("--only", args.only, "sections", _SECTIONS)
     out = check_path("--out", args.out, "a folder path for bench.json, bench.md, bench.png")
+    if "dense" in only:  # the top-k task takes the k=10 nearest of the --corpus rows
+        check_int(
+            "--corpus",
+            args.corpus,
+            MIN_CORPUS,
+            note=f" (the dense section's top-{TOPK_K} search needs more than {TOPK_K} corpus rows; "
+            "or leave --corpus out for the --size preset, or drop dense from --only)",
+        )
     for flag, key in _OVERRIDES.items():
         check_int(flag, getattr(args, key), 1, note=" (or left out: the --size preset)")
     threads = int_list("--threads", args.threads)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ._flags import check_int, check_nonempty, check_path, check_workers, str_list
+from ._flags import check_encoder, check_int, check_path, check_workers, str_list
 from .demo_sim import POPULATION, Simulation, demo_prompts, registry_extension
 
 
@@ -62,20 +62,22 @@ def run_demo(args: argparse.Namespace) -> int:
     check_int("--seed", args.seed, 0)  # seeds numpy's generators, which take no negative seed
     check_workers("--workers", args.workers)
     _ice_variants(args.ice_variants)
-    check_nonempty("--encoder", args.encoder, "'auto', 'none', a model name or a model directory")
+    check_encoder("--encoder", args.encoder)  # before anything is gathered or written
     # a str, not type=Path: Path('') is the current folder, and --out '' must be refused
     args.out = check_path("--out", args.out, "a folder path (it is created if missing)")
     if args.out.exists() and not args.out.is_dir():
         raise FileExistsError(f"--out {args.out} is a file; give a folder path (it is created if missing)")
     t0 = time.perf_counter()
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
     say = (lambda *a: print(*a, file=sys.stderr)) if args.format == "json" else print
     say("distillscope demo — SIMULATED models on a local server (no network, no API keys)")
+    from ..analysis.similarity import resolve_encoder
 
+    encoder = resolve_encoder(args.encoder)  # loaded before anything is written: a failure leaves no files
+    out.mkdir(parents=True, exist_ok=True)
     registry, probes, data = _write_inputs(args, out)
     store = _serve_and_gather(args, data, probes, t0, say)
-    sc = _score(args, store, t0, say)
+    sc = _score(args, encoder, store, t0, say)
     ice = _identity_check(data, probes, registry)
     files, ice_levels = _write_demo_report(args, out, data, sc, ice, say)
     summary = _lineage_summary(sc, ice_levels, out, t0)
@@ -184,14 +186,13 @@ def _serve_and_gather(
     return store
 
 
-def _score(args: argparse.Namespace, store: Path, t0: float, say: Callable[..., None]) -> _Scored:
+def _score(args: argparse.Namespace, encoder: Any, store: Path, t0: float, say: Callable[..., None]) -> _Scored:
     """Similarity at every granularity the encoder allows, degrees and attribution."""
     from ..analysis.attribution import attribute
     from ..analysis.degree import DegreeConfig, compute_degrees
-    from ..analysis.similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity
+    from ..analysis.similarity import RSEConfig, available_granularities, response_similarity
     from ..store.table import load_table
 
-    encoder = resolve_encoder(args.encoder)
     grans = available_granularities(encoder)
     table = load_table(store)
     names = [m.name for m in POPULATION]

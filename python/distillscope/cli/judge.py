@@ -10,7 +10,7 @@ from ..judge.agreement import agreement_report, render_agreement, render_summary
 from ..judge.items import MIN_JUDGE_TOKENS, JudgeConfig, parse_pairs
 from ..judge.pairs import judge_pairs
 from ..store.loader import load_inputs
-from ._flags import check_int, check_nonempty, check_positive
+from ._flags import check_encoder, check_int, check_nonempty, check_positive
 
 
 def configure_judge(p: argparse.ArgumentParser) -> None:
@@ -66,7 +66,7 @@ def _check_flags(args: argparse.Namespace) -> None:
     check_nonempty("--judge-name", args.judge_name, "a name for the judge store (or left out: --judge-model)")
     check_nonempty("--pairs", args.pairs, "A:B[,C:D...] (or left out: every pair of models)")
     check_nonempty("--store", args.store, "a judge store file path such as judge.jsonl")
-    check_nonempty("--encoder", args.encoder, "'none', 'auto', a model name or a model directory")
+    check_encoder("--encoder", args.encoder)  # for --agreement; refused before any judge request
     check_int("--max-prompts", args.max_prompts, 1, note=" (or left out: all shared prompts)")
     check_int("--sample", args.sample, 0)
     check_int("--seed", args.seed, 0)
@@ -80,6 +80,11 @@ def run_judge(args: argparse.Namespace) -> int:
     from ..gather.config import ModelConfig
 
     _check_flags(args)
+    encoder = None
+    if args.agreement:  # loaded before the judge is asked anything: a model that fails to load fails first
+        from ..analysis.similarity import resolve_encoder
+
+        encoder = resolve_encoder(args.encoder)
     table = load_inputs(args.files)
     judge_model = ModelConfig(
         name=args.judge_name or args.judge_model,
@@ -109,9 +114,8 @@ def run_judge(args: argparse.Namespace) -> int:
             )
     agreement = None
     if args.agreement:
-        from ..analysis.similarity import RSEConfig, available_granularities, resolve_encoder, response_similarity
+        from ..analysis.similarity import RSEConfig, available_granularities, response_similarity
 
-        encoder = resolve_encoder(args.encoder)
         names = list(dict.fromkeys([*res.model_a.tolist(), *res.model_b.tolist()]))
         free = response_similarity(
             table, names, encoder=encoder, config=RSEConfig(granularities=available_granularities(encoder))

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..scale.pairio import DEFAULT_CHUNK
 from ..scale.scoring import PAIR_METRICS, parse_metrics, score_pairs, tokenizer_groups
-from ._flags import check_int, check_nonempty, check_workers, naming
+from ._flags import check_encoder, check_int, check_nonempty, check_workers, naming
 
 
 def configure_score_pairs(p: Any) -> None:
@@ -75,13 +75,13 @@ def _check_flags(args: Any) -> None:
         ("--reference-column", args.reference_column, "the name of the reference-text column"),
         ("--emb-a", args.emb_a, "a .npy file of candidate embeddings"),
         ("--emb-b", args.emb_b, "a .npy file of reference embeddings"),
-        ("--encoder", args.encoder, "a model name or directory"),
         ("--scheduler", args.scheduler, "a Dask scheduler address like tcp://host:8786 (or left out: this machine)"),
         ("--tokenizer", args.tokenizer, "a tokenizer spec such as unicode or 'unicode,bleu=13a'"),
     ):
         check_nonempty(flag, value, what)
     if not Path(args.out).name.lower().endswith((".parquet", ".pq")):  # score_pairs says "out must be"
         raise ValueError(f"--out must be a Parquet file path ending in .parquet, got {args.out!r}")
+    check_encoder("--encoder", args.encoder, keywords=(), left_out=" (or left out: no cosine from the texts)")
     check_int("--chunk-size", args.chunk_size, 1)
     check_workers("--workers", args.workers)
     with naming("--metrics", args.metrics):
@@ -89,6 +89,38 @@ def _check_flags(args: Any) -> None:
     if not args.peer_exact:
         with naming("--tokenizer", args.tokenizer):
             tokenizer_groups(lexical, args.tokenizer)
+
+
+def _check_columns(args: Any) -> None:
+    """--candidate-column / --reference-column (and, for Parquet, --keep)
+    name columns the input has: checked on its schema or first row, before
+    an encoder is loaded or a checkpoint folder created."""
+    from ..scale.pairio import file_format, input_columns
+
+    src = Path(args.pairs)
+    if not src.is_file():
+        return  # score_pairs names the missing file
+    have = input_columns(src)
+    if have is None:
+        return  # an empty file or a first row that is not an object: score_pairs says which row
+    shown = ", ".join(map(repr, have[:20])) + (" ..." if len(have) > 20 else "")
+    for flag, col, what in (
+        ("--candidate-column", args.candidate_column, "candidate"),
+        ("--reference-column", args.reference_column, "reference"),
+    ):
+        if col not in have:
+            raise ValueError(
+                f"{flag} {col!r}: {args.pairs} has no such column (it has {shown}); "
+                f"pass the name of its {what}-text column"
+            )
+    if file_format(src) == "parquet":  # JSONL rows may lack a kept field (null); Parquet columns may not
+        missing = [k for k in _keep(args) if k not in have]
+        if missing:
+            raise ValueError(f"--keep: {args.pairs} has no column(s) {', '.join(map(repr, missing))} (it has {shown})")
+
+
+def _keep(args: Any) -> list[str]:
+    return [k.strip() for k in args.keep.split(",") if k.strip()]
 
 
 def run_score_pairs(args: Any) -> int:
@@ -103,6 +135,7 @@ def run_score_pairs(args: Any) -> int:
         raise ValueError(
             "--encoder runs on this machine only; with --scheduler pass precomputed --emb-a/--emb-b instead"
         )
+    _check_columns(args)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     encoder = None
     if args.encoder is not None:
@@ -119,7 +152,7 @@ def run_score_pairs(args: Any) -> int:
         workers=args.workers,
         resume=args.resume,
         columns=(args.candidate_column, args.reference_column),
-        keep=[k.strip() for k in args.keep.split(",") if k.strip()],
+        keep=_keep(args),
         tokenizer="peer" if args.peer_exact else args.tokenizer,
         scheduler=args.scheduler,
         progress=progress,

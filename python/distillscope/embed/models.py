@@ -45,6 +45,7 @@ __all__ = [
     "home",
     "models_dir",
     "resolve_model",
+    "model_status",
     "download_model",
     "list_models",
 ]
@@ -230,6 +231,48 @@ def resolve_model(model: str | os.PathLike | None = None, *, variant: str = "fus
         f"unknown model {model!r}: pass None (default {DEFAULT_MODEL}), one of {sorted(KNOWN_MODELS)}, "
         f"'{TINY_MODEL}', or a directory with model.onnx + tokenizer.json"
     )
+
+
+def model_status(model: str) -> str:
+    """How :func:`resolve_model` would read the spec ``model``, decided from
+    names and file listings only (nothing is built, loaded or downloaded):
+
+    * ``"tiny"``: the tiny random model (built on first use);
+    * ``"downloaded"``: a known model whose files are here;
+    * ``"not-downloaded"``: a known model that ``distillscope model download`` fetches;
+    * ``"directory"``: a folder with ``tokenizer.json`` and a graph
+      (``model.onnx``, ``onnx/model.onnx``) or weights (``model.safetensors``
+      + ``config.json``);
+    * ``"incomplete-directory"``: a folder that lacks those files;
+    * ``"unknown"``: none of these (an unknown name, a path that is not a
+      folder, a tiny-model seed that is not an integer).
+
+    Where it says ``"tiny"``, ``"downloaded"`` or ``"directory"``, loading
+    may still fail (a corrupt file, a missing runtime): that is for
+    :func:`resolve_model` and the encoder to report.
+    """
+    if isinstance(model, str) and os.sep in model and os.path.isdir(model):
+        return _directory_status(Path(model))
+    if model == TINY_MODEL or model.startswith(TINY_MODEL + ":"):
+        seed = model.partition(":")[2]
+        try:
+            if seed:
+                int(seed)
+        except ValueError:
+            return "unknown"
+        return "tiny"
+    name = _ALIASES.get(model, model)
+    if name in KNOWN_MODELS:
+        return "downloaded" if model_available(name) else "not-downloaded"
+    if os.path.isdir(model):
+        return _directory_status(Path(model))
+    return "unknown"
+
+
+def _directory_status(d: Path) -> str:
+    graph = (d / "model.onnx").is_file() or (d / "onnx" / "model.onnx").is_file()
+    weights = (d / "model.safetensors").is_file() and (d / "config.json").is_file()
+    return "directory" if (d / "tokenizer.json").is_file() and (graph or weights) else "incomplete-directory"
 
 
 def model_available(model: str | None = None) -> bool:

@@ -28,7 +28,7 @@ import numpy as np
 
 from .benchdata import make_pairs
 
-__all__ = ["SIZES", "machine_info", "run_suite"]
+__all__ = ["MIN_CORPUS", "SIZES", "TOPK_K", "machine_info", "run_suite"]
 
 
 # ----------------------------------------------------------------------------- machine
@@ -190,6 +190,10 @@ class Results:
 
 # ----------------------------------------------------------------------------- the suite
 
+# the k of the top-k benchmark; numpy's argpartition peer needs a corpus of more than k rows
+TOPK_K = 10
+MIN_CORPUS = TOPK_K + 1
+
 SIZES: dict[str, dict[str, int]] = {
     # pairs: texts for the lexical kernels; dense: rows for cosine_paired;
     # queries x corpus: top-k; peer_pairs: subset for per-pair Python peers
@@ -274,7 +278,7 @@ def _bench_dense(res: Results, cfg: dict[str, int], threads: Sequence[int], rng:
         res.skip("simsimd", "not installed (pip install simsimd)")
     a = b = np.empty((0, d), dtype=np.float32)  # free the inputs before the next task
 
-    q, nc, k = cfg["queries"], cfg["corpus"], 10
+    q, nc, k = cfg["queries"], cfg["corpus"], TOPK_K
     queries = rng.standard_normal((q, d), dtype=np.float32)
     corpus = rng.standard_normal((nc, d), dtype=np.float32)
     task = f"cosine_topk {q:,}×{nc:,}×{d}, k={k}"
@@ -661,6 +665,10 @@ def run_suite(
             if k not in cfg or int(v) < 1:
                 raise ValueError(f"bad override {k}={v}: use a positive count for one of {tuple(cfg)}")
             cfg[k] = int(v)
+    if "dense" in only and cfg["corpus"] < MIN_CORPUS:  # before out_dir is created
+        raise ValueError(
+            f"corpus must be >= {MIN_CORPUS} for the top-{TOPK_K} benchmark of the dense section, got {cfg['corpus']}"
+        )
     cores = os.cpu_count() or 1
     threads = sorted(set(threads or ([1, cores] if cores > 1 else [1])))
     if any(t < 1 for t in threads):

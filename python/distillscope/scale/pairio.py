@@ -239,6 +239,42 @@ def iter_pair_chunks(
     return _iter_jsonl(p, int(chunk_size), int(start_row), start_offset, columns, keep, stop_row)
 
 
+def input_columns(path: str | os.PathLike[str]) -> list[str] | None:
+    """The column names of a pair file, read without reading its rows:
+    Parquet: the schema; JSONL: the fields of the first row. None when that
+    cannot tell (an empty file, a first row that is not a JSON object: the
+    scoring reports those with the row number)."""
+    p = Path(path)
+    if file_format(p) == "parquet":
+        require_pyarrow()
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(p).names)
+    loads = _loads()
+    with open(p, "rb") as f:
+        for line in f:
+            if line.strip():
+                try:
+                    obj = loads(line)
+                except ValueError:
+                    return None
+                return [str(k) for k in obj] if isinstance(obj, dict) else None
+    return None
+
+
+def check_first_pair(
+    path: str | os.PathLike[str], columns: tuple[str, str] = ("candidate", "reference"), keep: Sequence[str] = ()
+) -> None:
+    """Read the first pair of ``path`` the way scoring reads every pair: a
+    missing column, a wrong type or a row that is not a JSON object fails
+    here, before any output or checkpoint is created."""
+    chunks = iter_pair_chunks(path, chunk_size=1, columns=columns, keep=keep, stop_row=1)
+    try:
+        next(chunks, None)
+    finally:
+        getattr(chunks, "close", lambda: None)()
+
+
 def count_pairs(path: str | os.PathLike[str]) -> int:
     """Number of pair rows (Parquet: from the footer; JSONL: non-blank lines, one pass)."""
     p = Path(path)
@@ -281,8 +317,10 @@ def jsonl_chunk_offsets(path: str | os.PathLike[str], chunk_size: int, offset: i
 __all__ = [
     "DEFAULT_CHUNK",
     "PairChunk",
+    "check_first_pair",
     "count_pairs",
     "file_format",
+    "input_columns",
     "iter_pair_chunks",
     "jsonl_chunk_offsets",
     "require_pyarrow",

@@ -37,9 +37,11 @@ streams the input, :func:`score_batch` scores one batch, and
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -51,7 +53,15 @@ import numpy as np
 
 from .checkpoint import ScoreCheckpoint, ScoreSummary, file_signature
 from .embeddings import Embeddings
-from .pairio import DEFAULT_CHUNK, PairChunk, count_pairs, file_format, iter_pair_chunks, require_pyarrow
+from .pairio import (
+    DEFAULT_CHUNK,
+    PairChunk,
+    check_first_pair,
+    count_pairs,
+    file_format,
+    iter_pair_chunks,
+    require_pyarrow,
+)
 from .remote import iter_remote_chunks
 
 __all__ = [
@@ -332,7 +342,7 @@ def _progress_line(done: int, total: int | None, t0: float, stream: Any) -> None
 
 
 def _check_paths(path: str | os.PathLike[str], out: str | os.PathLike[str], chunk_size: int) -> tuple[Path, Path]:
-    """The input and output paths of :func:`score_pairs`, checked (the output folder is created)."""
+    """The input and output paths of :func:`score_pairs`, checked (nothing is created)."""
     require_pyarrow()
     src = Path(path)
     if not src.is_file():
@@ -343,7 +353,6 @@ def _check_paths(path: str | os.PathLike[str], out: str | os.PathLike[str], chun
         raise ValueError(f"out must be a Parquet file name ending in .parquet; got {str(dst)!r}")
     if dst.resolve() == src.resolve():
         raise ValueError("out must differ from the input file")
-    dst.parent.mkdir(parents=True, exist_ok=True)
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size must be >= 1; got {chunk_size}")
     return src, dst
@@ -421,6 +430,36 @@ def _chunk_results(
     )
 
 
+@contextlib.contextmanager
+def _undone_on_failure(dst: Path) -> Iterator[None]:
+    """A run that fails (or is interrupted) before it records its first chunk
+    removes what it created itself: the ``OUT.parts`` folder and the folders
+    made for ``OUT``. Nothing is removed once a chunk is recorded (the
+    ``OUT.progress.json`` sidecar exists: a rerun resumes from it), nor a
+    folder an earlier run left (its checkpoint is for a resume to use)."""
+    parts_dir = dst.with_name(dst.name + ".parts")
+    progress = dst.with_name(dst.name + ".progress.json")
+    made: list[Path] = []  # innermost first
+    d = dst.parent
+    while not d.exists() and d != d.parent:
+        made.append(d)
+        d = d.parent
+    made_parts = not parts_dir.exists()
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        if not progress.exists():
+            if made_parts and parts_dir.is_dir():
+                shutil.rmtree(parts_dir, ignore_errors=True)
+            for folder in made:
+                try:
+                    folder.rmdir()  # only while empty
+                except OSError:
+                    break
+        raise
+
+
 def score_pairs(
     path: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -462,6 +501,9 @@ def score_pairs(
     t0 = time.perf_counter()
     src, dst = _check_paths(path, out, chunk_size)
     lexical, cosine = parse_metrics(metrics)
+    # a missing column (a typo in columns=) or a first row that cannot be
+    # scored fails before any encoder is loaded or checkpoint folder created
+    check_first_pair(src, columns, keep)
     if encoder is not None:
         if emb_a is not None or emb_b is not None:
             _open_embeddings(emb_a, emb_b, True, encoder)  # raises: one source of vectors
@@ -496,46 +538,47 @@ def score_pairs(
     }
     if progress and total is None:  # JSONL: one pass over the lines for a total and an ETA (progress only)
         total = count_pairs(src)
-    ckpt = ScoreCheckpoint(dst, config, resume)
-    resumed_from = ckpt.rows_done
-    stream = sys.stderr
-    n_chunks = 0
-    results = _chunk_results(
-        src,
-        metric_list,
-        scheduler,
-        emb_a=emb_a,
-        emb_b=emb_b,
-        chunk_size=chunk_size,
-        columns=columns,
-        keep=keep,
-        tokenizer=tokenizer,
-        workers=workers,
-        start_row=ckpt.rows_done,
-        start_offset=ckpt.offset,
-        encoder=encoder,
-    )
-    for tbl, start, next_offset in results:
-        ckpt.commit(tbl, start, next_offset)
-        n_chunks += 1
-        if progress:
-            _progress_line(ckpt.rows_done, total, t0, stream)
-        if on_chunk is not None:
-            on_chunk(ckpt.rows_done)
-    if emb_sig is not None and ckpt.rows_done != emb_sig[0]["shape"][0]:
-        raise ValueError(
-            f"the embedding files have {emb_sig[0]['shape'][0]} rows but {str(src)!r} has "
-            f"{ckpt.rows_done} pairs; they need one row per pair"
+    with _undone_on_failure(dst):
+        ckpt = ScoreCheckpoint(dst, config, resume)
+        resumed_from = ckpt.rows_done
+        stream = sys.stderr
+        n_chunks = 0
+        results = _chunk_results(
+            src,
+            metric_list,
+            scheduler,
+            emb_a=emb_a,
+            emb_b=emb_b,
+            chunk_size=chunk_size,
+            columns=columns,
+            keep=keep,
+            tokenizer=tokenizer,
+            workers=workers,
+            start_row=ckpt.rows_done,
+            start_offset=ckpt.offset,
+            encoder=encoder,
         )
-    if progress:
-        stream.write("\n")
-    empty = to_table(
-        0,
-        {k: [] for k in keep},
-        score_batch([], [], lexical, tokenizer=tokenizer) | ({"cosine": np.zeros(0, np.float32)} if cosine else {}),
-    )
-    rows = ckpt.finalize(empty, {"distillscope": json.dumps(run_metadata(lexical, tokenizer, cosine, encoder))})
-    import pyarrow.parquet as pq
+        for tbl, start, next_offset in results:
+            ckpt.commit(tbl, start, next_offset)
+            n_chunks += 1
+            if progress:
+                _progress_line(ckpt.rows_done, total, t0, stream)
+            if on_chunk is not None:
+                on_chunk(ckpt.rows_done)
+        if emb_sig is not None and ckpt.rows_done != emb_sig[0]["shape"][0]:
+            raise ValueError(
+                f"the embedding files have {emb_sig[0]['shape'][0]} rows but {str(src)!r} has "
+                f"{ckpt.rows_done} pairs; they need one row per pair"
+            )
+        if progress:
+            stream.write("\n")
+        empty = to_table(
+            0,
+            {k: [] for k in keep},
+            score_batch([], [], lexical, tokenizer=tokenizer) | ({"cosine": np.zeros(0, np.float32)} if cosine else {}),
+        )
+        rows = ckpt.finalize(empty, {"distillscope": json.dumps(run_metadata(lexical, tokenizer, cosine, encoder))})
+        import pyarrow.parquet as pq
 
-    names = tuple(pq.ParquetFile(dst).schema_arrow.names)
-    return ScoreSummary(str(dst), rows, resumed_from, time.perf_counter() - t0, names, n_chunks)
+        names = tuple(pq.ParquetFile(dst).schema_arrow.names)
+        return ScoreSummary(str(dst), rows, resumed_from, time.perf_counter() - t0, names, n_chunks)
