@@ -293,16 +293,18 @@ class DegreeResult:
     def ranking(self, student: str, level: str = COMBINED) -> list[str]:
         """Candidates (other than the student) by degree, highest first; NaN last.
         When the best and the runner-up do not differ significantly (paired
-        bootstrap), the one whose derived answers stand out more (``strength``)
+        bootstrap), the one the student is closer to on the prompts where its
+        answers stand out (``strength``, the same prompts for every candidate)
         comes first; exact ties otherwise go by name."""
         li, s, _ = self._loc(student, self.candidates[0], level)
         rows = [(c, float(self.degree[li, s, j])) for j, c in enumerate(self.candidates) if c != student]
         rows.sort(key=lambda r: (not math.isfinite(r[1]), -r[1] if math.isfinite(r[1]) else 0.0, r[0]))
         order = [c for c, _ in rows]
         # A tie in share (the runner-up within the paired bootstrap's noise of
-        # the best) is broken by how far the derived answers stand out: a copy
-        # of T is closer to T than to another student's copy of T, so the
-        # source beats a sibling that shares the same derived prompts.
+        # the best) is broken by how close S is to each on the prompts where
+        # S stands out: a copy of T is closer to T than to another student's
+        # copy of T, so the source beats a sibling that shares the same
+        # derived prompts.
         if len(order) >= 2 and math.isfinite(rows[1][1]):
             top, run = order[0], order[1]
             if not self.paired_difference(student, top, run, level)["significant"]:

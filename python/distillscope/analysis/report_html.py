@@ -77,8 +77,9 @@ def interval_text(d: Any, lo: Any, hi: Any) -> str:
 
 def significance_text(r: Mapping[str, Any]) -> str:
     """ "yes (p = …)" / "no (p = …)"; when the top candidate's degree is *below* the
-    runner-up's (a statistical tie that the ranking broke by how far the derived
-    answers stand out, ``strength``), says so instead of a bare "no"."""
+    runner-up's (a statistical tie that the ranking broke by how close the student
+    is to each on the prompts where its answers stand out, ``strength``), says so
+    instead of a bare "no"."""
     if r.get("significant") is None:
         return ""
     p = r.get("p_value")

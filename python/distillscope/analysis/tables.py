@@ -79,7 +79,8 @@ GLOSSARY = (
         "beats runner-up",
         "paired bootstrap over prompts: the top candidate's degree exceeds the second's at "
         "the 5% level (one-sided p shown). When the two do not differ significantly, the one "
-        "whose derived answers are closer to it (strength) is ranked first, so the top "
+        "the student is closer to on the prompts where its answers stand out (strength; the "
+        "same prompts for both, so the comparison is paired) is ranked first, so the top "
         "candidate's degree can be the lower one: that row reads 'tie, ranked by strength'.",
     ),
 )
