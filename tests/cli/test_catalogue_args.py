@@ -724,3 +724,106 @@ def test_score_pairs_parquet_column_and_keep_name_their_flag(ws, cli_run):
     res = cli_run([*base, "--candidate-column", "cand", "--keep", "id"])
     assert_clean_failure(res, mentions=("--keep", "'id'"))
     assert sorted(p.name for p in ws.iterdir()) == listing  # not even the folder of --out
+
+
+# ------------------------- bench / demo: a failed run leaves nothing it made
+def _tree(folder: Path) -> dict[str, str | None]:
+    """Every entry under ``folder``: its content digest (None: a folder)."""
+    return {str(p.relative_to(folder)): digest(p) for p in sorted(folder.rglob("*"))}
+
+
+def _old_results(folder: Path, names: tuple[str, ...]) -> tuple[dict[str, str | None], int]:
+    """``folder`` holding an earlier run's results and a file of the user's."""
+    folder.mkdir()
+    for name in names:
+        if "/" in name:
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(f"old {name}\n")
+    (folder / "mine.txt").write_text("the user's own file\n")
+    return _tree(folder), folder.stat().st_mtime_ns
+
+
+BENCH_SWEEP = ["bench", "--only", "sweep", "--pairs", "20", "--dense", "10", "--dim", "4", "--threads", "1"]
+BENCH_SWEEP += ["--batch-sizes", "10"]
+
+
+@pytest.mark.parametrize("stop", [RuntimeError("a stage broke"), KeyboardInterrupt()], ids=["error", "interrupt"])
+def test_a_failed_bench_removes_the_out_folder_it_created(stop, ws, cli_run, monkeypatch):
+    import distillscope.scale.bench as bench
+
+    def broken(*a, **k):
+        raise stop
+
+    monkeypatch.setattr(bench, "_sweep", broken)  # after --out is created, before anything is in it
+    listing = sorted(p.name for p in ws.iterdir())
+    res = cli_run([*BENCH_SWEEP, "--no-plot", "--out", ws / "b" / "deep"])
+    assert res.rc == (130 if isinstance(stop, KeyboardInterrupt) else 1), res
+    assert sorted(p.name for p in ws.iterdir()) == listing  # not b/deep, not b
+
+
+def test_a_failed_bench_leaves_an_existing_out_folder_as_it_was(ws, cli_run, monkeypatch):
+    import distillscope.scale.bench as bench
+
+    def broken_plot(*a, **k):  # after bench.json and bench.md were overwritten
+        raise RuntimeError("the plot broke")
+
+    monkeypatch.setattr(bench, "_plot", broken_plot)
+    out = ws / "b"
+    tree, mtime = _old_results(out, ("bench.json", "bench.md"))
+    res = cli_run([*BENCH_SWEEP, "--out", out])
+    assert res.rc == 1 and "the plot broke" in res.err, res
+    assert _tree(out) == tree
+    assert out.stat().st_mtime_ns == mtime
+
+
+def test_a_successful_bench_writes_only_what_a_failure_would_undo(ws, cli_run):
+    from distillscope.cli import bench as bench_cli
+
+    res = cli_run([*BENCH_SWEEP, "--out", ws / "b"])
+    assert res.rc == 0, res
+    assert {p.name for p in (ws / "b").iterdir()} <= set(bench_cli.WRITES)
+    assert (ws / "b" / "bench.json").is_file()
+
+
+DEMO_QUICK = ["demo", "--encoder", "none", "--prompts", "2", "--samples", "1", "--bootstrap", "10"]
+DEMO_QUICK += ["--ice-variants", "direct", "--no-figures"]
+
+
+def test_a_failed_demo_removes_the_out_folder_it_created(ws, cli_run, monkeypatch):
+    from distillscope.cli import demo
+
+    def broken(*a, **k):  # after the prompts were written and the answers gathered
+        raise RuntimeError("scoring broke")
+
+    monkeypatch.setattr(demo, "_score", broken)
+    listing = sorted(p.name for p in ws.iterdir())
+    res = cli_run([*DEMO_QUICK, "--out", ws / "d" / "deep"])
+    assert res.rc == 1 and "scoring broke" in res.err, res
+    assert sorted(p.name for p in ws.iterdir()) == listing
+
+
+def test_a_failed_demo_leaves_an_existing_out_folder_as_it_was(ws, cli_run, monkeypatch):
+    from distillscope.cli import demo
+
+    write_report = demo._write_demo_report
+
+    def broken(*a, **k):  # after data/ and report/ were written over the old ones
+        write_report(*a, **k)
+        raise RuntimeError("the report broke")
+
+    monkeypatch.setattr(demo, "_write_demo_report", broken)
+    out = ws / "d"
+    tree, mtime = _old_results(out, ("summary.json", "demo_registry.json", "data/prompts.jsonl", "report/index.html"))
+    res = cli_run([*DEMO_QUICK, "--out", out])
+    assert res.rc == 1 and "the report broke" in res.err, res
+    assert _tree(out) == tree
+    assert out.stat().st_mtime_ns == mtime
+
+
+def test_a_successful_demo_writes_only_what_a_failure_would_undo(ws, cli_run):
+    from distillscope.cli import demo
+
+    res = cli_run([*DEMO_QUICK, "--out", ws / "d"])
+    assert res.rc in (0, 1), res  # 1: the lineage is not recovered from 2 prompts; the files stay
+    assert {p.name for p in (ws / "d").iterdir()} <= set(demo.WRITES)
+    assert (ws / "d" / "summary.json").is_file()
