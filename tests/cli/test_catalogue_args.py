@@ -430,6 +430,9 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
     # o.parquet.parts checkpoint folder left behind
     ("pairs-candidate-column-unknown", [*PAIRS, "--candidate-column", "nope"], "--candidate-column"),
     ("pairs-reference-column-unknown", [*PAIRS, "--reference-column", "nope"], "--reference-column"),
+    # a --keep column the input lacks used to exit 0 with an all-null column
+    ("pairs-keep-unknown", [*PAIRS, "--keep", "nope"], "--keep"),
+    ("pairs-keep-one-unknown", [*PAIRS, "--keep", "candidate,nope"], "--keep"),
     # bench: a --corpus the dense section's top-10 search cannot take ("k must
     # be between 1 and 3, got 10" naming no flag, after bench-results/ was
     # created; 10: an internal error from numpy's argpartition peer)
@@ -827,3 +830,19 @@ def test_a_successful_demo_writes_only_what_a_failure_would_undo(ws, cli_run):
     assert res.rc in (0, 1), res  # 1: the lineage is not recovered from 2 prompts; the files stay
     assert {p.name for p in (ws / "d").iterdir()} <= set(demo.WRITES)
     assert (ws / "d" / "summary.json").is_file()
+
+
+def test_score_pairs_jsonl_keep_names_the_columns_of_the_first_row(ws, cli_run):
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = [{"candidate": "a b", "reference": "a c", "id": 1}, {"candidate": "x y", "reference": "x z"}]
+    (ws / "ids.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base = ["score-pairs", str(ws / "ids.jsonl"), "--out", str(ws / "new" / "o.parquet"), "--metrics", "rouge1"]
+    listing = sorted(p.name for p in ws.iterdir())
+    res = cli_run([*base, "--keep", "id,modle"])
+    assert_clean_failure(res, mentions=("--keep", "'modle'", "'candidate', 'reference', 'id'"))
+    assert "'id'," not in res.err.split("has no column(s)")[1].split("(")[0]  # only the missing one is named
+    assert sorted(p.name for p in ws.iterdir()) == listing  # not even the folder of --out
+    # a field the first row has stays kept, null where a later row lacks it
+    res = cli_run([*base, "--keep", "id"])
+    assert res.rc == 0, res
+    assert pq.read_table(ws / "new" / "o.parquet").column("id").to_pylist() == [1, None]
