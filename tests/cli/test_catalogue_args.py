@@ -433,6 +433,9 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
     # a --keep column the input lacks used to exit 0 with an all-null column
     ("pairs-keep-unknown", [*PAIRS, "--keep", "nope"], "--keep"),
     ("pairs-keep-one-unknown", [*PAIRS, "--keep", "candidate,nope"], "--keep"),
+    # report: --title '' used to give a report with an empty title
+    ("report-title-empty", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--title", ""], "--title"),
+    ("report-title-blank", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--title", "  "], "--title"),
     # bench: a --corpus the dense section's top-10 search cannot take ("k must
     # be between 1 and 3, got 10" naming no flag, after bench-results/ was
     # created; 10: an internal error from numpy's argpartition peer)

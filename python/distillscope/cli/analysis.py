@@ -20,7 +20,7 @@ import numpy as np
 
 from ..analysis.similarity import GRANULARITIES
 from ..store.loader import load_inputs
-from ._flags import check_encoder, check_int, check_path, check_workers, str_list
+from ._flags import check_encoder, check_int, check_nonempty, check_path, check_workers, str_list
 
 
 # ----------------------------------------------------------------- inputs
@@ -342,6 +342,8 @@ def run_report(args: argparse.Namespace) -> int:
 
     # a str, not type=Path: Path('') is the current folder, and --out '' must be refused
     args.out = check_path("--out", args.out, "the report folder path")
+    # '' gave a report whose page title and heading were empty
+    check_nonempty("--title", args.title, "the report's title (or left out: 'distillscope report')")
     if args.format == "html" and args.out is None:
         raise ValueError("--out DIR is required for --format html (the report folder to write)")
     if args.out is not None:
