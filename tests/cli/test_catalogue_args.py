@@ -330,6 +330,11 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
         "--seed",
     ),
     ("report-seed-neg", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--seed", "-1"], "--seed"),
+    # 1..9 resamples: the library's "n_boot must be >= 10" named no flag (demo: after gathering)
+    ("attribute-bootstrap-5", [*ATTR, "--students", "a", "--candidates", "b", "--bootstrap", "5"], "--bootstrap"),
+    ("report-bootstrap-5", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--bootstrap", "5"], "--bootstrap"),
+    ("demo-bootstrap-5", [*DEMO, "--bootstrap", "5"], "--bootstrap"),
+    ("demo-bootstrap-0", [*DEMO, "--bootstrap", "0"], "--bootstrap"),
     # score-pairs
     ("pairs-chunk-0", [*PAIRS, "--chunk-size", "0"], "--chunk-size"),
     ("pairs-chunk-neg", [*PAIRS, "--chunk-size", "-5"], "--chunk-size"),

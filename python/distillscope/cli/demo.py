@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ._flags import check_encoder, check_int, check_path, check_workers, str_list
+from ._flags import MIN_BOOTSTRAP, check_encoder, check_int, check_path, check_workers, str_list
 from ._outputs import undone_on_failure
 from .demo_sim import POPULATION, Simulation, demo_prompts, registry_extension
 
@@ -60,9 +60,9 @@ def run_demo(args: argparse.Namespace) -> int:
     for flag, v, lo in (
         ("--prompts", args.prompts, 2),
         ("--samples", args.samples, 1),
-        ("--bootstrap", args.bootstrap, 0),
     ):
         check_int(flag, v, lo)
+    check_int("--bootstrap", args.bootstrap, MIN_BOOTSTRAP, note=" (fewer resamples give no meaningful interval)")
     check_int("--seed", args.seed, 0)  # seeds numpy's generators, which take no negative seed
     check_workers("--workers", args.workers)
     _ice_variants(args.ice_variants)
