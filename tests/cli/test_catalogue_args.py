@@ -330,6 +330,11 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
         "--seed",
     ),
     ("report-seed-neg", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--seed", "-1"], "--seed"),
+    # 1..9 resamples: the library's "n_boot must be >= 10" named no flag (demo: after gathering)
+    ("attribute-bootstrap-5", [*ATTR, "--students", "a", "--candidates", "b", "--bootstrap", "5"], "--bootstrap"),
+    ("report-bootstrap-5", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--bootstrap", "5"], "--bootstrap"),
+    ("demo-bootstrap-5", [*DEMO, "--bootstrap", "5"], "--bootstrap"),
+    ("demo-bootstrap-0", [*DEMO, "--bootstrap", "0"], "--bootstrap"),
     # score-pairs
     ("pairs-chunk-0", [*PAIRS, "--chunk-size", "0"], "--chunk-size"),
     ("pairs-chunk-neg", [*PAIRS, "--chunk-size", "-5"], "--chunk-size"),
@@ -430,6 +435,12 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
     # o.parquet.parts checkpoint folder left behind
     ("pairs-candidate-column-unknown", [*PAIRS, "--candidate-column", "nope"], "--candidate-column"),
     ("pairs-reference-column-unknown", [*PAIRS, "--reference-column", "nope"], "--reference-column"),
+    # a --keep column the input lacks used to exit 0 with an all-null column
+    ("pairs-keep-unknown", [*PAIRS, "--keep", "nope"], "--keep"),
+    ("pairs-keep-one-unknown", [*PAIRS, "--keep", "candidate,nope"], "--keep"),
+    # report: --title '' used to give a report with an empty title
+    ("report-title-empty", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--title", ""], "--title"),
+    ("report-title-blank", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--title", "  "], "--title"),
     # bench: a --corpus the dense section's top-10 search cannot take ("k must
     # be between 1 and 3, got 10" naming no flag, after bench-results/ was
     # created; 10: an internal error from numpy's argpartition peer)
@@ -724,3 +735,122 @@ def test_score_pairs_parquet_column_and_keep_name_their_flag(ws, cli_run):
     res = cli_run([*base, "--candidate-column", "cand", "--keep", "id"])
     assert_clean_failure(res, mentions=("--keep", "'id'"))
     assert sorted(p.name for p in ws.iterdir()) == listing  # not even the folder of --out
+
+
+# ------------------------- bench / demo: a failed run leaves nothing it made
+def _tree(folder: Path) -> dict[str, str | None]:
+    """Every entry under ``folder``: its content digest (None: a folder)."""
+    return {str(p.relative_to(folder)): digest(p) for p in sorted(folder.rglob("*"))}
+
+
+def _old_results(folder: Path, names: tuple[str, ...]) -> tuple[dict[str, str | None], int]:
+    """``folder`` holding an earlier run's results and a file of the user's."""
+    folder.mkdir()
+    for name in names:
+        if "/" in name:
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(f"old {name}\n")
+    (folder / "mine.txt").write_text("the user's own file\n")
+    return _tree(folder), folder.stat().st_mtime_ns
+
+
+BENCH_SWEEP = ["bench", "--only", "sweep", "--pairs", "20", "--dense", "10", "--dim", "4", "--threads", "1"]
+BENCH_SWEEP += ["--batch-sizes", "10"]
+
+
+@pytest.mark.parametrize("stop", [RuntimeError("a stage broke"), KeyboardInterrupt()], ids=["error", "interrupt"])
+def test_a_failed_bench_removes_the_out_folder_it_created(stop, ws, cli_run, monkeypatch):
+    import distillscope.scale.bench as bench
+
+    def broken(*a, **k):
+        raise stop
+
+    monkeypatch.setattr(bench, "_sweep", broken)  # after --out is created, before anything is in it
+    listing = sorted(p.name for p in ws.iterdir())
+    res = cli_run([*BENCH_SWEEP, "--no-plot", "--out", ws / "b" / "deep"])
+    assert res.rc == (130 if isinstance(stop, KeyboardInterrupt) else 1), res
+    assert sorted(p.name for p in ws.iterdir()) == listing  # not b/deep, not b
+
+
+def test_a_failed_bench_leaves_an_existing_out_folder_as_it_was(ws, cli_run, monkeypatch):
+    import distillscope.scale.bench as bench
+
+    def broken_plot(*a, **k):  # after bench.json and bench.md were overwritten
+        raise RuntimeError("the plot broke")
+
+    monkeypatch.setattr(bench, "_plot", broken_plot)
+    out = ws / "b"
+    tree, mtime = _old_results(out, ("bench.json", "bench.md"))
+    res = cli_run([*BENCH_SWEEP, "--out", out])
+    assert res.rc == 1 and "the plot broke" in res.err, res
+    assert _tree(out) == tree
+    assert out.stat().st_mtime_ns == mtime
+
+
+def test_a_successful_bench_writes_only_what_a_failure_would_undo(ws, cli_run):
+    from distillscope.cli import bench as bench_cli
+
+    res = cli_run([*BENCH_SWEEP, "--out", ws / "b"])
+    assert res.rc == 0, res
+    assert {p.name for p in (ws / "b").iterdir()} <= set(bench_cli.WRITES)
+    assert (ws / "b" / "bench.json").is_file()
+
+
+DEMO_QUICK = ["demo", "--encoder", "none", "--prompts", "2", "--samples", "1", "--bootstrap", "10"]
+DEMO_QUICK += ["--ice-variants", "direct", "--no-figures"]
+
+
+def test_a_failed_demo_removes_the_out_folder_it_created(ws, cli_run, monkeypatch):
+    from distillscope.cli import demo
+
+    def broken(*a, **k):  # after the prompts were written and the answers gathered
+        raise RuntimeError("scoring broke")
+
+    monkeypatch.setattr(demo, "_score", broken)
+    listing = sorted(p.name for p in ws.iterdir())
+    res = cli_run([*DEMO_QUICK, "--out", ws / "d" / "deep"])
+    assert res.rc == 1 and "scoring broke" in res.err, res
+    assert sorted(p.name for p in ws.iterdir()) == listing
+
+
+def test_a_failed_demo_leaves_an_existing_out_folder_as_it_was(ws, cli_run, monkeypatch):
+    from distillscope.cli import demo
+
+    write_report = demo._write_demo_report
+
+    def broken(*a, **k):  # after data/ and report/ were written over the old ones
+        write_report(*a, **k)
+        raise RuntimeError("the report broke")
+
+    monkeypatch.setattr(demo, "_write_demo_report", broken)
+    out = ws / "d"
+    tree, mtime = _old_results(out, ("summary.json", "demo_registry.json", "data/prompts.jsonl", "report/index.html"))
+    res = cli_run([*DEMO_QUICK, "--out", out])
+    assert res.rc == 1 and "the report broke" in res.err, res
+    assert _tree(out) == tree
+    assert out.stat().st_mtime_ns == mtime
+
+
+def test_a_successful_demo_writes_only_what_a_failure_would_undo(ws, cli_run):
+    from distillscope.cli import demo
+
+    res = cli_run([*DEMO_QUICK, "--out", ws / "d"])
+    assert res.rc in (0, 1), res  # 1: the lineage is not recovered from 2 prompts; the files stay
+    assert {p.name for p in (ws / "d").iterdir()} <= set(demo.WRITES)
+    assert (ws / "d" / "summary.json").is_file()
+
+
+def test_score_pairs_jsonl_keep_names_the_columns_of_the_first_row(ws, cli_run):
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = [{"candidate": "a b", "reference": "a c", "id": 1}, {"candidate": "x y", "reference": "x z"}]
+    (ws / "ids.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base = ["score-pairs", str(ws / "ids.jsonl"), "--out", str(ws / "new" / "o.parquet"), "--metrics", "rouge1"]
+    listing = sorted(p.name for p in ws.iterdir())
+    res = cli_run([*base, "--keep", "id,modle"])
+    assert_clean_failure(res, mentions=("--keep", "'modle'", "'candidate', 'reference', 'id'"))
+    assert "'id'," not in res.err.split("has no column(s)")[1].split("(")[0]  # only the missing one is named
+    assert sorted(p.name for p in ws.iterdir()) == listing  # not even the folder of --out
+    # a field the first row has stays kept, null where a later row lacks it
+    res = cli_run([*base, "--keep", "id"])
+    assert res.rc == 0, res
+    assert pq.read_table(ws / "new" / "o.parquet").column("id").to_pylist() == [1, None]

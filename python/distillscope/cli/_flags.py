@@ -96,6 +96,9 @@ def int_list(flag: str, text: str, lo: int = 1) -> list[int] | None:
     return values
 
 
+# the fewest bootstrap resamples DegreeConfig takes ("n_boot must be >= 10")
+MIN_BOOTSTRAP = 10
+
 # what an encoder option of score/attribute/report/judge/demo takes besides a model
 ENCODER_KEYWORDS = ("auto", "none")
 
@@ -160,6 +163,7 @@ def naming(flag: str, value: Any) -> Iterator[None]:
 
 __all__ = [
     "ENCODER_KEYWORDS",
+    "MIN_BOOTSTRAP",
     "check_encoder",
     "check_int",
     "check_nonempty",

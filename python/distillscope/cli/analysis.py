@@ -20,7 +20,7 @@ import numpy as np
 
 from ..analysis.similarity import GRANULARITIES
 from ..store.loader import load_inputs
-from ._flags import check_encoder, check_int, check_path, check_workers, str_list
+from ._flags import MIN_BOOTSTRAP, check_encoder, check_int, check_nonempty, check_path, check_workers, str_list
 
 
 # ----------------------------------------------------------------- inputs
@@ -264,8 +264,7 @@ def run_attribute(args: argparse.Namespace) -> int:
     from ..analysis.degree import DegreeConfig
     from ..analysis.tables import render_attribution
 
-    if args.bootstrap < 1:
-        raise ValueError(f"--bootstrap must be >= 1, got {args.bootstrap}")
+    check_int("--bootstrap", args.bootstrap, MIN_BOOTSTRAP, note=" (fewer resamples give no meaningful interval)")
     audit = _Audit(args, students=args.students, candidates=args.candidates)
     st = audit.score_table()
     audit.log(f"degrees and {args.bootstrap:,} bootstrap resamples")
@@ -342,14 +341,15 @@ def run_report(args: argparse.Namespace) -> int:
 
     # a str, not type=Path: Path('') is the current folder, and --out '' must be refused
     args.out = check_path("--out", args.out, "the report folder path")
+    # '' gave a report whose page title and heading were empty
+    check_nonempty("--title", args.title, "the report's title (or left out: 'distillscope report')")
     if args.format == "html" and args.out is None:
         raise ValueError("--out DIR is required for --format html (the report folder to write)")
     if args.out is not None:
         check_out_dir(args.out, "--out")
     if args.evidence < 0:
         raise ValueError(f"--evidence must be >= 0, got {args.evidence}")
-    if args.bootstrap < 1:
-        raise ValueError(f"--bootstrap must be >= 1, got {args.bootstrap}")
+    check_int("--bootstrap", args.bootstrap, MIN_BOOTSTRAP, note=" (fewer resamples give no meaningful interval)")
     ice = {}
     for spec in args.ice:  # read before any work: a bad file fails in a second, not after the embedding
         model, _, path = spec.partition("=")

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..scale.bench import MIN_CORPUS, SIZES, TOPK_K, run_suite
 from ._flags import check_int, check_path, int_list, str_list
+from ._outputs import undone_on_failure
 
 
 def configure_bench(p: Any) -> None:
@@ -25,6 +26,8 @@ def configure_bench(p: Any) -> None:
 
 
 _SECTIONS = ("dense", "text", "embed", "sweep")
+# what run_suite writes into --out: a failed run puts these back as they were
+WRITES = ("bench.json", "bench.md", "bench.png")
 # flag -> run_suite override key (it names the key: "bad override pairs=0")
 _OVERRIDES = {"--pairs": "pairs", "--dense": "dense", "--dim": "dim", "--queries": "queries", "--corpus": "corpus"}
 
@@ -45,20 +48,23 @@ def run_bench(args: Any) -> int:
         check_int(flag, getattr(args, key), 1, note=" (or left out: the --size preset)")
     threads = int_list("--threads", args.threads)
     batch_sizes = int_list("--batch-sizes", args.batch_sizes)
-    doc = run_suite(
-        args.size,
-        out,
-        threads=threads,
-        batch_sizes=batch_sizes,
-        overrides={key: getattr(args, key) for key in _OVERRIDES.values()},
-        seed=args.seed,
-        plot=not args.no_plot,
-        only=only,
-    )
+    # run_suite creates --out first (an unwritable path fails at once); a run
+    # that fails later leaves no empty or half-written folder behind
+    with undone_on_failure(out, WRITES):
+        doc = run_suite(
+            args.size,
+            out,
+            threads=threads,
+            batch_sizes=batch_sizes,
+            overrides={key: getattr(args, key) for key in _OVERRIDES.values()},
+            seed=args.seed,
+            plot=not args.no_plot,
+            only=only,
+        )
     if doc["failures"]:
         print("\nresults disagree:\n  " + "\n  ".join(doc["failures"]), file=sys.stderr)
         return 1
     return 0
 
 
-__all__ = ["configure_bench", "run_bench"]
+__all__ = ["WRITES", "configure_bench", "run_bench"]

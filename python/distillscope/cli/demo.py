@@ -26,8 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from ._flags import check_encoder, check_int, check_path, check_workers, str_list
+from ._flags import MIN_BOOTSTRAP, check_encoder, check_int, check_path, check_workers, str_list
+from ._outputs import undone_on_failure
 from .demo_sim import POPULATION, Simulation, demo_prompts, registry_extension
+
+# what a run writes into --out: a failed run puts these back as they were
+WRITES = ("demo_registry.json", "data", "report", "summary.json")
 
 
 def configure_demo(p: argparse.ArgumentParser) -> None:
@@ -56,9 +60,9 @@ def run_demo(args: argparse.Namespace) -> int:
     for flag, v, lo in (
         ("--prompts", args.prompts, 2),
         ("--samples", args.samples, 1),
-        ("--bootstrap", args.bootstrap, 0),
     ):
         check_int(flag, v, lo)
+    check_int("--bootstrap", args.bootstrap, MIN_BOOTSTRAP, note=" (fewer resamples give no meaningful interval)")
     check_int("--seed", args.seed, 0)  # seeds numpy's generators, which take no negative seed
     check_workers("--workers", args.workers)
     _ice_variants(args.ice_variants)
@@ -74,14 +78,17 @@ def run_demo(args: argparse.Namespace) -> int:
     from ..analysis.similarity import resolve_encoder
 
     encoder = resolve_encoder(args.encoder)  # loaded before anything is written: a failure leaves no files
-    out.mkdir(parents=True, exist_ok=True)
-    registry, probes, data = _write_inputs(args, out)
-    store = _serve_and_gather(args, data, probes, t0, say)
-    sc = _score(args, encoder, store, t0, say)
-    ice = _identity_check(data, probes, registry)
-    files, ice_levels = _write_demo_report(args, out, data, sc, ice, say)
-    summary = _lineage_summary(sc, ice_levels, out, t0)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    # a run that fails (or is interrupted) after --out was created leaves it as
+    # it found it: no folder of its own, an earlier run's files put back
+    with undone_on_failure(out, WRITES):
+        out.mkdir(parents=True, exist_ok=True)
+        registry, probes, data = _write_inputs(args, out)
+        store = _serve_and_gather(args, data, probes, t0, say)
+        sc = _score(args, encoder, store, t0, say)
+        ice = _identity_check(data, probes, registry)
+        files, ice_levels = _write_demo_report(args, out, data, sc, ice, say)
+        summary = _lineage_summary(sc, ice_levels, out, t0)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     if args.format == "json":
         print(json.dumps(summary, indent=2, default=float))
     else:

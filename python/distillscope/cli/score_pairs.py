@@ -92,8 +92,8 @@ def _check_flags(args: Any) -> None:
 
 
 def _check_columns(args: Any) -> None:
-    """--candidate-column / --reference-column (and, for Parquet, --keep)
-    name columns the input has: checked on its schema or first row, before
+    """--candidate-column, --reference-column and --keep name columns the
+    input has: checked on its schema or first row, before
     an encoder is loaded or a checkpoint folder created."""
     from ..scale.pairio import file_format, input_columns
 
@@ -113,10 +113,16 @@ def _check_columns(args: Any) -> None:
                 f"{flag} {col!r}: {args.pairs} has no such column (it has {shown}); "
                 f"pass the name of its {what}-text column"
             )
-    if file_format(src) == "parquet":  # JSONL rows may lack a kept field (null); Parquet columns may not
-        missing = [k for k in _keep(args) if k not in have]
-        if missing:
-            raise ValueError(f"--keep: {args.pairs} has no column(s) {', '.join(map(repr, missing))} (it has {shown})")
+    # a kept column the input lacks altogether used to become an all-null
+    # output column (a typo went unnoticed); JSONL rows after the first may
+    # still lack a kept field (null there)
+    missing = [k for k in _keep(args) if k not in have]
+    if missing:
+        where = "its first row has" if file_format(src) == "jsonl" else "it has"
+        raise ValueError(
+            f"--keep: {args.pairs} has no column(s) {', '.join(map(repr, missing))} ({where} {shown}); "
+            "keep columns it has, or leave --keep out"
+        )
 
 
 def _keep(args: Any) -> list[str]:
