@@ -37,6 +37,21 @@ COLS = (
     "monotone",
 )
 
+# (teacher, filler) pairs of the real-data construction, chosen to span the hard cases
+# (the filler's own degree toward the teacher, i.e. the r = 0 student, in brackets):
+# a filler that itself resembles the teacher a little (Llama-3 -> GPT-4T, 0.011); a
+# stranger filler while the teacher's clone (GPT-4T-concise) sits in the population
+# (Zephyr -> GPT-4T, 0); a teacher inside a family of related models (Tulu-2 with
+# DeepSeek 0.14 and Zephyr 0.06 in the population, Llama-3 -> Tulu-2, 0); a teacher
+# with no close relative (Mistral-Large, Yi-34B -> Mistral, 0). Heavy edits (no target)
+# only for the first pair, to keep the run short.
+REAL_SETUPS = (
+    (("gpt4_1106_preview", "Meta-Llama-3-70B-Instruct"), ("exact", "light", "heavy")),
+    (("gpt4_1106_preview", "zephyr-7b-beta"), ("exact", "light")),
+    (("tulu-2-dpo-70b", "Meta-Llama-3-70B-Instruct"), ("exact", "light")),
+    (("mistral-large-2402", "Yi-34B-Chat"), ("exact", "light")),
+)
+
 
 def table(rows) -> str:
     out = ["| " + " | ".join(COLS) + " |", "|" + "---|" * len(COLS)]
@@ -50,6 +65,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="docs")
     ap.add_argument("--no-real", action="store_true")
+    ap.add_argument("--no-sim", action="store_true", help="only the real-data construction")
     ap.add_argument("--seeds", type=int, default=10, help="students per grid cell (each cell draws its own)")
     ap.add_argument("--real-seeds", type=int, default=3, help="students per cell of the real-data construction")
     ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (the product's default: 1000)")
@@ -58,7 +74,7 @@ def main() -> int:
     cfg = DegreeConfig(n_boot=args.n_boot, seed=0)
     rates = [round(0.1 * i, 1) for i in range(11)]
     t0 = time.perf_counter()
-    sim = simulated_runs(
+    sim = [] if args.no_sim else simulated_runs(
         rates if not args.quick else [0, 0.5, 1],
         [1, 2, 4],
         ["exact", "light", "heavy"],
@@ -76,15 +92,16 @@ def main() -> int:
             for p in (root.parent / "shared/data/alpaca_eval", root.parent.parent / "shared/data/alpaca_eval")
             if p.exists()
         )
-        real = alpaca_runs(
-            data,
-            [("gpt4_1106_preview", "Meta-Llama-3-70B-Instruct")],
-            [0, 0.2, 0.5, 0.8, 1.0],
-            ["exact", "light", "heavy"],
-            seeds=tuple(range(args.real_seeds)),
-            config=cfg,
-            workers=2,
-        )
+        for setup, noises in REAL_SETUPS:
+            real += alpaca_runs(
+                data,
+                [setup],
+                [0, 0.2, 0.5, 0.8, 1.0],
+                noises,
+                seeds=tuple(range(args.real_seeds)),
+                config=cfg,
+                workers=2,
+            )
     out = Path(args.out)
     lines = [
         f"Simulator: {len(sim)} students ({len(seeds)} per cell, {args.n_boot} resamples), {t_sim:.0f} s.",

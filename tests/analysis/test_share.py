@@ -166,3 +166,33 @@ def test_the_generic_side_matches_the_oracle():
     for s, c in (("S", "T"), ("T", "S"), ("U1", "T"), ("S", "U1"), ("U2", "U3")):
         want = degree_reference(t, s, c, "lexical", range(60))
         assert res.get(s, c, "lexical")["degree"] == pytest.approx(want, rel=1e-9, abs=1e-12), (s, c)
+
+
+def test_real_answers_mixed_at_known_rates(shared_data):
+    """The real-data construction (docs/calibration.md): a student answers a share r
+    of 300 AlpacaEval prompts with GPT-4T's real answer (verbatim or lightly edited)
+    and the rest with Zephyr's, which reads 0 toward GPT-4T; the other seven files,
+    GPT-4T's concise sibling among them, are the population. The degree must read
+    the realised share, not only rank: the v1 ratio of means read ~0.78 for a
+    copy and < 0 for a stranger here."""
+    from distillscope.analysis.calibration import alpaca_runs
+
+    runs = alpaca_runs(
+        shared_data / "alpaca_eval",
+        [("gpt4_1106_preview", "zephyr-7b-beta")],
+        [0.0, 0.3, 0.6, 1.0],
+        ["exact", "light"],
+        config=CFG,
+        workers=2,
+        n_prompts=300,
+    )
+    assert len(runs) == 8
+    for r in runs:
+        assert abs(r.degree - r.share) <= 0.05, r
+        assert r.ci_low - 0.01 <= r.share <= r.ci_high + 0.01, r
+        if r.rate == 0.0:
+            assert r.degree <= 0.02 and r.ci_low <= 1e-12, r
+        else:
+            assert r.top_is_teacher, r
+        if r.rate == 1.0:
+            assert r.degree >= 0.95, r

@@ -149,14 +149,16 @@ def _load_alpaca(root: Path) -> tuple[list[str], dict[str, list[str]]]:
     return keys, {m: [v[k] for k in keys] for m, v in outs.items()}
 
 
-def _scores(a: Sequence[str], b: Sequence[str], workers: int) -> dict[str, np.ndarray]:
+def _scores(a: Sequence[str], b: Sequence[str], fa: Any, fb: Any, workers: int) -> dict[str, np.ndarray]:
+    """Lexical and style scores of aligned answers; ``fa`` / ``fb`` are their style features
+    (computed once per model: they cost ten times the lexical kernels)."""
     from ..text.lexical import lexical_scores
-    from ..text.style import style_scores
+    from ..text.style import style_similarity
 
     lex = lexical_scores(list(a), list(b), metrics=("rougeL", "jaccard2"), workers=workers)
     return {
         "lexical": 0.5 * (np.asarray(lex["rougeL"]) + np.asarray(lex["jaccard2"])),
-        "style": np.asarray(style_scores(list(a), list(b)), dtype=np.float64),
+        "style": np.asarray(style_similarity(fa, fb), dtype=np.float64),
     }
 
 
@@ -169,19 +171,27 @@ def alpaca_runs(
     seeds: Sequence[int] = (0,),
     workers: int = 1,
     config: DegreeConfig | None = None,
+    n_prompts: int | None = None,
 ) -> list[Run]:
     """Synthetic students from real AlpacaEval answers. ``setups`` are (teacher, filler)
-    file stems. Granularities: lexical (mean of ROUGE-L F and bigram Jaccard) and style."""
+    file stems. Granularities: lexical (mean of ROUGE-L F and bigram Jaccard) and style.
+    ``n_prompts``: the first n shared prompts in sorted order (default: all 805)."""
+    from ..text.style import style_features
+
     cfg = config or DegreeConfig(n_boot=200)
     keys, texts = _load_alpaca(root)
+    if n_prompts is not None:
+        keys = keys[:n_prompts]
+        texts = {m: v[:n_prompts] for m, v in texts.items()}
     n = len(keys)
     out: list[Run] = []
     for teacher, filler in setups:
         pop = [m for m in texts if m != filler]
+        feats = {m: style_features(texts[m]) for m in pop}
         base: dict[str, dict[tuple[str, str], np.ndarray]] = {"lexical": {}, "style": {}}
         for i, a in enumerate(pop):
             for b in pop[i + 1 :]:
-                for g, v in _scores(texts[a], texts[b], workers).items():
+                for g, v in _scores(texts[a], texts[b], feats[a], feats[b], workers).items():
                     base[g][(a, b)] = v
         for noise in noises:
             for r in rates:
@@ -193,8 +203,9 @@ def alpaca_runs(
                         for p in range(n)
                     ]
                     scores = {g: dict(d) for g, d in base.items()}
+                    fs = style_features(student)
                     for m in pop:
-                        for g, v in _scores(student, texts[m], workers).items():
+                        for g, v in _scores(student, texts[m], fs, feats[m], workers).items():
                             scores[g][("STUDENT", m)] = v
                     table = ScoreTable(tuple(pop) + ("STUDENT",), scores)
                     group = (f"{teacher}<-{filler}", noise)
