@@ -74,14 +74,18 @@ def main() -> int:
     cfg = DegreeConfig(n_boot=args.n_boot, seed=0)
     rates = [round(0.1 * i, 1) for i in range(11)]
     t0 = time.perf_counter()
-    sim = [] if args.no_sim else simulated_runs(
-        rates if not args.quick else [0, 0.5, 1],
-        [1, 2, 4],
-        ["exact", "light", "heavy"],
-        ["one", "four", "generic"],
-        n_prompts=200,
-        seeds=seeds,
-        config=cfg,
+    sim = (
+        []
+        if args.no_sim
+        else simulated_runs(
+            rates if not args.quick else [0, 0.5, 1],
+            [1, 2, 4],
+            ["exact", "light", "heavy"],
+            ["one", "four", "generic"],
+            n_prompts=200,
+            seeds=seeds,
+            config=cfg,
+        )
     )
     t_sim = time.perf_counter() - t0
     real = []
