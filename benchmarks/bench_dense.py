@@ -7,6 +7,9 @@
   SimSIMD (batched ``simsimd.cosine``), distillscope workers=1/2 and float16.
 * cosine_grouped on G groups of 8×8 rows: a numpy loop over groups (timed on a
   subset and scaled), one batched numpy matmul over the (already padded) groups.
+* cosine_grouped reduce="matched" (precision + recall) / 2 on the same groups:
+  one call against the two calls (precision, then recall) it replaces in the
+  similarity analysis; the ratio is the one-call speed-up.
 * cosine_topk Q×N×D top-10: faiss IndexFlatIP on normalized copies (BLAS
   kernel printed), a chunked numpy matmul + argpartition, distillscope native
   and auto (which hands large problems to faiss).
@@ -144,6 +147,32 @@ def bench_grouped(t: Table, groups: int, rows: int, d: int, rng) -> None:
     )
 
 
+def bench_grouped_matched(t: Table, groups: int, rows: int, d: int, rng) -> None:
+    n = groups * rows
+    a = rng.standard_normal((n, d), dtype=np.float32)
+    b = rng.standard_normal((n, d), dtype=np.float32)
+    off = np.arange(0, n + 1, rows, dtype=np.int64)
+    task = f"cosine_grouped {groups:,} groups of {rows}×{rows}, D={d}, matched = (P + R) / 2"
+
+    def two_calls():
+        p = ds.cosine_grouped(a, off, b, off, reduce="precision", workers=1).astype(np.float64)
+        r = ds.cosine_grouped(a, off, b, off, reduce="recall", workers=1).astype(np.float64)
+        return 0.5 * (p + r)
+
+    res = race({"one": lambda: ds.cosine_grouped(a, off, b, off, reduce="matched", workers=1), "two": two_calls})
+    (one_sec, one), (two_sec, two) = res["one"], res["two"]
+    t.add(task, "distillscope reduce='matched', one call, workers=1", one_sec, groups, "groups/s")
+    t.add(
+        task,
+        "two calls: reduce='precision' + reduce='recall', workers=1",
+        two_sec,
+        groups,
+        "groups/s",
+        f"max|Δ| {np.abs(two - one).max():.1e}",
+    )
+    print(f"{task}: two calls / one call = {two_sec / one_sec:.2f}×")
+
+
 def bench_topk(t: Table, nq: int, nc: int, d: int, k: int, rng, workers: int) -> None:
     import faiss
 
@@ -227,6 +256,7 @@ def main(argv=None) -> int:
     t = Table("Dense kernels")
     bench_paired(t, args.pairs, args.dim, rng)
     bench_grouped(t, args.groups, 8, args.dim, rng)
+    bench_grouped_matched(t, args.groups, 8, args.dim, rng)
     for w in (1, 2):
         bench_topk(t, args.topk, args.topk, args.dim, 10, rng, w)
     print()

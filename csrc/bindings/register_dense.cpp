@@ -48,7 +48,9 @@ ds::GroupReduce parse_reduce(const std::string& r) {
   if (r == "precision") return ds::GroupReduce::precision;
   if (r == "recall") return ds::GroupReduce::recall;
   if (r == "f1") return ds::GroupReduce::f1;
-  throw py::value_error("reduce must be one of 'mean', 'max', 'precision', 'recall', 'f1'; got '" + r + "'");
+  if (r == "matched") return ds::GroupReduce::matched;
+  throw py::value_error("reduce must be one of 'mean', 'max', 'precision', 'recall', 'f1', 'matched'; got '" + r +
+                        "'");
 }
 
 py::array_t<float> cosine_grouped(const py::array& a, const py::array& a_off, const py::array& b,

@@ -635,6 +635,10 @@ struct GroupReducer {
         const double pp = p / static_cast<double>(na), rr = r / static_cast<double>(nb);
         if (reduce == GroupReduce::precision) return static_cast<float>(pp);
         if (reduce == GroupReduce::recall) return static_cast<float>(rr);
+        // Averaged in double from the same pp and rr: equal to the mean of
+        // the float32 precision and recall up to their rounding; NaN in
+        // either propagates.
+        if (reduce == GroupReduce::matched) return static_cast<float>(0.5 * (pp + rr));
         if (std::isnan(pp) || std::isnan(rr)) return nan;
         return static_cast<float>(detail::harmonic_f1(pp, rr));
       }

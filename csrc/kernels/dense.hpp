@@ -7,7 +7,8 @@
 //                   norms once, then 1×4 register-blocked dot products.
 //   cosine_grouped  per CSR group, the block streamed in strips of rows
 //                   (detail::stream_block_f32) and reduced on the fly to mean,
-//                   max or BERTScore-style greedy precision / recall / F1.
+//                   max, BERTScore-style greedy precision / recall / F1, or
+//                   "matched" (the mean of precision and recall).
 //                   Memory per worker: one strip (at most ~256 KB, or two
 //                   rows) plus O(na + nb) norms, never the na×nb block.
 //   cosine_topk     (topk.cpp) exact blocked top-k, never the full matrix.
@@ -31,7 +32,10 @@
 
 namespace ds {
 
-enum class GroupReduce : int { mean = 0, max = 1, precision = 2, recall = 3, f1 = 4 };
+// matched = (precision + recall) / 2: each row's best match on the other
+// side, averaged over both sides' rows; one pass, where precision and recall
+// separately would compute the block twice.
+enum class GroupReduce : int { mean = 0, max = 1, precision = 2, recall = 3, f1 = 4, matched = 5 };
 
 void cosine_paired_f32(const float* a, const float* b, std::size_t n, std::size_t d, float* out, int workers);
 void cosine_paired_f16(const std::uint16_t* a, const std::uint16_t* b, std::size_t n, std::size_t d, float* out,

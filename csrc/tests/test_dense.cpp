@@ -107,6 +107,56 @@ DS_TEST(grouped_and_block) {
   });
 }
 
+DS_TEST(grouped_matched_is_mean_of_precision_and_recall) {
+  // Groups: 3x2, empty a-side, 5x1, 1x6 with a zero row on a's side, and one
+  // multi-strip group (nb large enough that the block streams in strips).
+  for_each_isa([] {
+    const std::size_t d = 17, big_b = 3 * ds::detail::kStripFloats / 64 + 1;
+    std::vector<std::int64_t> ao{0, 3, 3, 8, 9, 9 + 70};
+    std::vector<std::int64_t> bo{0, 2, 4, 5, 11, 11 + static_cast<std::int64_t>(big_b)};
+    const std::size_t groups = ao.size() - 1, na = 79, nb = static_cast<std::size_t>(bo.back());
+    auto a = randn(na * d, 21), b = randn(nb * d, 22);
+    std::fill(a.begin() + 8 * d, a.begin() + 9 * d, 0.0f);  // group 3: its only a-row is zero
+    std::vector<float> matched(groups), p(groups), r(groups);
+    ds::cosine_grouped_f32(a.data(), ao.data(), b.data(), bo.data(), groups, d, ds::GroupReduce::matched,
+                           matched.data(), 1);
+    ds::cosine_grouped_f32(a.data(), ao.data(), b.data(), bo.data(), groups, d, ds::GroupReduce::precision, p.data(),
+                           1);
+    ds::cosine_grouped_f32(a.data(), ao.data(), b.data(), bo.data(), groups, d, ds::GroupReduce::recall, r.data(), 1);
+    DS_CHECK(std::isnan(matched[1]));  // empty side, like every other reduce
+    DS_CHECK(matched[3] == 0.0f);      // a zero row has cosine 0 with everything
+    for (std::size_t g = 0; g < groups; ++g) {
+      if (g == 1) continue;
+      // against the definition, from double cosines
+      const auto a0 = static_cast<std::size_t>(ao[g]), a1 = static_cast<std::size_t>(ao[g + 1]);
+      const auto b0 = static_cast<std::size_t>(bo[g]), b1 = static_cast<std::size_t>(bo[g + 1]);
+      std::vector<double> col(b1 - b0, -2.0);
+      double pp = 0;
+      for (std::size_t i = a0; i < a1; ++i) {
+        double rm = -2.0;
+        for (std::size_t j = b0; j < b1; ++j) {
+          const double c = ref_cos(&a[i * d], &b[j * d], d);
+          rm = std::max(rm, c);
+          col[j - b0] = std::max(col[j - b0], c);
+        }
+        pp += rm;
+      }
+      double rr = 0;
+      for (double c : col) rr += c;
+      const double want = 0.5 * (pp / double(a1 - a0) + rr / double(b1 - b0));
+      DS_CHECK_NEAR(matched[g], want, 3e-6);
+      // and against the kernel's own precision and recall
+      DS_CHECK_NEAR(matched[g], 0.5 * (double(p[g]) + double(r[g])), 1e-7);
+    }
+    for (int w : {2, 3, 8}) {  // same bits for any worker count
+      std::vector<float> again(groups);
+      ds::cosine_grouped_f32(a.data(), ao.data(), b.data(), bo.data(), groups, d, ds::GroupReduce::matched,
+                             again.data(), w);
+      DS_CHECK(std::memcmp(again.data(), matched.data(), groups * sizeof(float)) == 0);
+    }
+  });
+}
+
 DS_TEST(streamed_strips_equal_the_whole_block) {
   // The streaming reductions rely on this: strips concatenated in row order
   // are bit-identical to the block computed whole, for odd row counts, for

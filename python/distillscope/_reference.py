@@ -52,6 +52,8 @@ def reduce_similarity(sim: np.ndarray, reduce: str) -> float:
         return p
     if reduce == "recall":
         return r
+    if reduce == "matched":
+        return 0.5 * (p + r)  # NaN in either propagates
     if reduce == "f1":
         if np.isnan(p) or np.isnan(r):
             return float("nan")

@@ -13,7 +13,7 @@ from distillscope import _reference as ref
 # Sizes around SIMD widths plus the common embedding sizes.
 DIMS = [1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 384, 768, 1024]
 dims = st.one_of(st.sampled_from(DIMS), st.integers(1, 1024))
-REDUCES = ["mean", "max", "precision", "recall", "f1"]
+REDUCES = ["mean", "max", "precision", "recall", "f1", "matched"]
 
 
 def _rand(rng, n, d, dtype=np.float32, scale=1.0):
@@ -161,7 +161,7 @@ def test_grouped_matches_reference_all_isas(params):
     for isa in ds.capabilities()["available"]:
         with ds.force_isa(isa):
             got = {r: ds.cosine_grouped(a, a_off, b, b_off, reduce=r) for r in REDUCES}
-        for reduce in ("mean", "max", "precision", "recall"):
+        for reduce in ("mean", "max", "precision", "recall", "matched"):
             want = ref.cosine_grouped(a, a_off, b, b_off, reduce)
             assert got[reduce].shape == (len(na),)
             np.testing.assert_allclose(got[reduce], want, atol=3e-6, rtol=0, err_msg=f"{isa} {reduce}")
@@ -172,12 +172,16 @@ def test_grouped_matches_reference_all_isas(params):
         want_f1 = [ref.harmonic_f1(x, y) if not (np.isnan(x) or np.isnan(y)) else np.nan for x, y in zip(p, r)]
         np.testing.assert_allclose(got["f1"], want_f1, rtol=1e-6, atol=1e-7, err_msg=f"{isa} f1")
         assert np.all(np.abs(got["f1"][~np.isnan(got["f1"])]) <= 1.0)
+        # matched is the mean of the kernel's own P and R (the same maxima,
+        # averaged in double before the cast to float32)
+        np.testing.assert_allclose(got["matched"], 0.5 * (p + r), rtol=0, atol=1.5e-7, err_msg=f"{isa} matched")
+        assert np.array_equal(np.isnan(got["matched"]), np.isnan(got["precision"]))
 
 
 def test_grouped_identical_groups_score_one(isa, rng):
     a = _rand(rng, 40, 384)
     off = np.arange(0, 41, 8, dtype=np.int64)
-    for reduce in ("max", "precision", "recall", "f1"):
+    for reduce in ("max", "precision", "recall", "f1", "matched"):
         np.testing.assert_allclose(ds.cosine_grouped(a, off, a, off, reduce=reduce), 1.0, atol=1e-6)
 
 
@@ -192,6 +196,37 @@ def test_grouped_degenerate(isa):
     assert got[1] == 0.0  # zero rows → 0.0
     assert np.isnan(got[2])  # NaN propagates
     assert ds.cosine_grouped(a[:0], [0], b[:0], [0]).shape == (0,)
+
+
+def test_grouped_matched_degenerate(isa):
+    # same rules as the other reduces: empty side → NaN, zero row → 0, NaN row → NaN
+    a = np.zeros((4, 5), np.float32)
+    b = np.ones((4, 5), np.float32)
+    a[3, 0] = np.nan
+    off_a = np.array([0, 0, 2, 4, 4], np.int64)  # groups: a empty, 2 zero rows, a NaN row, both empty
+    off_b = np.array([0, 1, 3, 4, 4], np.int64)
+    got = ds.cosine_grouped(a, off_a, b, off_b, reduce="matched")
+    assert got.dtype == np.float32 and got.shape == (4,)
+    assert np.isnan(got[0]) and got[1] == 0.0 and np.isnan(got[2]) and np.isnan(got[3])
+    want = ref.cosine_grouped(a, off_a, b, off_b, "matched")
+    np.testing.assert_array_equal(got, want)
+    assert ds.cosine_grouped(a[:0], [0], b[:0], [0], reduce="matched").shape == (0,)
+
+
+@given(groups())
+def test_grouped_matched_float64_input(params):
+    # float64 is converted to float32 once: the same result as float32 input,
+    # and the oracle on the float64 data within float32 precision
+    d, na, nb, seed = params
+    rng = np.random.default_rng(seed)
+    a_off = np.concatenate([[0], np.cumsum(na)]).astype(np.int64)
+    b_off = np.concatenate([[0], np.cumsum(nb)]).astype(np.int64)
+    a, b = _rand(rng, int(a_off[-1]), d, np.float64), _rand(rng, int(b_off[-1]), d, np.float64)
+    got = ds.cosine_grouped(a, a_off, b, b_off, reduce="matched")
+    assert got.dtype == np.float32
+    same = ds.cosine_grouped(a.astype(np.float32), a_off, b.astype(np.float32), b_off, reduce="matched")
+    assert np.array_equal(got, same, equal_nan=True)
+    np.testing.assert_allclose(got, ref.cosine_grouped(a, a_off, b, b_off, "matched"), atol=3e-6, rtol=0)
 
 
 def test_grouped_workers_and_splits_bit_identical(rng):

@@ -267,7 +267,7 @@ def test_multi_strip_groups_match_reference_and_are_split_invariant(rng):
     batch_a = np.concatenate([small_a, a, small_a])
     batch_b = np.concatenate([small_b, b, small_b])
     batch_off = (np.array([0, 6, 6 + na, 12 + na], np.int64), np.array([0, 4, 4 + nb, 8 + nb], np.int64))
-    for reduce in ("mean", "max", "precision", "recall", "f1"):
+    for reduce in ("mean", "max", "precision", "recall", "f1", "matched"):
         alone = ds.cosine_grouped(a, one[0], b, one[1], reduce=reduce)
         in_batch = ds.cosine_grouped(batch_a, batch_off[0], batch_b, batch_off[1], reduce=reduce, workers=2)
         assert alone.tobytes() == in_batch[1:2].tobytes(), reduce

@@ -421,9 +421,9 @@ def _semantic_series(
     reorders T's rows by the derangement; self-similarity is the grouped mean
     of S against itself with the diagonal (cos(x, x) = 1 for a non-zero row)
     taken out. With ``matched``, also the sample-matched series (kinds
-    ``"~raw"`` / ``"~null"``): the mean of the grouped kernel's ``precision``
-    (each S sample's best T sample) and ``recall`` (each T sample's best S
-    sample).
+    ``"~raw"`` / ``"~null"``): the grouped kernel's ``matched`` reduce, the
+    mean of its ``precision`` (each S sample's best T sample) and ``recall``
+    (each T sample's best S sample), from one pass over each block.
     """
     from ..kernels import cosine_grouped
 
@@ -453,11 +453,9 @@ def _semantic_series(
             ).astype(np.float64)
             if matched:
                 for kind, tb, toff in (("~raw", block[t], own_off[t]), ("~null", t_null, t_null_off)):
-                    p_, r_ = (
-                        cosine_grouped(block[s_], own_off[s_], tb, toff, reduce=red, workers=workers).astype(np.float64)
-                        for red in ("precision", "recall")
-                    )
-                    out[(kind, key)] = 0.5 * (p_ + r_)
+                    out[(kind, key)] = cosine_grouped(
+                        block[s_], own_off[s_], tb, toff, reduce="matched", workers=workers
+                    ).astype(np.float64)
     for m in range(M):
         n = lay.count[m].astype(np.float64)
         if not (n >= 2).any():
