@@ -18,6 +18,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from .._io import folders_undone_on_failure
+
 
 def _remove(path: Path) -> None:
     """A file, a symlink (not its target) or a folder tree."""
@@ -44,54 +46,45 @@ def undone_on_failure(folder: Path, writes: Sequence[str]) -> Iterator[None]:
     it points to). Entries outside ``writes`` that existed are never touched.
     """
     folder = Path(folder)
-    made: list[Path] = []  # innermost first
-    d = folder
-    while not d.exists() and d != d.parent:
-        made.append(d)
-        d = d.parent
-    existed = not made
-    before: set[str] = set()
-    saved: list[tuple[Path, Path]] = []  # (where it lives, its copy)
-    backup: Path | None = None
-    folder_times: tuple[int, int] | None = None
-    if existed and folder.is_dir():
-        st = folder.stat()
-        folder_times = (st.st_atime_ns, st.st_mtime_ns)
-        before = set(os.listdir(folder))
-        for i, name in enumerate(n for n in writes if n in before):
-            real = (folder / name).resolve()
-            if not real.exists():
-                continue  # a dangling symlink: whatever the run writes through it is new
-            if backup is None:
-                backup = Path(tempfile.mkdtemp(prefix="distillscope-undo-"))
-            copy = backup / str(i)
-            if real.is_dir():
-                shutil.copytree(real, copy, symlinks=True)
-            else:
-                shutil.copy2(real, copy)
-            saved.append((real, copy))
-    try:
-        yield
-    except BaseException:
-        if not existed:
-            _remove(made[0])
-            for parent in made[1:]:
-                try:
-                    parent.rmdir()  # only while empty
-                except OSError:
-                    break
-        elif folder.is_dir():
-            for name in set(os.listdir(folder)) - before:
-                _remove(folder / name)
-            for real, copy in saved:
-                _remove(real)
-                shutil.move(str(copy), str(real))
-            if folder_times is not None:
-                os.utime(folder, ns=folder_times)
-        raise
-    finally:
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+    with folders_undone_on_failure(folder, create=False) as made:
+        existed = not made
+        before: set[str] = set()
+        saved: list[tuple[Path, Path]] = []  # (where it lives, its copy)
+        backup: Path | None = None
+        folder_times: tuple[int, int] | None = None
+        if existed and folder.is_dir():
+            st = folder.stat()
+            folder_times = (st.st_atime_ns, st.st_mtime_ns)
+            before = set(os.listdir(folder))
+            for i, name in enumerate(n for n in writes if n in before):
+                real = (folder / name).resolve()
+                if not real.exists():
+                    continue  # a dangling symlink: whatever the run writes through it is new
+                if backup is None:
+                    backup = Path(tempfile.mkdtemp(prefix="distillscope-undo-"))
+                copy = backup / str(i)
+                if real.is_dir():
+                    shutil.copytree(real, copy, symlinks=True)
+                else:
+                    shutil.copy2(real, copy)
+                saved.append((real, copy))
+        try:
+            yield
+        except BaseException:
+            if not existed:
+                _remove(made[0])  # the run's own folder, whatever it wrote there; the helper removes its parents
+            elif folder.is_dir():
+                for name in set(os.listdir(folder)) - before:
+                    _remove(folder / name)
+                for real, copy in saved:
+                    _remove(real)
+                    shutil.move(str(copy), str(real))
+                if folder_times is not None:
+                    os.utime(folder, ns=folder_times)
+            raise
+        finally:
+            if backup is not None:
+                shutil.rmtree(backup, ignore_errors=True)
 
 
 __all__ = ["undone_on_failure"]

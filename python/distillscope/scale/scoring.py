@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import folders_undone_on_failure
 from .checkpoint import ScoreCheckpoint, ScoreSummary, file_signature
 from .embeddings import Embeddings
 from .pairio import (
@@ -439,25 +440,14 @@ def _undone_on_failure(dst: Path) -> Iterator[None]:
     folder an earlier run left (its checkpoint is for a resume to use)."""
     parts_dir = dst.with_name(dst.name + ".parts")
     progress = dst.with_name(dst.name + ".progress.json")
-    made: list[Path] = []  # innermost first
-    d = dst.parent
-    while not d.exists() and d != d.parent:
-        made.append(d)
-        d = d.parent
     made_parts = not parts_dir.exists()
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        yield
-    except BaseException:
-        if not progress.exists():
-            if made_parts and parts_dir.is_dir():
+    with folders_undone_on_failure(dst.parent):  # then the folders made for OUT, while empty
+        try:
+            yield
+        except BaseException:
+            if not progress.exists() and made_parts and parts_dir.is_dir():
                 shutil.rmtree(parts_dir, ignore_errors=True)
-            for folder in made:
-                try:
-                    folder.rmdir()  # only while empty
-                except OSError:
-                    break
-        raise
+            raise
 
 
 def score_pairs(
