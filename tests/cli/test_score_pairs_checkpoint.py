@@ -200,6 +200,8 @@ def test_a_changed_parquet_input_is_refused_and_its_checkpoint_kept(tmp_path, cl
         score_pairs(work / "p.parquet", work / "o.parquet", "rouge1,chrf", chunk_size=CHUNK, keep=["id"], on_chunk=stop)
     rows[30]["candidate"] += " edited"
     pq.write_table(pa.Table.from_pylist(rows), work / "p.parquet")
+    # a part torn by a kill: a resume drops it, a refused one does not even do that
+    (work / "o.parquet.parts" / "part-000000000010.parquet.tmp").write_bytes(b"torn")
     before = _files(work)
     res = cli_run(_argv(work / "p.parquet", work / "o.parquet"))
     assert_clean_failure(res, mentions=("changed since", "--no-resume"))

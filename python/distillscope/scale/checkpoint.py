@@ -102,19 +102,17 @@ class ScoreCheckpoint:
                     f"{str(self.progress_path)!r} belongs to a run with other inputs or settings; "
                     "rerun with --no-resume to start over (or restore the original inputs)"
                 )
-        # a run that starts over leaves the earlier checkpoint as it is until its first commit
-        # (then its parts are garbage: see commit)
-        self._replacing = state is None
+        # Nothing in the parts folder is touched before this run's first commit:
+        # a run that starts over leaves the earlier checkpoint as it is until
+        # then, and a resume drops the stray files (parts written after the last
+        # progress update, temp files) only then too; see commit.
+        self._replacing = state is None  # the sidecar on disk is not (yet) this run's
+        self._tidy = True  # files the sidecar does not list are deleted after the next commit
         if state is not None:
             self.rows_done = int(state["rows_done"])
             self.offset = state.get("offset")
             self.parts = list(state["parts"])
             self.chunks = [list(c) for c in state.get("chunks") or []]
-            if self.parts_dir.is_dir():
-                listed = set(self.parts)
-                for p in self.parts_dir.iterdir():  # parts written after the last progress update, temp files
-                    if p.name not in listed:
-                        p.unlink()
             for name in self.parts:
                 if not (self.parts_dir / name).is_file():
                     raise ValueError(
@@ -191,12 +189,12 @@ class ScoreCheckpoint:
                 }
             ),
         )
-        if self._replacing:  # the sidecar now names this run's parts only: the earlier ones are garbage
+        if self._tidy:  # the sidecar now names this run's parts only: anything else is garbage
             listed = set(self.parts)
             for p in self.parts_dir.iterdir():
                 if p.name not in listed:
                     p.unlink()
-            self._replacing = False
+            self._replacing = self._tidy = False
 
     def finalize(self, empty: Any, metadata: dict[str, str] | None = None) -> int:
         """Concatenate the parts into ``out`` (one part in memory at a time); returns rows written.
