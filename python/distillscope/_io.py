@@ -1,4 +1,5 @@
-"""Shared file and JSON helpers: row readers, JSON sanitising, atomic writes.
+"""Shared file and JSON helpers: row readers, JSON sanitising, atomic writes,
+output folders that a failed run removes again.
 
 Every module that reads a table of rows (prompt files, importers, the input
 loader) or writes JSON / text outputs uses these, so a file is parsed and
@@ -14,7 +15,8 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,8 @@ __all__ = [
     "dump_json",
     "atomic_write_bytes",
     "atomic_write_text",
+    "missing_folders",
+    "folders_undone_on_failure",
 ]
 
 
@@ -192,3 +196,42 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """:func:`atomic_write_bytes` for UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """The folders ``folder.mkdir(parents=True)`` would create, innermost
+    first (``[]`` when ``folder`` exists)."""
+    made: list[Path] = []
+    d = Path(folder)
+    while not d.exists() and d != d.parent:
+        made.append(d)
+        d = d.parent
+    return made
+
+
+@contextmanager
+def folders_undone_on_failure(folder: Path, *, create: bool = True) -> Iterator[list[Path]]:
+    """Run the block with ``folder`` (created with its missing parents unless
+    ``create=False``: then the block creates it); if the block raises
+    (KeyboardInterrupt included), remove the folders that were missing,
+    innermost first, each only while it is empty: the first one that holds
+    anything (a file the run meant to keep, or one someone else put there)
+    and every folder above it stay. A folder already gone is skipped.
+
+    Yields the missing folders, innermost first, so that a caller which owns
+    what it wrote inside them can clear that in its own ``except`` first.
+    """
+    made = missing_folders(folder)
+    if create:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    try:
+        yield made
+    except BaseException:
+        for d in made:
+            try:
+                d.rmdir()
+            except FileNotFoundError:
+                continue
+            except OSError:  # not empty (or not ours to remove): keep it and its parents
+                break
+        raise

@@ -79,7 +79,7 @@ import numpy as np
 
 __all__ = ["SERIES", "residuals", "find_clones", "share_series", "share_from_means"]
 
-SERIES = ("below", "null_below", "null_count", "above_x")
+SERIES = ("below", "null_below", "null_count")
 _CENTRE = 0.5  # row centres: medians (clones are left out of them by find_clones)
 _FENCE = 2.0
 _MIN_SIDE_ROWS = 4  # unrelated pairs a one-sided null needs (else both sides pool)
@@ -197,11 +197,9 @@ def _pool(e: np.ndarray, s: int, c: int, flags: np.ndarray, side: str = "both") 
 
 def _pair_terms(
     x: np.ndarray, pool: np.ndarray, threshold: float, headroom: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """(below, null_below, null_count, above_x) per prompt for scores x against
-    a null pool; ``above_x`` is (x - tau) / (tau - median) where x stands out (>= tau), else 0:
-    how far the derived answers stand out (its mean over the derived prompts
-    breaks attribution ties, see analysis/attribution.py).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(below, null_below, null_count) per prompt for scores x against a null
+    pool (the attribution tie-break is ``strength`` in analysis/terms.py).
 
     ``headroom`` (per prompt): the residual an identical answer would have
     (``MAX_SCORE`` minus the centre). Where it is under ``tau`` not even a copy
@@ -227,16 +225,13 @@ def _pair_terms(
     below = np.where(valid, (x < tau).astype(np.float64), np.nan)
     nb = np.where(valid, ((pool < tau) & fin).sum(axis=0).astype(np.float64), np.nan)
     nc = np.where(valid, ((pool < fence) & fin).sum(axis=0).astype(np.float64), np.nan)
-    # in units of the null's spread, so granularities with different scales combine
-    spread = max(tau - float(med), 1e-12)
-    above_x = np.where(valid, np.where(x >= tau, (x - tau) / spread, 0.0), np.nan)
-    return below, nb, nc, above_x
+    return below, nb, nc
 
 
 def _share_point(terms: tuple[np.ndarray, ...] | None) -> float:
     if terms is None:
         return float("nan")
-    below, nb, nc = terms[:3]
+    below, nb, nc = terms
     ok = np.isfinite(below)
     return float(share_from_means(below[ok].mean(), nb[ok].sum(), nc[ok].sum()))
 
@@ -264,7 +259,7 @@ def _stands_out(terms: tuple[np.ndarray, ...] | None, alpha: float) -> bool:
     against the null pool's rate above it."""
     if terms is None:
         return False
-    below, nb, nc = terms[:3]
+    below, nb, nc = terms
     ok = np.isfinite(below)
     n = int(ok.sum())
     k = n - int(below[ok].sum())
@@ -321,9 +316,9 @@ def share_series(
 ) -> dict[str, np.ndarray]:
     """Per-prompt series of the share estimator for a student x candidate grid.
 
-    Returns ``{"below", "null_below", "null_count", "above_x", "baseline"}`` each (nS, nC,
-    n): ``below`` is 1 where S's answer to p looks unrelated to T's (residual
-    under ``tau``), 0 where it stands out, NaN where the pair has no score;
+    Returns ``{"below", "null_below", "null_count", "baseline"}`` each
+    (nS, nC, n): ``below`` is 1 where S's answer to p looks unrelated to T's
+    (residual under ``tau``), 0 where it stands out, NaN where the pair has no score;
     ``null_below`` / ``null_count`` count the null pool's residuals under
     ``tau`` / in total at p; ``baseline`` is the per-prompt centre subtracted
     (the robust pair-mean baseline, in score units). The share is

@@ -37,7 +37,9 @@ def configure_score_pairs(p: Any) -> None:
         "--resume",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="continue an interrupted run from its checkpoint",
+        help="continue an interrupted or failed run from its checkpoint (a JSONL input may be fixed after the "
+        "bad row: the chunks before it are kept); --no-resume starts over, and replaces an earlier checkpoint "
+        "only once it has scored a chunk of its own",
     )
     p.add_argument(
         "--tokenizer",

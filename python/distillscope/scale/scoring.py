@@ -26,6 +26,9 @@ configuration (atomically replaced). A run killed at any point (even
 last progress update is discarded and recomputed. When every row is scored
 the parts are concatenated into ``OUT`` (again via a temporary name) and the
 sidecars are removed. A resumed run's output equals an uninterrupted one.
+A failing run leaves an earlier checkpoint as it was until it records a
+chunk of its own, and a JSONL input fixed after a bad row resumes from the
+chunks recorded before it (see :mod:`distillscope.scale.checkpoint`).
 
 Per-pair scores are independent of one another, so results are identical for
 any ``chunk_size``, kernel ``workers`` count or Dask partitioning.
@@ -51,7 +54,8 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import ScoreCheckpoint, ScoreSummary, file_signature
+from .._io import folders_undone_on_failure
+from .checkpoint import ScoreCheckpoint, ScoreSummary
 from .embeddings import Embeddings
 from .pairio import (
     DEFAULT_CHUNK,
@@ -439,25 +443,14 @@ def _undone_on_failure(dst: Path) -> Iterator[None]:
     folder an earlier run left (its checkpoint is for a resume to use)."""
     parts_dir = dst.with_name(dst.name + ".parts")
     progress = dst.with_name(dst.name + ".progress.json")
-    made: list[Path] = []  # innermost first
-    d = dst.parent
-    while not d.exists() and d != d.parent:
-        made.append(d)
-        d = d.parent
     made_parts = not parts_dir.exists()
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        yield
-    except BaseException:
-        if not progress.exists():
-            if made_parts and parts_dir.is_dir():
+    with folders_undone_on_failure(dst.parent):  # then the folders made for OUT, while empty
+        try:
+            yield
+        except BaseException:
+            if not progress.exists() and made_parts and parts_dir.is_dir():
                 shutil.rmtree(parts_dir, ignore_errors=True)
-            for folder in made:
-                try:
-                    folder.rmdir()  # only while empty
-                except OSError:
-                    break
-        raise
+            raise
 
 
 def score_pairs(
@@ -484,7 +477,10 @@ def score_pairs(
     Output columns: ``row`` (0-based input row), the ``keep`` columns, then
     one column per score (``rouge1``, ``rouge1_precision``, ...,
     ``cosine``). With ``resume=True`` (default) an interrupted run continues
-    from its last finished chunk; ``resume=False`` starts over. ``workers``
+    from its last finished chunk (of a JSONL input, the last whose bytes are
+    unchanged: a file fixed after a bad row resumes); ``resume=False``
+    starts over, replacing an earlier checkpoint only once it records its
+    own first chunk. ``workers``
     are the kernel threads (-1 = all cores). ``scheduler`` (a Dask scheduler
     address or ``distributed.Client``) scores the chunks on a Dask cluster
     instead (:mod:`distillscope.scale.distributed`), with identical results.
@@ -528,7 +524,7 @@ def score_pairs(
                 "pairs; they need one row per pair"
             )
     config = {
-        "input": file_signature(src),
+        "input": str(src.resolve()),  # its content: checked by the checkpoint (see checkpoint.py)
         "metrics": metric_list,
         "columns": list(columns),
         "keep": list(keep),
@@ -539,7 +535,7 @@ def score_pairs(
     if progress and total is None:  # JSONL: one pass over the lines for a total and an ETA (progress only)
         total = count_pairs(src)
     with _undone_on_failure(dst):
-        ckpt = ScoreCheckpoint(dst, config, resume)
+        ckpt = ScoreCheckpoint(dst, config, resume, source=src)
         resumed_from = ckpt.rows_done
         stream = sys.stderr
         n_chunks = 0
@@ -558,13 +554,21 @@ def score_pairs(
             start_offset=ckpt.offset,
             encoder=encoder,
         )
-        for tbl, start, next_offset in results:
-            ckpt.commit(tbl, start, next_offset)
-            n_chunks += 1
-            if progress:
-                _progress_line(ckpt.rows_done, total, t0, stream)
-            if on_chunk is not None:
-                on_chunk(ckpt.rows_done)
+        try:
+            for tbl, start, next_offset in results:
+                ckpt.commit(tbl, start, next_offset)
+                n_chunks += 1
+                if progress:
+                    _progress_line(ckpt.rows_done, total, t0, stream)
+                if on_chunk is not None:
+                    on_chunk(ckpt.rows_done)
+        except ValueError as e:
+            if ckpt.rows_done and ckpt.offset is not None:  # JSONL: the recorded chunks survive a fix further on
+                raise ValueError(
+                    f"{e} (rows 0-{ckpt.rows_done - 1} are checkpointed: "
+                    f"after the fix the same command resumes at row {ckpt.rows_done})"
+                ) from e
+            raise
         if emb_sig is not None and ckpt.rows_done != emb_sig[0]["shape"][0]:
             raise ValueError(
                 f"the embedding files have {emb_sig[0]['shape'][0]} rows but {str(src)!r} has "
