@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -28,6 +29,8 @@ COLS = (
     "intercept",
     "coverage",
     "coverage_share",
+    "filler",
+    "coverage_adj",
     "first_r>=0.2",
     "first_r>=0.4",
     "at_0",
@@ -66,6 +69,7 @@ def main() -> int:
     ap.add_argument("--out", default="docs")
     ap.add_argument("--no-real", action="store_true")
     ap.add_argument("--no-sim", action="store_true", help="only the real-data construction")
+    ap.add_argument("--dump", help="also write every student (Run) as JSON lines to this file")
     ap.add_argument("--seeds", type=int, default=10, help="students per grid cell (each cell draws its own)")
     ap.add_argument("--real-seeds", type=int, default=3, help="students per cell of the real-data construction")
     ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (the product's default: 1000)")
@@ -107,6 +111,10 @@ def main() -> int:
                 workers=2,
             )
     out = Path(args.out)
+    if args.dump:
+        with open(args.dump, "w") as fh:
+            for r in [*sim, *real]:
+                fh.write(json.dumps(dataclasses.asdict(r)) + "\n")
     lines = [
         f"Simulator: {len(sim)} students ({len(seeds)} per cell, {args.n_boot} resamples), {t_sim:.0f} s.",
         "",
@@ -137,14 +145,16 @@ def main() -> int:
                 rs = [r for r in sim if r.group[0] == pop and r.group[1] == noise]
                 lv = sorted({r.rate for r in rs})
                 ax.plot(lv, [np.mean([r.degree for r in rs if r.rate == v]) for v in lv], marker=mark, label=pop)
-            rr = [r for r in real if r.group[1] == noise]
-            if rr:
-                ax.plot([r.rate for r in rr], [r.degree for r in rr], "k*", label="AlpacaEval")
+            for i, setup in enumerate(dict.fromkeys(r.group[0] for r in real)):
+                rr = [r for r in real if r.group == (setup, noise)]
+                if rr:
+                    x = [r.rate + 0.012 * (i - 1.5) for r in rr]  # side by side per pair
+                    ax.plot(x, [r.degree for r in rr], "k*+x."[i % 4], ms=4, label=f"AlpacaEval {setup}")
             ax.plot([0, 1], [0, 1], ":", color="grey")
             ax.set_title(f"{noise} copies")
             ax.set_xlabel("true share r")
         axes[0].set_ylabel("degree")
-        axes[0].legend()
+        axes[0].legend(fontsize=6)
         fig.tight_layout()
         fig.savefig(out / "calibration.png", dpi=90)
     except ImportError:

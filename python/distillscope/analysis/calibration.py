@@ -17,6 +17,7 @@ docs/calibration.md from these; tests run a small grid.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -46,6 +47,10 @@ class Run:
     ci_high: float
     top_is_teacher: bool
     share: float = float("nan")  # the realised share of copied prompts (rate is its expectation)
+    # the filler's own degree toward the teacher, unclipped (real-data construction; 0 in the
+    # simulator, whose fillers are strangers by construction): the degree's zero is "no more
+    # alike than this population's pairs", and a real filler sits a little above or below it
+    base: float = 0.0
 
 
 def _num(x: float | None) -> float:
@@ -193,6 +198,15 @@ def alpaca_runs(
             for b in pop[i + 1 :]:
                 for g, v in _scores(texts[a], texts[b], feats[a], feats[b], workers).items():
                     base[g][(a, b)] = v
+        # the pure filler as the student, degree unclipped: where it sits against this population
+        scores0 = {g: dict(d) for g, d in base.items()}
+        f0 = style_features(texts[filler])
+        for m in pop:
+            for g, v in _scores(texts[filler], texts[m], f0, feats[m], workers).items():
+                scores0[g][("STUDENT", m)] = v
+        table0 = ScoreTable(tuple(pop) + ("STUDENT",), scores0)
+        unclipped = dataclasses.replace(cfg, clip=(-1.0, 1.0), n_boot=10)
+        own = _num(compute_degrees(table0, ["STUDENT"], None, unclipped).get("STUDENT", teacher)["degree"])
         for noise in noises:
             for r in rates:
                 for seed in seeds:
@@ -209,14 +223,18 @@ def alpaca_runs(
                             scores[g][("STUDENT", m)] = v
                     table = ScoreTable(tuple(pop) + ("STUDENT",), scores)
                     group = (f"{teacher}<-{filler}", noise)
-                    out.append(_run(table, group, float(r), "STUDENT", teacher, cfg, float(copied.mean())))
+                    run = _run(table, group, float(r), "STUDENT", teacher, cfg, float(copied.mean()))
+                    out.append(dataclasses.replace(run, base=own))
     return out
 
 
 def summarize(runs: Sequence[Run], key: int | None = None) -> list[dict[str, object]]:
     """Per group (``key`` = how many leading group fields to group by; None: all):
     n, mean |degree - r|, slope, intercept, coverage (of r) and coverage_share (of the
-    realised share of copied prompts), teacher-first rate for r >= 0.2
+    realised share of copied prompts), the filler's own unclipped degree toward the
+    teacher ``d0`` (real-data construction) and coverage_adj (of ``r + (1 - r) d0`` clipped
+    to [0, 1], what a mixture of copies and the filler's answers would read if the
+    filler's own standing carried over linearly), teacher-first rate for r >= 0.2
     and r >= 0.4, degree at r = 0 and r = 1 (means), the share of r = 0 intervals
     that reach 0 (``covers_0``), the lowest degree at r = 1 (``min_at_1``),
     monotone (mean degree rises with r)."""
@@ -229,6 +247,9 @@ def summarize(runs: Sequence[Run], key: int | None = None) -> list[dict[str, obj
         deg = np.array([r.degree for r in rs])
         cover = np.array([r.ci_low - 1e-9 <= r.rate <= r.ci_high + 1e-9 for r in rs])
         cover_share = np.array([r.ci_low - 1e-9 <= r.share <= r.ci_high + 1e-9 for r in rs])
+        # clipped like the degree: an interval of a degree clipped at 0 cannot reach a negative value
+        est = np.clip([r.rate + (1.0 - r.rate) * r.base for r in rs], 0.0, 1.0)
+        cover_adj = np.array([r.ci_low - 1e-9 <= v <= r.ci_high + 1e-9 for r, v in zip(rs, est)])
         slope, icpt = np.polyfit(rate, deg, 1) if np.ptp(rate) > 0 else (float("nan"), float("nan"))
         levels = sorted(set(rate.tolist()))
         means = [float(deg[rate == v].mean()) for v in levels]
@@ -246,6 +267,8 @@ def summarize(runs: Sequence[Run], key: int | None = None) -> list[dict[str, obj
                 "intercept": float(icpt),
                 "coverage": float(cover.mean()),
                 "coverage_share": float(cover_share.mean()),
+                "filler": float(np.mean([r.base for r in rs])),
+                "coverage_adj": float(cover_adj.mean()),
                 "first_r>=0.2": first(0.2),
                 "first_r>=0.4": first(0.4),
                 "at_0": means[0] if levels and levels[0] == 0 else float("nan"),
