@@ -63,6 +63,44 @@ def table(rows) -> str:
     return "\n".join(out)
 
 
+def plot(sim, real, path: Path) -> None:
+    """Mean degree against r per simulated population, every real student as a point."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 3, figsize=(12, 4), sharey=True)
+        for ax, noise in zip(axes, ("exact", "light", "heavy")):
+            for pop, mark in zip(("one", "four", "generic"), "osd"):
+                rs = [r for r in sim if r.group[0] == pop and r.group[1] == noise]
+                lv = sorted({r.rate for r in rs})
+                ax.plot(lv, [np.mean([r.degree for r in rs if r.rate == v]) for v in lv], marker=mark, label=pop)
+            for i, setup in enumerate(dict.fromkeys(r.group[0] for r in real)):
+                rr = [r for r in real if r.group == (setup, noise)]
+                if rr:
+                    x = [r.rate + 0.012 * (i - 1.5) for r in rr]  # side by side per pair
+                    ax.plot(
+                        x,
+                        [r.degree for r in rr],
+                        "*+x1"[i % 4],
+                        color="k",
+                        ls="none",
+                        ms=4,
+                        label=f"AlpacaEval {setup}",
+                    )
+            ax.plot([0, 1], [0, 1], ":", color="grey")
+            ax.set_title(f"{noise} copies")
+            ax.set_xlabel("true share r")
+        axes[0].set_ylabel("degree")
+        axes[0].legend(fontsize=6)
+        fig.tight_layout()
+        fig.savefig(path, dpi=90)
+    except ImportError:
+        print("matplotlib not installed: no plot")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
@@ -133,32 +171,7 @@ def main() -> int:
     if real:
         lines += ["", "### Real answers (AlpacaEval; lexical + style)", "", table(summarize(real))]
     (out / "calibration_tables.md").write_text("\n".join(lines) + "\n")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, axes = plt.subplots(1, 3, figsize=(12, 4), sharey=True)
-        for ax, noise in zip(axes, ("exact", "light", "heavy")):
-            for pop, mark in zip(("one", "four", "generic"), "osd"):
-                rs = [r for r in sim if r.group[0] == pop and r.group[1] == noise]
-                lv = sorted({r.rate for r in rs})
-                ax.plot(lv, [np.mean([r.degree for r in rs if r.rate == v]) for v in lv], marker=mark, label=pop)
-            for i, setup in enumerate(dict.fromkeys(r.group[0] for r in real)):
-                rr = [r for r in real if r.group == (setup, noise)]
-                if rr:
-                    x = [r.rate + 0.012 * (i - 1.5) for r in rr]  # side by side per pair
-                    ax.plot(x, [r.degree for r in rr], "k*+x."[i % 4], ms=4, label=f"AlpacaEval {setup}")
-            ax.plot([0, 1], [0, 1], ":", color="grey")
-            ax.set_title(f"{noise} copies")
-            ax.set_xlabel("true share r")
-        axes[0].set_ylabel("degree")
-        axes[0].legend(fontsize=6)
-        fig.tight_layout()
-        fig.savefig(out / "calibration.png", dpi=90)
-    except ImportError:
-        print("matplotlib not installed: no plot")
+    plot(sim, real, out / "calibration.png")
     print("\n".join(lines))
     return 0
 
