@@ -197,10 +197,10 @@ def test_requests_per_minute_respected_from_server_timestamps(tmp_path):
 def test_tokens_per_minute_respected_from_server_timestamps(tmp_path):
     tpm = 24000.0  # 400 tokens/s, bucket 400
     with SimServer() as srv:
-        cfg = make_config(tmp_path, srv.url, n=40, concurrency=16, tokens_per_minute=tpm, params={"max_tokens": 20})
+        cfg = make_config(tmp_path, srv.url, n=80, concurrency=16, tokens_per_minute=tpm, params={"max_tokens": 20})
         rep = gather(cfg)
         evs = sorted((e for e in srv.events if e["model"] == "a"), key=lambda e: e["t"])
-    assert rep.succeeded == 40
+    assert rep.succeeded == 80
     recs = list(read_records(cfg.store))
     assert all(r["usage"]["completion_tokens"] <= 20 for r in recs)
     assert any(r["finish_reason"] == "length" for r in recs)
@@ -208,7 +208,12 @@ def test_tokens_per_minute_respected_from_server_timestamps(tmp_path):
     rate = tpm / 60
     assert total > 2 * rate  # enough work for the limit to bind
     excess = _max_window_excess([e["t"] for e in evs], [e["tokens"] for e in evs], rate)
-    assert excess <= rate * 1.0 + 60 + rate * 0.1, excess
+    # bucket (rate x 1 s) + one request's tokens of timer slack + half a second of
+    # scheduling jitter between the client's acquire and the server thread's
+    # timestamp (0.1 s was exceeded once on a 2-core box at load 4: 595 > 500).
+    # Unthrottled, the excess would be about the total (> 3 x rate with 80 requests).
+    assert total > 3 * rate, total
+    assert excess <= rate * 1.0 + 60 + rate * 0.5, excess
     assert evs[-1]["t"] - evs[0]["t"] >= (total - rate) / rate * 0.8
 
 
