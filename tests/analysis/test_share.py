@@ -84,6 +84,25 @@ def test_summary_measures_what_it_says():
     zero = [r for r in runs if r.rate == 0.0]
     assert row["covers_0"] == np.mean([r.ci_low <= 1e-9 for r in zero])
     assert row["min_at_1"] == min(r.degree for r in runs if r.rate == 1.0)
+    assert row["filler"] == 0.0 and row["coverage_adj"] == row["coverage"]  # simulated fillers are strangers
+
+
+def test_adjusted_coverage_uses_the_fillers_standing_clipped():
+    """coverage_adj asks whether the interval holds r + (1 - r) * filler, clipped to [0, 1]
+    like the degree: a filler below the population's zero (-0.03) and a pure-filler
+    student read [0, 0], which covers the clipped 0; at r = 0.5 the estimand is 0.485."""
+    from distillscope.analysis.calibration import Run
+
+    runs = [
+        Run(("p", "light"), 0.0, 0.0, 0.0, 0.0, False, 0.0, base=-0.03),
+        Run(("p", "light"), 0.5, 0.48, 0.47, 0.49, True, 0.5, base=-0.03),  # holds 0.485, not 0.5
+        Run(("p", "light"), 0.5, 0.52, 0.48, 0.55, True, 0.5, base=-0.03),  # holds both
+        Run(("p", "light"), 1.0, 0.99, 0.98, 0.995, True, 1.0, base=-0.03),  # misses 1 (a copy hidden by the edit)
+    ]
+    (row,) = summarize(runs)
+    assert row["coverage"] == pytest.approx(2 / 4)
+    assert row["coverage_adj"] == pytest.approx(3 / 4)
+    assert row["filler"] == pytest.approx(-0.03)
 
 
 def test_copied_share_is_the_simulators_draw():
