@@ -80,3 +80,25 @@ def test_a_corpus_smaller_than_k_is_refused_before_out_is_created(tmp_path):
     with pytest.raises(ValueError, match="corpus must be >= 11"):
         run_suite("tiny", tmp_path / "b", overrides={"corpus": 10}, only=("dense",))
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("kernel exploded"), KeyboardInterrupt()])
+def test_a_failed_library_run_leaves_no_folder_it_made(tmp_path, monkeypatch, exc):
+    """run_suite called from code (not the CLI): a run that fails or is interrupted
+    after its output folder was created removes the folders it made, with what it
+    wrote in them; a folder that existed before is kept."""
+    import distillscope.scale.bench as bench
+
+    def boom(*a, **k):
+        raise exc
+
+    monkeypatch.setattr(bench, "_bench_text", boom)
+    target = tmp_path / "new" / "nested"
+    with pytest.raises(type(exc)):
+        run_suite("tiny", target, threads=[1], only=("dense", "text"), plot=False, echo=lambda s: None)
+    assert list(tmp_path.iterdir()) == []
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    with pytest.raises(type(exc)):
+        run_suite("tiny", kept, threads=[1], only=("text",), plot=False, echo=lambda s: None)
+    assert kept.is_dir() and list(kept.iterdir()) == []

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import folders_undone_on_failure
 from .benchdata import make_pairs
 
 __all__ = ["MIN_CORPUS", "SIZES", "TOPK_K", "machine_info", "run_suite"]
@@ -677,7 +678,31 @@ def run_suite(
         set(batch_sizes or [b for b in (10, 100, 1000, 10_000, 100_000) if b <= max(cfg["dense"], 10)])
     )
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    # created up front (a bad path fails before any work), and removed again if the run
+    # fails or is interrupted and the folder was made by it: library callers get the
+    # same "a failing command leaves every file as it was" as the CLI for new folders
+    with folders_undone_on_failure(out) as made:
+        try:
+            doc = _run_into(out, only, cfg, size, threads, batch_sizes, seed, plot, echo)
+        except BaseException:
+            if made:
+                for name in ("bench.json", "bench.md", "bench.png"):
+                    (out / name).unlink(missing_ok=True)
+            raise
+    return doc
+
+
+def _run_into(
+    out: Path,
+    only: Any,
+    cfg: dict[str, Any],
+    size: str,
+    threads: Any,
+    batch_sizes: list[int],
+    seed: int,
+    plot: bool,
+    echo: Any,
+) -> dict[str, Any]:
     info = machine_info()
     for line in _machine_lines(info):
         echo(line)
