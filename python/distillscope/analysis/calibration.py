@@ -65,6 +65,7 @@ def _run(
     teacher: str,
     config: DegreeConfig,
     share: float = float("nan"),
+    base: float = 0.0,
 ) -> Run:
     res = compute_degrees(table, [student], None, config)
     d = res.get(student, teacher)
@@ -76,6 +77,7 @@ def _run(
         _num(d["ci_high"]),
         res.ranking(student)[0] == teacher,
         share,
+        base,
     )
 
 
@@ -198,15 +200,19 @@ def alpaca_runs(
             for b in pop[i + 1 :]:
                 for g, v in _scores(texts[a], texts[b], feats[a], feats[b], workers).items():
                     base[g][(a, b)] = v
+
+        def student_table(answers: list[str], base: dict = base, feats: dict = feats, pop: list = pop) -> ScoreTable:
+            scores = {g: dict(d) for g, d in base.items()}
+            fs = style_features(answers)
+            for m in pop:
+                for g, v in _scores(answers, texts[m], fs, feats[m], workers).items():
+                    scores[g][("STUDENT", m)] = v
+            return ScoreTable(tuple(pop) + ("STUDENT",), scores)
+
         # the pure filler as the student, degree unclipped: where it sits against this population
-        scores0 = {g: dict(d) for g, d in base.items()}
-        f0 = style_features(texts[filler])
-        for m in pop:
-            for g, v in _scores(texts[filler], texts[m], f0, feats[m], workers).items():
-                scores0[g][("STUDENT", m)] = v
-        table0 = ScoreTable(tuple(pop) + ("STUDENT",), scores0)
         unclipped = dataclasses.replace(cfg, clip=(-1.0, 1.0), n_boot=10)
-        own = _num(compute_degrees(table0, ["STUDENT"], None, unclipped).get("STUDENT", teacher)["degree"])
+        res0 = compute_degrees(student_table(texts[filler]), ["STUDENT"], None, unclipped)
+        own = _num(res0.get("STUDENT", teacher)["degree"])
         for noise in noises:
             for r in rates:
                 for seed in seeds:
@@ -216,15 +222,9 @@ def alpaca_runs(
                         edit_text(texts[teacher][p], noise, seed * 100_000 + p) if copied[p] else texts[filler][p]
                         for p in range(n)
                     ]
-                    scores = {g: dict(d) for g, d in base.items()}
-                    fs = style_features(student)
-                    for m in pop:
-                        for g, v in _scores(student, texts[m], fs, feats[m], workers).items():
-                            scores[g][("STUDENT", m)] = v
-                    table = ScoreTable(tuple(pop) + ("STUDENT",), scores)
                     group = (f"{teacher}<-{filler}", noise)
-                    run = _run(table, group, float(r), "STUDENT", teacher, cfg, float(copied.mean()))
-                    out.append(dataclasses.replace(run, base=own))
+                    table = student_table(student)
+                    out.append(_run(table, group, float(r), "STUDENT", teacher, cfg, float(copied.mean()), own))
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ..scale.bench import MIN_CORPUS, SIZES, TOPK_K, run_suite
+from ..scale.bench import MIN_CORPUS, OUTPUTS, SIZES, TOPK_K, run_suite
 from ._flags import check_int, check_path, int_list, str_list
 from ._outputs import undone_on_failure
 
@@ -27,7 +27,7 @@ def configure_bench(p: Any) -> None:
 
 _SECTIONS = ("dense", "text", "embed", "sweep")
 # what run_suite writes into --out: a failed run puts these back as they were
-WRITES = ("bench.json", "bench.md", "bench.png")
+WRITES = OUTPUTS
 # flag -> run_suite override key (it names the key: "bad override pairs=0")
 _OVERRIDES = {"--pairs": "pairs", "--dense": "dense", "--dim": "dim", "--queries": "queries", "--corpus": "corpus"}
 

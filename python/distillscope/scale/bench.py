@@ -29,7 +29,9 @@ import numpy as np
 from .._io import folders_undone_on_failure
 from .benchdata import make_pairs
 
-__all__ = ["MIN_CORPUS", "SIZES", "TOPK_K", "machine_info", "run_suite"]
+__all__ = ["MIN_CORPUS", "OUTPUTS", "SIZES", "TOPK_K", "machine_info", "run_suite"]
+
+OUTPUTS = ("bench.json", "bench.md", "bench.png")  # what run_suite writes into its folder
 
 
 # ----------------------------------------------------------------------------- machine
@@ -686,7 +688,7 @@ def run_suite(
             doc = _run_into(out, only, cfg, size, threads, batch_sizes, seed, plot, echo)
         except BaseException:
             if made:
-                for name in ("bench.json", "bench.md", "bench.png"):
+                for name in OUTPUTS:
                     (out / name).unlink(missing_ok=True)
             raise
     return doc
