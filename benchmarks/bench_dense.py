@@ -91,11 +91,16 @@ def bench_paired(t: Table, n: int, d: int, rng) -> None:
         )
 
 
-def bench_grouped(t: Table, groups: int, rows: int, d: int, rng) -> None:
+def _grouped_inputs(groups: int, rows: int, d: int, rng):
+    """Random float32 rows for both sides and the offsets of equal groups of ``rows``."""
     n = groups * rows
     a = rng.standard_normal((n, d), dtype=np.float32)
     b = rng.standard_normal((n, d), dtype=np.float32)
-    off = np.arange(0, n + 1, rows, dtype=np.int64)
+    return a, b, np.arange(0, n + 1, rows, dtype=np.int64)
+
+
+def bench_grouped(t: Table, groups: int, rows: int, d: int, rng) -> None:
+    a, b, off = _grouped_inputs(groups, rows, d, rng)
     task = f"cosine_grouped {groups:,} groups of {rows}×{rows}, D={d}, mean"
     sec, ours = best_of(lambda: ds.cosine_grouped(a, off, b, off, reduce="mean", workers=1))
     t.add(task, "distillscope workers=1", sec, groups, "groups/s")
@@ -148,10 +153,7 @@ def bench_grouped(t: Table, groups: int, rows: int, d: int, rng) -> None:
 
 
 def bench_grouped_matched(t: Table, groups: int, rows: int, d: int, rng) -> None:
-    n = groups * rows
-    a = rng.standard_normal((n, d), dtype=np.float32)
-    b = rng.standard_normal((n, d), dtype=np.float32)
-    off = np.arange(0, n + 1, rows, dtype=np.int64)
+    a, b, off = _grouped_inputs(groups, rows, d, rng)
     task = f"cosine_grouped {groups:,} groups of {rows}×{rows}, D={d}, matched = (P + R) / 2"
 
     def two_calls():

@@ -151,19 +151,24 @@ def groups(draw):
     return d, na, nb, seed
 
 
-@given(groups())
-def test_grouped_matches_reference_all_isas(params):
+def _grouped_arrays(params, dtype=np.float32):
+    """(a, a_off, b, b_off) for a ``groups()`` draw: rows of each side and their CSR offsets."""
     d, na, nb, seed = params
     rng = np.random.default_rng(seed)
     a_off = np.concatenate([[0], np.cumsum(na)]).astype(np.int64)
     b_off = np.concatenate([[0], np.cumsum(nb)]).astype(np.int64)
-    a, b = _rand(rng, int(a_off[-1]), d), _rand(rng, int(b_off[-1]), d)
+    return _rand(rng, int(a_off[-1]), d, dtype), a_off, _rand(rng, int(b_off[-1]), d, dtype), b_off
+
+
+@given(groups())
+def test_grouped_matches_reference_all_isas(params):
+    a, a_off, b, b_off = _grouped_arrays(params)
     for isa in ds.capabilities()["available"]:
         with ds.force_isa(isa):
             got = {r: ds.cosine_grouped(a, a_off, b, b_off, reduce=r) for r in REDUCES}
         for reduce in ("mean", "max", "precision", "recall", "matched"):
             want = ref.cosine_grouped(a, a_off, b, b_off, reduce)
-            assert got[reduce].shape == (len(na),)
+            assert got[reduce].shape == (len(a_off) - 1,)
             np.testing.assert_allclose(got[reduce], want, atol=3e-6, rtol=0, err_msg=f"{isa} {reduce}")
         # F1 is 0 where P and R differ in sign (the plain 2PR/(P+R) has a pole
         # there); it is checked against that definition applied to the
@@ -217,11 +222,7 @@ def test_grouped_matched_degenerate(isa):
 def test_grouped_matched_float64_input(params):
     # float64 is converted to float32 once: the same result as float32 input,
     # and the oracle on the float64 data within float32 precision
-    d, na, nb, seed = params
-    rng = np.random.default_rng(seed)
-    a_off = np.concatenate([[0], np.cumsum(na)]).astype(np.int64)
-    b_off = np.concatenate([[0], np.cumsum(nb)]).astype(np.int64)
-    a, b = _rand(rng, int(a_off[-1]), d, np.float64), _rand(rng, int(b_off[-1]), d, np.float64)
+    a, a_off, b, b_off = _grouped_arrays(params, np.float64)
     got = ds.cosine_grouped(a, a_off, b, b_off, reduce="matched")
     assert got.dtype == np.float32
     same = ds.cosine_grouped(a.astype(np.float32), a_off, b.astype(np.float32), b_off, reduce="matched")
