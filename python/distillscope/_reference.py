@@ -311,7 +311,9 @@ def ngram_jaccard(cand: list, ref: list, n: int, multiset: bool = False) -> floa
         union = sum((c | r).values())
     else:
         inter, union = len(set(c) & set(r)), len(set(c) | set(r))
-    return inter / union if union else 0.0
+    if not union:  # both shorter than n tokens: 1 for the same non-empty text, else 0
+        return 1.0 if cand and cand == ref else 0.0
+    return inter / union
 
 
 # =============================================================================

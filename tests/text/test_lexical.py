@@ -58,8 +58,36 @@ def test_overlap_on_ids_matches_reference(ps, n, multiset):
         rc = ref.ngram_counts(refr, n)
         inter = sum((cc & rc).values()) if multiset else len(set(cc) & set(rc))
         size_c = sum(cc.values()) if multiset else len(cc)
+        size_r = sum(rc.values()) if multiset else len(rc)
         assert res.intersection[i] == inter and res.cand_count[i] == size_c
-        assert res.containment[i] == pytest.approx(inter / size_c if size_c else 0.0, abs=1e-15)
+        same_short = bool(cand) and list(cand) == list(refr) and len(cand) < n
+        want = 1.0 if same_short else (inter / size_c if size_c else 0.0)
+        assert res.containment[i] == pytest.approx(want, abs=1e-15)
+        want = 1.0 if same_short else (inter / size_r if size_r else 0.0)
+        assert res.coverage[i] == pytest.approx(want, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("cand", "refr", "n", "want"),
+    [
+        ("Test", "Test", 2, 1.0),  # one word: no bigram on either side, the same text
+        ("a b", "a b", 3, 1.0),
+        ("b a", "a b", 3, 0.0),  # same words, other order
+        ("a", "b", 2, 0.0),
+        ("", "", 2, 0.0),  # two empty answers are not evidence of anything
+        ("a", "a b", 2, 0.0),  # one side has a bigram: the plain ratio
+        ("Test", "Test", 1, 1.0),
+    ],
+)
+def test_overlap_of_texts_shorter_than_n(cand, refr, n, want):
+    """Identical answers score 1 on every similarity, also when they are too
+    short to hold an n-gram (AlpacaEval's "Test" prompt: an exact copy read
+    0.5 on mean(ROUGE-L, bigram Jaccard) and fell under the degree's tau)."""
+    for mode in ("set", "multiset"):
+        ov = ds.ngram_overlap([cand], [refr], n=n, mode=mode)
+        assert (ov.jaccard[0], ov.containment[0], ov.coverage[0]) == (want, want, want), mode
+    key = f"jaccard{n}"
+    assert ds.lexical_scores([cand], [refr], metrics=(key,))[key][0] == want
 
 
 @given(st.lists(st.integers(0, 3), max_size=200), st.lists(st.integers(0, 3), max_size=200))

@@ -477,7 +477,29 @@ def _overlap_from(out: dict[str, np.ndarray], n: int, mode: str) -> tuple[np.nda
         g = out["ngram"][:, n - 1, :]
         inter, cc, rc = g[:, 2], g[:, 0], g[:, 1]
         union = cc + rc - inter
-    return _ratio(inter, union), _ratio(inter, cc), _ratio(inter, rc), inter, cc, rc
+    j, c, cov = _ratio(inter, union), _ratio(inter, cc), _ratio(inter, rc)
+    same = _same_short_text(out, n)
+    if same.any():
+        j[same] = c[same] = cov[same] = 1.0
+    return j, c, cov, inter, cc, rc
+
+
+def _same_short_text(out: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Pairs of the same non-empty token sequence too short to hold an n-gram.
+
+    Neither side has an n-gram, so every n-gram ratio is 0 / 0. Identical
+    answers must score 1 on every similarity (the degree's headroom and the
+    other lexical metrics assume it: ROUGE-L, BLEU and chrF give "Test" and
+    "Test" full marks), so these pairs get 1; two different short texts, or
+    two empty ones, keep 0. A sequence of L tokens has exactly one L-gram,
+    so two sequences of L < n tokens are the same iff they share it."""
+    cl, rl = out["cand_len"], out["ref_len"]
+    short = (cl == rl) & (cl > 0) & (cl < n)
+    if not short.any():
+        return short
+    order = np.clip(cl, 1, out["ngram"].shape[1]) - 1
+    shared = out["ngram"][np.arange(len(cl)), order, 2]
+    return short & (shared == 1)
 
 
 def ngram_overlap(
