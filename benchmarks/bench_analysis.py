@@ -149,13 +149,16 @@ def bench_style(t: Table, quick: bool) -> None:
     if root is not None:
         for p in sorted(root.glob("*.json")):
             texts += [r["output"] for r in json.loads(p.read_text())]
-        src = f"AlpacaEval answers ({len(texts)} texts, mean {np.mean([len(s) for s in texts]):.0f} chars)"
     else:
         base = "Sure! Here's how:\n\n## Steps\n\n1. Do **this**.\n2. Then *that*.\n\n- a\n- b\n\nHope this helps!"
         texts = [base * (1 + i % 5) for i in range(4000)]
-        src = f"synthetic Markdown answers ({len(texts)})"
     if quick:
         texts = texts[:1000]
+    # named after the cut, so --quick does not claim the whole set
+    if root is not None:
+        src = f"AlpacaEval answers ({len(texts)} texts, mean {np.mean([len(s) for s in texts]):.0f} chars)"
+    else:
+        src = f"synthetic Markdown answers ({len(texts)})"
     sec, _ = best_of(lambda: style_features(texts), repeat=2)
     t.add(f"style_features on {src}", "distillscope style_features", sec, len(texts), "texts/s")
 
