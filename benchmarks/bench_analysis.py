@@ -29,8 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Table, best_of, machine, print_machine  # noqa: E402
 from distillscope.analysis.agreement import spearman_rows  # noqa: E402
-from distillscope.analysis.degree import DegreeConfig, _degree_from_means, _pair_series, compute_degrees  # noqa: E402
+from distillscope.analysis.degree import DegreeConfig, compute_degrees  # noqa: E402
 from distillscope.analysis.table import ScoreTable  # noqa: E402
+from distillscope.analysis.terms import TERMS, degree_from_means, pair_series  # noqa: E402
 from distillscope.stats import bootstrap_indices, derangement  # noqa: E402
 from distillscope.text.style import style_features  # noqa: E402
 
@@ -60,18 +61,27 @@ def make_table(n_models: int, n: int, grans: int, seed: int = 0) -> ScoreTable:
 
 
 def naive_boot(table: ScoreTable, idx: np.ndarray, cfg: DegreeConfig, pairs: list[tuple[int, int]]) -> np.ndarray:
-    """Loop over pairs x resamples, np.nanmean of fancy-indexed series: the usual way."""
+    """Loop over pairs x resamples, np.nanmean of fancy-indexed series: the usual way.
+
+    Every term of ``TERMS`` is averaged over the resampled prompts where it is
+    defined (as compute_degrees does, series by series) and the means go to
+    ``degree_from_means`` in ``TERMS`` order, so a new term needs no change here.
+    """
+    # the population needs 4 models; "null" turns it off (as degree.py does)
+    min_models = 4 if cfg.baseline == "pair-mean" else len(table.models) + 1
     out = np.empty((len(table.granularities), len(pairs), len(idx)))
     for gi, g in enumerate(table.granularities):
         for k, (s, c) in enumerate(pairs):
-            ser = _pair_series(table, g, np.array([s]), np.array([c]))
-            xs = [ser[name][0, 0] for name in ("raw", "population", "null", "ceil_s", "ceil_t")]
-            valid = np.isfinite(xs[0])
+            ser = pair_series(table, g, np.array([s]), np.array([c]), threshold=cfg.threshold, min_models=min_models)
+            xs = [ser[name][0, 0] for name in TERMS]
             for b, rows in enumerate(idx):
                 with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    means = [np.nanmean(np.where(valid, x, np.nan)[rows]) for x in xs]
-                out[gi, k, b] = _degree_from_means(*(np.asarray(v) for v in means), cfg)["degree"]
+                    warnings.simplefilter("ignore", RuntimeWarning)  # mean of an all-NaN resample
+                    means = [np.asarray(np.nanmean(x[rows])) for x in xs]
+                d = degree_from_means(
+                    *means, baseline=cfg.baseline, clip=cfg.clip, min_span=cfg.min_span, max_score=cfg.max_score
+                )
+                out[gi, k, b] = d["degree"]
     return out
 
 
@@ -91,6 +101,9 @@ def bench_degrees(t: Table, n_models: int, n: int, grans: int, n_boot: int) -> N
     sub = [p for p in sub if p[0] != p[1]]
     sec_sub, ref = best_of(lambda: naive_boot(table, idx, cfg, sub), repeat=1)
     got = np.stack([res.boot[:grans, s, c] for s, c in sub], axis=1)
+    # same resampled prompts, so the same degrees up to summation order
+    # (atol for degrees clipped to 0 on one side and ~1e-17 on the other)
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12, equal_nan=True)
     err = np.nanmax(np.abs(got - ref))
     same_nan = np.array_equal(np.isnan(got), np.isnan(ref))
     t.add(
@@ -136,13 +149,16 @@ def bench_style(t: Table, quick: bool) -> None:
     if root is not None:
         for p in sorted(root.glob("*.json")):
             texts += [r["output"] for r in json.loads(p.read_text())]
-        src = f"AlpacaEval answers ({len(texts)} texts, mean {np.mean([len(s) for s in texts]):.0f} chars)"
     else:
         base = "Sure! Here's how:\n\n## Steps\n\n1. Do **this**.\n2. Then *that*.\n\n- a\n- b\n\nHope this helps!"
         texts = [base * (1 + i % 5) for i in range(4000)]
-        src = f"synthetic Markdown answers ({len(texts)})"
     if quick:
         texts = texts[:1000]
+    # named after the cut, so --quick does not claim the whole set
+    if root is not None:
+        src = f"AlpacaEval answers ({len(texts)} texts, mean {np.mean([len(s) for s in texts]):.0f} chars)"
+    else:
+        src = f"synthetic Markdown answers ({len(texts)})"
     sec, _ = best_of(lambda: style_features(texts), repeat=2)
     t.add(f"style_features on {src}", "distillscope style_features", sec, len(texts), "texts/s")
 
