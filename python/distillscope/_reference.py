@@ -457,6 +457,40 @@ def _ref_share(terms, prompts) -> float:
     return 1.0 - below / f0 if f0 > 0 else math.nan
 
 
+def _ref_zero_sd(terms, pool, threshold: float, fence_k: float = 2.0, min_prompts: int = 10) -> float:
+    """Random-effects spread of the unrelated rate: each pool row's rate under
+    tau over the pair's prompts (entries under the fence), the
+    DerSimonian-Laird between-row variance of those rates with binomial
+    within-row variances, times the share's sensitivity (1 - share) / F0."""
+    if terms is None:
+        return math.nan
+    valid = [p for p, v in enumerate(terms) if v is not None]
+    if not valid:
+        return math.nan
+    vals = [v for r in pool for v in r if not math.isnan(v)]
+    med, q1 = _ref_q(vals, 0.5), _ref_q(vals, 0.25)
+    tau = med + threshold * (med - q1)
+    fence = tau + fence_k * (tau - med)
+    counts, rates = [], []
+    for row in pool:
+        inside = [row[p] for p in valid if not math.isnan(row[p]) and row[p] < fence]
+        if len(inside) >= min_prompts:
+            counts.append(len(inside))
+            rates.append(sum(v < tau for v in inside) / len(inside))
+    tau2 = 0.0
+    if len(counts) >= 2:
+        f0 = sum(r * c for r, c in zip(rates, counts)) / sum(counts)
+        if 0.0 < f0 < 1.0:
+            w = [c / (f0 * (1.0 - f0)) for c in counts]
+            q = sum(wk * (r - f0) ** 2 for wk, r in zip(w, rates))
+            denom = sum(w) - sum(wk * wk for wk in w) / sum(w)
+            tau2 = max(0.0, (q - (len(w) - 1)) / denom) if denom > 0 else 0.0
+    share = _ref_share(terms, range(len(terms)))
+    nb = sum(terms[p][1] for p in valid)
+    nc = sum(terms[p][2] for p in valid)
+    return max(1.0 - share, 0.0) * math.sqrt(tau2) / (nb / nc)
+
+
 def _ref_dense(table, pairs) -> np.ndarray:
     """(m, m, n) tensor of a {(a, b): array} dict, NaN where absent; a pair
     given in one order only is mirrored when the table mirrors."""
@@ -484,13 +518,17 @@ def degree_reference(
     centre: float = 0.5,
     rounds: int = 3,
     alpha: float = 1e-3,
+    what: str = "degree",
 ) -> float:
     """The share degree over the prompt multiset ``prompts`` (indices, repeats
     allowed), with plain loops: leave-pair-out quantile centres, clone flags
     in rounds (share above ``cutoff`` in either direction AND a count of
     prompts at/above ``tau`` that a one-sided binomial test at ``alpha`` finds
     significant), leave-clones-out pools, ``tau`` and fence per pair; the
-    flags and ``tau`` come from all prompts, the shares from ``prompts``."""
+    flags and ``tau`` come from all prompts, the shares from ``prompts``.
+    ``what="zero_sd"``: instead, the spread of the share's zero over all
+    prompts (the between-row random-effects sd of the pool's rate under
+    ``tau``, carried to the share; :func:`_ref_zero_sd`)."""
     # the sample-matched scores where the table has them (built here from the
     # table's own dicts, not its dense tensors)
     src = table.matched.get(granularity) or table.scores[granularity]
@@ -522,7 +560,10 @@ def degree_reference(
         if nsrc is None:
             return math.nan
         null_t = _ref_dense(table, nsrc)
-        terms = _ref_terms([float(v) for v in t[i, j]], [[float(v) for v in null_t[i, j]]], threshold)
+        pool = [[float(v) for v in null_t[i, j]]]
+        terms = _ref_terms([float(v) for v in t[i, j]], pool, threshold)
+    if what == "zero_sd":
+        return _ref_zero_sd(terms, pool, threshold)
     r = _ref_share(terms, prompts)
     return r if math.isnan(r) else min(max(r, clip[0]), clip[1])
 

@@ -418,7 +418,7 @@ def test_attribute_output_shape():
         assert set(r["granularities"]) == {"semantic"}
     b = out["best_vs_runner_up"]["s90"]
     assert b["best"] == rows[0]["candidate"] and b["runner_up"] == rows[1]["candidate"]
-    assert out["signature"].startswith("degree:v6|share|baseline=pair-mean")
+    assert out["signature"].startswith("degree:v7|share|baseline=pair-mean")
     # string lists work too (CLI passes "A,B")
     assert list(attribute(t, "s90,s50", "T,A", FAST)["students"]) == ["s90", "s50"]
 
@@ -492,6 +492,20 @@ def test_vectorized_bootstrap_matches_the_loop_oracle(seed, with_self, with_miss
                 want_b = degree_reference(t, s, c, "g", idx[b], baseline=baseline)
                 got_b = res.boot[li, si, cj, b]
                 assert (math.isnan(want_b) and math.isnan(got_b)) or got_b == pytest.approx(want_b, rel=1e-9, abs=1e-12)
+            # the interval: the percentile interval of those resamples, each side
+            # widened in quadrature by z x the zero point's spread (oracle: plain loops)
+            zsd = degree_reference(t, s, c, "g", range(n), baseline=baseline, what="zero_sd")
+            got_z = res.zero_sd[li, si, cj]
+            assert (math.isnan(zsd) and math.isnan(got_z)) or got_z == pytest.approx(zsd, rel=1e-9, abs=1e-12)
+            boots = sorted(x for x in (res.boot[li, si, cj, b] for b in range(12)) if not math.isnan(x))
+            if math.isnan(got) or not boots:
+                continue
+            q_lo, q_hi = (float(np.quantile(boots, q)) for q in (0.025, 0.975))
+            extra = 1.959963984540054 * (0.0 if math.isnan(zsd) else zsd)
+            want_lo = min(max(got - math.hypot(got - q_lo, extra), 0.0), 1.0)
+            want_hi = min(max(got + math.hypot(q_hi - got, extra), 0.0), 1.0)
+            assert res.ci_low[li, si, cj] == pytest.approx(want_lo, abs=1e-12)
+            assert res.ci_high[li, si, cj] == pytest.approx(want_hi, abs=1e-12)
 
 
 def test_distinct_columns_is_exact():

@@ -100,7 +100,7 @@ def test_report_folder_is_complete_valid_and_reproducible(tmp_path, results):
     np.testing.assert_allclose(np.array(mats["matrices"]["degree"], dtype=float), results["degree"])
     sigs = json.loads((out / "data" / "signatures.json").read_text())
     assert sigs["semantic"] == "cosine|encoder=tiny"
-    assert sigs["calibration"].startswith("degree:v6")
+    assert sigs["calibration"].startswith("degree:v7")
     rows = list(csv.DictReader(io.StringIO((out / "data" / "attribution.csv").read_text())))
     m = len(results["models"])
     assert len(rows) == m * (m - 1)

@@ -215,3 +215,40 @@ def test_real_answers_mixed_at_known_rates(shared_data):
             assert r.top_is_teacher, r
         if r.rate == 1.0:
             assert r.degree >= 0.95, r
+
+
+def test_zero_spread_is_the_between_pair_spread_beyond_sampling():
+    """``_between_rows_sd``: rows whose rate under tau differs only by binomial
+    noise give ~0; rows whose own rates spread with sd 0.02 (what real
+    strangers to a teacher do) give ~0.02. A pure-variance estimate would
+    read the binomial noise (~0.011 here) as spread."""
+    from distillscope.analysis.share import _between_rows_sd
+
+    rng = np.random.default_rng(7)
+    n, k = 400, 12
+
+    def pool(rates: np.ndarray) -> np.ndarray:
+        # residuals: 0 under tau (= 1), 1.5 above tau, under the fence (= 3)
+        return np.where(rng.random((k, n)) < rates[:, None], 0.0, 1.5)
+
+    ok = np.ones((k, n), dtype=bool)
+    same = [_between_rows_sd(pool(np.full(k, 0.95)), ok, 1.0, 3.0) for _ in range(200)]
+    spread = [
+        _between_rows_sd(pool(np.clip(0.95 + 0.02 * rng.standard_normal(k), 0, 1)), ok, 1.0, 3.0) for _ in range(200)
+    ]
+    assert np.mean(same) < 0.005 and np.median(same) == 0.0
+    assert 0.015 < np.mean(spread) < 0.025
+    # entries beyond the fence leave the count, rows with too few prompts leave the estimate
+    x = pool(np.full(k, 0.95))
+    x[0, :] = 10.0
+    assert _between_rows_sd(x, ok, 1.0, 3.0) == _between_rows_sd(x[1:], ok[1:], 1.0, 3.0)
+    assert _between_rows_sd(x[:2], ok[:2], 1.0, 3.0) == 0.0
+
+
+def test_intervals_carry_the_zero_spread_only_where_strangers_disagree():
+    """On the simulator strangers are alike: most pairs get no widening, and the
+    interval is the prompt bootstrap's. The reported zero_sd is 0 or small."""
+    spec = SimSpec(n_prompts=150, rate=0.3, samples=1, noise="exact", population="one", seed=3)
+    res = compute_degrees(simulate_table(spec), config=CFG)
+    z = res.zero_sd[-1][np.isfinite(res.zero_sd[-1])]
+    assert z.size and np.median(z) < 0.01

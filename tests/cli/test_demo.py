@@ -57,7 +57,7 @@ def test_demo_text_summary_with_the_default_encoder(tmp_path, default_encoder):
         assert re.fullmatch(rf"  {student}\s+copies {teacher}\s+ranked first: {teacher}\s+ok", line), line
     assert lines[start + 5] == "  Spearman(copy rate, degree to Aurora) = 1.000"
     assert re.search(r"^known lineage recovered: yes\b", text, re.M)
-    assert "teacher attribution (combined degree, 95% bootstrap interval):" in text
+    assert "teacher attribution (combined degree, 95% interval):" in text
     assert "identity consistency (strict contradiction rate):" in text
     assert f"report: {out / 'report'}/index.html" in text
     # the default encoder was used: all four granularities were scored

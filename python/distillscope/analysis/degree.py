@@ -102,7 +102,19 @@ every mean of every series (all pairs, all granularities, all terms) is
 no Python loop over pairs or resamples. Differences between two candidates
 for the same student use the same resampled prompts (paired bootstrap).
 Intervals are percentile intervals, or BCa (``interval="bca"``, with a
-closed-form jackknife over prompts). Results depend only on the seed, the
+closed-form jackknife over prompts), widened by the spread of the zero
+point (v7): the unrelated models that set the share's zero do not all sit
+at one rate (on AlpacaEval a stranger's own share toward a teacher runs
+from -0.03 to +0.01), and a student's non-derived answers come from one of
+them, not from their average. ``zero_sd`` is the pool rows' between-row
+standard deviation of the rate under ``tau`` (DerSimonian-Laird: what is
+left after each row's binomial noise; 0 when the rows agree), times the
+share's sensitivity to that rate, ``(1 - share) / F0``; each side of the
+interval adds ``z * zero_sd`` in quadrature. The bootstrap samples
+(``boot``) and the paired tests between candidates are the prompt
+bootstrap's alone. On the real-data construction (docs/calibration.md)
+this lifted the coverage of lightly edited students from 0.885 to 0.925
+(0.87 in v6, before bigram Jaccard scored identical one-word answers 1). Results depend only on the seed, the
 number of prompts and the data — not on how many students or candidates are
 requested together, nor on how the caller built the arrays.
 """
@@ -138,7 +150,7 @@ DEGREE_MEANING = (
     "≈ share of the student's answers derived from the candidate (0 = no more alike than "
     "unrelated models, 1 = a copy); direction (who copied whom) is not identified"
 )
-_CALIBRATION_VERSION = "6"
+_CALIBRATION_VERSION = "7"
 _TIE = 1e-12  # degree differences this small are floating-point noise
 _BLOCK_ELEMENTS = 1 << 22  # series elements per student block (~32 MB per float64 array)
 
@@ -227,7 +239,7 @@ class DegreeConfig:
         return (
             f"degree:v{_CALIBRATION_VERSION}|share|baseline={self.baseline}|tau=med+{self.threshold:g}iqr_low|"
             f"clones=out|generic=own-side|saturated=out|samples=matched|clip={self.clip[0]:g}:{self.clip[1]:g}|weights={ws}|boot={self.n_boot}|"
-            f"seed={self.seed}|ci={self.interval}@{self.confidence:g}"
+            f"seed={self.seed}|ci={self.interval}@{self.confidence:g}+zero-spread"
         )
 
 
@@ -257,6 +269,7 @@ class DegreeResult:
     unrelated: np.ndarray
     null_level: np.ndarray
     strength: np.ndarray
+    zero_sd: np.ndarray
     n_prompts: np.ndarray
     boot: np.ndarray
     signature: str
@@ -288,6 +301,7 @@ class DegreeResult:
             "unrelated": finite_or_none(self.unrelated[li, s, c]),
             "null_level": finite_or_none(self.null_level[li, s, c]),
             "strength": finite_or_none(self.strength[li, s, c]),
+            "zero_sd": finite_or_none(self.zero_sd[li, s, c]),
         }
 
     def ranking(self, student: str, level: str = COMBINED) -> list[str]:
@@ -361,6 +375,7 @@ class DegreeResult:
             "unrelated",
             "null_level",
             "strength",
+            "zero_sd",
         ):
             raise ValueError(f"unknown quantity {what!r}")
         return np.array(getattr(self, what)[self.levels.index(level)])
@@ -435,6 +450,7 @@ def compute_degrees(
         unrelated=cat["unrelated"],
         null_level=cat["null_level"],
         strength=cat["strength"],
+        zero_sd=cat["zero_sd"],
         n_prompts=cat["n_prompts"],
         boot=cat["boot"],
         signature=cfg.signature(grans),
@@ -515,6 +531,7 @@ def _degree_block(
             jk_means = np.where(jk_den > 0, jk_num / jk_den, np.nan).reshape((n,) + shape)
         jk = _levels_from(jk_means, w, cfg)["degree"]  # (n, L, nS, nC)
         lo, hi = _bca(point["degree"], boot, np.moveaxis(jk, 0, -1), alpha)
+    lo, hi = _widen(point["degree"], lo, hi, point["zero_sd"], alpha, cfg.clip)
 
     n_valid = V.reshape((n,) + shape)[:, :, 0].sum(axis=0)  # (G, nS, nC) prompts with a raw score
     n_comb = n_valid.max(axis=0, initial=0)[None]
@@ -530,9 +547,32 @@ def _degree_block(
         "unrelated": point["unrelated"],
         "null_level": point["null_level"],
         "strength": point["strength"],
+        "zero_sd": point["zero_sd"],
         "n_prompts": np.concatenate([n_valid, n_comb], axis=0),
         "boot": boot,
     }
+
+
+def _widen(
+    d: np.ndarray, lo: np.ndarray, hi: np.ndarray, zero_sd: np.ndarray, alpha: float, clip: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The prompt bootstrap's interval widened by the spread of the zero point.
+
+    The bootstrap resamples prompts; it cannot see that the unrelated models
+    that set the share's zero do not all sit at one rate (``zero_sd``: the
+    between-pair sd of the pool's rate, carried to the share). The two are
+    independent, so their half-widths add in quadrature on each side:
+    ``d -/+ sqrt(half_side^2 + (z zero_sd)^2)``, clipped to the degree's range.
+    Where the pool's pairs agree up to their sampling noise (``zero_sd`` = 0)
+    the interval is the bootstrap's, digit for digit."""
+    z = NormalDist().inv_cdf(1.0 - alpha / 2.0)
+    extra = np.where(np.isfinite(zero_sd), z * zero_sd, 0.0)
+    with np.errstate(invalid="ignore"):
+        wider_lo = d - np.sqrt((d - lo) ** 2 + extra**2)
+        wider_hi = d + np.sqrt((hi - d) ** 2 + extra**2)
+    lo = np.where(extra > 0, np.clip(wider_lo, clip[0], clip[1]), lo)
+    hi = np.where(extra > 0, np.clip(wider_hi, clip[0], clip[1]), hi)
+    return lo, hi
 
 
 def _stacked_series(
@@ -636,6 +676,7 @@ def _levels_from(means: np.ndarray, w: np.ndarray, cfg: DegreeConfig) -> dict[st
         "unrelated": d["unrelated"],
         "null_level": d["null_level"],
         "strength": d["strength"],
+        "zero_sd": d["zero_sd"],
     }
     for k, v in list(out.items()):
         fin = np.isfinite(v)

@@ -61,6 +61,16 @@ in its upper tail cannot move; pool entries beyond a fence far above
 ``min_models`` models the shuffled-prompt null (``S_p`` against
 ``T_pi(p)``, raw scores) is the pool.
 
+The zero's spread (v7)
+----------------------
+``F0`` is one rate pooled over a handful of unrelated pairs, and real
+unrelated pairs do not share one rate (on AlpacaEval a stranger's own share
+toward a teacher runs from -0.03 to +0.01). ``null_spread`` is the
+between-row standard deviation of the pool rows' rates under ``tau``
+(:func:`_between_rows_sd`, DerSimonian-Laird: 0 when the rows differ by no
+more than binomial noise); :mod:`.degree` carries it to the share
+(``zero_sd``) and widens the interval by it. The share itself does not use it.
+
 What it cannot tell
 -------------------
 Direction: the pair is symmetric, so "S copies T" and "T copies S" (or both
@@ -79,13 +89,14 @@ import numpy as np
 
 __all__ = ["SERIES", "residuals", "find_clones", "share_series", "share_from_means"]
 
-SERIES = ("below", "null_below", "null_count")
+SERIES = ("below", "null_below", "null_count", "null_spread")
 _CENTRE = 0.5  # row centres: medians (clones are left out of them by find_clones)
 _FENCE = 2.0
 _MIN_SIDE_ROWS = 4  # unrelated pairs a one-sided null needs (else both sides pool)
 _GENERIC_Z = 3.0  # robust z of a model's mean centre that makes it generic (its own null side)
 MAX_SCORE = 1.0  # every granularity's similarity of identical answers (all metrics are on a 0-1 scale)
 _UPPER = 0.9  # a pair's upper decile: what clone detection looks at
+_MIN_ROW_PROMPTS = 10  # a pool row's prompts needed for its own rate (between-row spread)
 _OUTLIER = 3.5  # MADs above the pairs' median that flag a pair  # fence = tau + 2 (tau - median): ~6 sigma above the centre of a Gaussian null
 
 
@@ -197,8 +208,8 @@ def _pool(e: np.ndarray, s: int, c: int, flags: np.ndarray, side: str = "both") 
 
 def _pair_terms(
     x: np.ndarray, pool: np.ndarray, threshold: float, headroom: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(below, null_below, null_count) per prompt for scores x against a null
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(below, null_below, null_count, null_spread) per prompt for scores x against a null
     pool (the attribution tie-break is ``strength`` in analysis/terms.py).
 
     ``headroom`` (per prompt): the residual an identical answer would have
@@ -225,13 +236,44 @@ def _pair_terms(
     below = np.where(valid, (x < tau).astype(np.float64), np.nan)
     nb = np.where(valid, ((pool < tau) & fin).sum(axis=0).astype(np.float64), np.nan)
     nc = np.where(valid, ((pool < fence) & fin).sum(axis=0).astype(np.float64), np.nan)
-    return below, nb, nc
+    spread = np.where(valid, _between_rows_sd(pool, fin & valid[None, :], tau, fence), np.nan)
+    return below, nb, nc, spread
+
+
+def _between_rows_sd(pool: np.ndarray, ok: np.ndarray, tau: float, fence: float) -> float:
+    """How much the rate under ``tau`` differs between the pool's unrelated pairs
+    beyond what their prompts' sampling explains: the between-row standard
+    deviation of a random-effects model (DerSimonian-Laird moment estimator;
+    0 when the rows agree up to binomial noise).
+
+    The share's zero is "as alike as an unrelated model": the pool estimates
+    that rate from a handful of real pairs, and real unrelated pairs do not
+    all sit at one rate (on AlpacaEval a stranger's own share toward a
+    teacher runs from -0.03 to +0.01). A student's non-derived answers come
+    from one such model, not from the pool's average, so the interval has to
+    carry that spread; the prompt bootstrap alone cannot see it."""
+    inside = ok & (pool < fence)
+    cnt = inside.sum(axis=1).astype(np.float64)
+    keep = cnt >= _MIN_ROW_PROMPTS
+    if keep.sum() < 2:
+        return 0.0
+    cnt = cnt[keep]
+    rate = ((pool < tau) & inside).sum(axis=1)[keep] / cnt
+    f0 = float((rate * cnt).sum() / cnt.sum())
+    v = f0 * (1.0 - f0)
+    if v <= 0.0:
+        return 0.0
+    w = cnt / v  # inverse binomial variances
+    q = float((w * (rate - f0) ** 2).sum())
+    denom = float(w.sum() - (w**2).sum() / w.sum())
+    tau2 = max(0.0, (q - (len(cnt) - 1)) / denom) if denom > 0 else 0.0
+    return math.sqrt(tau2)
 
 
 def _share_point(terms: tuple[np.ndarray, ...] | None) -> float:
     if terms is None:
         return float("nan")
-    below, nb, nc = terms
+    below, nb, nc = terms[:3]
     ok = np.isfinite(below)
     return float(share_from_means(below[ok].mean(), nb[ok].sum(), nc[ok].sum()))
 
@@ -259,7 +301,7 @@ def _stands_out(terms: tuple[np.ndarray, ...] | None, alpha: float) -> bool:
     against the null pool's rate above it."""
     if terms is None:
         return False
-    below, nb, nc = terms
+    below, nb, nc = terms[:3]
     ok = np.isfinite(below)
     n = int(ok.sum())
     k = n - int(below[ok].sum())
@@ -316,11 +358,12 @@ def share_series(
 ) -> dict[str, np.ndarray]:
     """Per-prompt series of the share estimator for a student x candidate grid.
 
-    Returns ``{"below", "null_below", "null_count", "baseline"}`` each
+    Returns ``{"below", "null_below", "null_count", "null_spread", "baseline"}`` each
     (nS, nC, n): ``below`` is 1 where S's answer to p looks unrelated to T's
     (residual under ``tau``), 0 where it stands out, NaN where the pair has no score;
     ``null_below`` / ``null_count`` count the null pool's residuals under
-    ``tau`` / in total at p; ``baseline`` is the per-prompt centre subtracted
+    ``tau`` / in total at p; ``null_spread`` is the pair's between-row spread
+    of the pool's rate (constant over the pair's prompts); ``baseline`` is the per-prompt centre subtracted
     (the robust pair-mean baseline, in score units). The share is
     ``1 - mean(below) / (sum(null_below) / sum(null_count))``. The flags
     (which pairs are clones) depend on the whole table only, so a pair's

@@ -52,7 +52,8 @@ ICE_LEVELS = ("loose", "strict", "hard")
 DEGREE_DEFINITION = (
     "The distillation degree of student S toward candidate T ≈ share of S's answers derived from T "
     "(0: no more like T than unrelated answers to the same prompts; 1: every answer derived); "
-    "it cannot tell who copied whom. [low, high] is its 95% bootstrap interval over prompts."
+    "it cannot tell who copied whom. [low, high] is its 95% interval: a bootstrap over prompts, "
+    "widened by how much unrelated models differ among themselves (zero sd)."
 )
 GLOSSARY = (
     ("raw", "mean similarity of S's answer to T's answer on the same prompt."),
@@ -70,6 +71,12 @@ GLOSSARY = (
     ),
     ("unrelated", "share of S's answers that do not stand out from unrelated answers."),
     ("null level", "the same share for unrelated answers; degree = 1 - unrelated / null level."),
+    (
+        "zero sd",
+        "how far the degree's zero could move with the unrelated model: the spread of the null level "
+        "between the population's unrelated pairs beyond their sampling noise, carried to the degree; "
+        "the interval includes it.",
+    ),
     (
         "ceiling",
         "similarity of two samples of the same model to the same prompt (geometric mean of S's and "

@@ -30,6 +30,7 @@ TERMS = (
     "center",
     "above_x",
     "stands_out",
+    "null_spread",
 )
 
 
@@ -76,7 +77,7 @@ def pair_series(
     everyone = np.arange(len(table.models))
     sh_all = share_series(tm, nul_m, si, everyone, threshold=threshold, min_models=min_models)
     sh = {k: v[:, ci] for k, v in sh_all.items()}
-    for name in ("below", "null_below", "null_count"):
+    for name in ("below", "null_below", "null_count", "null_spread"):
         out[name] = sh[name]
     # The tie-break (``strength``): the (sample-matched) similarity of S to C
     # averaged over the prompts where S's answer stands out against *some*
@@ -113,6 +114,7 @@ def degree_from_means(
     center: np.ndarray,
     above_x: np.ndarray,
     stands_out: np.ndarray,
+    null_spread: np.ndarray,
     *,
     baseline: str,
     clip: tuple[float, float],
@@ -120,9 +122,13 @@ def degree_from_means(
     max_score: float,
 ) -> dict[str, np.ndarray]:
     """The share (see analysis/share.py) and the reported terms, elementwise over arrays of means."""
-    share = np.clip(share_from_means(below, null_below, null_count), clip[0], clip[1])
+    unclipped = share_from_means(below, null_below, null_count)
+    share = np.clip(unclipped, clip[0], clip[1])
     with np.errstate(invalid="ignore", divide="ignore"):
         null_level = null_below / null_count
+        # the share's sensitivity to the unrelated rate F0 is (1 - share) / F0: a
+        # between-pair spread sd(F0) moves the share by that much (zero_sd)
+        zero_sd = np.maximum(1.0 - unclipped, 0.0) * null_spread / null_level
         # how close S's standing-out answers are to C's, on average over them (0 when none does)
         strength = np.where(stands_out > 0.0, above_x / stands_out, 0.0)
         fs, ft = np.isfinite(ceil_s), np.isfinite(ceil_t)
@@ -143,4 +149,5 @@ def degree_from_means(
         "unrelated": below,
         "null_level": null_level,
         "strength": strength,
+        "zero_sd": zero_sd,
     }

@@ -325,7 +325,7 @@ def _have_matplotlib() -> bool:
 
 
 def _print_summary(summary: dict, attribution: dict, files: dict) -> None:
-    print("\nteacher attribution (combined degree, 95% bootstrap interval):")
+    print("\nteacher attribution (combined degree, 95% interval):")
     for student, ranked in attribution["students"].items():
         top = ranked[:2]
         desc = "; ".join(f"{r['candidate']} {r['degree']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]" for r in top)
