@@ -298,17 +298,16 @@ def _vectors(
     if not (need_units or need_resp):
         return None, None
     if cfg.units == "late" and hasattr(encoder, "encode_with_segments"):
-        from .._ragged import Ragged
         from ..text.segment import segment
 
         distinct, rows = _distinct(texts)
         what = f"the {cfg.level}s and " if need_units else ""
         log(f"encoding {len(distinct):,} distinct responses (one pass: {what}response vectors)")
-        spans = (
-            segment(distinct, "paragraph" if cfg.level == "paragraph" else "sentence")
-            if need_units
-            else Ragged(np.zeros((0, 2), np.int64), np.zeros(len(distinct) + 1, np.int64))
-        )
+        # The spans are part of the cache key, and the response vector does
+        # not depend on them: segmenting even when only the response vectors
+        # are needed lets a semantic-only run reuse what a full run cached
+        # (and the other way round) instead of encoding every response again.
+        spans = segment(distinct, "paragraph" if cfg.level == "paragraph" else "sentence")
         resp, segs = encoder.encode_with_segments(distinct, spans, show_progress_bar=progress)
         units = None
         if need_units:  # response i's units are those of its distinct text rows[i]
