@@ -338,6 +338,16 @@ def _ref_q(values: list[float], q: float) -> float:
     return vals[lo] + (vals[hi] - vals[lo]) * (pos - lo)
 
 
+def _ref_row(t, flags, centre: float, a: int, b: int, p: int) -> float:
+    """a's centre at p with b left out: the quantile of a's scores to every
+    other model but b (clones of a left out; all of them if that leaves none)."""
+    m = t.shape[0]
+    v = _ref_q([float(t[a, k, p]) for k in range(m) if k not in (a, b) and not flags[a][k]], centre)
+    if math.isnan(v):
+        v = _ref_q([float(t[a, k, p]) for k in range(m) if k not in (a, b)], centre)
+    return v
+
+
 def _ref_residuals(t, flags, centre: float, double: bool = False) -> list:
     m, n = t.shape[0], t.shape[2]
     e = [[[math.nan] * n for _ in range(m)] for _ in range(m)]
@@ -348,10 +358,7 @@ def _ref_residuals(t, flags, centre: float, double: bool = False) -> list:
             g = _ref_q([float(t[a, b, p]) for a in range(m) for b in range(m) if a != b], centre)
 
         def row(a: int, b: int, p: int = p) -> float:
-            v = _ref_q([float(t[a, k, p]) for k in range(m) if k not in (a, b) and not flags[a][k]], centre)
-            if math.isnan(v):
-                v = _ref_q([float(t[a, k, p]) for k in range(m) if k not in (a, b)], centre)
-            return v
+            return _ref_row(t, flags, centre, a, b, p)
 
         for a in range(m):
             for b in range(m):
@@ -552,8 +559,9 @@ def degree_reference(
                 break
             flags = new
         e = _ref_residuals(t, flags, centre)
-        # headroom: the residual an identical answer (similarity 1) would have
-        room = [1.0 - (float(t[i, j, p]) - e[i][j][p]) for p in range(t.shape[2])]
+        # headroom: the residual a copy of the candidate's answer (similarity 1,
+        # and the candidate's own centre) would have
+        room = [1.0 - _ref_row(t, flags, centre, j, i, p) for p in range(t.shape[2])]
         pool = _ref_pool(e, i, j, flags, _ref_generic(t, flags, centre))
         terms = _ref_terms(e[i][j], pool, threshold, headroom=room)
     else:

@@ -252,3 +252,35 @@ def test_intervals_carry_the_zero_spread_only_where_strangers_disagree():
     res = compute_degrees(simulate_table(spec), config=CFG)
     z = res.zero_sd[-1][np.isfinite(res.zero_sd[-1])]
     assert z.size and np.median(z) < 0.01
+
+
+def test_headroom_does_not_depend_on_whether_the_students_answer_is_a_copy():
+    """Prompts where not even a copy of T's answer could stand out leave the
+    pair. Whether a copy could stand out is a property of T's answer (a copy
+    has T's centre); v6 read it off the pair's centre, max(S's, T's), so on a
+    prompt where S's *own* (non-copied) answer was generic the prompt left,
+    while every copied prompt stayed: copies were over-represented and the
+    share read high (real AlpacaEval answers, semantic granularity: r = 0.5
+    read 0.53-0.55). Here half of the filler's answers are generic."""
+    from distillscope.analysis.table import ScoreTable
+
+    rng = np.random.default_rng(11)
+    n, r = 400, 0.5
+    pop = ["T", "M1", "M2", "M3", "M4", "M5"]
+    scores: dict = {}
+    for i, a in enumerate(pop):
+        for b in pop[i + 1 :]:
+            scores[(a, b)] = np.clip(0.5 + 0.05 * rng.standard_normal(n), 0, 1)
+    copied = rng.random(n) < r
+    generic = rng.random(n) < 0.5  # the filler's answer resembles everyone's
+    for m in pop:
+        own = np.where(
+            generic, np.clip(0.97 + 0.01 * rng.standard_normal(n), 0, 1), 0.5 + 0.05 * rng.standard_normal(n)
+        )
+        src = np.ones(n) if m == "T" else scores[("T", m)]
+        scores[("S", m)] = np.clip(np.where(copied, src, own), 0, 1)
+    table = ScoreTable(tuple(pop) + ("S",), {"g": scores})
+    d = compute_degrees(table, ["S"], ["T"], CFG).get("S", "T", "g")
+    share = float(copied.mean())
+    assert abs(d["degree"] - share) < 0.03, (d, share)
+    assert d["ci_low"] <= share <= d["ci_high"], (d, share)

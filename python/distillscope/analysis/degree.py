@@ -26,12 +26,18 @@ prompt ``p``::
     degree_g(S, T) = clip( 1 - below / F0, 0, 1 )
 
     over the prompts where even an identical answer could stand out
-    (headroom 1 - centre >= tau): where every model's answer is already about
+    (headroom 1 - med_p(T; not S) >= tau: a copy of T's answer has T's
+    centre): where every model's answer is already about
     as close to T's as a copy would be (a saturated granularity, e.g. sentence
     cosine on a formulaic prompt), a prompt says nothing about derivation and
     leaves the pair and its null alike (v5; v4 counted such copies as
     unrelated: a verbatim copy of a real AlpacaEval model read 0.74 at the
-    semantic granularity and 0.87 combined, now 1.0 and 0.999).
+    semantic granularity and 0.87 combined, now 1.0 and 0.999). v5-v6 read
+    the headroom off the pair's centre, max(S's, T's), so a prompt where S's
+    own, non-copied answer was generic left while every copied prompt stayed:
+    copies were over-represented and a real-answer mixture read high at the
+    semantic granularity (r = 0.5: 0.53-0.55; coverage 0.83). v7 uses T's
+    centre alone, which does not depend on whether S copied (0.96).
 
     With several samples per prompt, ``s_p`` is sample-matched (v6): every
     sample of S against its closest sample of T and every sample of T against

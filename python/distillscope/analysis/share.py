@@ -212,8 +212,10 @@ def _pair_terms(
     """(below, null_below, null_count, null_spread) per prompt for scores x against a null
     pool (the attribution tie-break is ``strength`` in analysis/terms.py).
 
-    ``headroom`` (per prompt): the residual an identical answer would have
-    (``MAX_SCORE`` minus the centre). Where it is under ``tau`` not even a copy
+    ``headroom`` (per prompt): the residual a copy of the candidate's answer
+    would have (``MAX_SCORE`` minus the candidate's centre: it must not depend
+    on the student's answer, or copied prompts would be kept more often than
+    the others and the share would read high). Where it is under ``tau`` not even a copy
     could stand out (every model's answer is already about as close to T's
     as a copy: a saturated granularity on a formulaic prompt), so the prompt
     tells nothing about derivation and leaves the pair's series (NaN), for
@@ -386,7 +388,9 @@ def share_series(
                 continue
             if use_pop:
                 pool = _pool(e, s, c, flags, side_of(s, c))
-                terms = _pair_terms(e[s, c], pool, threshold, MAX_SCORE - base[s, c])
+                # a copy of c's answer has c's centre: whether it could stand out
+                # depends on c alone, never on whether s's answer is a copy
+                terms = _pair_terms(e[s, c], pool, threshold, MAX_SCORE - row[c, s])
                 out["baseline"][a_pos, b_pos] = base[s, c]
             else:
                 terms = _pair_terms(t[s, c], null_t[s, c][None, :], threshold)  # type: ignore[index]
