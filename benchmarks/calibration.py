@@ -62,6 +62,90 @@ HELDOUT_SETUPS = (
 )
 
 
+def exact_copy_runs(scores_csv: Path, root: Path, setups, rates, seeds, cfg: DegreeConfig) -> list:
+    """Exact copies at the product's default granularities (lexical + semantic, and
+    their combination), from the per-prompt scores of the real models
+    (``distillscope score FILES --granularities lexical,semantic --out DIR``): an exact
+    copy's score against any model is its source's, so students are assembled from
+    the table without encoding anything. Groups: (teacher<-filler, level)."""
+    import csv
+
+    from distillscope.analysis.calibration import Run, _cell_seed
+    from distillscope.analysis.degree import compute_degrees
+    from distillscope.analysis.table import ScoreTable
+    from distillscope.store.importers import read_alpaca_eval, text_id
+    from distillscope.text.lexical import lexical_scores
+
+    grans = ("lexical", "semantic")
+    cells: dict = {}
+    pids: set = set()
+    with open(scores_csv, newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["granularity"] in grans:
+                cells.setdefault((r["granularity"], r["student"], r["candidate"]), {})[r["prompt_id"]] = float(
+                    r["score"]
+                )
+                pids.add(r["prompt_id"])
+    order = sorted(pids)
+    n = len(order)
+    models = sorted({k[1] for k in cells})
+    S = {
+        g: {(a, b): np.array([cells[(g, a, b)][p] for p in order]) for a in models for b in models if a != b}
+        for g in grans
+    }
+    own: dict = {g: {} for g in grans}  # an answer's score against itself (empty answers score 0)
+    for f in sorted(root.glob("*.json")):
+        recs = read_alpaca_eval(f)
+        by = {text_id(r.prompt): r.response or "" for r in recs}
+        texts = [by[p] for p in order]
+        lex = lexical_scores(texts, texts, metrics=("rougeL", "bleu", "chrf", "jaccard2"), workers=2)
+        own["lexical"][recs[0].model] = np.mean(
+            [lex["rougeL"], lex["bleu"] / 100, lex["chrf"] / 100, lex["jaccard2"]], axis=0
+        )
+        own["semantic"][recs[0].model] = np.ones(n)
+
+    def student_table(teacher: str, filler: str, copied: np.ndarray) -> ScoreTable:
+        pop = [m for m in models if m != filler]
+        scores = {g: {k: v for k, v in S[g].items() if k[0] in pop and k[1] in pop} for g in grans}
+        for g in grans:
+            for m in pop:
+                src = own[g][teacher] if m == teacher else S[g][(teacher, m)]
+                scores[g][("STUDENT", m)] = np.where(copied, src, S[g][(filler, m)])
+        return ScoreTable((*pop, "STUDENT"), scores)
+
+    out = []
+    levels = (*grans, "combined")
+    for teacher, filler in setups:
+        pure = compute_degrees(
+            student_table(teacher, filler, np.zeros(n, bool)),
+            ["STUDENT"],
+            None,
+            dataclasses.replace(cfg, clip=(-1.0, 1.0), n_boot=10),
+        )
+        base = {lv: float(pure.get("STUDENT", teacher, lv)["degree"]) for lv in levels}
+        for r in rates:
+            for seed in seeds:
+                rng = np.random.default_rng(_cell_seed(teacher, filler, "exact", float(r), seed))
+                copied = rng.random(n) < r
+                res = compute_degrees(student_table(teacher, filler, copied), ["STUDENT"], None, cfg)
+                top = res.ranking("STUDENT")[0] == teacher
+                for lv in levels:
+                    d = res.get("STUDENT", teacher, lv)
+                    out.append(
+                        Run(
+                            (f"{teacher}<-{filler}", lv),
+                            float(r),
+                            float(d["degree"]),
+                            float(d["ci_low"]),
+                            float(d["ci_high"]),
+                            top,
+                            float(copied.mean()),
+                            base[lv],
+                        )
+                    )
+    return out
+
+
 def table(rows) -> str:
     out = ["| " + " | ".join(COLS) + " |", "|" + "---|" * len(COLS)]
     for r in rows:
@@ -118,6 +202,11 @@ def main() -> int:
     ap.add_argument("--real-seeds", type=int, default=3, help="students per cell of the real-data construction")
     ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (the product's default: 1000)")
     ap.add_argument(
+        "--scores",
+        help="per-prompt scores CSV of the AlpacaEval models (distillscope score FILES "
+        "--granularities lexical,semantic --out DIR): adds exact copies at the default granularities",
+    )
+    ap.add_argument(
         "--held-out", action="store_true", help="the real-data construction on the held-out pairs instead of the four"
     )
     args = ap.parse_args()
@@ -157,10 +246,22 @@ def main() -> int:
                 config=cfg,
                 workers=2,
             )
+    default = []
+    if args.scores:
+        root = Path(__file__).resolve().parents[1]
+        data = next(
+            p
+            for p in (root.parent / "shared/data/alpaca_eval", root.parent.parent / "shared/data/alpaca_eval")
+            if p.exists()
+        )
+        setups = [s for s, _ in (*REAL_SETUPS, *HELDOUT_SETUPS)]
+        default = exact_copy_runs(
+            Path(args.scores), data, setups, [0, 0.2, 0.5, 0.8, 1.0], tuple(range(args.real_seeds)), cfg
+        )
     out = Path(args.out)
     if args.dump:
         with open(args.dump, "w") as fh:
-            for r in [*sim, *real]:
+            for r in [*sim, *real, *default]:
                 fh.write(json.dumps(dataclasses.asdict(r)) + "\n")
     lines = [
         f"Simulator: {len(sim)} students ({len(seeds)} per cell, {args.n_boot} resamples), {t_sim:.0f} s.",
@@ -179,6 +280,16 @@ def main() -> int:
     ]
     if real:
         lines += ["", "### Real answers (AlpacaEval; lexical + style)", "", table(summarize(real))]
+    if default:
+        by_level = [dataclasses.replace(r, group=(r.group[1],)) for r in default]
+        lines += [
+            "",
+            "### Exact copies of real answers at the default granularities (lexical, semantic, combined)",
+            "",
+            table(summarize(default)),
+            "",
+            table(summarize(by_level)),
+        ]
     (out / "calibration_tables.md").write_text("\n".join(lines) + "\n")
     plot(sim, real, out / "calibration.png")
     print("\n".join(lines))
