@@ -3,8 +3,9 @@
     python benchmarks/bench_analysis.py            # 10 models x 805 prompts, B=1000
     python benchmarks/bench_analysis.py --quick    # smaller, a smoke run
 
-* compute_degrees (count-matrix bootstrap: one matrix product per block of
-  resamples for every pair, granularity and term at once) against a numpy
+* compute_degrees (count-matrix bootstrap: per block of resamples, one
+  matrix-vector product per distinct series and one count product for
+  every pair, granularity and term at once) against a numpy
   loop over pairs x resamples that fancy-indexes each resample (timed on a
   subset of pairs and scaled). Both use the same resampled prompts; the
   bootstrap degrees are checked to agree.

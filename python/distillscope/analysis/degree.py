@@ -104,8 +104,10 @@ Bootstrap
 Prompts are resampled with replacement ``n_boot`` times from one seeded
 generator: the (B, n) index matrix is turned into a count matrix ``W`` and
 every mean of every series (all pairs, all granularities, all terms) is
-``W @ (x * valid) / W @ valid`` — one matrix product per block of resamples,
-no Python loop over pairs or resamples. Differences between two candidates
+``W @ (x * valid) / W @ valid`` per block of resamples: one matrix-vector
+product per distinct series (so a pair's numbers never depend on which other
+series share the call) and one integer matrix product for the counts, no
+Python loop over pairs or resamples. Differences between two candidates
 for the same student use the same resampled prompts (paired bootstrap).
 Intervals are percentile intervals, or BCa (``interval="bca"``, with a
 closed-form jackknife over prompts), widened by the spread of the zero
