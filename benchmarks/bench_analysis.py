@@ -41,6 +41,12 @@ def make_table(n_models: int, n: int, grans: int, seed: int = 0) -> ScoreTable:
     rng = np.random.default_rng(seed)
     models = [f"m{i}" for i in range(n_models)]
     latent = rng.standard_normal((n_models, n, 16))
+    # m1 takes 40 % of its answers from m0 (and m3 10 % from m2): the degrees the
+    # parity check compares are then not all 0, as they are between strangers
+    for student, teacher, share in ((1, 0, 0.4), (3, 2, 0.1)):
+        if student < n_models:
+            copied = rng.random(n) < share
+            latent[student, copied] = latent[teacher, copied]
     scores, null, selfsim = {}, {}, {}
     perm = derangement(n, seed)
     for g in range(grans):
