@@ -72,9 +72,9 @@ def exact_copy_runs(scores_csv: Path, root: Path, setups, rates, seeds, cfg: Deg
 
     from distillscope.analysis.calibration import Run, _cell_seed
     from distillscope.analysis.degree import compute_degrees
+    from distillscope.analysis.similarity import RSEConfig, _pair_metrics
     from distillscope.analysis.table import ScoreTable
     from distillscope.store.importers import read_alpaca_eval, text_id
-    from distillscope.text.lexical import lexical_scores
 
     grans = ("lexical", "semantic")
     cells: dict = {}
@@ -93,15 +93,15 @@ def exact_copy_runs(scores_csv: Path, root: Path, setups, rates, seeds, cfg: Deg
         g: {(a, b): np.array([cells[(g, a, b)][p] for p in order]) for a in models for b in models if a != b}
         for g in grans
     }
-    own: dict = {g: {} for g in grans}  # an answer's score against itself (empty answers score 0)
+    # an answer's score against itself (empty answers score 0), as the product scores it
+    own: dict = {g: {} for g in grans}
+    lexical_only = RSEConfig(granularities=("lexical",), workers=2)
+    same = np.arange(n)
     for f in sorted(root.glob("*.json")):
         recs = read_alpaca_eval(f)
         by = {text_id(r.prompt): r.response or "" for r in recs}
         texts = [by[p] for p in order]
-        lex = lexical_scores(texts, texts, metrics=("rougeL", "bleu", "chrf", "jaccard2"), workers=2)
-        own["lexical"][recs[0].model] = np.mean(
-            [lex["rougeL"], lex["bleu"] / 100, lex["chrf"] / 100, lex["jaccard2"]], axis=0
-        )
+        own["lexical"][recs[0].model] = _pair_metrics(texts, same, same, lexical_only, None, lambda _: None)["lexical"]
         own["semantic"][recs[0].model] = np.ones(n)
 
     def student_table(teacher: str, filler: str, copied: np.ndarray) -> ScoreTable:
@@ -123,11 +123,17 @@ def exact_copy_runs(scores_csv: Path, root: Path, setups, rates, seeds, cfg: Deg
             dataclasses.replace(cfg, clip=(-1.0, 1.0), n_boot=10),
         )
         base = {lv: float(pure.get("STUDENT", teacher, lv)["degree"]) for lv in levels}
+        filler_res = None  # a student that copied nothing is the filler: the same table every time
         for r in rates:
             for seed in seeds:
                 rng = np.random.default_rng(_cell_seed(teacher, filler, "exact", float(r), seed))
                 copied = rng.random(n) < r
-                res = compute_degrees(student_table(teacher, filler, copied), ["STUDENT"], None, cfg)
+                if copied.any():
+                    res = compute_degrees(student_table(teacher, filler, copied), ["STUDENT"], None, cfg)
+                else:
+                    if filler_res is None:
+                        filler_res = compute_degrees(student_table(teacher, filler, copied), ["STUDENT"], None, cfg)
+                    res = filler_res
                 top = res.ranking("STUDENT")[0] == teacher
                 for lv in levels:
                     d = res.get("STUDENT", teacher, lv)
@@ -144,6 +150,16 @@ def exact_copy_runs(scores_csv: Path, root: Path, setups, rates, seeds, cfg: Deg
                         )
                     )
     return out
+
+
+def _alpaca_root() -> Path:
+    """../shared/data/alpaca_eval next to the checkout (or one level further up)."""
+    root = Path(__file__).resolve().parents[1]
+    return next(
+        p
+        for p in (root.parent / "shared/data/alpaca_eval", root.parent.parent / "shared/data/alpaca_eval")
+        if p.exists()
+    )
 
 
 def table(rows) -> str:
@@ -230,12 +246,7 @@ def main() -> int:
     t_sim = time.perf_counter() - t0
     real = []
     if not args.no_real:
-        root = Path(__file__).resolve().parents[1]
-        data = next(
-            p
-            for p in (root.parent / "shared/data/alpaca_eval", root.parent.parent / "shared/data/alpaca_eval")
-            if p.exists()
-        )
+        data = _alpaca_root()
         for setup, noises in HELDOUT_SETUPS if args.held_out else REAL_SETUPS:
             real += alpaca_runs(
                 data,
@@ -248,12 +259,7 @@ def main() -> int:
             )
     default = []
     if args.scores:
-        root = Path(__file__).resolve().parents[1]
-        data = next(
-            p
-            for p in (root.parent / "shared/data/alpaca_eval", root.parent.parent / "shared/data/alpaca_eval")
-            if p.exists()
-        )
+        data = _alpaca_root()
         setups = [s for s, _ in (*REAL_SETUPS, *HELDOUT_SETUPS)]
         default = exact_copy_runs(
             Path(args.scores), data, setups, [0, 0.2, 0.5, 0.8, 1.0], tuple(range(args.real_seeds)), cfg

@@ -211,7 +211,8 @@ def alpaca_runs(
 
         # the pure filler as the student, degree unclipped: where it sits against this population
         unclipped = dataclasses.replace(cfg, clip=(-1.0, 1.0), n_boot=10)
-        res0 = compute_degrees(student_table(texts[filler]), ["STUDENT"], None, unclipped)
+        filler_table = student_table(texts[filler])
+        res0 = compute_degrees(filler_table, ["STUDENT"], None, unclipped)
         own = _num(res0.get("STUDENT", teacher)["degree"])
         for noise in noises:
             for r in rates:
@@ -223,7 +224,8 @@ def alpaca_runs(
                         for p in range(n)
                     ]
                     group = (f"{teacher}<-{filler}", noise)
-                    table = student_table(student)
+                    # a student that copied nothing answers with the filler's texts: its table is built above
+                    table = student_table(student) if copied.any() else filler_table
                     out.append(_run(table, group, float(r), "STUDENT", teacher, cfg, float(copied.mean()), own))
     return out
 
