@@ -116,6 +116,83 @@ def test_int8_close_to_fp32_and_batch_independent(tiny_dir, enc):
     assert cos.mean() > 0.95 and cos.min() > 0.9, cos
 
 
+def _run_graph(model, ids, mask, types) -> np.ndarray:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+
+
+def _op_counts(model) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for n in model.graph.node:
+        counts[n.op_type] = counts.get(n.op_type, 0) + 1
+    return counts
+
+
+def test_int8_fused_form_is_used_on_a_current_onnxruntime():
+    import onnxruntime as ort
+
+    version = tuple(int(p) for p in ort.__version__.split(".")[:2])
+    if version < (1, 19):
+        pytest.skip("onnxruntime before 1.19 runs the portable int8 form (1.17.3 measured)")
+    # 1.19.2, 1.20.1, 1.22.1 and 1.32.0 measured: the probe must pass, so the
+    # bit-identity test below cannot skip on CI
+    assert ob.int8_fused_supported()
+
+
+@pytest.mark.skipif(not ob.int8_fused_supported(), reason="this onnxruntime lacks the fused int8 ops")
+def test_int8_fused_form_is_bit_identical_to_the_portable_form(tiny_dir):
+    cfg = json.loads((tiny_dir / "config.json").read_text())
+    tensors = ob.load_bert_tensors(tiny_dir / "model.safetensors")
+    fused = ob.build_bert_onnx(tensors, cfg, variant="int8", int8_form="fused")
+    portable = ob.build_bert_onnx(tensors, cfg, variant="int8", int8_form="portable")
+    # the fused form really is fused: one op per linear layer (QKV, output, FF1, FF2)
+    fc, pc = _op_counts(fused), _op_counts(portable)
+    assert fc.get("MatMulIntegerToFloat") == 4 * cfg["num_hidden_layers"] and "MatMulInteger" not in fc
+    assert pc.get("MatMulInteger") == 4 * cfg["num_hidden_layers"] and "MatMulIntegerToFloat" not in pc
+    assert sum(fc.values()) < sum(pc.values())
+    rng = np.random.default_rng(11)
+    ids = rng.integers(0, cfg["vocab_size"], size=(4, 13))
+    mask = np.ones_like(ids)
+    mask[1, 5:] = 0
+    mask[3, 1:] = 0
+    types = rng.integers(0, 2, size=ids.shape)
+    a, b = _run_graph(fused, ids, mask, types), _run_graph(portable, ids, mask, types)
+    assert np.array_equal(a, b)
+    # and wildly different magnitudes per token keep it exact (one scale per token)
+    assert np.array_equal(_run_graph(fused, ids[:1], mask[:1], types[:1]), a[:1])
+
+
+def test_int8_form_is_in_the_stamp_and_a_change_rebuilds(tiny_dir, tmp_path, monkeypatch):
+    path = ob.build_onnx_from_dir(tiny_dir, "int8", out_dir=tmp_path)
+    stamp = json.loads((tmp_path / "model.int8.onnx.stamp.json").read_text())
+    here = "fused" if ob.int8_fused_supported() else "portable"
+    assert stamp["int8_form"] == here
+    import onnx
+
+    assert ("MatMulIntegerToFloat" in _op_counts(onnx.load(str(path)))) == (here == "fused")
+    # an onnxruntime that can no longer run the fused form gets the portable one
+    monkeypatch.setattr(ob, "int8_fused_supported", lambda: False)
+    path = ob.build_onnx_from_dir(tiny_dir, "int8", out_dir=tmp_path)
+    assert json.loads((tmp_path / "model.int8.onnx.stamp.json").read_text())["int8_form"] == "portable"
+    assert "MatMulInteger" in _op_counts(onnx.load(str(path)))
+
+
+def test_int8_probe_says_no_when_onnxruntime_fails(monkeypatch):
+    import onnxruntime as ort
+
+    def refuse(*a, **k):
+        raise RuntimeError("MatMulIntegerToFloat : input A scale must be a scalar")
+
+    ob.int8_fused_supported.cache_clear()
+    monkeypatch.setattr(ort, "InferenceSession", refuse)
+    try:
+        assert ob.int8_fused_supported() is False
+    finally:
+        ob.int8_fused_supported.cache_clear()
+
+
 def test_encode_tokens(enc, tiny_dir):
     rag, ids = enc.encode_tokens(TEXTS[:3], return_ids=True)
     encs = [enc._tokenizer.encode(t) for t in TEXTS[:3]]

@@ -20,6 +20,16 @@ tensors of a Hugging Face ``BertModel`` checkpoint (``model.safetensors`` +
   weights and activations) does much worse: one outlier sets the scale of
   a whole matrix or batch.
 
+  The int8 linear layer has two forms with bit-identical results. Where
+  the installed onnxruntime runs them (:func:`int8_fused_supported`, probed
+  once per process on a tiny graph and checked bit for bit), the activation
+  is quantized by one blocked ``QuantizeLinear`` (opset 21, one block per
+  token) and the product, its per-channel and per-token scales by one
+  ``MatMulIntegerToFloat``: 4 ops per layer instead of 12, ~1.35× faster
+  on an AVX-512 VNNI CPU. Elsewhere the portable form (opset 17 only:
+  ``Abs``/``ReduceMax``/``Div``/``Round``/``Cast``, ``MatMulInteger``, two
+  ``Mul``) runs the same arithmetic in the same order.
+
 The graph takes ``input_ids``, ``attention_mask`` and ``token_type_ids``
 (int64, [batch, seq]) and returns ``last_hidden_state`` (float32, [batch,
 seq, hidden]); pooling happens outside so the same graph serves sentence and
@@ -34,6 +44,8 @@ ONNX → encoder — runs in tests without any download.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
 import tempfile
@@ -56,12 +68,15 @@ __all__ = [
     "load_bert_tensors",
     "build_tiny_model",
     "quantize_per_channel",
+    "int8_fused_supported",
 ]
 
 # Bump when the emitted graph changes: cached graphs are rebuilt.
 BUILDER_VERSION = 2
 VARIANTS = ("fused", "standard", "int8")
 _OPSET = 17
+# the fused int8 form needs blocked QuantizeLinear (opset 21, IR version 10)
+_OPSET_INT8_FUSED = 21
 
 
 def _strip_prefix(tensors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -158,13 +173,17 @@ class _BertGraph:
     one-piece builder did, so the emitted graph (names included) is unchanged.
     """
 
-    def __init__(self, tensors: Mapping[str, np.ndarray], config: Mapping, variant: str) -> None:
+    def __init__(
+        self, tensors: Mapping[str, np.ndarray], config: Mapping, variant: str, int8_fused: bool = False
+    ) -> None:
         self.hidden, self.heads, self.layers, self.inter, self.eps = _check_config(config)
         self.t = _strip_prefix(tensors)
         self.g = _Graph()
         self.variant = variant
         self.fused = variant in ("fused", "int8")
         self.quant = variant == "int8"
+        self.int8_fused = self.quant and int8_fused
+        self.opset = _OPSET_INT8_FUSED if self.int8_fused else _OPSET
         self.head_dim = self.hidden // self.heads
 
     def get(self, name: str) -> np.ndarray:
@@ -232,12 +251,54 @@ class _BertGraph:
         ``inp`` gets its own symmetric scale (absmax / 127), stored as uint8
         with zero point 128 so onnxruntime takes its fast u8s8 path.
         Per-token scales make a text's result independent of its batch
-        neighbours (per-tensor dynamic quantization is not).
+        neighbours (per-tensor dynamic quantization is not). Both forms
+        compute ``round(x / rs) + 128`` and ``(float(acc) * scale) * rs``.
         """
         from onnx import TensorProto
 
         g = self.g
         q, scale = quantize_per_channel(w)
+        if self.int8_fused:
+            ax = g.const(np.array([-1], np.int64), "axm1")
+            # max |x| per token without writing |x|: max(max x, -min x)
+            amax = g.op1(
+                "Max",
+                [
+                    g.op1("ReduceMax", [inp, ax], keepdims=1),
+                    g.op1("Neg", [g.op1("ReduceMin", [inp, ax], keepdims=1)]),
+                    g.const(np.array(1e-12, np.float32), "tiny"),
+                ],
+            )
+            rs = g.op1("Div", [amax, g.const(np.array(127.0, np.float32), "q127")])
+            # a zero point per block (= per token), all 128, shaped like rs
+            zp = g.op1(
+                "Cast",
+                [
+                    g.op1(
+                        "Add",
+                        [
+                            g.op1("Mul", [rs, g.const(np.array(0.0, np.float32), "f0")]),
+                            g.const(np.array(128.0, np.float32), "f128"),
+                        ],
+                    )
+                ],
+                to=TensorProto.UINT8,
+            )
+            xq = g.op1("QuantizeLinear", [inp, rs, zp], axis=-1, block_size=int(w.shape[0]))
+            y = g.op1(
+                "MatMulIntegerToFloat",
+                [
+                    xq,
+                    g.const(q, base + "_q"),
+                    rs,
+                    g.const(scale, base + "_s"),
+                    g.const(np.array(128, np.uint8), "zp128"),
+                ],
+                domain="com.microsoft",
+            )
+            if bias is not None:
+                y = g.op1("Add", [y, g.const(bias, base + "_b")])
+            return y
         amax = g.op1("ReduceMax", [g.op1("Abs", [inp])], axes=[-1], keepdims=1)
         rs = g.op1(
             "Div",
@@ -281,7 +342,7 @@ class _BertGraph:
             qkv = self.linear(x, np.concatenate([wq, wk, wv], axis=0), None, f"l{i}_qkv")
             q, k, v = (
                 g.op("Split", [qkv], 3, axis=2, num_outputs=3)
-                if _OPSET >= 18
+                if self.opset >= 18
                 else g.op("Split", [qkv, g.const(np.array([self.hidden] * 3, np.int64), "split")], 3, axis=2)
             )
             return g.op1(
@@ -356,32 +417,89 @@ class _BertGraph:
             "last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", self.hidden]
         )
         graph = helper.make_graph(g.nodes, f"bert_{self.variant}", ids, [out_vi], initializer=g.inits)
-        opsets = [helper.make_opsetid("", _OPSET)]
+        opsets = [helper.make_opsetid("", self.opset)]
         if self.fused:
             opsets.append(helper.make_opsetid("com.microsoft", 1))
         model = helper.make_model(
             graph, opset_imports=opsets, producer_name="distillscope", producer_version=str(BUILDER_VERSION)
         )
-        model.ir_version = min(model.ir_version, 9)
+        model.ir_version = min(model.ir_version, 10 if self.opset >= 21 else 9)
         if not self.fused:
             onnx.checker.check_model(model)
         return model
 
 
+INT8_FORMS = ("fused", "portable")
+
+
+@functools.lru_cache(maxsize=1)
+def int8_fused_supported() -> bool:
+    """Whether the installed onnxruntime runs the fused int8 linear layer exactly.
+
+    Builds a 2 × 3 × 8 → 5 layer in both forms, with the per-token scales
+    and the zero point of 128 the encoder uses, and compares the outputs
+    bit for bit (older onnxruntime versions reject a per-row scale in
+    ``MatMulIntegerToFloat`` or blocked ``QuantizeLinear``). Any failure
+    means ``False``: the portable form is always correct.
+    """
+    try:
+        import onnxruntime as ort
+        from onnx import TensorProto, helper
+
+        rng = np.random.default_rng(0)
+        w = rng.standard_normal((8, 5)).astype(np.float32)
+        x = rng.standard_normal((2, 3, 8)).astype(np.float32) * np.float32(3.0)
+        outs = []
+        for fused in (True, False):
+            b = object.__new__(_BertGraph)
+            b.g, b.quant, b.int8_fused = _Graph(), True, fused
+            b.opset = _OPSET_INT8_FUSED if fused else _OPSET
+            y = b.linear_int8("x", w, None, "w")
+            b.g.nodes.append(helper.make_node("Identity", [y], ["y"]))
+            graph = helper.make_graph(
+                b.g.nodes,
+                "probe",
+                [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 8])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 5])],
+                initializer=b.g.inits,
+            )
+            model = helper.make_model(
+                graph, opset_imports=[helper.make_opsetid("", b.opset), helper.make_opsetid("com.microsoft", 1)]
+            )
+            model.ir_version = min(model.ir_version, 10 if fused else 9)
+            so = ort.SessionOptions()
+            so.log_severity_level = 4
+            sess = ort.InferenceSession(model.SerializeToString(), sess_options=so, providers=["CPUExecutionProvider"])
+            outs.append(sess.run(None, {"x": x})[0])
+        return bool(np.array_equal(outs[0], outs[1]))
+    except Exception:  # noqa: BLE001 - any failure of the probe means "use the portable form"
+        return False
+
+
 def build_bert_onnx(
-    tensors: Mapping[str, np.ndarray], config: Mapping, *, variant: str = "fused", layers: int | None = None
+    tensors: Mapping[str, np.ndarray],
+    config: Mapping,
+    *,
+    variant: str = "fused",
+    layers: int | None = None,
+    int8_form: str | None = None,
 ) -> onnx.ModelProto:
     """The ONNX model of a BERT encoder (see the module docstring).
 
     ``layers`` keeps only the first ``layers`` transformer layers, so that
     ``last_hidden_state`` is the hidden state after layer ``layers`` (what
     BERTScore's ``num_layers`` selects); ``None`` keeps them all.
+    ``int8_form`` (int8 only): ``"fused"``, ``"portable"`` or ``None`` for
+    the fused form where :func:`int8_fused_supported`; both give the same bits.
     """
     import onnx  # noqa: F401  (a missing onnx is reported before any other problem)
 
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    b = _BertGraph(tensors, config, variant)
+    if int8_form is not None and int8_form not in INT8_FORMS:
+        raise ValueError(f"int8_form must be one of {INT8_FORMS} or None, got {int8_form!r}")
+    fused_int8 = int8_fused_supported() if int8_form is None else int8_form == "fused"
+    b = _BertGraph(tensors, config, variant, int8_fused=variant == "int8" and fused_int8)
     if layers is not None:
         if isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= b.layers:
             raise ValueError(f"layers must be an int between 1 and the model's {b.layers} layers; got {layers!r}")
@@ -435,9 +553,16 @@ def build_onnx_from_dir(
     }
     if layers is not None:
         stamp["layers"] = layers
+    can_build = importlib.util.find_spec("onnx") is not None
+    if variant == "int8" and can_build:
+        # rebuilt when onnxruntime changes which form it can run
+        stamp["int8_form"] = "fused" if int8_fused_supported() else "portable"
     if not force and target.is_file() and stamp_path.is_file():
         try:
-            if json.loads(stamp_path.read_text()) == stamp:
+            old = json.loads(stamp_path.read_text())
+            if variant == "int8" and not can_build and isinstance(old, dict):
+                old.pop("int8_form", None)  # without onnx a built graph of either form is kept
+            if old == stamp:
                 return target
         except (OSError, ValueError):
             pass
@@ -450,7 +575,9 @@ def build_onnx_from_dir(
             f"building the ONNX graph of {model_dir} needs the onnx and safetensors packages: "
             "pip install 'distillscope[onnx]'"
         ) from exc
-    model = build_bert_onnx(load_bert_tensors(w_path), config, variant=variant, layers=layers)
+    model = build_bert_onnx(
+        load_bert_tensors(w_path), config, variant=variant, layers=layers, int8_form=stamp.get("int8_form")
+    )
     atomic_write_bytes(target, model.SerializeToString())
     atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
     return target
