@@ -554,9 +554,11 @@ def build_onnx_from_dir(
     if layers is not None:
         stamp["layers"] = layers
     can_build = importlib.util.find_spec("onnx") is not None
+    int8_form: str | None = None
     if variant == "int8" and can_build:
         # rebuilt when onnxruntime changes which form it can run
-        stamp["int8_form"] = "fused" if int8_fused_supported() else "portable"
+        int8_form = "fused" if int8_fused_supported() else "portable"
+        stamp["int8_form"] = int8_form
     if not force and target.is_file() and stamp_path.is_file():
         try:
             old = json.loads(stamp_path.read_text())
@@ -575,9 +577,7 @@ def build_onnx_from_dir(
             f"building the ONNX graph of {model_dir} needs the onnx and safetensors packages: "
             "pip install 'distillscope[onnx]'"
         ) from exc
-    model = build_bert_onnx(
-        load_bert_tensors(w_path), config, variant=variant, layers=layers, int8_form=stamp.get("int8_form")
-    )
+    model = build_bert_onnx(load_bert_tensors(w_path), config, variant=variant, layers=layers, int8_form=int8_form)
     atomic_write_bytes(target, model.SerializeToString())
     atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
     return target
