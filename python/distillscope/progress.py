@@ -42,6 +42,12 @@ class Progress:
     interval: seconds between plain lines when not on a terminal.
     min_seconds: nothing is shown before this much time has passed.
     clock: time source (tests pass a fake one).
+    work: the cost of the whole stage in any unit (e.g. tokens weighted by
+        sequence length), when items differ in cost and arrive in an order
+        that makes the count a poor guide (the encoder runs short texts
+        first); ``update(n, work=w)`` then reports the cost done, and the
+        ETA is the remaining cost over the cost rate. The count and the
+        rate shown stay in items. ``None``: the ETA follows the count.
     """
 
     def __init__(
@@ -56,8 +62,11 @@ class Progress:
         min_seconds: float = 1.0,
         unit: str = "",
         clock: Callable[[], float] = time.monotonic,
+        work: float | None = None,
     ) -> None:
         self.total = int(total) if total else 0
+        self.work_total = float(work) if work else 0.0
+        self.work_done = 0.0
         self.desc = desc
         self.enabled = bool(enabled)
         self.stream = stream if stream is not None else sys.stderr
@@ -87,7 +96,11 @@ class Progress:
         unit = f" {self.unit}" if self.unit else ""
         if self.total:
             pct = 100.0 * self.n / self.total
-            eta = (self.total - self.n) / rate if rate > 0 else float("nan")
+            if self.work_total:
+                wrate = self.work_done / el
+                eta = (self.work_total - self.work_done) / wrate if wrate > 0 else float("nan")
+            else:
+                eta = (self.total - self.n) / rate if rate > 0 else float("nan")
             return (
                 f"{self.desc}: {self.n:,}/{self.total:,}{unit} ({pct:3.0f}%) "
                 f"{rate:,.1f}/s, elapsed {format_duration(el)}, ETA {format_duration(eta)}"
@@ -99,8 +112,14 @@ class Progress:
         done = int(width * self.n / self.total) if self.total else 0
         return "[" + "#" * done + "-" * (width - done) + "] "
 
-    def update(self, n: int = 1) -> None:
+    def set_work(self, work: float | None) -> None:
+        """The stage's total cost, once known (see ``work``); ``None`` or 0: follow the count."""
+        self.work_total = float(work) if work else 0.0
+
+    def update(self, n: int = 1, *, work: float | None = None) -> None:
         self.n += int(n)
+        if work is not None:
+            self.work_done += float(work)
         if not self.enabled:
             return
         now = self.clock()

@@ -347,6 +347,13 @@ class Encoder:
             i = j
         return out
 
+    def _cost(self, batch: _Batch) -> float:
+        """Relative cost of one batch for progress ETAs: padded tokens, each
+        dearer by its attention span (per token, attention costs about L / 6H
+        of the linear layers; H taken as 384 when not yet known)."""
+        hidden = self._dim or 384
+        return len(batch.rows) * batch.length * (1.0 + batch.length / (6.0 * hidden))
+
     def _run(self, encs, batch: _Batch) -> tuple[np.ndarray, np.ndarray]:
         n, L = len(batch.rows), batch.length
         ids = np.zeros((n, L), dtype=np.int64)
@@ -386,14 +393,17 @@ class Encoder:
         encs = self._tokenize(texts)
         lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
         out: np.ndarray | None = None
-        for b in self._batches(lengths, batch_size):
+        batches = self._batches(lengths, batch_size)
+        if progress is not None:
+            progress.set_work(sum(self._cost(b) for b in batches))
+        for b in batches:
             hidden, mask = self._run(encs, b)
             pooled = self._pool(hidden, mask)
             if out is None:
                 out = np.empty((len(texts), pooled.shape[1]), dtype=np.float32)
             out[b.rows] = pooled
             if progress is not None:
-                progress.update(len(b.rows))
+                progress.update(len(b.rows), work=self._cost(b))
         if out is None:
             return np.zeros((0, self._dim or 0), dtype=np.float32)
         self._dim = out.shape[1]
@@ -647,8 +657,11 @@ class Encoder:
         pending: dict[int, dict[int, np.ndarray]] = {}
         out: list[np.ndarray] = [np.empty(0)] * len(texts)
         dim = self.dim
-        with progress_cls(len(windows), "encoding responses (windows)", enabled=show) as bar:
-            for b in self._batches(lengths):
+        batches = self._batches(lengths)
+        with progress_cls(
+            len(windows), "encoding responses (windows)", enabled=show, work=sum(self._cost(b) for b in batches)
+        ) as bar:
+            for b in batches:
                 hidden, mask = self._run(windows, b)
                 for r, wi in enumerate(b.rows.tolist()):
                     win = windows[wi]
@@ -673,5 +686,5 @@ class Encoder:
                     mat[0] = resp
                     mat[1:] = pool_runs(content, seg_of, len(sp))
                     out[win.text] = mat
-                bar.update(len(b.rows))
+                bar.update(len(b.rows), work=self._cost(b))
         return out
