@@ -176,6 +176,9 @@ STORES: dict[str, tuple[bytes, str]] = {
     "sample-string": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": "abc"}), "sample"),
     "sample-float": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": 0.5}), "sample"),
     "sample-null": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": None}), "sample"),
+    # beyond the table's int32 samples: was an internal OverflowError
+    "sample-huge": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": 2**40}), "sample"),
+    "sample-huge-string": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": "9" * 30}), "sample"),
     "response-number": (_store_lines({**make_record("a", "p1", 0, "x"), "response": 42}), "response"),
     "response-list": (_store_lines({**make_record("a", "p1", 0, "x"), "response": ["x"]}), "response"),
     "middle-corrupt": (GOOD2 + b"{oops\n" + GOOD2, ":5: corrupt"),
