@@ -54,12 +54,12 @@ def configure_judge(p: argparse.ArgumentParser) -> None:
 def _check_flags(args: argparse.Namespace) -> None:
     """Every value JudgeConfig and the judge's ModelConfig would refuse, named
     by its flag (they say max_prompts, requests_per_minute, "fix it in the config")."""
-    from ..gather.config import MAX_CONCURRENCY
+    from ..gather.config import MAX_CONCURRENCY, check_base_url, check_env_name
 
-    if not args.judge_base_url.startswith(("http://", "https://")):
-        raise ValueError(f"--judge-base-url must start with http:// or https://, got {args.judge_base_url!r}")
+    check_base_url("--judge-base-url", args.judge_base_url, "--api-key-env")
     check_nonempty("--judge-model", args.judge_model, "the model name the judge API expects")
     check_nonempty("--api-key-env", args.api_key_env, "the name of an environment variable (or left out: no key)")
+    check_env_name("--api-key-env", args.api_key_env)
     # empty values that were read as left out (--judge-name, --pairs: every
     # pair), as the current folder (--store) or failed only after every judge
     # request (--encoder, with --agreement)
