@@ -341,6 +341,15 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
     ("report-bootstrap-5", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--bootstrap", "5"], "--bootstrap"),
     ("demo-bootstrap-5", [*DEMO, "--bootstrap", "5"], "--bootstrap"),
     ("demo-bootstrap-0", [*DEMO, "--bootstrap", "0"], "--bootstrap"),
+    # 10**12 resamples: an internal MemoryError (petabytes of resampled means)
+    ("attribute-bootstrap-huge", [*ATTR, "--students", "a", "--bootstrap", "1000000000000"], "--bootstrap"),
+    (
+        "report-bootstrap-huge",
+        ["report", S, "--encoder", "none", "--out", "{ws}/r", "--bootstrap", "1000000000000"],
+        "--bootstrap",
+    ),
+    ("demo-bootstrap-huge", [*DEMO, "--bootstrap", "1000000000000"], "--bootstrap"),
+    ("judge-bootstrap-huge", [*J, "--agreement", "--bootstrap", "1000000000000"], "--bootstrap"),
     # score-pairs
     ("pairs-chunk-0", [*PAIRS, "--chunk-size", "0"], "--chunk-size"),
     ("pairs-chunk-neg", [*PAIRS, "--chunk-size", "-5"], "--chunk-size"),

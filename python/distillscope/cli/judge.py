@@ -10,7 +10,7 @@ from ..judge.agreement import agreement_report, render_agreement, render_summary
 from ..judge.items import MIN_JUDGE_TOKENS, JudgeConfig, parse_pairs
 from ..judge.pairs import judge_pairs
 from ..store.loader import load_inputs
-from ._flags import check_encoder, check_int, check_nonempty, check_positive
+from ._flags import MAX_BOOTSTRAP, check_encoder, check_int, check_nonempty, check_positive
 
 
 def configure_judge(p: argparse.ArgumentParser) -> None:
@@ -73,7 +73,7 @@ def _check_flags(args: argparse.Namespace) -> None:
     check_int("--max-tokens", args.max_tokens, MIN_JUDGE_TOKENS, note=" (the judge's JSON answer needs room)")
     check_int("--concurrency", args.concurrency, 1, MAX_CONCURRENCY)
     check_positive("--rpm", args.rpm, note=" (or left out: no limit)")
-    check_int("--bootstrap", args.bootstrap, 1)
+    check_int("--bootstrap", args.bootstrap, 1, MAX_BOOTSTRAP)
 
 
 def run_judge(args: argparse.Namespace) -> int:
