@@ -321,6 +321,12 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
         "--judge-model",
     ),
     ("judge-empty-key-env", [*J, "--api-key-env", ""], "--api-key-env"),
+    # the key typed as the variable name (and echoed back), or a URL that
+    # can never work (retried for minutes as a network error, then exit 1)
+    ("judge-key-env-is-a-key", [*J, "--api-key-env", "sk-live-0123456789abcdef"], "--api-key-env"),
+    ("judge-url-credentials", [*J, "--judge-base-url", "http://u:sk-live-0123456789abcdef@h/v1"], "--judge-base-url"),
+    ("judge-url-no-host", [*J, "--judge-base-url", "http://"], "--judge-base-url"),
+    ("judge-url-bad-port", [*J, "--judge-base-url", "http://127.0.0.1:99999/v1"], "--judge-base-url"),
     # score / attribute / report
     ("score-workers-huge", [*SCORE, "--workers", "100000"], "--workers"),
     ("score-seed-neg", [*SCORE, "--seed", "-1"], "--seed"),
@@ -335,6 +341,15 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
     ("report-bootstrap-5", ["report", S, "--encoder", "none", "--out", "{ws}/r", "--bootstrap", "5"], "--bootstrap"),
     ("demo-bootstrap-5", [*DEMO, "--bootstrap", "5"], "--bootstrap"),
     ("demo-bootstrap-0", [*DEMO, "--bootstrap", "0"], "--bootstrap"),
+    # 10**12 resamples: an internal MemoryError (petabytes of resampled means)
+    ("attribute-bootstrap-huge", [*ATTR, "--students", "a", "--bootstrap", "1000000000000"], "--bootstrap"),
+    (
+        "report-bootstrap-huge",
+        ["report", S, "--encoder", "none", "--out", "{ws}/r", "--bootstrap", "1000000000000"],
+        "--bootstrap",
+    ),
+    ("demo-bootstrap-huge", [*DEMO, "--bootstrap", "1000000000000"], "--bootstrap"),
+    ("judge-bootstrap-huge", [*J, "--agreement", "--bootstrap", "1000000000000"], "--bootstrap"),
     # score-pairs
     ("pairs-chunk-0", [*PAIRS, "--chunk-size", "0"], "--chunk-size"),
     ("pairs-chunk-neg", [*PAIRS, "--chunk-size", "-5"], "--chunk-size"),
@@ -460,6 +475,7 @@ def test_a_bad_option_value_names_the_flag(argv, flag, ws, cli_run, monkeypatch)
     lines = res.err.strip().splitlines()
     assert len(lines) == 1, res  # our one line, not argparse's usage block
     assert flag in lines[0], (flag, res)
+    assert "sk-live-0123456789abcdef" not in res.err + res.out
     assert (digest(ws / "s.jsonl"), digest(ws / "plain.txt")) == before
     for written in ("r", "o.parquet", "d", "judge.jsonl"):
         assert not (ws / written).exists(), written
@@ -568,6 +584,8 @@ def test_a_failed_build_after_extraction_removes_the_half_built_model(ws, monkey
         (["--copy-teacher", "t", "--copy-rate", "a=2"], "--copy-rate"),
         (["--copy-teacher", "t", "--copy-rate", "a=nan"], "--copy-rate"),
         (["--port", "0", "--api-key-env", ""], "--api-key-env"),
+        # a key typed as the variable name was echoed in the error
+        (["--port", "0", "--api-key-env", "sk-live-0123456789SECRET"], "not the key itself"),
     ],
     ids=[
         "port-neg",
@@ -581,6 +599,7 @@ def test_a_failed_build_after_extraction_removes_the_half_built_model(ws, monkey
         "copy-rate-big",
         "copy-rate-nan",
         "key-env-empty",
+        "key-env-is-a-key",
     ],
 )
 def test_serve_sim_refuses_bad_arguments_without_serving(argv, mention):
@@ -596,6 +615,7 @@ def test_serve_sim_refuses_bad_arguments_without_serving(argv, mention):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and mention in proc.stderr
     assert len(proc.stderr.strip().splitlines()) <= 3  # argparse: usage + error; ours: one line
+    assert "SECRET" not in proc.stderr
 
 
 def test_every_command_runs_without_a_traceback_on_good_input(ws, cli_run):

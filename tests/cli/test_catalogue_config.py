@@ -123,6 +123,38 @@ def test_a_bad_model_value_is_refused_naming_the_key(key, value, tmp_path, cli_r
     assert not (tmp_path / "responses.jsonl").exists()
 
 
+# A key typed where a name or a URL goes: refused naming the key, and the
+# key is not repeated. A malformed base_url was retried as a network error
+# (seven attempts per request) and then recorded as failures, exit 1.
+SECRET = "sk-live-0123456789abcdefSECRET"
+BAD_SECRET_VALUES = [
+    ("api_key_env", SECRET),
+    ("base_url", f"https://user:{SECRET}@api.example.com/v1"),
+    ("base_url", f"https://api.example.com/v1?key={SECRET}"),
+]
+BAD_URLS = ["http://", "https:///v1", "http://127.0.0.1:99999/v1", "http://host:port/v1", "http://exa mple/v1"]
+
+
+@pytest.mark.parametrize("key,value", BAD_SECRET_VALUES, ids=["env-name", "url-credentials", "url-query"])
+def test_a_key_in_the_wrong_place_is_refused_and_not_repeated(key, value, tmp_path, cli_run):
+    (tmp_path / "prompts.jsonl").write_text(PROMPTS)
+    (tmp_path / "g.toml").write_text(_config_text({**BASE_MODEL, key: value}))
+    res = cli_run(["gather", tmp_path / "g.toml", "--dry-run"])
+    assert_clean_failure(res, mentions=(key,))
+    assert len(res.err.strip().splitlines()) == 1
+    assert SECRET not in res.err + res.out
+    assert not (tmp_path / "responses.jsonl").exists()
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_a_malformed_base_url_is_refused_before_any_request(url, tmp_path, cli_run):
+    (tmp_path / "prompts.jsonl").write_text(PROMPTS)
+    (tmp_path / "g.toml").write_text(_config_text({**BASE_MODEL, "base_url": url}))
+    res = cli_run(["gather", tmp_path / "g.toml", "--progress", "none"])
+    assert_clean_failure(res, mentions=("base_url", "not a valid URL"))
+    assert not (tmp_path / "responses.jsonl").exists()
+
+
 GOOD_MODEL_VALUES = [
     ("samples", 3),
     ("concurrency", 1000),

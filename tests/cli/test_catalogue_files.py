@@ -89,7 +89,23 @@ SOURCES: dict[str, tuple[str, bytes, str]] = {
         json.dumps([{"instruction": "x", "output": "y", "generator": "g"}, 5]).encode(),
         "AlpacaEval",
     ),
+    # written as is, a store that every reader then refused
+    "alpaca-output-object": (
+        ".json",
+        json.dumps([{"instruction": "x", "output": {"t": 1}, "generator": "g"}]).encode(),
+        "output",
+    ),
+    "alpaca-output-number": (
+        ".json",
+        json.dumps([{"instruction": "x", "output": 5, "generator": "g"}]).encode(),
+        "output",
+    ),
     "arena-ok": (".jsonl", ARENA_OK, "ok"),
+    "arena-index-huge": (
+        ".jsonl",
+        b'{"question_id": "q", "model_id": "m", "choices": [{"index": 99999999999999999999, "turns": ["x"]}]}\n',
+        "index",
+    ),
     "arena-choices-not-list": (".jsonl", b'{"question_id": "q", "model_id": "m", "choices": 5}\n', "choices"),
     "arena-choice-not-object": (".jsonl", b'{"question_id": "q", "model_id": "m", "choices": [5]}\n', "choices"),
     "arena-turns-not-list": (".jsonl", b'{"question_id": "q", "model_id": "m", "choices": [{"turns": 5}]}\n', "turns"),
@@ -118,6 +134,22 @@ def test_import_of_each_source(name, tmp_path, cli_run):
     else:
         assert_clean_failure(res, mentions=(expect,))
         assert digest(store) == before
+
+
+@pytest.mark.parametrize("value", ["-1", "0.5", "1e300", "NaN", '"x"', "true", "99999999999999999999"])
+def test_import_refuses_a_sample_column_that_is_no_sample_index(value, tmp_path, cli_run):
+    # int() truncated 0.5 onto sample 0 (one record then dropped as a
+    # duplicate), and -1 or 1e300 were written into records that every
+    # reader of the store refused; "x" and NaN ended in int()'s own message
+    src = tmp_path / "t.jsonl"
+    src.write_text(f'{{"prompt": "a", "response": "b", "s": 0}}\n{{"prompt": "a", "response": "c", "s": {value}}}\n')
+    store = tmp_path / "store.jsonl"
+    store.write_text(REC)
+    before = digest(store)
+    res = cli_run(["import", src, "--store", store, "--model", "m", "--map", "sample=s"])
+    assert_clean_failure(res, mentions=("row 2", "'s'", "sample index"))
+    assert len(res.err.strip().splitlines()) == 1
+    assert digest(store) == before
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
@@ -176,6 +208,9 @@ STORES: dict[str, tuple[bytes, str]] = {
     "sample-string": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": "abc"}), "sample"),
     "sample-float": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": 0.5}), "sample"),
     "sample-null": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": None}), "sample"),
+    # beyond the table's int32 samples: was an internal OverflowError
+    "sample-huge": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": 2**40}), "sample"),
+    "sample-huge-string": (_store_lines({**make_record("a", "p1", 0, "x"), "sample": "9" * 30}), "sample"),
     "response-number": (_store_lines({**make_record("a", "p1", 0, "x"), "response": 42}), "response"),
     "response-list": (_store_lines({**make_record("a", "p1", 0, "x"), "response": ["x"]}), "response"),
     "middle-corrupt": (GOOD2 + b"{oops\n" + GOOD2, ":5: corrupt"),

@@ -381,6 +381,20 @@ def test_cli_score_pairs(data, expected, tmp_path, capsys):
     assert "--emb-a" in capsys.readouterr().err
 
 
+def test_cli_score_pairs_cosine_alone(data, expected, tmp_path, capsys):
+    # every chunk was scored, then building the empty table's schema asked
+    # for lexical columns of no metric: "metrics must name at least one",
+    # exit 2, and a checkpoint left behind that the next run refused
+    d = data["dir"]
+    out = tmp_path / "cos.parquet"
+    argv = ["score-pairs", str(d / "p.jsonl"), "--metrics", "cosine", "--out", str(out)]
+    rc = main([*argv, "--emb-a", str(d / "a.npy"), "--emb-b", str(d / "b.npy"), "--chunk-size", "256"])
+    assert rc == 0, capsys.readouterr().err
+    t = pq.read_table(out)
+    assert t.column_names == ["row", "cosine"]
+    assert np.array_equal(t.column("cosine").to_numpy(), expected["cosine"])
+
+
 def test_generated_pairs_shape_and_determinism(tmp_path):
     t = make_pairs(300, seed=5)
     words = [len(s.split()) for s in t.column("candidate").to_pylist()]

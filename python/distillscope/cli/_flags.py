@@ -98,6 +98,9 @@ def int_list(flag: str, text: str, lo: int = 1) -> list[int] | None:
 
 # the fewest bootstrap resamples DegreeConfig takes ("n_boot must be >= 10")
 MIN_BOOTSTRAP = 10
+# the most a --bootstrap takes: far past where a 95% interval stops moving,
+# and the resampled means are held in memory (10**12 asked for petabytes)
+MAX_BOOTSTRAP = 100_000
 
 # what an encoder option of score/attribute/report/judge/demo takes besides a model
 ENCODER_KEYWORDS = ("auto", "none")
@@ -163,6 +166,7 @@ def naming(flag: str, value: Any) -> Iterator[None]:
 
 __all__ = [
     "ENCODER_KEYWORDS",
+    "MAX_BOOTSTRAP",
     "MIN_BOOTSTRAP",
     "check_encoder",
     "check_int",

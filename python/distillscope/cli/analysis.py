@@ -20,7 +20,16 @@ import numpy as np
 
 from ..analysis.similarity import GRANULARITIES
 from ..store.loader import load_inputs
-from ._flags import MIN_BOOTSTRAP, check_encoder, check_int, check_nonempty, check_path, check_workers, str_list
+from ._flags import (
+    MAX_BOOTSTRAP,
+    MIN_BOOTSTRAP,
+    check_encoder,
+    check_int,
+    check_nonempty,
+    check_path,
+    check_workers,
+    str_list,
+)
 
 
 # ----------------------------------------------------------------- inputs
@@ -264,7 +273,7 @@ def run_attribute(args: argparse.Namespace) -> int:
     from ..analysis.degree import DegreeConfig
     from ..analysis.tables import render_attribution
 
-    check_int("--bootstrap", args.bootstrap, MIN_BOOTSTRAP, note=" (fewer resamples give no meaningful interval)")
+    check_int("--bootstrap", args.bootstrap, MIN_BOOTSTRAP, MAX_BOOTSTRAP)
     audit = _Audit(args, students=args.students, candidates=args.candidates)
     st = audit.score_table()
     audit.log(f"degrees and {args.bootstrap:,} bootstrap resamples")
@@ -349,7 +358,7 @@ def run_report(args: argparse.Namespace) -> int:
         check_out_dir(args.out, "--out")
     if args.evidence < 0:
         raise ValueError(f"--evidence must be >= 0, got {args.evidence}")
-    check_int("--bootstrap", args.bootstrap, MIN_BOOTSTRAP, note=" (fewer resamples give no meaningful interval)")
+    check_int("--bootstrap", args.bootstrap, MIN_BOOTSTRAP, MAX_BOOTSTRAP)
     ice = {}
     for spec in args.ice:  # read before any work: a bad file fails in a second, not after the embedding
         model, _, path = spec.partition("=")

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ._flags import MIN_BOOTSTRAP, check_encoder, check_int, check_path, check_workers, str_list
+from ._flags import MAX_BOOTSTRAP, MIN_BOOTSTRAP, check_encoder, check_int, check_path, check_workers, str_list
 from ._outputs import undone_on_failure
 from .demo_sim import POPULATION, Simulation, demo_prompts, registry_extension
 
@@ -62,7 +62,7 @@ def run_demo(args: argparse.Namespace) -> int:
         ("--samples", args.samples, 1),
     ):
         check_int(flag, v, lo)
-    check_int("--bootstrap", args.bootstrap, MIN_BOOTSTRAP, note=" (fewer resamples give no meaningful interval)")
+    check_int("--bootstrap", args.bootstrap, MIN_BOOTSTRAP, MAX_BOOTSTRAP)
     check_int("--seed", args.seed, 0)  # seeds numpy's generators, which take no negative seed
     check_workers("--workers", args.workers)
     _ice_variants(args.ice_variants)

@@ -10,7 +10,7 @@ from ..judge.agreement import agreement_report, render_agreement, render_summary
 from ..judge.items import MIN_JUDGE_TOKENS, JudgeConfig, parse_pairs
 from ..judge.pairs import judge_pairs
 from ..store.loader import load_inputs
-from ._flags import check_encoder, check_int, check_nonempty, check_positive
+from ._flags import MAX_BOOTSTRAP, check_encoder, check_int, check_nonempty, check_positive
 
 
 def configure_judge(p: argparse.ArgumentParser) -> None:
@@ -54,12 +54,12 @@ def configure_judge(p: argparse.ArgumentParser) -> None:
 def _check_flags(args: argparse.Namespace) -> None:
     """Every value JudgeConfig and the judge's ModelConfig would refuse, named
     by its flag (they say max_prompts, requests_per_minute, "fix it in the config")."""
-    from ..gather.config import MAX_CONCURRENCY
+    from ..gather.config import MAX_CONCURRENCY, check_base_url, check_env_name
 
-    if not args.judge_base_url.startswith(("http://", "https://")):
-        raise ValueError(f"--judge-base-url must start with http:// or https://, got {args.judge_base_url!r}")
+    check_base_url("--judge-base-url", args.judge_base_url, "--api-key-env")
     check_nonempty("--judge-model", args.judge_model, "the model name the judge API expects")
     check_nonempty("--api-key-env", args.api_key_env, "the name of an environment variable (or left out: no key)")
+    check_env_name("--api-key-env", args.api_key_env)
     # empty values that were read as left out (--judge-name, --pairs: every
     # pair), as the current folder (--store) or failed only after every judge
     # request (--encoder, with --agreement)
@@ -73,7 +73,7 @@ def _check_flags(args: argparse.Namespace) -> None:
     check_int("--max-tokens", args.max_tokens, MIN_JUDGE_TOKENS, note=" (the judge's JSON answer needs room)")
     check_int("--concurrency", args.concurrency, 1, MAX_CONCURRENCY)
     check_positive("--rpm", args.rpm, note=" (or left out: no limit)")
-    check_int("--bootstrap", args.bootstrap, 1)
+    check_int("--bootstrap", args.bootstrap, 1, MAX_BOOTSTRAP)
 
 
 def run_judge(args: argparse.Namespace) -> int:

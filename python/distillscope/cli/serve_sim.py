@@ -47,6 +47,9 @@ def run_serve_sim(args: argparse.Namespace) -> int:
     # --api-key-env '' used to serve without any key: the user asked for one
     check_nonempty("--api-key-env", args.api_key_env, "the name of an environment variable (or left out: no key)")
     if args.api_key_env:
+        from ..gather.config import check_env_name
+
+        check_env_name("--api-key-env", args.api_key_env)  # a key typed here must not be echoed back
         key = os.environ.get(args.api_key_env)
         if not key:
             raise ValueError(f"environment variable {args.api_key_env} is empty; export it or drop --api-key-env")

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 # Keys of a [[models]] table that are request parameters (sent in the body).
 SAMPLING_KEYS = (
@@ -68,6 +70,49 @@ def check_number(
     rng += "" if hi is None else f"{' and' if rng else ''} <= {hi:g}"
     ex = f" (e.g. {key} = {example})" if example is not None else ""
     raise ValueError(f"{owner}: {key} must be {what}{rng}, got {v!r}; fix it in the config{ex}")
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_env_name(label: str, v: str | None) -> None:
+    """``v`` (None: no key), given as ``label`` (a config key or a flag), is
+    the *name* of an environment variable. A value that is no such name is
+    most likely the key itself: the message must not repeat it."""
+    if v is not None and not _ENV_NAME.fullmatch(v):
+        raise ValueError(
+            f"{label} must be the name of an environment variable (letters, digits and _, e.g. "
+            "OPENAI_API_KEY), not the key itself; export the key under that name"
+        )
+
+
+def check_base_url(label: str, url: Any, key_option: str = "api_key_env") -> None:
+    """An http(s) URL with a host and a valid port, refused before any
+    request: a malformed one would be retried as a network error (seven
+    attempts per request, for minutes) and never work. Credentials in it are
+    refused without repeating the URL (they are a secret)."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ValueError(f"{label} must start with http:// or https://, got {url!r}")
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise ValueError(
+            f"{label} must not hold credentials (user:password@); export the key in an environment variable "
+            f"and name it with {key_option}"
+        )
+    if parts.query or parts.fragment:  # /chat/completions is appended to the URL; a query may hold a key
+        raise ValueError(
+            f"{label} must not have a query string or fragment (?... or #...): /chat/completions is appended "
+            "to it; e.g. https://api.openai.com/v1"
+        )
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # out of range or not a number
+        port_ok = False
+    if not parts.hostname or not port_ok or any(c.isspace() for c in url):
+        raise ValueError(
+            f"{label} {url!r} is not a valid URL (it needs a host, a port in 1-65535 if any, and no spaces); "
+            "e.g. https://api.openai.com/v1"
+        )
 
 
 def check_str(owner: str, key: str, v: Any, *, optional: bool = False, example: str = "...") -> None:
@@ -157,13 +202,13 @@ class ModelConfig:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f'model config needs a non-empty string name, got {self.name!r} (e.g. name = "gpt-a")')
         owner = f"model {self.name!r}"
-        if not isinstance(self.base_url, str) or not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f"{owner}: base_url must start with http:// or https://, got {self.base_url!r}")
+        check_base_url(f"{owner}: base_url", self.base_url)
         if not isinstance(self.model, str) or not self.model:
             raise ValueError(
                 f"{owner}: set `model` (the name the API expects) to a non-empty string, got {self.model!r}"
             )
         check_str(owner, "api_key_env", self.api_key_env, optional=True, example="OPENAI_API_KEY")
+        check_env_name(f"{owner}: api_key_env", self.api_key_env)
         check_number(owner, "samples", self.samples, lo=1, hi=MAX_SAMPLES, integer=True, example=1)
         check_number(owner, "concurrency", self.concurrency, lo=1, hi=MAX_CONCURRENCY, integer=True, example=16)
         check_number(owner, "max_retries", self.max_retries, lo=0, hi=1000, integer=True, example=6)

@@ -120,7 +120,7 @@ def score_dataframe(
         raise ValueError("embeddings were given but 'cosine' is not in metrics; add it or drop emb_a/emb_b")
     if kernel_threads is None and client is not None:
         kernel_threads = kernel_threads_per_worker(client)
-    sample = score_batch(["a"], ["a"], lexical, tokenizer=tokenizer)
+    sample = score_batch(["a"], ["a"], lexical, tokenizer=tokenizer) if lexical else {}  # cosine alone
     meta = ddf._meta.copy()
     for k, v in sample.items():
         meta[k] = pd.Series([], dtype=v.dtype)

@@ -579,7 +579,8 @@ def score_pairs(
         empty = to_table(
             0,
             {k: [] for k in keep},
-            score_batch([], [], lexical, tokenizer=tokenizer) | ({"cosine": np.zeros(0, np.float32)} if cosine else {}),
+            (score_batch([], [], lexical, tokenizer=tokenizer) if lexical else {})  # cosine alone: no lexical columns
+            | ({"cosine": np.zeros(0, np.float32)} if cosine else {}),
         )
         rows = ckpt.finalize(empty, {"distillscope": json.dumps(run_metadata(lexical, tokenizer, cosine, encoder))})
         import pyarrow.parquet as pq

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .store import ResponseStore, latest_records, make_record
+from .store import MAX_SAMPLE, ResponseStore, latest_records, make_record
 
 UNMATCHED_POLICIES = ("hash", "drop", "error")
 ID_POLICIES = ("native", "text")
@@ -131,8 +131,13 @@ def read_alpaca_eval(path: str | os.PathLike[str], *, model: str | None = None) 
         name = model or r.get("generator")
         if not name:
             raise ValueError(f"{p}: entry {i} has no generator; pass model=... to name the model")
+        output = r.get("output")
+        if output is not None and not isinstance(output, str):  # written as is, every reader would refuse the store
+            raise ValueError(
+                f"{p}: entry {i}: output must be a string or null, got {type(output).__name__}; fix the file"
+            )
         meta = {k: r[k] for k in ("dataset",) if k in r}
-        out.append(ImportedResponse(str(name), str(r["instruction"]), r.get("output"), None, 0, meta or None))
+        out.append(ImportedResponse(str(name), str(r["instruction"]), output, None, 0, meta or None))
     return out
 
 
@@ -199,8 +204,9 @@ def read_fastchat_answers(
                 turns, idx = c.get("turns", []), c.get("index", j)
                 if not isinstance(turns, list):
                     raise ValueError(f"{p}: line {i + 1}: choices[{j}].turns must be a list of answers")
-                if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0:
+                if isinstance(idx, bool) or not isinstance(idx, int):  # a text "0" is not an answer index
                     raise ValueError(f"{p}: line {i + 1}: choices[{j}].index must be an integer >= 0, got {idx!r}")
+                _sample_index(idx, f"{p}: line {i + 1}: choices[{j}].index")
                 choices.append((idx, [_turn_text(t) for t in turns]))
         elif "messages" in a:  # Arena-Hard v2
             msgs = a["messages"]
@@ -223,6 +229,21 @@ def read_fastchat_answers(
                     meta["answer_id"] = a.get("answer_id", a.get("ans_id"))
                 out.append(ImportedResponse(str(name), prompt, text, nid, sample, meta))
     return out
+
+
+def _sample_index(v: Any, where: str) -> int:
+    """A sample index read from a source: an integer 0..MAX_SAMPLE, or a
+    text or a whole float that is one (CSV gives text, a Parquet column with
+    nulls gives floats). Anything else is refused: int() would truncate 0.5
+    onto sample 0 and drop a record as a duplicate, or write a sample that
+    every reader of the store then refuses."""
+    if isinstance(v, float) and v.is_integer() and 0 <= v <= MAX_SAMPLE:
+        v = int(v)
+    elif isinstance(v, str) and v.strip().isdigit():
+        v = int(v.strip())
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_SAMPLE:
+        raise ValueError(f"{where} must be an integer between 0 and {MAX_SAMPLE}, got {v!r}; fix the source file")
+    return v
 
 
 def _read_table_rows(path: Path) -> list[dict[str, Any]]:
@@ -258,7 +279,7 @@ def read_table(
     if prompt_column is None and id_column is None:
         raise ValueError("need prompt_column or id_column to know which prompt a response answers")
     out = []
-    for r in rows:
+    for i, r in enumerate(rows):
         name = model if model is not None else r.get(model_column)  # type: ignore[arg-type]
         resp = r.get(response_column)
         if isinstance(resp, float) and resp != resp:  # NaN from CSV/Parquet nulls
@@ -270,7 +291,11 @@ def read_table(
                 None if prompt_column is None or r.get(prompt_column) is None else str(r[prompt_column]),
                 None if resp is None else str(resp),
                 None if id_column is None or r.get(id_column) in (None, "") else str(r[id_column]),
-                int(r[sample_column]) if sample_column and r.get(sample_column) not in (None, "") else 0,
+                (
+                    _sample_index(r[sample_column], f"{p}: row {i + 1}: column {sample_column!r} (the sample index)")
+                    if sample_column and r.get(sample_column) not in (None, "")
+                    else 0
+                ),
                 meta,
             )
         )

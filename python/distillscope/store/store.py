@@ -49,6 +49,9 @@ log = logging.getLogger("distillscope.store")
 
 Key = tuple[str, str, int]
 
+# The largest sample index a record may carry: tables hold samples as int32.
+MAX_SAMPLE = 2**31 - 1
+
 # Record fields, in the order they are written. Only the first five are
 # required; the rest default to None.
 RECORD_FIELDS = (
@@ -394,6 +397,7 @@ def latest_records(path: str | os.PathLike[str]) -> dict[Key, dict[str, Any]]:
 
 __all__ = [
     "Key",
+    "MAX_SAMPLE",
     "RECORD_FIELDS",
     "ResponseStore",
     "SCHEMA_VERSION",

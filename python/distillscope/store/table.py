@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .store import latest_records, record_key
+from .store import MAX_SAMPLE, latest_records, record_key
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,12 @@ def _check_record(r: Any) -> None:
         raise ValueError(f"not a response record (needs model, prompt_id, sample): {str(r)[:80]}")
     where = f"record (model={str(r['model'])[:40]!r}, prompt_id={str(r['prompt_id'])[:40]!r})"
     s = r["sample"]
-    if isinstance(s, bool) or not isinstance(s, (int, str)) or (isinstance(s, str) and not s.strip().isdigit()):
-        raise ValueError(f"{where}: sample must be an integer >= 0, got {s!r}; fix the record")
-    if isinstance(s, int) and s < 0:
-        raise ValueError(f"{where}: sample must be an integer >= 0, got {s!r}; fix the record")
+    try:  # "3" is read as 3; the table holds samples as int32
+        ok = not isinstance(s, bool) and isinstance(s, (int, str)) and 0 <= int(s) <= MAX_SAMPLE
+    except ValueError:  # "x", "-", "²"
+        ok = False
+    if not ok:
+        raise ValueError(f"{where}: sample must be an integer between 0 and {MAX_SAMPLE}, got {s!r}; fix the record")
     for f in ("response", "error", "prompt", "finish_reason"):
         v = r.get(f)
         if v is not None and not isinstance(v, str):
