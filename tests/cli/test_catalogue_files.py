@@ -341,3 +341,28 @@ def test_unmatched_error_in_a_later_file_leaves_the_store_unchanged(tmp_path, cl
     res = cli_run(["import", a, b, "--store", store, "--model", "m", "--prompts", prompts, "--unmatched", "error"])
     assert_clean_failure(res, mentions=("not in the prompt set",))
     assert not store.exists()
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["check-out-is-input", "check-out-is-input-via-link", "check-out-is-registry", "probes-out-is-registry"],
+)
+def test_an_output_that_is_an_input_is_refused(case, tmp_path, cli_run):
+    # the results (or the probe prompts) used to be written over the file read
+    responses = tmp_path / "responses.jsonl"
+    responses.write_text(json.dumps({"prompt": "Who are you?", "response": "I am an assistant made by OpenAI."}) + "\n")
+    registry = tmp_path / "reg.json"
+    registry.write_text('{"families": {}}')
+    (tmp_path / "link.jsonl").symlink_to(responses)
+    check = ["identity", "check", "--input", responses, "--target", "gpt-4", "--registry", registry]
+    argv, flag = {
+        "check-out-is-input": ([*check, "--out", tmp_path / "." / "responses.jsonl"], "--input"),
+        "check-out-is-input-via-link": ([*check, "--out", tmp_path / "link.jsonl"], "--input"),
+        "check-out-is-registry": ([*check, "--out", registry], "--registry"),
+        "probes-out-is-registry": (["identity", "probes", "--registry", registry, "--out", registry], "--registry"),
+    }[case]
+    before = digest(responses), digest(registry)
+    res = cli_run(argv)
+    assert_clean_failure(res, mentions=("--out", f"is the {flag} file", "choose another path"))
+    assert len(res.err.strip().splitlines()) == 1
+    assert (digest(responses), digest(registry)) == before

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, overload
@@ -58,6 +58,25 @@ def check_path(flag: str, value: str | None, what: str) -> Path | None:
     if isinstance(value, str):
         check_nonempty(flag, value, what)
     return Path(value)
+
+
+def check_not_an_input(flag: str, out: str | None, inputs: Mapping[str, str | None]) -> None:
+    """An output file (None: left out) is none of the files the command reads
+    (``inputs``: flag -> path, None where left out), compared after symlinks
+    and ``..`` are resolved: writing the results there would destroy the input."""
+    if out is None:
+        return
+    target = Path(out)
+    for in_flag, path in inputs.items():
+        if path is None:
+            continue
+        same = target.resolve() == Path(path).resolve()
+        if not same and target.exists() and Path(path).exists():
+            same = os.path.samefile(target, path)  # a hard link
+        if same:
+            raise ValueError(
+                f"{flag} {out!r} is the {in_flag} file; writing there would overwrite it, choose another path"
+            )
 
 
 @overload
@@ -171,6 +190,7 @@ __all__ = [
     "check_encoder",
     "check_int",
     "check_nonempty",
+    "check_not_an_input",
     "check_path",
     "check_positive",
     "check_workers",

@@ -12,7 +12,7 @@ from ..identity.check import check_records, read_jsonl
 from ..identity.formats import format_csv, format_markdown
 from ..identity.probes import LANGUAGES, VARIANTS, build_probes
 from ..identity.registry import Registry
-from ._flags import check_nonempty, str_list
+from ._flags import check_nonempty, check_not_an_input, str_list
 
 
 def configure_identity(p: argparse.ArgumentParser) -> None:
@@ -92,8 +92,10 @@ def _check_flags(args: argparse.Namespace) -> None:
     check_nonempty("--registry", args.registry, _REGISTRY)
     check_nonempty("--out", args.out, "a file path" + (" (.jsonl)" if args.action == "probes" else ""))
     if args.action == "probes":
+        check_not_an_input("--out", args.out, {"--registry": args.registry})
         check_nonempty("--system", args.system, "the system message text (or left out: no system message)")
         return
+    check_not_an_input("--out", args.out, {"--input": args.input, "--registry": args.registry})
     check_nonempty("--target", args.target, "a model, family or vendor name (or left out: each line's 'model')")
     if args.map is not None and not parse_map(args.map):
         raise ValueError(f"--map takes KEY=COLUMN,... e.g. prompt=instruction,response=output; got {args.map!r}")
