@@ -297,3 +297,45 @@ def test_gather_refuses_a_store_path_that_is_not_a_store(content, tmp_path, cli_
 
 def test_a_missing_config_file(tmp_path, cli_run):
     assert_clean_failure(cli_run(["gather", tmp_path / "absent.toml", "--dry-run"]), mentions=("absent.toml",))
+
+
+# an identity --registry file: name -> (suffix, bytes, text of the one-line error)
+BAD_REGISTRIES = {
+    "toml-syntax": (".toml", b"families = [\n", "not valid TOML"),
+    "toml-families-number": (".toml", b"families = 5\n", "'families' must be a table"),
+    "toml-families-string": (".toml", b'families = "x"\n', "'families' must be a table"),
+    "toml-not-utf8": (".toml", b'x = "\xff\xfe"\n', "not UTF-8"),
+    "json-vendors-list": (".json", b'{"vendors": [1]}', "'vendors' must be a table"),
+    "json-aliases-number": (".json", b'{"vendors": {"a": {"aliases": 5}}}', "'aliases' must be a list of strings"),
+    "json-alias-number": (
+        ".json",
+        b'{"families": {"f": {"vendor": "openai", "aliases": [1]}}}',
+        "'aliases' must be a list of strings",
+    ),
+    "json-vendor-number": (".json", b'{"families": {"f": {"vendor": 5}}}', "'vendor' must be a string"),
+    "json-not-utf8": (".json", b'{"families": {"\xe9": {}}}', "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_REGISTRIES))
+@pytest.mark.parametrize("action", ["check", "probes"])
+def test_a_broken_identity_registry_names_the_file(name, action, tmp_path, cli_run):
+    # each was an internal error (TOMLDecodeError, AttributeError, UnicodeDecodeError)
+    suffix, data, mention = BAD_REGISTRIES[name]
+    registry = tmp_path / f"reg{suffix}"
+    registry.write_bytes(data)
+    (tmp_path / "r.jsonl").write_text('{"prompt": "Who are you?", "response": "I am ChatGPT."}\n')
+    argv = {
+        "check": ["identity", "check", "--input", tmp_path / "r.jsonl", "--target", "gpt-4"],
+        "probes": ["identity", "probes", "--out", tmp_path / "p.jsonl"],
+    }[action]
+    res = cli_run([*argv, "--registry", registry])
+    assert_clean_failure(res, mentions=(f"reg{suffix}", mention))
+    assert len(res.err.strip().splitlines()) == 1
+    assert registry.read_bytes() == data and not (tmp_path / "p.jsonl").exists()
+
+
+def test_an_identity_registry_with_a_bom_is_read(tmp_path, cli_run):
+    (tmp_path / "reg.json").write_bytes(b'\xef\xbb\xbf{"families": {"gpt": {"add_aliases": ["GPT-X"]}}}')
+    res = cli_run(["identity", "probes", "--out", tmp_path / "p.jsonl", "--registry", tmp_path / "reg.json"])
+    assert res.rc == 0, res

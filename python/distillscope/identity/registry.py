@@ -87,6 +87,42 @@ def _norm_alias(s: str) -> str:
     return re.sub(r"[\s\-‐‑–_]+", "", s).lower()
 
 
+# the fields of a vendor or family entry that hold a list of strings / one string
+_LIST_FIELDS = (
+    "aliases",
+    "aliases_zh",
+    "add_aliases",
+    "add_aliases_zh",
+    "ambiguous",
+    "related_families",
+    "related_vendors",
+)
+_TEXT_FIELDS = ("name", "vendor", "country")
+
+
+def _entries(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``data[key]`` (``vendors`` / ``families``): a table of id -> entry, or left out."""
+    table = data.get(key)
+    if table is None:
+        return {}
+    if not isinstance(table, Mapping):
+        raise TypeError(
+            f'{key!r} must be a table/object of id -> entry (e.g. {{"acme": {{"aliases": ["Acme"]}}}}), '
+            f"got {type(table).__name__} {table!r:.40}"
+        )
+    return table
+
+
+def _check_fields(where: str, entry: Mapping[str, Any]) -> None:
+    """The known fields of an entry have the types the matcher reads: a
+    number where a list of aliases belongs used to fail deep inside it."""
+    for key, value in entry.items():
+        if key in _LIST_FIELDS and not (isinstance(value, (list, tuple)) and all(isinstance(a, str) for a in value)):
+            raise TypeError(f"{where}: {key!r} must be a list of strings, got {value!r:.40}")
+        if key in _TEXT_FIELDS and not isinstance(value, str) and not (key == "country" and value is None):
+            raise TypeError(f"{where}: {key!r} must be a string, got {value!r:.40}")
+
+
 class Registry:
     """Model families and vendors with aliases (English and Chinese)."""
 
@@ -112,9 +148,10 @@ class Registry:
         for key in data:
             if key not in ("vendors", "families", "schema", "version", "notes"):
                 raise ValueError(f"unknown registry key {key!r}; expected 'vendors' and/or 'families'")
-        for vid, v in (data.get("vendors") or {}).items():
+        for vid, v in _entries(data, "vendors").items():
             if not isinstance(v, Mapping):
                 raise TypeError(f"vendor {vid!r} must be an object with 'name', 'aliases', ...")
+            _check_fields(f"vendor {vid!r}", v)
             old = vendors.get(vid)
             aliases = tuple(v.get("aliases", old.aliases if old else ())) + tuple(v.get("add_aliases", ()))
             aliases_zh = tuple(v.get("aliases_zh", old.aliases_zh if old else ())) + tuple(v.get("add_aliases_zh", ()))
@@ -126,9 +163,10 @@ class Registry:
                 aliases_zh=aliases_zh,
                 ambiguous=tuple(v.get("ambiguous", old.ambiguous if old else ())),
             )
-        for fid, f in (data.get("families") or {}).items():
+        for fid, f in _entries(data, "families").items():
             if not isinstance(f, Mapping):
                 raise TypeError(f"family {fid!r} must be an object with 'vendor', 'aliases', ...")
+            _check_fields(f"family {fid!r}", f)
             oldf = families.get(fid)
             vendor = f.get("vendor", oldf.vendor if oldf else None)
             if vendor is None:
@@ -169,10 +207,12 @@ class Registry:
         base = cls.default() if base is None else base
         if path is None:
             return base
+        from .._io import read_text
+
         p = Path(path)
         if not p.exists():
             raise FileNotFoundError(f"registry file {str(p)!r} does not exist")
-        text = p.read_text(encoding="utf-8")
+        text = read_text(p, "registry")  # UTF-8 (a BOM is fine); anything else says how to convert it
         if p.suffix.lower() == ".toml":
             try:
                 import tomllib  # type: ignore[import-not-found]
@@ -181,14 +221,20 @@ class Registry:
                     import tomli as tomllib  # type: ignore[no-redef]
                 except ImportError as exc:
                     raise ValueError("reading TOML on Python 3.10 needs 'pip install tomli'; or use JSON") from exc
-            data = tomllib.loads(text)
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                raise ValueError(f"registry file {str(p)!r} is not valid TOML ({exc}); fix it or use .json") from None
         else:
             try:
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"registry file {str(p)!r} is not valid JSON ({exc}); use .toml for TOML") from exc
-        v, f = cls._parse(data, base)
-        return cls(v, f, version=f"{base.version}+{p.name}")
+        try:
+            v, f = cls._parse(data, base)
+            return cls(v, f, version=f"{base.version}+{p.name}")
+        except (TypeError, ValueError) as exc:  # what is wrong inside the file: say which file
+            raise ValueError(f"registry file {str(p)!r}: {exc}") from None
 
     def _compile(self) -> None:
         # alias (normalized) -> (kind, id); families win over vendors when an
