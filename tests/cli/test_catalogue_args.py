@@ -874,3 +874,21 @@ def test_score_pairs_jsonl_keep_names_the_columns_of_the_first_row(ws, cli_run):
     res = cli_run([*base, "--keep", "id"])
     assert res.rc == 0, res
     assert pq.read_table(ws / "new" / "o.parquet").column("id").to_pylist() == [1, None]
+
+
+@pytest.mark.parametrize(
+    "suffix,mapping,missing",
+    [
+        (".jsonl", "prompt=prompt,response=answer", "response=answer"),
+        (".csv", "prompt=q,response=answr", "response=answr"),
+        (".csv", "prompt=qq,response=a", "prompt=qq"),  # read as a null prompt, with exit 0
+    ],
+)
+def test_identity_map_column_absent_from_the_input_is_named(suffix, mapping, missing, ws, cli_run):
+    # was "record 0 has no answer text; drop failed requests or fill the field"
+    src = ws / f"answers{suffix}"
+    src.write_text('{"prompt": "Who?", "response": "I am GPT."}\n' if suffix == ".jsonl" else "q,a\nWho?,I am GPT.\n")
+    res = cli_run(["identity", "check", "--input", str(src), "--target", "gpt-4", "--map", mapping])
+    have = "'prompt', 'response'" if suffix == ".jsonl" else "'q', 'a'"
+    assert_clean_failure(res, mentions=(f"--map {missing}", "no such column", have))
+    assert len(res.err.strip().splitlines()) == 1

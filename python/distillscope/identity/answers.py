@@ -123,8 +123,11 @@ def read_answers(path: str | Path, mapping: Mapping[str, str] | None = None) -> 
     mapping = dict(mapping or {})
     text = p.read_text(encoding="utf-8")
     rows: list[Any]
+    columns: list[str] = []
     if p.suffix.lower() == ".csv":
-        rows = list(csv.DictReader(text.splitlines()))
+        reader = csv.DictReader(text.splitlines())
+        rows = list(reader)
+        columns = list(reader.fieldnames or [])
     else:
         rows = []
         for i, line in enumerate(text.splitlines(), 1):
@@ -136,7 +139,20 @@ def read_answers(path: str | Path, mapping: Mapping[str, str] | None = None) -> 
                 raise ValueError(
                     f"{p.name} line {i} is not JSON ({exc.msg}); give one JSON object per line, or a .csv file"
                 ) from exc
+        columns = list(dict.fromkeys(k for r in rows if isinstance(r, Mapping) for k in r))
+    _check_mapped_columns(p, mapping, columns, bool(rows))
     return [normalize(r, mapping, i) for i, r in enumerate(rows)]
+
+
+def _check_mapped_columns(path: Path, mapping: Mapping[str, str], columns: Sequence[str], any_rows: bool) -> None:
+    """A ``--map`` column that no row has is a typo in the map, not a row
+    without an answer: name it and the columns the file does have."""
+    missing = [(k, c) for k, c in mapping.items() if c not in columns]
+    if not missing or not any_rows:
+        return
+    have = ", ".join(map(repr, columns[:8])) + (", ..." if len(columns) > 8 else "") if columns else "none"
+    names = ", ".join(f"{k}={c}" for k, c in missing)
+    raise ValueError(f"--map {names}: {path.name} has no such column (its columns: {have}); fix the --map column names")
 
 
 def _rate(count: int, n: int, confidence: float) -> dict[str, Any]:
