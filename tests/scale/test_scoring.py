@@ -436,3 +436,122 @@ def test_a_failed_run_leaves_no_checkpoint_of_its_own(data, tmp_path):
         score_pairs(bad, tmp_path / "o.parquet", "rouge1", chunk_size=1)  # row 0 recorded: resumable
     assert (tmp_path / "o.parquet.progress.json").is_file()
     assert [p.name for p in (tmp_path / "o.parquet.parts").iterdir()] == ["part-000000000000.parquet"]
+
+
+def _refused(argv: list, capsys) -> str:
+    """``distillscope ARGV`` exits 2 with one line, no traceback: that line."""
+    capsys.readouterr()
+    rc = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "Traceback" not in err and "internal error" not in err, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "error:" in lines[0], err
+    return lines[0]
+
+
+PAIR = {"candidate": "a b c", "reference": "a b d"}
+# --keep of a JSONL field whose values pyarrow cannot put in one column: each
+# was an internal ArrowInvalid
+MIXED_KEEP = {
+    "int-and-str": [1, "two"],
+    "dict-and-list": [{"x": [1]}, [1, 2]],
+    "list-of-mixed": [[1, "a"], [2]],
+}
+
+
+@pytest.mark.parametrize("name", sorted(MIXED_KEEP))
+def test_cli_keep_of_mixed_types_is_refused_naming_the_column(name, tmp_path, capsys):
+    src = tmp_path / "p.jsonl"
+    src.write_text("".join(json.dumps({**PAIR, "id": v}) + "\n" for v in MIXED_KEEP[name]))
+    line = _refused(
+        ["score-pairs", src, "--out", tmp_path / "o.parquet", "--metrics", "rouge1", "--keep", "id"], capsys
+    )
+    assert "'id'" in line and "different types" in line and "one type" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl"]  # no checkpoint left behind
+
+
+def test_cli_keep_repeated_keeps_the_column_once(tmp_path, capsys):
+    # "Column 1 named id expected length 1 but got length 2": an internal error
+    src = tmp_path / "p.jsonl"
+    src.write_text(json.dumps({**PAIR, "id": 7}) + "\n")
+    out = tmp_path / "o.parquet"
+    assert main(["score-pairs", str(src), "--out", str(out), "--metrics", "rouge1", "--keep", "id,id"]) == 0
+    t = pq.read_table(out)
+    assert t.column_names.count("id") == 1 and t.column("id").to_pylist() == [7]
+
+
+@pytest.mark.parametrize("data", [b"PAR1 this is not parquet", b""], ids=["junk", "empty"])
+def test_cli_junk_parquet_input_is_refused_naming_it(data, tmp_path, capsys):
+    src = tmp_path / "p.parquet"
+    src.write_bytes(data)
+    line = _refused(["score-pairs", src, "--out", tmp_path / "o.parquet"], capsys)
+    assert "p.parquet" in line and "not a readable Parquet file" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.parquet"] and src.read_bytes() == data
+
+
+@pytest.mark.parametrize("sidecar", ["[1, 2]", "42", '"text"', "[]"])
+def test_cli_progress_sidecar_of_the_wrong_type_starts_over(sidecar, tmp_path, capsys):
+    # valid JSON that is no object: "'list' object has no attribute 'get'"
+    # (an invalid-JSON sidecar already counted as unreadable: start over)
+    src = tmp_path / "p.jsonl"
+    src.write_text(json.dumps(PAIR) + "\n")
+    out = tmp_path / "o.parquet"
+    (tmp_path / "o.parquet.progress.json").write_text(sidecar)
+    assert main(["score-pairs", str(src), "--out", str(out), "--metrics", "rouge1"]) == 0, capsys.readouterr().err
+    assert pq.read_table(out).num_rows == 1
+
+
+def test_cli_jsonl_input_with_a_bom_is_read(tmp_path, capsys):
+    # refused as "byte order mark (BOM) is not supported"; every other loader takes it
+    src = tmp_path / "p.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + (json.dumps({**PAIR, "id": 1}) + "\n" + json.dumps({**PAIR, "id": 2})).encode())
+    out = tmp_path / "o.parquet"
+    argv = ["score-pairs", str(src), "--out", str(out), "--metrics", "rouge1", "--keep", "id", "--chunk-size", "1"]
+    assert main(argv) == 0, capsys.readouterr().err
+    t = pq.read_table(out)
+    assert t.column("id").to_pylist() == [1, 2] and t.column("rouge1").to_pylist()[0] == pytest.approx(2 / 3)
+
+
+def test_cli_input_that_is_a_folder_is_called_a_folder(tmp_path, capsys):
+    (tmp_path / "pairs.jsonl").mkdir()
+    line = _refused(["score-pairs", tmp_path / "pairs.jsonl", "--out", tmp_path / "o.parquet"], capsys)
+    assert "is a folder" in line and "does not exist" not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.jsonl"]
+    with pytest.raises(IsADirectoryError, match="folder"):
+        score_pairs(tmp_path / "pairs.jsonl", tmp_path / "o.parquet", "rouge1")
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("address", ["notaurl", "tcp://host:notaport", "foo://x:1", "tcp://"])
+def test_cli_scheduler_address_that_cannot_be_parsed_fails_fast(address, tmp_path, capsys):
+    pytest.importorskip("distributed")
+    src = tmp_path / "p.jsonl"
+    src.write_text(json.dumps(PAIR) + "\n")
+    t0 = time.perf_counter()
+    line = _refused(["score-pairs", src, "--out", tmp_path / "o.parquet", "--scheduler", address], capsys)
+    assert time.perf_counter() - t0 < 10  # "notaurl" ran past 60 s
+    assert "--scheduler" in line and "tcp://host:8786" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl"]
+
+
+@pytest.mark.timeout(30)
+def test_cli_scheduler_that_does_not_answer_fails_after_the_connect_timeout(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("distributed")
+    import socket
+
+    import distillscope.scale.remote as remote
+
+    monkeypatch.setattr(remote, "CONNECT_TIMEOUT_S", 1)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = tmp_path / "p.jsonl"
+    src.write_text(json.dumps(PAIR) + "\n")
+    t0 = time.perf_counter()
+    line = _refused(
+        ["score-pairs", src, "--out", tmp_path / "o.parquet", "--scheduler", f"tcp://127.0.0.1:{port}"], capsys
+    )
+    assert time.perf_counter() - t0 < 15  # Dask's default was 30 s
+    assert "no Dask scheduler answered" in line and "within 1 s" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..scale.pairio import DEFAULT_CHUNK
+from ..scale.remote import CONNECT_TIMEOUT_S
 from ..scale.scoring import PAIR_METRICS, parse_metrics, score_pairs, tokenizer_groups
 from ._flags import check_encoder, check_int, check_nonempty, check_workers, naming
 
@@ -32,7 +33,11 @@ def configure_score_pairs(p: Any) -> None:
     p.add_argument("--out", required=True, help="output Parquet file")
     p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help="pairs per chunk (memory ~ 2 chunks of text)")
     p.add_argument("--workers", type=int, default=-1, help="kernel threads (-1 = all cores)")
-    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): score the chunks on that cluster")
+    p.add_argument(
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786): score the chunks on that cluster (it must answer within "
+        f"{CONNECT_TIMEOUT_S} s)",
+    )
     p.add_argument(
         "--resume",
         action=argparse.BooleanOptionalAction,
@@ -134,9 +139,10 @@ def _keep(args: Any) -> list[str]:
 def run_score_pairs(args: Any) -> int:
     _check_flags(args)
     if args.scheduler:  # before reading anything: a missing extra is the user's to install
-        from ..scale.remote import require_dask
+        from ..scale.remote import check_scheduler_address, require_dask
 
         require_dask()
+        check_scheduler_address(args.scheduler, "--scheduler")
     if args.encoder is not None and (args.emb_a is not None or args.emb_b is not None):
         raise ValueError("--encoder computes the embeddings from the texts: drop --emb-a/--emb-b, or drop --encoder")
     if args.encoder is not None and args.scheduler:

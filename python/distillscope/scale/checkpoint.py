@@ -92,6 +92,8 @@ class ScoreCheckpoint:
                 state = json.loads(self.progress_path.read_text())
             except ValueError:
                 state = None
+            if not isinstance(state, dict):  # valid JSON yet no sidecar (a list, a number): as unreadable
+                state = None
             if state is not None and state.get("version") != PROGRESS_VERSION:
                 raise ValueError(
                     f"{str(self.progress_path)!r} was written by another version of distillscope; "

@@ -55,6 +55,32 @@ def file_format(path: Path) -> str:
     raise ValueError(f"cannot tell the format of {str(path)!r}: name it *.jsonl or *.parquet")
 
 
+def check_pair_file(path: Path) -> None:
+    """``path`` is a file that exists (a folder is said to be one, not "missing")."""
+    if path.is_dir():
+        raise IsADirectoryError(f"pair file {str(path)!r} is a folder; give the JSONL or Parquet file of pairs")
+    if not path.is_file():
+        raise FileNotFoundError(f"pair file {str(path)!r} does not exist")
+
+
+def open_parquet(path: Path, **options: Any) -> Any:
+    """``pyarrow.parquet.ParquetFile(path)``; a file that is no Parquet (junk,
+    empty, truncated) is a one-line ValueError naming it, not pyarrow's ArrowInvalid."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path, **options)
+    except pa.ArrowInvalid as exc:
+        raise ValueError(
+            f"{str(path)!r} is not a readable Parquet file ({exc}); give a Parquet or JSONL file"
+        ) from None
+
+
+# a UTF-8 byte order mark, which editors on Windows put before the first line
+_BOM = b"\xef\xbb\xbf"
+
+
 def _loads() -> Callable[[bytes], Any]:
     try:
         import orjson
@@ -94,6 +120,9 @@ def _iter_jsonl(
         extra: dict[str, list[Any]] = {k: [] for k in keep}
         first = start_row
         for line in f:
+            if offset == 0 and line.startswith(_BOM):  # a BOM is read past, as by every other loader
+                line = line[len(_BOM) :]
+                offset = len(_BOM)
             offset += len(line)
             if not line.strip():
                 continue
@@ -128,12 +157,10 @@ def _iter_jsonl(
 
 
 def _parquet_file(path: Path, columns: Sequence[str]) -> Any:
-    import pyarrow.parquet as pq
-
     # pre_buffer=False: with the default, iter_batches keeps every row group it
     # has read cached for the whole iteration (the pool grew by ~1 GB per
     # million pairs in tests), which defeats streaming.
-    pf = pq.ParquetFile(path, pre_buffer=False)
+    pf = open_parquet(path, pre_buffer=False)
     names = pf.schema_arrow.names
     missing = [c for c in columns if c not in names]
     if missing:
@@ -226,13 +253,12 @@ def iter_pair_chunks(
     a scan. ``keep`` names further columns to carry along (``chunk.extra``).
     """
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"pair file {str(p)!r} does not exist")
+    check_pair_file(p)
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size must be >= 1; got {chunk_size}")
     if start_row < 0:
         raise ValueError(f"start_row must be >= 0; got {start_row}")
-    keep = [k for k in keep if k not in columns]
+    keep = list(dict.fromkeys(k for k in keep if k not in columns))  # a column kept twice is kept once
     if file_format(p) == "parquet":
         require_pyarrow()
         return _iter_parquet(p, int(chunk_size), int(start_row), columns, keep, stop_row)
@@ -247,12 +273,11 @@ def input_columns(path: str | os.PathLike[str]) -> list[str] | None:
     p = Path(path)
     if file_format(p) == "parquet":
         require_pyarrow()
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(p).names)
+        return list(open_parquet(p).schema_arrow.names)
     loads = _loads()
     with open(p, "rb") as f:
         for line in f:
+            line = line.removeprefix(_BOM)  # only the first line can hold one: the loop returns there
             if line.strip():
                 try:
                     obj = loads(line)
@@ -279,9 +304,7 @@ def count_pairs(path: str | os.PathLike[str]) -> int:
     """Number of pair rows (Parquet: from the footer; JSONL: non-blank lines, one pass)."""
     p = Path(path)
     if file_format(p) == "parquet":
-        import pyarrow.parquet as pq
-
-        return int(pq.ParquetFile(p).metadata.num_rows)
+        return int(open_parquet(p).metadata.num_rows)
     n = 0
     with open(p, "rb") as f:
         for line in f:
@@ -318,10 +341,12 @@ __all__ = [
     "DEFAULT_CHUNK",
     "PairChunk",
     "check_first_pair",
+    "check_pair_file",
     "count_pairs",
     "file_format",
     "input_columns",
     "iter_pair_chunks",
     "jsonl_chunk_offsets",
+    "open_parquet",
     "require_pyarrow",
 ]

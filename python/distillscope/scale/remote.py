@@ -37,6 +37,27 @@ def require_dask() -> None:
         raise ImportError("Dask support needs the optional extra: pip install 'distillscope[dask]'") from e
 
 
+# seconds to wait for a scheduler to answer: Dask's default (30 s, then as
+# long again tearing the half-made client down) kept a run with a mistyped
+# address hanging for a minute
+CONNECT_TIMEOUT_S = 10
+
+
+def check_scheduler_address(scheduler: str, name: str = "scheduler") -> None:
+    """A scheduler address Dask can parse, whose host name resolves: checked
+    before a ``Client`` exists (one made from a bad address never connects,
+    and its teardown waits out the timeout twice)."""
+    require_dask()
+    from distributed.comm import resolve_address
+
+    try:
+        resolve_address(scheduler)
+    except (ValueError, OSError) as exc:
+        raise ValueError(
+            f"{name} {scheduler!r} is not a valid Dask scheduler address ({exc}); give one like tcp://host:8786"
+        ) from None
+
+
 def dask_client(scheduler: Any) -> tuple[Any, bool]:
     """A ``distributed.Client`` for an address (owned) or the client given (borrowed)."""
     require_dask()
@@ -48,7 +69,14 @@ def dask_client(scheduler: Any) -> tuple[Any, bool]:
         raise TypeError(
             f"scheduler must be an address like 'tcp://host:8786' or a distributed.Client; got {scheduler!r}"
         )
-    return Client(scheduler, set_as_default=False), True
+    check_scheduler_address(scheduler)
+    try:
+        return Client(scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT_S), True
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(
+            f"no Dask scheduler answered at {scheduler!r} within {CONNECT_TIMEOUT_S} s ({exc}); "
+            "start it (dask scheduler) or check the address"
+        ) from None
 
 
 def kernel_threads_per_worker(client: Any) -> dict[str, int]:
@@ -184,7 +212,9 @@ def iter_remote_chunks(
 
 
 __all__ = [
+    "CONNECT_TIMEOUT_S",
     "ChunkScorer",
+    "check_scheduler_address",
     "dask_client",
     "iter_remote_chunks",
     "kernel_threads_per_worker",

@@ -61,6 +61,7 @@ from .pairio import (
     DEFAULT_CHUNK,
     PairChunk,
     check_first_pair,
+    check_pair_file,
     count_pairs,
     file_format,
     iter_pair_chunks,
@@ -210,7 +211,13 @@ def to_table(start: int, extra: dict[str, list[Any]], scores: dict[str, np.ndarr
     n = len(next(iter(scores.values()))) if scores else 0
     cols: dict[str, Any] = {"row": pa.array(np.arange(start, start + n, dtype=np.int64))}
     for k, v in extra.items():
-        cols[k] = v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v)
+        try:
+            cols[k] = v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:  # JSONL values: 1 in one row, "two" or [1] in another
+            raise ValueError(
+                f"kept column {k!r} holds values of different types in rows {start}-{start + len(v) - 1} ({e}); "
+                "make its values one type or drop it from keep"
+            ) from None
     for k, arr in scores.items():
         cols[k] = pa.array(arr)
     return pa.table(cols)
@@ -349,8 +356,7 @@ def _check_paths(path: str | os.PathLike[str], out: str | os.PathLike[str], chun
     """The input and output paths of :func:`score_pairs`, checked (nothing is created)."""
     require_pyarrow()
     src = Path(path)
-    if not src.is_file():
-        raise FileNotFoundError(f"pair file {str(src)!r} does not exist")
+    check_pair_file(src)
     file_format(src)
     dst = Path(out)
     if not dst.name.lower().endswith((".parquet", ".pq")):
@@ -510,7 +516,7 @@ def score_pairs(
         encoder = resolve_pair_encoder(encoder)
         cosine = True
     metric_list = [*lexical, *(["cosine"] if cosine else [])]
-    keep = [k for k in keep if k not in columns]
+    keep = list(dict.fromkeys(k for k in keep if k not in columns))
     emb_sig = _embedding_signatures(emb_a, emb_b, cosine, encoder)
     tokenizer_groups(lexical, tokenizer)  # a bad tokenizer spec fails before anything is read
     if dst.exists() and not overwrite:
