@@ -461,6 +461,16 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
     # created; 10: an internal error from numpy's argpartition peer)
     ("bench-corpus-below-k", ["bench", "--corpus", "3"], "--corpus"),
     ("bench-corpus-k", [*BENCH_TINY, "--queries", "2", "--corpus", "10"], "--corpus"),
+    # bench: an internal error from numpy ("expected non-negative integer", a
+    # MemoryError for petabytes of random matrices or of pair lengths)
+    ("bench-seed-negative", [*BENCH_TINY, "--seed", "-1"], "--seed"),
+    ("bench-dense-huge", [*BENCH_TINY, "--dense", str(10**14)], "--dense"),
+    ("bench-dim-huge", [*BENCH_TINY, "--dim", str(10**14)], "--dim"),
+    ("bench-pairs-huge", ["bench", "--only", "text", "--pairs", str(10**14), "--no-plot"], "--pairs"),
+    ("bench-corpus-huge", [*BENCH_TINY, "--corpus", str(10**14)], "--corpus"),
+    # each within its bound, together far past any machine's memory
+    ("bench-dense-times-dim", [*BENCH_TINY, "--dense", str(10**8), "--dim", "65536"], "--dim"),
+    ("bench-batch-times-dim", ["bench", "--only", "sweep", "--batch-sizes", str(10**14), "--no-plot"], "--batch-sizes"),
 ]
 
 

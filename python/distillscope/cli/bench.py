@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
-from ..scale.bench import MIN_CORPUS, OUTPUTS, SIZES, TOPK_K, run_suite
+from ..scale.bench import MAX_COUNTS, MIN_CORPUS, OUTPUTS, SIZES, TOPK_K, matrix_bytes, run_suite
 from ._flags import check_int, check_path, int_list, str_list
 from ._outputs import undone_on_failure
 
@@ -32,6 +33,34 @@ WRITES = OUTPUTS
 _OVERRIDES = {"--pairs": "pairs", "--dense": "dense", "--dim": "dim", "--queries": "queries", "--corpus": "corpus"}
 
 
+def _physical_memory() -> int | None:
+    """Bytes of RAM of this machine, None where the OS does not say (not POSIX)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(args: Any, only: list[str], batch_sizes: list[int] | None) -> None:
+    """The random matrices of the dense section and the sweep fit in this
+    machine's memory: within MAX_COUNTS, --dense x --dim can still ask for
+    terabytes, which numpy refused with an internal MemoryError."""
+    if "dense" not in only and "sweep" not in only:
+        return
+    cfg = dict(SIZES[args.size])
+    cfg.update({key: getattr(args, key) for key in _OVERRIDES.values() if getattr(args, key) is not None})
+    if "dense" not in only:
+        cfg.update(dense=0, queries=0, corpus=0)
+    need = matrix_bytes(cfg, max(batch_sizes or [0]) if "sweep" in only else 0)
+    have = _physical_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"--dim {cfg['dim']:,} x the rows of --dense (twice), --queries + --corpus and the largest of "
+            f"--batch-sizes (twice) need {need / 2**30:,.1f} GiB of float32 matrices, more than this machine's "
+            f"{have / 2**30:,.1f} GiB of memory; lower them (or pick a smaller --size)"
+        )
+
+
 def run_bench(args: Any) -> int:
     # at least one section: --only , used to run nothing and exit 0
     only = str_list("--only", args.only, "sections", _SECTIONS)
@@ -45,9 +74,11 @@ def run_bench(args: Any) -> int:
             "or leave --corpus out for the --size preset, or drop dense from --only)",
         )
     for flag, key in _OVERRIDES.items():
-        check_int(flag, getattr(args, key), 1, note=" (or left out: the --size preset)")
+        check_int(flag, getattr(args, key), 1, MAX_COUNTS[key], note=" (or left out: the --size preset)")
+    check_int("--seed", args.seed, 0, note=" (numpy seeds are non-negative)")
     threads = int_list("--threads", args.threads)
     batch_sizes = int_list("--batch-sizes", args.batch_sizes)
+    _check_memory(args, only, batch_sizes)
     # run_suite creates --out first (an unwritable path fails at once); a run
     # that fails later leaves no empty or half-written folder behind
     with undone_on_failure(out, WRITES):

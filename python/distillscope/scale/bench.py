@@ -29,7 +29,7 @@ import numpy as np
 from .._io import folders_undone_on_failure
 from .benchdata import make_pairs
 
-__all__ = ["MIN_CORPUS", "OUTPUTS", "SIZES", "TOPK_K", "machine_info", "run_suite"]
+__all__ = ["MAX_COUNTS", "MIN_CORPUS", "OUTPUTS", "SIZES", "TOPK_K", "machine_info", "matrix_bytes", "run_suite"]
 
 OUTPUTS = ("bench.json", "bench.md", "bench.png")  # what run_suite writes into its folder
 
@@ -196,6 +196,18 @@ class Results:
 # the k of the top-k benchmark; numpy's argpartition peer needs a corpus of more than k rows
 TOPK_K = 10
 MIN_CORPUS = TOPK_K + 1
+
+# the most each count takes: far past the large preset, and what one machine
+# can plausibly generate (10**14 rows asked numpy for petabytes)
+MAX_COUNTS = {"pairs": 1_000_000, "dense": 100_000_000, "dim": 65_536, "queries": 1_000_000, "corpus": 100_000_000}
+
+
+def matrix_bytes(cfg: dict[str, int], batch: int = 0) -> int:
+    """The most memory the float32 matrices of the dense section and the sweep
+    hold at once: two dense x dim inputs, then queries + corpus rows of dim
+    (the first pair is freed before), and two batch x dim for the sweep."""
+    return 4 * cfg["dim"] * max(2 * cfg["dense"], cfg["queries"] + cfg["corpus"], 2 * batch)
+
 
 SIZES: dict[str, dict[str, int]] = {
     # pairs: texts for the lexical kernels; dense: rows for cosine_paired;
@@ -665,8 +677,10 @@ def run_suite(
     cfg = dict(SIZES[size])
     for k, v in (overrides or {}).items():
         if v is not None:
-            if k not in cfg or int(v) < 1:
-                raise ValueError(f"bad override {k}={v}: use a positive count for one of {tuple(cfg)}")
+            if k not in cfg or int(v) < 1 or int(v) > MAX_COUNTS.get(k, int(v)):
+                raise ValueError(
+                    f"bad override {k}={v}: use a positive count for one of {tuple(cfg)} (at most {MAX_COUNTS})"
+                )
             cfg[k] = int(v)
     if "dense" in only and cfg["corpus"] < MIN_CORPUS:  # before out_dir is created
         raise ValueError(
