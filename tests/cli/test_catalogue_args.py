@@ -470,6 +470,11 @@ BAD_FLAG_VALUES: list[tuple[str, list[str], str]] = [
     ("bench-corpus-huge", [*BENCH_TINY, "--corpus", str(10**14)], "--corpus"),
     # each within its bound, together far past any machine's memory
     ("bench-dense-times-dim", [*BENCH_TINY, "--dense", str(10**8), "--dim", "65536"], "--dim"),
+    # demo: 10**11 prompts hung building the list (150 distinct prompts
+    # exist), and a --samples past the gather bound said "fix it in the config"
+    ("demo-prompts-huge", [*DEMO, "--prompts", str(10**11)], "--prompts"),
+    ("demo-prompts-past-distinct", [*DEMO, "--prompts", "151"], "--prompts"),
+    ("demo-samples-huge", [*DEMO, "--samples", str(10**11)], "--samples"),
     ("bench-batch-times-dim", ["bench", "--only", "sweep", "--batch-sizes", str(10**14), "--no-plot"], "--batch-sizes"),
 ]
 
@@ -902,3 +907,12 @@ def test_identity_map_column_absent_from_the_input_is_named(suffix, mapping, mis
     have = "'prompt', 'response'" if suffix == ".jsonl" else "'q', 'a'"
     assert_clean_failure(res, mentions=(f"--map {missing}", "no such column", have))
     assert len(res.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("prompts", [str(10**11), "151"])
+def test_demo_prompts_are_bounded_by_the_distinct_prompts_there_are(prompts, ws, cli_run):
+    from distillscope.cli.demo_sim import MAX_PROMPTS
+
+    res = cli_run(["demo", "--out", str(ws / "d"), "--encoder", "none", "--prompts", prompts])
+    assert_clean_failure(res, mentions=("--prompts", f"{MAX_PROMPTS} distinct prompts"))
+    assert not (ws / "d").exists()

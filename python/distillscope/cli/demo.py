@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from ..gather.config import MAX_SAMPLES
 from ._flags import MAX_BOOTSTRAP, MIN_BOOTSTRAP, check_encoder, check_int, check_path, check_workers, str_list
 from ._outputs import undone_on_failure
-from .demo_sim import POPULATION, Simulation, demo_prompts, registry_extension
+from .demo_sim import MAX_PROMPTS, POPULATION, Simulation, demo_prompts, registry_extension
 
 # what a run writes into --out: a failed run puts these back as they were
 WRITES = ("demo_registry.json", "data", "report", "summary.json")
@@ -57,11 +58,11 @@ def configure_demo(p: argparse.ArgumentParser) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    for flag, v, lo in (
-        ("--prompts", args.prompts, 2),
-        ("--samples", args.samples, 1),
-    ):
-        check_int(flag, v, lo)
+    # --prompts: past the distinct prompts there are the texts repeat, and
+    # 10**11 of them hung building the list; --samples: the gather config's
+    # bound, named by the flag rather than as "fix it in the config"
+    check_int("--prompts", args.prompts, 2, MAX_PROMPTS, note=f" (the demo has {MAX_PROMPTS} distinct prompts)")
+    check_int("--samples", args.samples, 1, MAX_SAMPLES)
     check_int("--bootstrap", args.bootstrap, MIN_BOOTSTRAP, MAX_BOOTSTRAP)
     check_int("--seed", args.seed, 0)  # seeds numpy's generators, which take no negative seed
     check_workers("--workers", args.workers)

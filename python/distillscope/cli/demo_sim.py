@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SimModel", "POPULATION", "Simulation", "registry_extension", "demo_prompts"]
+__all__ = ["MAX_PROMPTS", "SimModel", "POPULATION", "Simulation", "registry_extension", "demo_prompts"]
 
 
 @dataclass(frozen=True)
@@ -276,8 +276,14 @@ def registry_extension(population: Sequence[SimModel]) -> dict[str, Any]:
     return {"schema": "distillscope.identity_registry", "version": "demo", "vendors": vendors, "families": families}
 
 
+# distinct similarity prompts there are: every task over every topic
+MAX_PROMPTS = len(_TOPICS) * len(_TASKS)
+
+
 def demo_prompts(n: int) -> list[dict[str, str]]:
-    """``n`` similarity prompts ``{"id", "prompt"}`` over the fictional topics."""
+    """``n`` (at most :data:`MAX_PROMPTS`) similarity prompts ``{"id", "prompt"}`` over the fictional topics."""
+    if n > MAX_PROMPTS:  # past it the texts repeat, under new ids
+        raise ValueError(f"the demo has {MAX_PROMPTS} distinct prompts; got {n}")
     out = []
     for i in range(n):
         t = _TOPICS[i % len(_TOPICS)]
