@@ -916,3 +916,25 @@ def test_demo_prompts_are_bounded_by_the_distinct_prompts_there_are(prompts, ws,
     res = cli_run(["demo", "--out", str(ws / "d"), "--encoder", "none", "--prompts", prompts])
     assert_clean_failure(res, mentions=("--prompts", f"{MAX_PROMPTS} distinct prompts"))
     assert not (ws / "d").exists()
+
+
+def test_serve_sim_on_a_port_in_use_suggests_another(tmp_path):
+    # was "internal error: OSError: [Errno 98] ... address already in use"
+    import socket
+
+    code = "import sys; from distillscope.cli import main; sys.exit(main())"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-c", code, "serve-sim", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PYTHONPATH": str(REPO / "python"), "PATH": "/usr/bin:/bin"},
+        )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"--port {port}" in lines[0] and "another port" in lines[0] and "--port 0" in lines[0]

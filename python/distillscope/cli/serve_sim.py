@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 
 from ..gather.simserver import FAULT_KINDS, Faults, Responder, SimServer, copy_responder, default_responder
 from ._flags import check_nonempty
@@ -86,6 +87,13 @@ def run_serve_sim(args: argparse.Namespace) -> int:
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
+    except OSError as exc:  # the bind: a port another program holds, or one reserved for root
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise ValueError(
+                f"--port {args.port}: cannot listen there ({exc.strerror}); pick another port, "
+                "or --port 0 for a free one"
+            ) from None
+        raise
     return 0
 
 

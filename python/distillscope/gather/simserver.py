@@ -478,7 +478,11 @@ class SimServer:
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=1024, reuse_address=True)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:  # a port in use: nothing stays set up
+            await self.stop()
+            raise
         server = getattr(site, "_server", None)
         if self.port == 0 and server is not None and server.sockets:
             self.port = int(server.sockets[0].getsockname()[1])
