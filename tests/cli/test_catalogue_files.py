@@ -366,3 +366,40 @@ def test_an_output_that_is_an_input_is_refused(case, tmp_path, cli_run):
     assert_clean_failure(res, mentions=("--out", f"is the {flag} file", "choose another path"))
     assert len(res.err.strip().splitlines()) == 1
     assert (digest(responses), digest(registry)) == before
+
+
+# `model build` of a folder with one broken file: name -> (file, bytes, text of the error)
+BROKEN_MODEL_FILES = {
+    "weights-junk": ("model.safetensors", b"junk\n", "not a readable safetensors file"),
+    "weights-empty": ("model.safetensors", b"", "not a readable safetensors file"),
+    "config-bad-json": ("config.json", b"{bad", "invalid JSON"),
+    "config-not-utf8": ("config.json", b'{"hidden_size": "\xe9"}', "not UTF-8"),
+    "config-list": ("config.json", b"[1]", "not an object"),
+    "config-size-text": (
+        "config.json",
+        b'{"hidden_size": "x", "num_attention_heads": 2, "num_hidden_layers": 1, "intermediate_size": 4}',
+        "'hidden_size' must be a positive integer",
+    ),
+    "config-zero-heads": (
+        "config.json",
+        b'{"hidden_size": 16, "num_attention_heads": 0, "num_hidden_layers": 1, "intermediate_size": 4}',
+        "'num_attention_heads' must be a positive integer",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_MODEL_FILES))
+def test_model_build_of_a_broken_file_names_it(name, tmp_path, cli_run):
+    # each was an internal error (SafetensorError, JSONDecodeError, ZeroDivisionError, ...)
+    pytest.importorskip("onnx")
+    pytest.importorskip("safetensors")
+    from distillscope.embed.onnx_builder import build_tiny_model
+
+    folder = build_tiny_model(tmp_path / "m")
+    file, data, mention = BROKEN_MODEL_FILES[name]
+    (folder / file).write_bytes(data)
+    before = {p.name: digest(p) for p in folder.iterdir()}
+    res = cli_run(["model", "build", folder])
+    assert_clean_failure(res, mentions=(str(folder / file), mention))
+    assert len(res.err.strip().splitlines()) == 1
+    assert {p.name: digest(p) for p in folder.iterdir()} == before  # no model.onnx, nothing changed

@@ -92,10 +92,18 @@ def _strip_prefix(tensors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def load_bert_tensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The tensors of a BERT safetensors file as float32 numpy arrays."""
+    """The tensors of a BERT safetensors file as float32 numpy arrays; a file
+    that is no safetensors (junk, truncated) is a ValueError naming it."""
+    from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
-    raw = _strip_prefix(load_file(str(path)))
+    try:
+        loaded = load_file(str(path))
+    except SafetensorError as exc:
+        raise ValueError(
+            f"{path} is not a readable safetensors file ({exc}); download the model again or replace the file"
+        ) from None
+    raw = _strip_prefix(loaded)
     out = {}
     for k, v in raw.items():
         out[k] = v.astype(np.float32) if v.dtype.kind == "f" else v
@@ -103,9 +111,17 @@ def load_bert_tensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 def _check_config(config: Mapping) -> tuple[int, int, int, int, float]:
+    if not isinstance(config, Mapping):
+        raise ValueError(f"the config is a {type(config).__name__}, not an object: not a BERT config")
     for key in ("hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size"):
         if key not in config:
-            raise ValueError(f"config.json lacks {key!r}: not a BERT config")
+            raise ValueError(f"the config lacks {key!r}: not a BERT config")
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{key!r} must be a positive integer, got {value!r:.40}")
+    eps = config.get("layer_norm_eps", 1e-12)
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
+        raise ValueError(f"'layer_norm_eps' must be a number > 0, got {eps!r:.40}")
     act = config.get("hidden_act", "gelu")
     if act not in ("gelu", "gelu_new", "gelu_python"):
         raise ValueError(f"hidden_act {act!r} is not supported (only gelu)")
@@ -568,7 +584,13 @@ def build_onnx_from_dir(
                 return target
         except (OSError, ValueError):
             pass
-    config = json.loads(cfg_path.read_text())
+    from .._io import parse_json, read_text
+
+    config = parse_json(read_text(cfg_path, "model config"), str(cfg_path))
+    try:
+        _check_config(config)  # before the weights are read
+    except ValueError as exc:
+        raise ValueError(f"{cfg_path}: {exc}") from None
     try:
         import onnx  # noqa: F401
         import safetensors  # noqa: F401
