@@ -9,6 +9,7 @@ command leaves byte for byte as it was.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from catalogue_support import assert_clean_failure, assert_no_traceback, digest, run_cli
@@ -403,3 +404,65 @@ def test_model_build_of_a_broken_file_names_it(name, tmp_path, cli_run):
     assert_clean_failure(res, mentions=(str(folder / file), mention))
     assert len(res.err.strip().splitlines()) == 1
     assert {p.name: digest(p) for p in folder.iterdir()} == before  # no model.onnx, nothing changed
+
+
+# ------------------------------------------------ file errors in the OS's words
+def test_is_a_directory_from_the_os_says_to_give_a_file(tmp_path, cli_run):
+    (tmp_path / "out").mkdir()
+    res = cli_run(["identity", "probes", "--out", tmp_path / "out"])
+    assert_clean_failure(res, mentions=("[Errno 21]", "give a file path"))
+    assert len(res.err.strip().splitlines()) == 1
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_file_in_the_way_of_an_output_folder_says_so(tmp_path, cli_run):
+    # "[Errno 17] File exists: '.../afile'" named no fix; --overwrite would not help here
+    (tmp_path / "afile").write_text("mine\n")
+    src = tmp_path / "t.csv"
+    src.write_text("prompt,response\nq,a\n")
+    res = cli_run(["import", src, "--store", tmp_path / "afile" / "s.jsonl", "--model", "m"])
+    assert_clean_failure(res, mentions=("[Errno 17]", "a file is where a folder of that path goes"))
+    assert "--overwrite" not in res.err and len(res.err.strip().splitlines()) == 1
+    assert (tmp_path / "afile").read_text() == "mine\n"
+
+
+def test_file_exists_from_the_os_suggests_overwrite_where_the_command_has_it(tmp_path, cli_run, monkeypatch):
+    import distillscope.cli.score_pairs as cli_pairs
+
+    (tmp_path / "p.jsonl").write_text('{"candidate": "a", "reference": "b"}\n')
+    (tmp_path / "taken").mkdir()
+
+    def exists(*a, **k):
+        raise FileExistsError(17, "File exists", str(tmp_path / "taken"))
+
+    monkeypatch.setattr(cli_pairs, "score_pairs", exists)
+    res = cli_run(["score-pairs", tmp_path / "p.jsonl", "--out", tmp_path / "o.parquet", "--metrics", "rouge1"])
+    assert_clean_failure(res, mentions=("[Errno 17]", "pass --overwrite"))
+    assert len(res.err.strip().splitlines()) == 1
+
+
+def test_permission_denied_from_the_os_says_what_to_check(tmp_path):
+    # root reads and writes anything: drop the capabilities that let it (chmod alone does nothing)
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    repo = Path(__file__).resolve().parents[2]
+    code = "import sys; from distillscope.cli import main; sys.exit(main())"
+    cmd = [sys.executable, "-c", code, "identity", "probes", "--out", str(locked / "p.jsonl")]
+    if os.geteuid() == 0:
+        cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *cmd]
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(repo / "python")}
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "[Errno 13]" in lines[0], proc.stderr
+    assert "check the permissions of that path, or choose another path" in lines[0]
+    assert list(locked.iterdir()) == []

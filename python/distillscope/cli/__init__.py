@@ -15,6 +15,7 @@ the traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -133,6 +134,32 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+_PERMISSION = "check the permissions of that path, or choose another path"
+# what to do about a file error reported in the OS's own words ("[Errno 13]
+# Permission denied: 'x'"): distillscope's own path errors name their fix,
+# these name only the path
+_ERRNO_FIXES = {
+    errno.EACCES: _PERMISSION,
+    errno.EPERM: _PERMISSION,
+    errno.EISDIR: "give a file path, not a folder",
+    errno.ENOTDIR: "a part of that path is a file, not a folder: fix the path",
+    errno.ENOENT: "check the path (a folder in it may be missing)",
+    errno.EEXIST: "remove it or choose another path",
+}
+
+
+def _os_fix(exc: BaseException, args: argparse.Namespace) -> str:
+    """``"; <fix>"`` for an OSError that carries the OS's errno and words, else ``""``."""
+    if not isinstance(exc, OSError) or exc.strerror is None or exc.errno not in _ERRNO_FIXES:
+        return ""
+    if exc.errno == errno.EEXIST and exc.filename is not None and Path(exc.filename).is_file():
+        # making the folders of an output path: --overwrite would not help
+        return "; a file is where a folder of that path goes: rename or remove it, or choose another path"
+    if exc.errno == errno.EEXIST and "overwrite" in vars(args):  # the command (or subcommand) has --overwrite
+        return "; remove it, choose another path or pass --overwrite"
+    return f"; {_ERRNO_FIXES[exc.errno]}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("DISTILLSCOPE_DEBUG", "") not in ("", "0")
@@ -168,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         if is_usage_error(exc):
-            print(f"distillscope {cmd}: error: {_one_line(exc)}", file=sys.stderr)
+            print(f"distillscope {cmd}: error: {_one_line(exc)}{_os_fix(exc, args)}", file=sys.stderr)
             return 2
         print(
             f"distillscope {cmd}: internal error: {type(exc).__name__}: {_one_line(exc)} "
