@@ -466,3 +466,21 @@ def test_permission_denied_from_the_os_says_what_to_check(tmp_path):
     assert len(lines) == 1 and "[Errno 13]" in lines[0], proc.stderr
     assert "check the permissions of that path, or choose another path" in lines[0]
     assert list(locked.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "rows,problem",
+    [('{"prompt": "known"}\n', "has no 'id'"), ('{"id": "p1", "text": "known"}\n', "has neither 'prompt'")],
+    ids=["no-id", "no-text"],
+)
+def test_import_prompts_file_errors_say_what_the_file_needs(rows, problem, tmp_path, cli_run):
+    # said "set id_field = ... in [[prompts]]": a table of a gather config that import has no part of
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(rows)
+    src = tmp_path / "a.csv"
+    src.write_text("prompt,response\nknown,x\n")
+    store = tmp_path / "store.jsonl"
+    res = cli_run(["import", src, "--store", store, "--model", "m", "--prompts", prompts])
+    assert_clean_failure(res, mentions=("prompts.jsonl", problem, "an 'id' and a 'prompt' (or 'messages')"))
+    assert "[[prompts]]" not in res.err and len(res.err.strip().splitlines()) == 1
+    assert not store.exists()

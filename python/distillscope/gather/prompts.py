@@ -51,8 +51,12 @@ class Prompt:
     messages: tuple[Mapping[str, Any], ...]
 
 
-def load_prompts(src: PromptSource) -> list[Prompt]:
-    """Read one prompt file into :class:`Prompt` objects (ids unique)."""
+def load_prompts(src: PromptSource, *, fields_fix: str | None = None) -> list[Prompt]:
+    """Read one prompt file into :class:`Prompt` objects (ids unique).
+
+    ``fields_fix`` is what the error of a row without an id or a text says
+    to do; by default, the keys of a gather config's ``[[prompts]]`` table
+    that name the fields (a file read from elsewhere has no such table)."""
     path = Path(src.file)
     rows = read_rows(path)
     out: list[Prompt] = []
@@ -63,7 +67,9 @@ def load_prompts(src: PromptSource) -> list[Prompt]:
         if not isinstance(row, Mapping):
             raise ValueError(f"{path}: row {i} is not an object")
         if src.id_field not in row or row[src.id_field] in (None, ""):
-            raise ValueError(f"{path}: row {i} has no {src.id_field!r}; set id_field = ... in [[prompts]]")
+            raise ValueError(
+                f"{path}: row {i} has no {src.id_field!r}; {fields_fix or 'set id_field = ... in [[prompts]]'}"
+            )
         pid = src.id_prefix + str(row[src.id_field])
         msgs_raw = row.get(src.messages_field)
         if msgs_raw not in (None, ""):
@@ -85,7 +91,7 @@ def load_prompts(src: PromptSource) -> list[Prompt]:
         else:
             raise ValueError(
                 f"{path}: row {i} ({pid}) has neither {src.prompt_field!r} nor {src.messages_field!r}; "
-                "set prompt_field / messages_field in [[prompts]]"
+                f"{fields_fix or 'set prompt_field / messages_field in [[prompts]]'}"
             )
         if src.system and messages[0].get("role") != "system":
             messages = ({"role": "system", "content": src.system},) + messages

@@ -100,7 +100,12 @@ class PromptIndex:
         from ..gather.config import PromptSource
         from ..gather.prompts import last_user_text, load_prompts
 
-        prompts = load_prompts(PromptSource(str(path), **kw))
+        src = PromptSource(str(path), **kw)
+        fix = (
+            f"give every row of the prompt file an {src.id_field!r} and a {src.prompt_field!r} "
+            f"(or {src.messages_field!r}) field"
+        )
+        prompts = load_prompts(src, fields_fix=fix)
         return cls({p.id: last_user_text(p.messages) or "" for p in prompts})
 
 
