@@ -459,6 +459,51 @@ def test_judge_agreement():
         judge_agreement([1, 2], [0.1])
 
 
+def test_judge_agreement_interval_matches_a_loop_oracle():
+    """The interval is the percentile interval of the scalar Spearman rho
+    recomputed on each seeded resample of *pairs* (judge and judge-free score
+    resampled together), at alpha / 2 and 1 - alpha / 2, alpha = 1 - confidence
+    (0.95 by default); resamples with a constant side (rho undefined) are left
+    out."""
+    rng = np.random.default_rng(4)
+    free = rng.uniform(0, 1, 25)
+    judge = np.clip(np.rint(1 + 4 * free + rng.normal(0, 1.2, 25)), 1, 5)
+    for kw, conf in (({}, 0.95), ({"confidence": 0.8}, 0.8)):
+        out = judge_agreement(judge, free, n_boot=300, seed=7, **kw)
+        rhos = [spearman(judge[i], free[i]) for rows in bootstrap_indices(25, 300, 7) for i in rows]
+        a = 1.0 - conf
+        lo, hi = np.nanquantile(rhos, [a / 2, 1 - a / 2])
+        assert out["confidence"] == conf
+        assert out["ci_low"] == pytest.approx(lo, abs=1e-12) and out["ci_high"] == pytest.approx(hi, abs=1e-12)
+        assert out["spearman"] == pytest.approx(spearman(judge, free), abs=1e-12)
+
+
+def test_judge_agreement_buckets_by_hand():
+    # judge scores round to 1, 1, 2, 3, 3, 3, 5, 5 (4.6 rounds up, not down to 4)
+    judge = [1, 1.4, 2, 3, 3, 3, 4.6, 5]
+    free = [0.1, 0.3, 0.5, 0.2, 0.4, 0.9, 0.7, 0.8]
+    b = {x["judge"]: x for x in judge_agreement(judge, free, n_boot=20)["buckets"]}
+    assert [b[k]["n"] for k in range(1, 6)] == [2, 1, 3, 0, 2]
+    # means; sample sd (ddof = 1): bucket 1 sqrt((0.1² + 0.1²) / 1) = 0.141421,
+    # bucket 3 (mean 0.5, median 0.4) sqrt((0.3² + 0.1² + 0.4²) / 2) = sqrt(0.13) = 0.360555,
+    # bucket 5 sqrt((0.05² + 0.05²) / 1) = 0.0707107; one value has no sd, none no mean
+    assert [b[k]["mean"] for k in (1, 2, 3, 5)] == pytest.approx([0.2, 0.5, 0.5, 0.75], abs=1e-12)
+    assert [b[k]["std"] for k in (1, 3, 5)] == pytest.approx([0.1414214, 0.3605551, 0.0707107], abs=1e-7)
+    assert b[2]["std"] is None and b[4]["mean"] is None and b[4]["std"] is None
+
+
+def test_judge_agreement_small_samples():
+    # two pairs: rho is defined (+-1) but there is no interval; three pairs get one
+    two = judge_agreement([1, 2], [0.1, 0.2], n_boot=50)
+    assert two["spearman"] == pytest.approx(1.0) and two["ci_low"] is None and two["ci_high"] is None
+    assert judge_agreement([2, 1], [0.1, 0.2], n_boot=50)["spearman"] == pytest.approx(-1.0)
+    one = judge_agreement([3], [0.5], n_boot=50)
+    assert one["n"] == 1 and one["spearman"] is None and one["ci_low"] is None
+    # a monotone relation stays monotone in every resample that is not constant: rho = 1 throughout
+    three = judge_agreement([1, 2, 4], [0.1, 0.2, 0.9], n_boot=50)
+    assert three["ci_low"] == pytest.approx(1.0) and three["ci_high"] == pytest.approx(1.0)
+
+
 # ----------------------------------------------------------------- oracle
 @settings(max_examples=15)
 @given(st.integers(0, 10_000), st.booleans(), st.booleans(), st.sampled_from(["pair-mean", "null"]))
