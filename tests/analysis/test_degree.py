@@ -198,6 +198,121 @@ def test_degree_matches_the_documented_formula():
     assert res.get("s50", "T")["degree"] == pytest.approx(want, rel=1e-12)  # one granularity
 
 
+def _terms_table(with_matched: bool = True):
+    """Five models; S has no score to U, V, W on prompts 0-2 (only T's side of
+    the population is defined there); sample-matched scores differ from the
+    plain ones; self-similarity for S alone."""
+    rng = np.random.default_rng(21)
+    n, models = 30, ("S", "T", "U", "V", "W")
+    scores, null, matched, matched_null = {}, {}, {}, {}
+    for i, a in enumerate(models):
+        for b in models[i + 1 :]:
+            x = rng.uniform(0.0, 0.6, n)
+            m = x + rng.uniform(0.0, 0.2, n)
+            if a == "S" and b != "T":
+                x[:3] = m[:3] = np.nan
+            scores[(a, b)], matched[(a, b)] = x, m
+            null[(a, b)], matched_null[(a, b)] = rng.uniform(0.0, 0.3, n), rng.uniform(0.3, 0.5, n)
+    selfsim = {"g": {"S": rng.uniform(0.7, 1.0, n)}}
+    extra = {"matched": {"g": matched}, "matched_null": {"g": matched_null}} if with_matched else {}
+    return ScoreTable(models, {"g": scores}, selfsim, {"g": null}, **extra)
+
+
+def _dense(table: ScoreTable, pairs) -> np.ndarray:
+    from distillscope._reference import _ref_dense
+
+    return _ref_dense(table, pairs)
+
+
+def test_reported_terms_match_loops():
+    """population, ceiling, baseline and strength (the tie-break) by plain loops:
+    population = mean_p of the mean of S's and C's mean score to the others
+    (one side alone where the other is undefined); ceiling = sqrt(self(S) self(C)),
+    self(S) alone where C has none, max_score where neither has one; baseline =
+    the shuffled-prompt null under baseline="null", else the per-prompt higher
+    of the two leave-the-partner-out row medians of the sample-matched scores;
+    strength = the mean sample-matched score of S to C over the prompts where S
+    stands out (at or above tau) against some model."""
+    from distillscope._reference import _ref_q, _ref_terms
+
+    t = _terms_table()
+    g, models, n = "g", t.models, t.n_prompts
+    raw, mt = _dense(t, t.scores[g]), _dense(t, t.matched[g])
+    nul, mnul = _dense(t, t.null[g]), _dense(t, t.matched_null[g])
+    idx = {m: k for k, m in enumerate(models)}
+    mean = lambda v: sum(v) / len(v)  # noqa: E731
+
+    def pop_p(a: int, b: int, p: int) -> float:
+        sides = []
+        for x in (a, b):
+            v = [raw[x, k, p] for k in range(len(models)) if k not in (a, b) and not math.isnan(raw[x, k, p])]
+            if v:
+                sides.append(mean(v))
+        return mean(sides) if sides else math.nan
+
+    # where S stands out against some model (null baseline: tau from the pair's matched null)
+    stands = [False] * n
+    for k in range(1, len(models)):
+        terms = _ref_terms(list(mt[0, k]), [list(mnul[0, k])], 3.0)
+        for p, v in enumerate(terms or []):
+            stands[p] = stands[p] or (v is not None and v[0] == 0.0)
+    assert 0 < sum(stands) < n
+
+    res_null = compute_degrees(t, ["S"], None, DegreeConfig(n_boot=10, baseline="null"))
+    res_pop = compute_degrees(t, ["S"], None, DegreeConfig(n_boot=10))
+    for c in ("T", "U", "W"):
+        a, b = idx["S"], idx[c]
+        ok = [p for p in range(n) if not math.isnan(raw[a, b, p])]
+        want_pop = mean([x for x in (pop_p(a, b, p) for p in ok) if not math.isnan(x)])
+        top = []  # the higher row median, one side alone where the other is undefined (S on prompts 0-2)
+        for p in ok:
+            meds = [_ref_q([mt[x, k, p] for k in range(len(models)) if k not in (a, b)], 0.5) for x in (a, b)]
+            top.append(max(v for v in meds if not math.isnan(v)))
+        picked = [mt[a, b, p] for p in ok if stands[p]]
+        for res, want_base in ((res_null, mean([nul[a, b, p] for p in ok])), (res_pop, mean(top))):
+            got = res.get("S", c, g)
+            assert got["population"] == pytest.approx(want_pop, rel=1e-12)
+            # S alone has a self-similarity (mean over the pair's prompts); the null (about 0.15) is far under it
+            assert got["ceiling"] == pytest.approx(mean([t.self_similarity[g]["S"][p] for p in ok]), rel=1e-12)
+            assert got["baseline"] == pytest.approx(want_base, rel=1e-12)
+        assert res_null.get("S", c, g)["strength"] == pytest.approx(mean(picked), rel=1e-12)
+    # neither side has a self-similarity: the ceiling is max_score
+    assert compute_degrees(t, ["U"], ["W"], DegreeConfig(n_boot=10)).get("U", "W", g)["ceiling"] == 1.0
+
+
+def test_reported_baseline_of_a_three_model_table():
+    """Three models and a null under baseline="pair-mean": the share uses the
+    null (no population), and the reported baseline is the higher of the mean
+    population (the third model's side) and the mean null."""
+    rng = np.random.default_rng(5)
+    n = 20
+    s = {("S", "T"): rng.uniform(0, 1, n), ("S", "U"): rng.uniform(0, 1, n), ("T", "U"): rng.uniform(0, 1, n)}
+    nul = {k: rng.uniform(0, 0.4, n) for k in s}
+    t = ScoreTable(("S", "T", "U"), {"g": s}, null={"g": nul})
+    pop = (s[("S", "U")] + s[("T", "U")]) / 2.0
+    assert pop.mean() > nul[("S", "T")].mean() + 0.05
+    got = compute_degrees(t, ["S"], ["T"], DegreeConfig(n_boot=10)).get("S", "T", "g")
+    assert got["population"] == pytest.approx(pop.mean(), rel=1e-12)
+    assert got["baseline"] == pytest.approx(pop.mean(), rel=1e-12)
+    assert got["null"] == pytest.approx(nul[("S", "T")].mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize("min_span, want", [(0.5, 0.75), (0.5 + 1e-9, 1.0)])
+def test_reported_ceiling_at_min_span(min_span, want):
+    """self-similarity 0.75 for every model, null 0.25: the ceiling sqrt(0.75 x
+    0.75) = 0.75 lies exactly min_span = 0.5 above the null and still counts
+    (>=); a hair more and the ceiling is max_score (1.0). Every value is exact in
+    binary floating point."""
+    n, models = 8, ("S", "T", "U", "V")
+    rng = np.random.default_rng(0)
+    scores = {(a, b): rng.uniform(0, 1, n) for i, a in enumerate(models) for b in models[i + 1 :]}
+    null = {k: np.full(n, 0.25) for k in scores}
+    selfsim = {"g": {m: np.full(n, 0.75) for m in models}}
+    t = ScoreTable(models, {"g": scores}, selfsim, {"g": null})
+    got = compute_degrees(t, ["S"], ["T"], DegreeConfig(n_boot=10, min_span=min_span)).get("S", "T", "g")
+    assert got["ceiling"] == want
+
+
 def test_combined_is_the_weighted_mean_of_granularities():
     t, _ = simulate(2, n=100, granularities=("lexical", "semantic", "style"))
     res = compute_degrees(t, ["s70"], ["T", "A"], FAST)
