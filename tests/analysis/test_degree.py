@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from distillscope.analysis.agreement import judge_agreement, spearman_rows
@@ -622,6 +622,8 @@ def test_judge_agreement_small_samples():
 # ----------------------------------------------------------------- oracle
 @settings(max_examples=15)
 @given(st.integers(0, 10_000), st.booleans(), st.booleans(), st.sampled_from(["pair-mean", "null"]))
+# S -> V here: all 12 resamples lie above the estimate 0.667 and zero_sd = 0
+@example(seed=184, with_self=False, with_missing=False, baseline="null")
 def test_vectorized_bootstrap_matches_the_loop_oracle(seed, with_self, with_missing, baseline):
     from distillscope._reference import degree_reference
 
@@ -664,6 +666,10 @@ def test_vectorized_bootstrap_matches_the_loop_oracle(seed, with_self, with_miss
             extra = 1.959963984540054 * (0.0 if math.isnan(zsd) else zsd)
             want_lo = min(max(got - math.hypot(got - q_lo, extra), 0.0), 1.0)
             want_hi = min(max(got + math.hypot(q_hi - got, extra), 0.0), 1.0)
+            if extra == 0.0:
+                # documented (_widen): with zero_sd = 0 the interval is the
+                # bootstrap's digit for digit, even one that misses the estimate
+                want_lo, want_hi = q_lo, q_hi
             assert res.ci_low[li, si, cj] == pytest.approx(want_lo, abs=1e-12)
             assert res.ci_high[li, si, cj] == pytest.approx(want_hi, abs=1e-12)
 
