@@ -538,6 +538,41 @@ def test_attribute_output_shape():
     assert list(attribute(t, "s90,s50", "T,A", FAST)["students"]) == ["s90", "s50"]
 
 
+def test_attribute_counts_and_edges():
+    """n_prompts is the combined level's (the most prompts any granularity has
+    for the pair), the table's prompt count is reported as is, two candidates
+    get a best-vs-runner-up test, an undefined runner-up gets none, and
+    degree_matrix reads the requested level with a diagonal of 1."""
+    rng = np.random.default_rng(2)
+    n, models = 40, ("S", "T", "U", "V")
+    pairs = [(a, b) for i, a in enumerate(models) for b in models[i + 1 :]]
+    scores = {g: {k: rng.uniform(0, 1, n) for k in pairs} for g in ("lexical", "semantic")}
+    scores["lexical"][("S", "T")][:10] = np.nan  # S-T: 30 lexical prompts, 40 semantic ones
+    null = {g: {k: rng.uniform(0, 0.5, n) for k in pairs} for g in ("lexical", "semantic")}
+    t = ScoreTable(models, scores, null=null)
+    cfg = DegreeConfig(n_boot=20)
+    out = attribute(t, ["S"], ["T", "U"], cfg)
+    assert out["n_prompts"] == 40
+    rows = {r["candidate"]: r for r in out["students"]["S"]}
+    assert rows["T"]["n_prompts"] == 40 and rows["U"]["n_prompts"] == 40
+    b = out["best_vs_runner_up"]["S"]
+    assert b is not None and {b["best"], b["runner_up"]} == {"T", "U"}
+    # a candidate S was never scored against ranks last and is not tested
+    gone = {g: {k: v for k, v in d.items() if k != ("S", "U")} for g, d in scores.items()}
+    gone_null = {g: {k: v for k, v in d.items() if k != ("S", "U")} for g, d in null.items()}
+    out = attribute(ScoreTable(models, gone, null=gone_null), ["S"], ["T", "U"], cfg)
+    assert [r["degree"] is None for r in out["students"]["S"]] == [False, True]
+    assert out["best_vs_runner_up"]["S"] is None
+    res = compute_degrees(t, None, None, cfg)
+    for level in ("semantic", "lexical"):
+        names, m = degree_matrix(t, cfg, level=level)
+        assert np.array_equal(np.diag(m), np.ones(len(models)))
+        for i, a in enumerate(names):
+            for j, c in enumerate(names):
+                if i != j:
+                    assert m[i, j] == pytest.approx(res.get(a, c, level)["degree"], rel=1e-12)
+
+
 # ----------------------------------------------------------------- judge agreement
 @given(st.lists(st.integers(0, 4), min_size=3, max_size=40), st.integers(0, 100))
 def test_spearman_rows_matches_scalar_spearman(vals, seed):
