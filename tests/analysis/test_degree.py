@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from distillscope.analysis.agreement import judge_agreement, spearman_rows
@@ -196,6 +196,121 @@ def test_degree_matches_the_documented_formula():
     assert 0.0 < got["degree"] < 1.0
     assert got["degree"] == pytest.approx(1 - got["unrelated"] / got["null_level"], rel=1e-9)
     assert res.get("s50", "T")["degree"] == pytest.approx(want, rel=1e-12)  # one granularity
+
+
+def _terms_table(with_matched: bool = True):
+    """Five models; S has no score to U, V, W on prompts 0-2 (only T's side of
+    the population is defined there); sample-matched scores differ from the
+    plain ones; self-similarity for S alone."""
+    rng = np.random.default_rng(21)
+    n, models = 30, ("S", "T", "U", "V", "W")
+    scores, null, matched, matched_null = {}, {}, {}, {}
+    for i, a in enumerate(models):
+        for b in models[i + 1 :]:
+            x = rng.uniform(0.0, 0.6, n)
+            m = x + rng.uniform(0.0, 0.2, n)
+            if a == "S" and b != "T":
+                x[:3] = m[:3] = np.nan
+            scores[(a, b)], matched[(a, b)] = x, m
+            null[(a, b)], matched_null[(a, b)] = rng.uniform(0.0, 0.3, n), rng.uniform(0.3, 0.5, n)
+    selfsim = {"g": {"S": rng.uniform(0.7, 1.0, n)}}
+    extra = {"matched": {"g": matched}, "matched_null": {"g": matched_null}} if with_matched else {}
+    return ScoreTable(models, {"g": scores}, selfsim, {"g": null}, **extra)
+
+
+def _dense(table: ScoreTable, pairs) -> np.ndarray:
+    from distillscope._reference import _ref_dense
+
+    return _ref_dense(table, pairs)
+
+
+def test_reported_terms_match_loops():
+    """population, ceiling, baseline and strength (the tie-break) by plain loops:
+    population = mean_p of the mean of S's and C's mean score to the others
+    (one side alone where the other is undefined); ceiling = sqrt(self(S) self(C)),
+    self(S) alone where C has none, max_score where neither has one; baseline =
+    the shuffled-prompt null under baseline="null", else the per-prompt higher
+    of the two leave-the-partner-out row medians of the sample-matched scores;
+    strength = the mean sample-matched score of S to C over the prompts where S
+    stands out (at or above tau) against some model."""
+    from distillscope._reference import _ref_q, _ref_terms
+
+    t = _terms_table()
+    g, models, n = "g", t.models, t.n_prompts
+    raw, mt = _dense(t, t.scores[g]), _dense(t, t.matched[g])
+    nul, mnul = _dense(t, t.null[g]), _dense(t, t.matched_null[g])
+    idx = {m: k for k, m in enumerate(models)}
+    mean = lambda v: sum(v) / len(v)  # noqa: E731
+
+    def pop_p(a: int, b: int, p: int) -> float:
+        sides = []
+        for x in (a, b):
+            v = [raw[x, k, p] for k in range(len(models)) if k not in (a, b) and not math.isnan(raw[x, k, p])]
+            if v:
+                sides.append(mean(v))
+        return mean(sides) if sides else math.nan
+
+    # where S stands out against some model (null baseline: tau from the pair's matched null)
+    stands = [False] * n
+    for k in range(1, len(models)):
+        terms = _ref_terms(list(mt[0, k]), [list(mnul[0, k])], 3.0)
+        for p, v in enumerate(terms or []):
+            stands[p] = stands[p] or (v is not None and v[0] == 0.0)
+    assert 0 < sum(stands) < n
+
+    res_null = compute_degrees(t, ["S"], None, DegreeConfig(n_boot=10, baseline="null"))
+    res_pop = compute_degrees(t, ["S"], None, DegreeConfig(n_boot=10))
+    for c in ("T", "U", "W"):
+        a, b = idx["S"], idx[c]
+        ok = [p for p in range(n) if not math.isnan(raw[a, b, p])]
+        want_pop = mean([x for x in (pop_p(a, b, p) for p in ok) if not math.isnan(x)])
+        top = []  # the higher row median, one side alone where the other is undefined (S on prompts 0-2)
+        for p in ok:
+            meds = [_ref_q([mt[x, k, p] for k in range(len(models)) if k not in (a, b)], 0.5) for x in (a, b)]
+            top.append(max(v for v in meds if not math.isnan(v)))
+        picked = [mt[a, b, p] for p in ok if stands[p]]
+        for res, want_base in ((res_null, mean([nul[a, b, p] for p in ok])), (res_pop, mean(top))):
+            got = res.get("S", c, g)
+            assert got["population"] == pytest.approx(want_pop, rel=1e-12)
+            # S alone has a self-similarity (mean over the pair's prompts); the null (about 0.15) is far under it
+            assert got["ceiling"] == pytest.approx(mean([t.self_similarity[g]["S"][p] for p in ok]), rel=1e-12)
+            assert got["baseline"] == pytest.approx(want_base, rel=1e-12)
+        assert res_null.get("S", c, g)["strength"] == pytest.approx(mean(picked), rel=1e-12)
+    # neither side has a self-similarity: the ceiling is max_score
+    assert compute_degrees(t, ["U"], ["W"], DegreeConfig(n_boot=10)).get("U", "W", g)["ceiling"] == 1.0
+
+
+def test_reported_baseline_of_a_three_model_table():
+    """Three models and a null under baseline="pair-mean": the share uses the
+    null (no population), and the reported baseline is the higher of the mean
+    population (the third model's side) and the mean null."""
+    rng = np.random.default_rng(5)
+    n = 20
+    s = {("S", "T"): rng.uniform(0, 1, n), ("S", "U"): rng.uniform(0, 1, n), ("T", "U"): rng.uniform(0, 1, n)}
+    nul = {k: rng.uniform(0, 0.4, n) for k in s}
+    t = ScoreTable(("S", "T", "U"), {"g": s}, null={"g": nul})
+    pop = (s[("S", "U")] + s[("T", "U")]) / 2.0
+    assert pop.mean() > nul[("S", "T")].mean() + 0.05
+    got = compute_degrees(t, ["S"], ["T"], DegreeConfig(n_boot=10)).get("S", "T", "g")
+    assert got["population"] == pytest.approx(pop.mean(), rel=1e-12)
+    assert got["baseline"] == pytest.approx(pop.mean(), rel=1e-12)
+    assert got["null"] == pytest.approx(nul[("S", "T")].mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize("min_span, want", [(0.5, 0.75), (0.5 + 1e-9, 1.0)])
+def test_reported_ceiling_at_min_span(min_span, want):
+    """self-similarity 0.75 for every model, null 0.25: the ceiling sqrt(0.75 x
+    0.75) = 0.75 lies exactly min_span = 0.5 above the null and still counts
+    (>=); a hair more and the ceiling is max_score (1.0). Every value is exact in
+    binary floating point."""
+    n, models = 8, ("S", "T", "U", "V")
+    rng = np.random.default_rng(0)
+    scores = {(a, b): rng.uniform(0, 1, n) for i, a in enumerate(models) for b in models[i + 1 :]}
+    null = {k: np.full(n, 0.25) for k in scores}
+    selfsim = {"g": {m: np.full(n, 0.75) for m in models}}
+    t = ScoreTable(models, {"g": scores}, selfsim, {"g": null})
+    got = compute_degrees(t, ["S"], ["T"], DegreeConfig(n_boot=10, min_span=min_span)).get("S", "T", "g")
+    assert got["ceiling"] == want
 
 
 def test_combined_is_the_weighted_mean_of_granularities():
@@ -423,6 +538,41 @@ def test_attribute_output_shape():
     assert list(attribute(t, "s90,s50", "T,A", FAST)["students"]) == ["s90", "s50"]
 
 
+def test_attribute_counts_and_edges():
+    """n_prompts is the combined level's (the most prompts any granularity has
+    for the pair), the table's prompt count is reported as is, two candidates
+    get a best-vs-runner-up test, an undefined runner-up gets none, and
+    degree_matrix reads the requested level with a diagonal of 1."""
+    rng = np.random.default_rng(2)
+    n, models = 40, ("S", "T", "U", "V")
+    pairs = [(a, b) for i, a in enumerate(models) for b in models[i + 1 :]]
+    scores = {g: {k: rng.uniform(0, 1, n) for k in pairs} for g in ("lexical", "semantic")}
+    scores["lexical"][("S", "T")][:10] = np.nan  # S-T: 30 lexical prompts, 40 semantic ones
+    null = {g: {k: rng.uniform(0, 0.5, n) for k in pairs} for g in ("lexical", "semantic")}
+    t = ScoreTable(models, scores, null=null)
+    cfg = DegreeConfig(n_boot=20)
+    out = attribute(t, ["S"], ["T", "U"], cfg)
+    assert out["n_prompts"] == 40
+    rows = {r["candidate"]: r for r in out["students"]["S"]}
+    assert rows["T"]["n_prompts"] == 40 and rows["U"]["n_prompts"] == 40
+    b = out["best_vs_runner_up"]["S"]
+    assert b is not None and {b["best"], b["runner_up"]} == {"T", "U"}
+    # a candidate S was never scored against ranks last and is not tested
+    gone = {g: {k: v for k, v in d.items() if k != ("S", "U")} for g, d in scores.items()}
+    gone_null = {g: {k: v for k, v in d.items() if k != ("S", "U")} for g, d in null.items()}
+    out = attribute(ScoreTable(models, gone, null=gone_null), ["S"], ["T", "U"], cfg)
+    assert [r["degree"] is None for r in out["students"]["S"]] == [False, True]
+    assert out["best_vs_runner_up"]["S"] is None
+    res = compute_degrees(t, None, None, cfg)
+    for level in ("semantic", "lexical"):
+        names, m = degree_matrix(t, cfg, level=level)
+        assert np.array_equal(np.diag(m), np.ones(len(models)))
+        for i, a in enumerate(names):
+            for j, c in enumerate(names):
+                if i != j:
+                    assert m[i, j] == pytest.approx(res.get(a, c, level)["degree"], rel=1e-12)
+
+
 # ----------------------------------------------------------------- judge agreement
 @given(st.lists(st.integers(0, 4), min_size=3, max_size=40), st.integers(0, 100))
 def test_spearman_rows_matches_scalar_spearman(vals, seed):
@@ -459,9 +609,56 @@ def test_judge_agreement():
         judge_agreement([1, 2], [0.1])
 
 
+def test_judge_agreement_interval_matches_a_loop_oracle():
+    """The interval is the percentile interval of the scalar Spearman rho
+    recomputed on each seeded resample of *pairs* (judge and judge-free score
+    resampled together), at alpha / 2 and 1 - alpha / 2, alpha = 1 - confidence
+    (0.95 by default); resamples with a constant side (rho undefined) are left
+    out."""
+    rng = np.random.default_rng(4)
+    free = rng.uniform(0, 1, 25)
+    judge = np.clip(np.rint(1 + 4 * free + rng.normal(0, 1.2, 25)), 1, 5)
+    for kw, conf in (({}, 0.95), ({"confidence": 0.8}, 0.8)):
+        out = judge_agreement(judge, free, n_boot=300, seed=7, **kw)
+        rhos = [spearman(judge[i], free[i]) for rows in bootstrap_indices(25, 300, 7) for i in rows]
+        a = 1.0 - conf
+        lo, hi = np.nanquantile(rhos, [a / 2, 1 - a / 2])
+        assert out["confidence"] == conf
+        assert out["ci_low"] == pytest.approx(lo, abs=1e-12) and out["ci_high"] == pytest.approx(hi, abs=1e-12)
+        assert out["spearman"] == pytest.approx(spearman(judge, free), abs=1e-12)
+
+
+def test_judge_agreement_buckets_by_hand():
+    # judge scores round to 1, 1, 2, 3, 3, 3, 5, 5 (4.6 rounds up, not down to 4)
+    judge = [1, 1.4, 2, 3, 3, 3, 4.6, 5]
+    free = [0.1, 0.3, 0.5, 0.2, 0.4, 0.9, 0.7, 0.8]
+    b = {x["judge"]: x for x in judge_agreement(judge, free, n_boot=20)["buckets"]}
+    assert [b[k]["n"] for k in range(1, 6)] == [2, 1, 3, 0, 2]
+    # means; sample sd (ddof = 1): bucket 1 sqrt((0.1² + 0.1²) / 1) = 0.141421,
+    # bucket 3 (mean 0.5, median 0.4) sqrt((0.3² + 0.1² + 0.4²) / 2) = sqrt(0.13) = 0.360555,
+    # bucket 5 sqrt((0.05² + 0.05²) / 1) = 0.0707107; one value has no sd, none no mean
+    assert [b[k]["mean"] for k in (1, 2, 3, 5)] == pytest.approx([0.2, 0.5, 0.5, 0.75], abs=1e-12)
+    assert [b[k]["std"] for k in (1, 3, 5)] == pytest.approx([0.1414214, 0.3605551, 0.0707107], abs=1e-7)
+    assert b[2]["std"] is None and b[4]["mean"] is None and b[4]["std"] is None
+
+
+def test_judge_agreement_small_samples():
+    # two pairs: rho is defined (+-1) but there is no interval; three pairs get one
+    two = judge_agreement([1, 2], [0.1, 0.2], n_boot=50)
+    assert two["spearman"] == pytest.approx(1.0) and two["ci_low"] is None and two["ci_high"] is None
+    assert judge_agreement([2, 1], [0.1, 0.2], n_boot=50)["spearman"] == pytest.approx(-1.0)
+    one = judge_agreement([3], [0.5], n_boot=50)
+    assert one["n"] == 1 and one["spearman"] is None and one["ci_low"] is None
+    # a monotone relation stays monotone in every resample that is not constant: rho = 1 throughout
+    three = judge_agreement([1, 2, 4], [0.1, 0.2, 0.9], n_boot=50)
+    assert three["ci_low"] == pytest.approx(1.0) and three["ci_high"] == pytest.approx(1.0)
+
+
 # ----------------------------------------------------------------- oracle
 @settings(max_examples=15)
 @given(st.integers(0, 10_000), st.booleans(), st.booleans(), st.sampled_from(["pair-mean", "null"]))
+# S -> V here: all 12 resamples lie above the estimate 0.667 and zero_sd = 0
+@example(seed=184, with_self=False, with_missing=False, baseline="null")
 def test_vectorized_bootstrap_matches_the_loop_oracle(seed, with_self, with_missing, baseline):
     from distillscope._reference import degree_reference
 
@@ -504,6 +701,10 @@ def test_vectorized_bootstrap_matches_the_loop_oracle(seed, with_self, with_miss
             extra = 1.959963984540054 * (0.0 if math.isnan(zsd) else zsd)
             want_lo = min(max(got - math.hypot(got - q_lo, extra), 0.0), 1.0)
             want_hi = min(max(got + math.hypot(q_hi - got, extra), 0.0), 1.0)
+            if extra == 0.0:
+                # documented (_widen): with zero_sd = 0 the interval is the
+                # bootstrap's digit for digit, even one that misses the estimate
+                want_lo, want_hi = q_lo, q_hi
             assert res.ci_low[li, si, cj] == pytest.approx(want_lo, abs=1e-12)
             assert res.ci_high[li, si, cj] == pytest.approx(want_hi, abs=1e-12)
 

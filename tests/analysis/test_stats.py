@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 
 from distillscope.analysis.degree import DegreeConfig, compute_degrees
 from distillscope.analysis.table import ScoreTable
-from distillscope.stats import bootstrap_counts, bootstrap_indices, quantiles, spearman, wilson_interval, z_for
+from distillscope.stats import (
+    bootstrap_counts,
+    bootstrap_indices,
+    finite_or_none,
+    quantiles,
+    rankdata,
+    spearman,
+    wilson_interval,
+    z_for,
+)
 
 scipy_stats = pytest.importorskip("scipy.stats")
 
@@ -48,6 +57,34 @@ def test_wilson_matches_scipy(n, data, conf):
     ci = scipy_stats.binomtest(k, n).proportion_ci(confidence_level=conf, method="wilson")
     lo, hi = wilson_interval(k, n, conf)
     assert lo == pytest.approx(ci.low, abs=1e-9) and hi == pytest.approx(ci.high, abs=1e-9)
+
+
+@pytest.mark.parametrize("conf", [0.8, 0.9, 0.95, 0.99])
+def test_wilson_stays_inside_unit_interval(conf):
+    """At 0 and n successes the Wilson bound is exactly 0 (or 1) on paper, but
+    centre - half rounds to about -1e-17 for many n (n = 5 at 80 %, say); the
+    documented contract is an interval inside [0, 1], so the clip is needed.
+    (The other end may round inward by an ulp: hi = 1 - 1.1e-16 at k = n = 12.)"""
+    for n in range(1, 301):
+        for k in (0, 1, n - 1, n):
+            lo, hi = wilson_interval(k, n, conf)
+            assert 0.0 <= lo <= hi <= 1.0, (k, n, conf, lo, hi)
+            assert lo <= k / n + 1e-12 and hi >= k / n - 1e-12
+
+
+def test_rankdata_is_one_based_with_average_ties():
+    # sorted: 5 (rank 1), 10 (rank 2), 20, 20 (ranks 3 and 4 -> 3.5 each)
+    assert rankdata(np.array([10.0, 20.0, 20.0, 5.0])).tolist() == [2.0, 3.5, 3.5, 1.0]
+    # all tied: every rank is the mean of 1..4 = 2.5
+    assert rankdata(np.array([7.0, 7.0, 7.0, 7.0])).tolist() == [2.5] * 4
+    x = np.array([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5], dtype=float)
+    assert np.array_equal(rankdata(x), scipy_stats.rankdata(x, method="average"))
+
+
+def test_finite_or_none():
+    assert finite_or_none(np.float64(0.25)) == 0.25 and isinstance(finite_or_none(np.float32(1)), float)
+    for bad in (float("nan"), float("inf"), -np.inf, np.float64("nan")):
+        assert finite_or_none(bad) is None
 
 
 def test_spearman_known_value_with_ties():

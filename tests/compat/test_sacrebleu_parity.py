@@ -72,6 +72,37 @@ def test_sentence_level_every_pair(corpus):
             )
 
 
+# short sentences: zero matches at the higher orders (the smoothing decides the
+# precision), orders with no n-gram at all (totals 0), and no match whatsoever
+SHORT_PAIRS = [
+    ("the cat", "the cat sat on the mat"),
+    ("a b c d e", "a x c y e"),
+    ("the cat sat on the mat", "the dog sat on a mat"),
+    ("one two three", "one two three"),
+    ("hello", "goodbye"),
+    ("", "something"),
+]
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        {},
+        {"smooth_method": "floor"},
+        {"smooth_method": "floor", "smooth_value": 0.3},
+        {"smooth_method": "add-k"},
+        {"smooth_method": "add-k", "smooth_value": 2},
+        {"smooth_method": "none"},
+        {"use_effective_order": True},
+        {"smooth_method": "floor", "use_effective_order": True},
+    ],
+    ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default",
+)
+def test_sentence_bleu_smoothing_on_short_sentences(opts):
+    for h, r in SHORT_PAIRS:
+        _same_bleu(ds_sb.sentence_bleu(h, [r], **opts), sb.sentence_bleu(h, [r], **opts))
+
+
 def test_variable_number_of_references(corpus):
     h, r, r2 = _part(corpus, 25)
     r2_holes = [x if i % 3 else None for i, x in enumerate(r2)]

@@ -53,6 +53,11 @@ def test_sentences_markdown_cjk_abbreviations():
     ]
 
 
+def test_paragraphs_blank_line_splits_a_list():
+    assert split("- a\n- b\n\n- c\n- d", "paragraph") == ["- a\n- b", "- c\n- d"]
+    assert split("- a\n- b\n- c", "paragraph") == ["- a\n- b\n- c"]
+
+
 def test_paragraphs():
     assert split(MD, "paragraph") == [
         "# Title",
@@ -78,6 +83,12 @@ def test_paragraphs():
         ("```\nunterminated code. Still code.", ["```\nunterminated code. Still code."]),
         ("第一句。第二句！", ["第一句。", "第二句！"]),
         ("Text.\n\n---\n\nMore.", ["Text.", "More."]),
+        # an abbreviation right after an opening bracket is still an abbreviation
+        ("He met (Dr. Smith) today.", ["He met (Dr. Smith) today."]),
+        # inner periods with parts of up to two letters ("S.Ct.", like "u.s.") do not end a sentence
+        ("See 5 S.Ct. Reports for details.", ["See 5 S.Ct. Reports for details."]),
+        # a three-digit list marker stays with its item
+        ("100. First point. More.", ["100. First point.", "More."]),
     ],
 )
 def test_sentence_cases(text, want):

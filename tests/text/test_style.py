@@ -198,3 +198,29 @@ def test_word_and_emphasis_edge_cases():
     assert feats("snake_case_name and 2*3*4 and a * b * c")["italic"] == 0
     assert feats("an *emphasised* word and _another_ one")["italic"] == 2
     assert feats("**bold** then *it*")["italic"] == 1 and feats("**bold** then *it*")["bold"] == 1
+
+
+def test_closer_window_is_the_last_300_characters():
+    # "Let me know." (12 characters) + 96 x " ok" (288) is exactly the 300-character tail
+    at_edge = "Body.\n\nLet me know." + " ok" * 96
+    assert feats(at_edge)["closer_offer"] == 1
+    assert feats(at_edge + "!")["closer_offer"] == 0  # one character more: "L" falls out of the window
+
+
+def test_unit_features_differ_by_at_most_one():
+    """A ratio / indicator feature contributes 1 - min(|a - b|, 1), never less
+    than 0, even for an out-of-range value in a raw array: one feature of 24
+    apart (0 vs 3), every other equal, gives (24 - 1) / 24 with equal weights."""
+    a = np.zeros((1, len(FEATURE_NAMES)))
+    b = a.copy()
+    b[0, -1] = 3.0
+    assert style_similarity(a, b)[0] == pytest.approx((len(FEATURE_NAMES) - 1) / len(FEATURE_NAMES), abs=1e-15)
+
+
+def test_length_ratio_units_and_empty_pair():
+    # "aaaa bb": 7 characters, 2 words; "aa": 2 characters, 1 word
+    a, b = style_features(["aaaa bb"]), style_features(["aa"])
+    assert length_ratio(a, b)[0] == pytest.approx(2 / 7)
+    assert length_ratio(a, b, unit="words")[0] == 0.5
+    empty = style_features(["", "  "])
+    assert length_ratio(empty.take([0]), empty.take([1]))[0] == 1.0  # both empty: the same length
