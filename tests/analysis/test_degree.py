@@ -699,8 +699,14 @@ def test_vectorized_bootstrap_matches_the_loop_oracle(seed, with_self, with_miss
                 continue
             q_lo, q_hi = (float(np.quantile(boots, q)) for q in (0.025, 0.975))
             extra = 1.959963984540054 * (0.0 if math.isnan(zsd) else zsd)
-            want_lo = min(max(got - math.hypot(got - q_lo, extra), 0.0), 1.0)
-            want_hi = min(max(got + math.hypot(q_hi - got, extra), 0.0), 1.0)
+            # each end moves outward by what the quadrature adds to its
+            # half-width: d -/+ hypot(h, extra) for an end on its own side of
+            # d, and continuously so for an end that a skewed bootstrap put on
+            # the other side (all resamples above the estimate, e.g. seed 184)
+            h_lo, h_hi = got - q_lo, q_hi - got
+            want_lo = q_lo - (math.hypot(h_lo, extra) - abs(h_lo))
+            want_hi = q_hi + (math.hypot(h_hi, extra) - abs(h_hi))
+            want_lo, want_hi = min(max(want_lo, 0.0), 1.0), min(max(want_hi, 0.0), 1.0)
             if extra == 0.0:
                 # documented (_widen): with zero_sd = 0 the interval is the
                 # bootstrap's digit for digit, even one that misses the estimate
@@ -799,3 +805,28 @@ def test_bca_interval_agrees_with_scipy_for_the_share():
     width = ref.high - ref.low
     assert abs(got["ci_low"] - ref.low) < 0.1 * width
     assert abs(got["ci_high"] - ref.high) < 0.1 * width
+
+
+def test_widening_is_continuous_when_the_bootstrap_interval_misses_the_estimate():
+    from distillscope.analysis.degree import _widen
+
+    z = 1.959963984540054
+    d = np.array([0.5, 0.5, 0.5])
+    lo = np.array([0.6, 0.3, 0.6])  # the first and last: every resample above the estimate
+    hi = np.array([0.8, 0.7, 0.8])
+    for sd in (0.0, 1e-9, 1e-4):
+        got_lo, got_hi = _widen(d, lo, hi, np.full(3, sd), 0.05, (0.0, 1.0))
+        # a vanishing spread leaves the interval where the bootstrap put it
+        # (mirroring 0.6 through d would give 0.4 for any sd > 0)
+        assert got_lo[0] == pytest.approx(0.6, abs=1e-6) and got_hi[0] == pytest.approx(0.8, abs=1e-6)
+    # an end on its own side of d: d -/+ hypot(half-width, z sd)
+    sd = 0.1
+    got_lo, got_hi = _widen(d, lo, hi, np.full(3, sd), 0.05, (0.0, 1.0))
+    assert got_lo[1] == pytest.approx(0.5 - math.hypot(0.2, z * sd), abs=1e-12)
+    assert got_hi[1] == pytest.approx(0.5 + math.hypot(0.2, z * sd), abs=1e-12)
+    # an end on the far side moves out by what the quadrature adds to |h| = 0.1
+    assert got_lo[2] == pytest.approx(0.6 - (math.hypot(0.1, z * sd) - 0.1), abs=1e-12)
+    assert got_lo[2] < 0.6 and got_hi[2] > 0.8
+    # and keeps moving down as the spread grows, through d
+    lows = [_widen(d[:1], lo[:1], hi[:1], np.array([s]), 0.05, (0.0, 1.0))[0][0] for s in (0.0, 0.05, 0.1, 0.2)]
+    assert all(a > b for a, b in zip(lows, lows[1:])) and lows[-1] < 0.5

@@ -572,12 +572,23 @@ def _widen(
     independent, so their half-widths add in quadrature on each side:
     ``d -/+ sqrt(half_side^2 + (z zero_sd)^2)``, clipped to the degree's range.
     Where the pool's pairs agree up to their sampling noise (``zero_sd`` = 0)
-    the interval is the bootstrap's, digit for digit."""
+    the interval is the bootstrap's, digit for digit.
+
+    A percentile interval can miss ``d`` (all resamples on one side of the
+    estimate, e.g. a skewed bootstrap of few prompts). Such an end moves
+    outward by the same amount the quadrature adds to a half-width,
+    ``sqrt(h^2 + (z zero_sd)^2) - |h|``, so the interval changes continuously
+    as ``zero_sd`` grows from 0 (mirroring the end through ``d`` would jump)."""
     z = NormalDist().inv_cdf(1.0 - alpha / 2.0)
     extra = np.where(np.isfinite(zero_sd), z * zero_sd, 0.0)
     with np.errstate(invalid="ignore"):
-        wider_lo = d - np.sqrt((d - lo) ** 2 + extra**2)
-        wider_hi = d + np.sqrt((hi - d) ** 2 + extra**2)
+        h_lo, h_hi = d - lo, hi - d
+        wider_lo = np.where(
+            h_lo >= 0, d - np.sqrt(h_lo**2 + extra**2), lo - (np.sqrt(h_lo**2 + extra**2) - np.abs(h_lo))
+        )
+        wider_hi = np.where(
+            h_hi >= 0, d + np.sqrt(h_hi**2 + extra**2), hi + (np.sqrt(h_hi**2 + extra**2) - np.abs(h_hi))
+        )
     lo = np.where(extra > 0, np.clip(wider_lo, clip[0], clip[1]), lo)
     hi = np.where(extra > 0, np.clip(wider_hi, clip[0], clip[1]), hi)
     return lo, hi
