@@ -226,6 +226,10 @@ def main() -> int:
         "--held-out", action="store_true", help="the real-data construction on the held-out pairs instead of the four"
     )
     args = ap.parse_args()
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        ap.error(f"--out {out} is a file; give a folder for calibration_tables.md and calibration.png")
+    out.mkdir(parents=True, exist_ok=True)  # made before the minutes of work, not found missing after them
     seeds = tuple(range(args.seeds))
     cfg = DegreeConfig(n_boot=args.n_boot, seed=0)
     rates = [round(0.1 * i, 1) for i in range(11)]
@@ -264,7 +268,6 @@ def main() -> int:
         default = exact_copy_runs(
             Path(args.scores), data, setups, [0, 0.2, 0.5, 0.8, 1.0], tuple(range(args.real_seeds)), cfg
         )
-    out = Path(args.out)
     if args.dump:
         with open(args.dump, "w") as fh:
             for r in [*sim, *real, *default]:
