@@ -64,12 +64,14 @@ def test_wilson_stays_inside_unit_interval(conf):
     """At 0 and n successes the Wilson bound is exactly 0 (or 1) on paper, but
     centre - half rounds to about -1e-17 for many n (n = 5 at 80 %, say); the
     documented contract is an interval inside [0, 1], so the clip is needed.
-    (The other end may round inward by an ulp: hi = 1 - 1.1e-16 at k = n = 12.)"""
+    The same rounding could leave hi = 1 - 1.1e-16 at k = n = 12: an interval
+    that excludes the observed rate; those ends are exact now."""
     for n in range(1, 301):
         for k in (0, 1, n - 1, n):
             lo, hi = wilson_interval(k, n, conf)
             assert 0.0 <= lo <= hi <= 1.0, (k, n, conf, lo, hi)
-            assert lo <= k / n + 1e-12 and hi >= k / n - 1e-12
+            assert lo <= k / n <= hi, (k, n, conf, lo, hi)
+        assert wilson_interval(0, n, conf)[0] == 0.0 and wilson_interval(n, n, conf)[1] == 1.0
 
 
 def test_rankdata_is_one_based_with_average_ties():

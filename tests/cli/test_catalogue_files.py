@@ -389,6 +389,34 @@ BROKEN_MODEL_FILES = {
 }
 
 
+@pytest.mark.parametrize(
+    "change, mention",
+    [
+        ({"hidden_size": 64, "num_attention_heads": 2}, "has shape"),  # the tiny model's is 32
+        ({"intermediate_size": 128}, "intermediate_size 128"),
+        ({"num_hidden_layers": 1}, "the weights have 2 layers but the config's num_hidden_layers is 1"),
+    ],
+)
+def test_model_build_refuses_a_config_of_other_weights(change, mention, tmp_path, cli_run):
+    # each built a graph with exit 0: one that failed at run time, or (fewer
+    # layers) one that silently encoded with part of the model
+    pytest.importorskip("onnx")
+    pytest.importorskip("safetensors")
+    from distillscope.embed.onnx_builder import build_tiny_model
+
+    folder = build_tiny_model(tmp_path / "m")
+    cfg = json.loads((folder / "config.json").read_text())
+    assert (cfg["hidden_size"], cfg["num_hidden_layers"]) == (32, 2)  # what the cases assume
+    (folder / "config.json").write_text(json.dumps({**cfg, **change}))
+    for f in folder.glob("model*.onnx*"):
+        f.unlink()
+    before = {p.name: digest(p) for p in folder.iterdir()}
+    res = cli_run(["model", "build", folder])
+    assert_clean_failure(res, mentions=("model.safetensors", "config.json", mention))
+    assert len(res.err.strip().splitlines()) == 1
+    assert {p.name: digest(p) for p in folder.iterdir()} == before
+
+
 @pytest.mark.parametrize("name", sorted(BROKEN_MODEL_FILES))
 def test_model_build_of_a_broken_file_names_it(name, tmp_path, cli_run):
     # each was an internal error (SafetensorError, JSONDecodeError, ZeroDivisionError, ...)

@@ -202,6 +202,41 @@ class _BertGraph:
         self.opset = _OPSET_INT8_FUSED if self.int8_fused else _OPSET
         self.head_dim = self.hidden // self.heads
 
+    def check_shapes(self) -> None:
+        """The weights have the sizes the config gives, and no more layers.
+
+        A config that disagrees with its weights (hidden_size, intermediate_size
+        or num_hidden_layers of another model) would otherwise build a graph
+        that fails at run time or, with fewer layers, silently encodes with
+        part of the model."""
+        h, f = self.hidden, self.inter
+        want = {
+            "embeddings.word_embeddings.weight": (None, h),
+            "embeddings.position_embeddings.weight": (None, h),
+            "embeddings.LayerNorm.weight": (h,),
+        }
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+            for n in ("query", "key", "value"):
+                want[p + f"attention.self.{n}.weight"] = (h, h)
+            want[p + "attention.output.dense.weight"] = (h, h)
+            want[p + "intermediate.dense.weight"] = (f, h)
+            want[p + "output.dense.weight"] = (h, f)
+        for name, shape in want.items():
+            got = tuple(self.get(name).shape)
+            if len(got) != len(shape) or any(w is not None and g != w for g, w in zip(got, shape)):
+                expect = "(" + ", ".join("*" if w is None else str(w) for w in shape) + ")"
+                raise ValueError(
+                    f"the weights do not match the config: {name} has shape {got}, the config's "
+                    f"hidden_size {h} / intermediate_size {f} give {expect}; use the config.json of these weights"
+                )
+        if any(k.startswith(f"encoder.layer.{self.layers}.") for k in self.t):
+            n_layers = 1 + max(int(k.split(".")[2]) for k in self.t if k.startswith("encoder.layer."))
+            raise ValueError(
+                f"the weights have {n_layers} layers but the config's num_hidden_layers is {self.layers}; "
+                "use the config.json of these weights"
+            )
+
     def get(self, name: str) -> np.ndarray:
         if name not in self.t:
             raise ValueError(f"weights lack tensor {name!r}: not a BertModel checkpoint with {self.layers} layers")
@@ -516,6 +551,7 @@ def build_bert_onnx(
         raise ValueError(f"int8_form must be one of {INT8_FORMS} or None, got {int8_form!r}")
     fused_int8 = int8_fused_supported() if int8_form is None else int8_form == "fused"
     b = _BertGraph(tensors, config, variant, int8_fused=variant == "int8" and fused_int8)
+    b.check_shapes()
     if layers is not None:
         if isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= b.layers:
             raise ValueError(f"layers must be an int between 1 and the model's {b.layers} layers; got {layers!r}")
@@ -599,7 +635,12 @@ def build_onnx_from_dir(
             f"building the ONNX graph of {model_dir} needs the onnx and safetensors packages: "
             "pip install 'distillscope[onnx]'"
         ) from exc
-    model = build_bert_onnx(load_bert_tensors(w_path), config, variant=variant, layers=layers, int8_form=int8_form)
+    try:
+        model = build_bert_onnx(load_bert_tensors(w_path), config, variant=variant, layers=layers, int8_form=int8_form)
+    except ValueError as exc:
+        if "do not match the config" not in str(exc) and "num_hidden_layers is" not in str(exc):
+            raise
+        raise ValueError(f"{w_path} and {cfg_path}: {exc}") from None
     atomic_write_bytes(target, model.SerializeToString())
     atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
     return target
