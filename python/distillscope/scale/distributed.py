@@ -29,7 +29,7 @@ import numpy as np
 
 from .embeddings import Embeddings
 from .remote import kernel_threads_per_worker, require_dask, task_threads
-from .scoring import parse_metrics, score_batch
+from .scoring import parse_metrics, score_batch, score_columns
 
 __all__ = ["score_dataframe", "kernel_threads_per_worker"]
 
@@ -120,12 +120,9 @@ def score_dataframe(
         raise ValueError("embeddings were given but 'cosine' is not in metrics; add it or drop emb_a/emb_b")
     if kernel_threads is None and client is not None:
         kernel_threads = kernel_threads_per_worker(client)
-    sample = score_batch(["a"], ["a"], lexical, tokenizer=tokenizer) if lexical else {}  # cosine alone
     meta = ddf._meta.copy()
-    for k, v in sample.items():
+    for k, v in score_columns(lexical, cosine, tokenizer).items():
         meta[k] = pd.Series([], dtype=v.dtype)
-    if cosine:
-        meta["cosine"] = pd.Series([], dtype=np.float32)
     return ddf.map_partitions(
         _score_partition,
         metric_list,

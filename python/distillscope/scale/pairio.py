@@ -63,6 +63,12 @@ def check_pair_file(path: Path) -> None:
         raise FileNotFoundError(f"pair file {str(path)!r} does not exist")
 
 
+def kept_columns(keep: Sequence[str], columns: Sequence[str]) -> list[str]:
+    """The further columns to carry along: ``keep`` without the pair columns
+    (already read) and with a column named twice kept once, in order."""
+    return list(dict.fromkeys(k for k in keep if k not in columns))
+
+
 def open_parquet(path: Path, **options: Any) -> Any:
     """``pyarrow.parquet.ParquetFile(path)``; a file that is no Parquet (junk,
     empty, truncated) is a one-line ValueError naming it, not pyarrow's ArrowInvalid."""
@@ -258,7 +264,7 @@ def iter_pair_chunks(
         raise ValueError(f"chunk_size must be >= 1; got {chunk_size}")
     if start_row < 0:
         raise ValueError(f"start_row must be >= 0; got {start_row}")
-    keep = list(dict.fromkeys(k for k in keep if k not in columns))  # a column kept twice is kept once
+    keep = kept_columns(keep, columns)
     if file_format(p) == "parquet":
         require_pyarrow()
         return _iter_parquet(p, int(chunk_size), int(start_row), columns, keep, stop_row)
@@ -347,6 +353,7 @@ __all__ = [
     "input_columns",
     "iter_pair_chunks",
     "jsonl_chunk_offsets",
+    "kept_columns",
     "open_parquet",
     "require_pyarrow",
 ]

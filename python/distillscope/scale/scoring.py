@@ -65,6 +65,7 @@ from .pairio import (
     count_pairs,
     file_format,
     iter_pair_chunks,
+    kept_columns,
     require_pyarrow,
 )
 from .remote import iter_remote_chunks
@@ -75,6 +76,7 @@ __all__ = [
     "parse_metrics",
     "score_batch",
     "score_chunk",
+    "score_columns",
     "score_rows",
     "to_table",
     "iter_scored_chunks",
@@ -203,6 +205,17 @@ def score_batch(
 
 
 # ----------------------------------------------------------------------------- scoring
+
+
+def score_columns(lexical: Sequence[str], cosine: bool, tokenizer: str = "unicode") -> dict[str, np.ndarray]:
+    """The score columns of a run, empty: their names, order and dtypes, as
+    :func:`score_batch` writes them (for a schema or a Dask ``meta``). A run
+    of cosine alone has no lexical columns, which ``score_batch`` cannot be
+    asked for (it scores at least one metric)."""
+    out = score_batch([], [], list(lexical), tokenizer=tokenizer) if lexical else {}
+    if cosine:
+        out["cosine"] = np.zeros(0, np.float32)
+    return out
 
 
 def to_table(start: int, extra: dict[str, list[Any]], scores: dict[str, np.ndarray]) -> Any:
@@ -516,7 +529,7 @@ def score_pairs(
         encoder = resolve_pair_encoder(encoder)
         cosine = True
     metric_list = [*lexical, *(["cosine"] if cosine else [])]
-    keep = list(dict.fromkeys(k for k in keep if k not in columns))
+    keep = kept_columns(keep, columns)
     emb_sig = _embedding_signatures(emb_a, emb_b, cosine, encoder)
     tokenizer_groups(lexical, tokenizer)  # a bad tokenizer spec fails before anything is read
     if dst.exists() and not overwrite:
@@ -585,8 +598,7 @@ def score_pairs(
         empty = to_table(
             0,
             {k: [] for k in keep},
-            (score_batch([], [], lexical, tokenizer=tokenizer) if lexical else {})  # cosine alone: no lexical columns
-            | ({"cosine": np.zeros(0, np.float32)} if cosine else {}),
+            score_columns(lexical, cosine, tokenizer),
         )
         rows = ckpt.finalize(empty, {"distillscope": json.dumps(run_metadata(lexical, tokenizer, cosine, encoder))})
         import pyarrow.parquet as pq
