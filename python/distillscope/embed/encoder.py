@@ -394,16 +394,17 @@ class Encoder:
         lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
         out: np.ndarray | None = None
         batches = self._batches(lengths, batch_size)
+        costs = [self._cost(b) for b in batches]
         if progress is not None:
-            progress.set_work(sum(self._cost(b) for b in batches))
-        for b in batches:
+            progress.set_work(sum(costs))
+        for b, cost in zip(batches, costs):
             hidden, mask = self._run(encs, b)
             pooled = self._pool(hidden, mask)
             if out is None:
                 out = np.empty((len(texts), pooled.shape[1]), dtype=np.float32)
             out[b.rows] = pooled
             if progress is not None:
-                progress.update(len(b.rows), work=self._cost(b))
+                progress.update(len(b.rows), work=cost)
         if out is None:
             return np.zeros((0, self._dim or 0), dtype=np.float32)
         self._dim = out.shape[1]
@@ -658,10 +659,9 @@ class Encoder:
         out: list[np.ndarray] = [np.empty(0)] * len(texts)
         dim = self.dim
         batches = self._batches(lengths)
-        with progress_cls(
-            len(windows), "encoding responses (windows)", enabled=show, work=sum(self._cost(b) for b in batches)
-        ) as bar:
-            for b in batches:
+        costs = [self._cost(b) for b in batches]
+        with progress_cls(len(windows), "encoding responses (windows)", enabled=show, work=sum(costs)) as bar:
+            for b, cost in zip(batches, costs):
                 hidden, mask = self._run(windows, b)
                 for r, wi in enumerate(b.rows.tolist()):
                     win = windows[wi]
@@ -686,5 +686,5 @@ class Encoder:
                     mat[0] = resp
                     mat[1:] = pool_runs(content, seg_of, len(sp))
                     out[win.text] = mat
-                bar.update(len(b.rows), work=self._cost(b))
+                bar.update(len(b.rows), work=cost)
         return out

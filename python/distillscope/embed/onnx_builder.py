@@ -80,6 +80,15 @@ _OPSET = 17
 _OPSET_INT8_FUSED = 21
 
 
+class _WeightsConfigMismatch(ValueError):
+    """The weights are not the ones the config describes (build_onnx_from_dir names both files)."""
+
+
+def _ir_version(opset: int) -> int:
+    """The newest IR version the graphs declare: 10 where opset 21 needs it, else 9."""
+    return 10 if opset >= 21 else 9
+
+
 def _strip_prefix(tensors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Names without a leading ``bert.`` / ``model.`` (BertFor* checkpoints)."""
     out: dict[str, np.ndarray] = {}
@@ -227,13 +236,13 @@ class _BertGraph:
             got = tuple(self.get(name).shape)
             if len(got) != len(shape) or any(w is not None and g != w for g, w in zip(got, shape)):
                 expect = "(" + ", ".join("*" if w is None else str(w) for w in shape) + ")"
-                raise ValueError(
+                raise _WeightsConfigMismatch(
                     f"the weights do not match the config: {name} has shape {got}, the config's "
                     f"hidden_size {h} / intermediate_size {f} give {expect}; use the config.json of these weights"
                 )
         if any(k.startswith(f"encoder.layer.{self.layers}.") for k in self.t):
             n_layers = 1 + max(int(k.split(".")[2]) for k in self.t if k.startswith("encoder.layer."))
-            raise ValueError(
+            raise _WeightsConfigMismatch(
                 f"the weights have {n_layers} layers but the config's num_hidden_layers is {self.layers}; "
                 "use the config.json of these weights"
             )
@@ -475,7 +484,7 @@ class _BertGraph:
         model = helper.make_model(
             graph, opset_imports=opsets, producer_name="distillscope", producer_version=str(BUILDER_VERSION)
         )
-        model.ir_version = min(model.ir_version, 10 if self.opset >= 21 else 9)
+        model.ir_version = min(model.ir_version, _ir_version(self.opset))
         if not self.fused:
             onnx.checker.check_model(model)
         return model
@@ -501,11 +510,10 @@ def int8_fused_supported() -> bool:
         rng = np.random.default_rng(0)
         w = rng.standard_normal((8, 5)).astype(np.float32)
         x = rng.standard_normal((2, 3, 8)).astype(np.float32) * np.float32(3.0)
+        size = {"hidden_size": 8, "num_attention_heads": 1, "num_hidden_layers": 1, "intermediate_size": 8}
         outs = []
         for fused in (True, False):
-            b = object.__new__(_BertGraph)
-            b.g, b.quant, b.int8_fused = _Graph(), True, fused
-            b.opset = _OPSET_INT8_FUSED if fused else _OPSET
+            b = _BertGraph({}, size, "int8", int8_fused=fused)  # one linear layer, no weights needed
             y = b.linear_int8("x", w, None, "w")
             b.g.nodes.append(helper.make_node("Identity", [y], ["y"]))
             graph = helper.make_graph(
@@ -518,7 +526,7 @@ def int8_fused_supported() -> bool:
             model = helper.make_model(
                 graph, opset_imports=[helper.make_opsetid("", b.opset), helper.make_opsetid("com.microsoft", 1)]
             )
-            model.ir_version = min(model.ir_version, 10 if fused else 9)
+            model.ir_version = min(model.ir_version, _ir_version(b.opset))
             so = ort.SessionOptions()
             so.log_severity_level = 4
             sess = ort.InferenceSession(model.SerializeToString(), sess_options=so, providers=["CPUExecutionProvider"])
@@ -638,9 +646,7 @@ def build_onnx_from_dir(
         ) from exc
     try:
         model = build_bert_onnx(load_bert_tensors(w_path), config, variant=variant, layers=layers, int8_form=int8_form)
-    except ValueError as exc:
-        if "do not match the config" not in str(exc) and "num_hidden_layers is" not in str(exc):
-            raise
+    except _WeightsConfigMismatch as exc:
         raise ValueError(f"{w_path} and {cfg_path}: {exc}") from None
     atomic_write_bytes(target, model.SerializeToString())
     atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
