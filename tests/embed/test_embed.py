@@ -57,6 +57,18 @@ def _reference_embed(tiny_dir: Path, texts: list[str], max_length: int) -> np.nd
     return np.array(out)
 
 
+def _padded_batch(
+    cfg: dict, *, seed: int, shape: tuple[int, int], lengths: dict[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random ids and token types of ``shape``; row r padded after ``lengths[r]`` tokens."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, cfg["vocab_size"], size=shape)
+    mask = np.ones_like(ids)
+    for row, n in lengths.items():
+        mask[row, n:] = 0
+    return ids, mask, rng.integers(0, 2, size=ids.shape)
+
+
 @pytest.mark.parametrize("variant", ["fused", "standard"])
 def test_graph_matches_numpy_bert(tiny_dir, tmp_path, variant):
     import onnxruntime as ort
@@ -64,12 +76,7 @@ def test_graph_matches_numpy_bert(tiny_dir, tmp_path, variant):
     path = ob.build_onnx_from_dir(tiny_dir, variant, out_dir=tmp_path)
     cfg = json.loads((tiny_dir / "config.json").read_text())
     tensors = ob.load_bert_tensors(tiny_dir / "model.safetensors")
-    rng = np.random.default_rng(3)
-    ids = rng.integers(0, cfg["vocab_size"], size=(3, 11))
-    mask = np.ones_like(ids)
-    mask[0, 6:] = 0
-    mask[2, 1:] = 0
-    types = rng.integers(0, 2, size=ids.shape)
+    ids, mask, types = _padded_batch(cfg, seed=3, shape=(3, 11), lengths={0: 6, 2: 1})
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
     want = ref.bert_forward(tensors, cfg, ids, mask, types)
@@ -152,15 +159,10 @@ def test_int8_fused_form_is_bit_identical_to_the_portable_form(tiny_dir):
     assert fc.get("MatMulIntegerToFloat") == 4 * cfg["num_hidden_layers"] and "MatMulInteger" not in fc
     assert pc.get("MatMulInteger") == 4 * cfg["num_hidden_layers"] and "MatMulIntegerToFloat" not in pc
     assert sum(fc.values()) < sum(pc.values())
-    rng = np.random.default_rng(11)
-    ids = rng.integers(0, cfg["vocab_size"], size=(4, 13))
-    mask = np.ones_like(ids)
-    mask[1, 5:] = 0
-    mask[3, 1:] = 0
-    types = rng.integers(0, 2, size=ids.shape)
+    ids, mask, types = _padded_batch(cfg, seed=11, shape=(4, 13), lengths={1: 5, 3: 1})
     a, b = _run_graph(fused, ids, mask, types), _run_graph(portable, ids, mask, types)
     assert np.array_equal(a, b)
-    # and wildly different magnitudes per token keep it exact (one scale per token)
+    # one scale per token: a text's states do not depend on its batch neighbours
     assert np.array_equal(_run_graph(fused, ids[:1], mask[:1], types[:1]), a[:1])
 
 
